@@ -1,0 +1,75 @@
+"""Flaskr, the Flask tutorial blog, async on Quart and aiosqlite."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from quart import Quart
+
+from quart_flaskr import passwords
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
+    """Create and configure an instance of the application.
+
+    This is the one place configuration is read: the defaults below, then the
+    instance folder's ``config.py`` (or ``test_config`` in its stead).
+    """
+    app = Quart(__name__, instance_relative_config=True)
+    app.config.from_mapping(
+        # Only fit for development: served without debug or testing, the app
+        # refuses to start until the instance config.py sets a random key.
+        SECRET_KEY="dev",
+        SECRET_KEY_FALLBACKS=[],
+        DATABASE=os.path.join(app.instance_path, "quart_flaskr.sqlite"),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        # Set True when the site is served over HTTPS (see README).
+        SESSION_COOKIE_SECURE=False,
+        PERMANENT_SESSION_LIFETIME=timedelta(days=14),
+        # Werkzeug method for new password hashes: scrypt at OWASP's minimum.
+        PASSWORD_HASH_METHOD=passwords.METHOD,
+        # Seconds a form's CSRF token stays valid.
+        CSRF_TIME_LIMIT=8 * 3600,
+        # Strict-Transport-Security max-age in seconds; 0 sends no HSTS header.
+        HSTS_SECONDS=0,
+        # Forms are small: a post body is at most 20,000 characters.
+        MAX_CONTENT_LENGTH=256 * 1024,
+    )
+
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+    else:
+        app.config.from_mapping(test_config)
+
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    @app.route("/hello")
+    async def hello() -> str:
+        return "Hello, World!"
+
+    from quart_flaskr import db
+    from quart_flaskr import deploy
+    from quart_flaskr import errors
+    from quart_flaskr import security
+    from quart_flaskr.routing import RowIdConverter
+
+    app.url_map.converters["id"] = RowIdConverter
+    db.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    deploy.init_app(app)
+
+    from quart_flaskr import auth
+    from quart_flaskr import blog
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(blog.bp)
+    # The blog's index is the front page; "index" is the name Flaskr's
+    # templates and redirects use for it.
+    app.add_url_rule("/", endpoint="index")
+
+    return app

@@ -1,0 +1,320 @@
+"""The database: aiosqlite connections, transactions, schema migrations and the CLI.
+
+Each worker process holds two connections for its whole life instead of one per
+request: a reader shared by all requests (SQLite in WAL mode lets it read while
+another connection writes) and a writer used by one transaction at a time.
+Both are opened on first use and closed when the app stops serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from collections.abc import Iterable
+from collections.abc import Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Any
+from typing import cast
+
+import aiosqlite
+import click
+from quart import Quart
+from quart import current_app
+from quart.cli import ScriptInfo
+from quart.cli import pass_script_info
+
+Row = aiosqlite.Row
+Params = Sequence[Any]
+
+#: How long a writer waits for another process's write lock, in milliseconds.
+BUSY_TIMEOUT_MS = 10_000
+
+
+class SchemaError(RuntimeError):
+    """The database file has no schema, or one newer than this code knows."""
+
+
+def _split_script(script: str) -> list[str]:
+    """Split an SQL script into statements, keeping trigger bodies whole."""
+    statements: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        statements.append(pending.strip())
+    return statements
+
+
+def load_migrations() -> list[tuple[int, list[str]]]:
+    """Read the schema scripts shipped with the package, in version order.
+
+    ``schema.sql`` is version 1, the schema Flaskr itself creates; each
+    ``migrations/NNNN_name.sql`` upgrades the schema to version NNNN.
+    """
+    package = resources.files(__package__)
+    scripts = [(1, package.joinpath("schema.sql").read_text("utf-8"))]
+    for entry in package.joinpath("migrations").iterdir():
+        if entry.name.endswith(".sql"):
+            scripts.append((int(entry.name.split("_", 1)[0]), entry.read_text("utf-8")))
+    scripts.sort()
+    return [(version, _split_script(script)) for version, script in scripts]
+
+
+MIGRATIONS = load_migrations()
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+class Transaction:
+    """The writer connection while one transaction holds it."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run a statement and return the number of rows it changed."""
+        async with self._conn.execute(sql, params) as cursor:
+            return cursor.rowcount
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        """Run an INSERT and return the new row's id."""
+        row_id = (await self._conn.execute_insert(sql, params) or (0,))[0]
+        return int(row_id)
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        return list(await self._conn.execute_fetchall(sql, params))
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
+
+    async def execute_many(self, sql: str, params: Iterable[Params]) -> None:
+        await self._conn.executemany(sql, params)
+
+
+class Database:
+    """The connections of one worker process to one SQLite file."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._reader: aiosqlite.Connection | None = None
+        self._writer: aiosqlite.Connection | None = None
+        self._open_lock = asyncio.Lock()
+        self._write_lock = asyncio.Lock()
+
+    async def _connect(self) -> aiosqlite.Connection:
+        # isolation_level=None: no implicit transactions; writes say BEGIN.
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
+            await conn.close()
+            raise
+        return conn
+
+    async def _get_reader(self) -> aiosqlite.Connection:
+        if self._reader is None:
+            async with self._open_lock:
+                if self._reader is None:
+                    self._reader = await self._connect()
+        return self._reader
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        """Run a read-only query on the shared reader connection."""
+        reader = await self._get_reader()
+        return list(await reader.execute_fetchall(sql, params))
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """Hold the writer for one ``BEGIN IMMEDIATE`` transaction.
+
+        IMMEDIATE takes SQLite's write lock up front, so a transaction that
+        reads before it writes never fails half-way with "database is locked".
+        It commits when the block ends and rolls back if the block raises.
+        """
+        async with self._write_lock:
+            if self._writer is None:
+                self._writer = await self._connect()
+            writer = self._writer
+            await writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(writer)
+            except BaseException:
+                await writer.rollback()
+                raise
+            await writer.commit()
+
+    async def close(self) -> None:
+        """Close both connections, ending their threads."""
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                await conn.close()
+        self._reader = self._writer = None
+
+    async def schema_version(self) -> int:
+        """The schema version of the file; a Flaskr database counts as 1."""
+        row = await self.fetch_one("PRAGMA user_version")
+        version = int(row[0]) if row else 0
+        if version == 0 and await self.fetch_one(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'user'"
+        ):
+            return 1
+        return version
+
+    async def has_data(self) -> bool:
+        """Whether the database holds any user (posts cannot exist without one)."""
+        if await self.schema_version() == 0:
+            return False
+        return await self.fetch_one("SELECT 1 FROM user LIMIT 1") is not None
+
+    async def migrate(self) -> tuple[int, int]:
+        """Bring the schema up to date in place; return (old, new) versions."""
+        async with self.transaction() as tx:
+            # Read the version inside the write transaction so that two workers
+            # starting together cannot both apply the same migration.
+            row = await tx.fetch_one("PRAGMA user_version")
+            start = int(row[0]) if row else 0
+            if start == 0 and await tx.fetch_one(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'user'"
+            ):
+                start = 1
+            if start > SCHEMA_VERSION:
+                raise SchemaError(
+                    f"The database {self.path} has schema version {start}, newer"
+                    f" than this release knows ({SCHEMA_VERSION}): upgrade quart_flaskr."
+                )
+            for version, statements in MIGRATIONS:
+                if version > start:
+                    for statement in statements:
+                        await tx.execute(statement)
+            # PRAGMA does not take parameters; the version is our own integer.
+            await tx.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        return start, SCHEMA_VERSION
+
+    async def reset(self) -> None:
+        """Drop every table, then create the current schema."""
+        async with self.transaction() as tx:
+            await tx.execute("PRAGMA defer_foreign_keys = ON")
+            while True:
+                # Dropping a full-text index also drops its shadow tables, so
+                # list again after each drop; triggers and indexes go with tables.
+                row = await tx.fetch_one(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                    " AND name NOT LIKE 'sqlite_%' ORDER BY sql LIKE 'CREATE VIRTUAL%' DESC"
+                )
+                if row is None:
+                    break
+                await tx.execute(f'DROP TABLE "{row[0]}"')
+            await tx.execute("PRAGMA user_version = 0")
+        await self.migrate()
+
+    async def backup(self, target: str) -> None:
+        """Write a consistent copy of the database with SQLite's online backup."""
+        async with aiosqlite.connect(target) as dest:
+            reader = await self._get_reader()
+            await reader.backup(dest)
+
+
+def get_db() -> Database:
+    """The current app's database."""
+    return cast(Database, current_app.extensions["quart_flaskr.db"])
+
+
+async def check_schema(database: Database) -> None:
+    """Upgrade the schema at start-up, or refuse to serve a database that has none."""
+    if await database.schema_version() == 0:
+        raise SchemaError(
+            f"The database {database.path} has no tables: run"
+            " 'quart --app quart_flaskr init-db' first."
+        )
+    await database.migrate()
+
+
+def init_app(app: Quart) -> None:
+    """Attach the database to the app, its life to the app's, and its commands to the CLI."""
+    database = Database(app.config["DATABASE"])
+    app.extensions["quart_flaskr.db"] = database
+
+    @app.before_serving
+    async def open_database() -> None:
+        await check_schema(database)
+
+    @app.after_serving
+    async def close_database() -> None:
+        await database.close()
+
+    app.cli.add_command(init_db_command)
+    app.cli.add_command(migrate_command)
+    app.cli.add_command(backup_command)
+
+
+def _run(app: Quart, work: Any) -> Any:
+    """Run a coroutine function with the app's context and database, then close it.
+
+    Quart's ``with_appcontext`` already runs commands inside an event loop, so
+    these commands are plain click commands that start their own.
+    """
+
+    async def main() -> Any:
+        async with app.app_context():
+            try:
+                return await work(get_db())
+            finally:
+                await get_db().close()
+
+    return asyncio.run(main())
+
+
+@click.command("init-db")
+@click.option("--force", is_flag=True, help="Erase a database that already holds data.")
+@pass_script_info
+def init_db_command(info: ScriptInfo, force: bool) -> None:
+    """Create the database tables (refuses to erase existing data without --force)."""
+
+    async def work(database: Database) -> bool:
+        if await database.has_data() and not force:
+            return False
+        await database.reset()
+        return True
+
+    if not _run(info.load_app(), work):
+        raise click.ClickException(
+            "The database already holds users and posts; init-db would erase them."
+            " Run 'init-db --force' to erase it, or 'migrate' to upgrade it in place."
+        )
+    click.echo("Initialized the database.")
+
+
+@click.command("migrate")
+@pass_script_info
+def migrate_command(info: ScriptInfo) -> None:
+    """Upgrade the database schema in place, keeping its data."""
+    start, end = _run(info.load_app(), Database.migrate)
+    if start == end:
+        click.echo(f"The database is up to date (schema version {end}).")
+    else:
+        click.echo(f"Upgraded the database from schema version {start} to {end}.")
+
+
+@click.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, writable=True))
+@pass_script_info
+def backup_command(info: ScriptInfo, target: str) -> None:
+    """Write a consistent copy of the database to TARGET, even while serving."""
+
+    async def work(database: Database) -> None:
+        await database.backup(target)
+
+    _run(info.load_app(), work)
+    click.echo(f"Backed up the database to {target}.")

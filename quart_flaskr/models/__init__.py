@@ -1,0 +1,16 @@
+"""Typed queries: the only place that speaks SQL. Each function takes the database it works on."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from datetime import datetime
+
+
+def parse_timestamp(value: str) -> datetime:
+    """Read an SQLite ``CURRENT_TIMESTAMP`` (UTC, no zone) as an aware datetime."""
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def format_timestamp(value: datetime) -> str:
+    """Write a datetime the way SQLite's ``CURRENT_TIMESTAMP`` does, in UTC."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")

@@ -1,0 +1,124 @@
+"""Protections every response gets: CSRF tokens, security headers, and a real secret key."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from itsdangerous import BadData
+from itsdangerous import URLSafeTimedSerializer
+from quart import Quart
+from quart import Response
+from quart import abort
+from quart import current_app
+from quart import request
+from quart import session
+
+#: Methods that change state and so must carry a CSRF token.
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: Shortest SECRET_KEY accepted in production, in bytes.
+MIN_SECRET_KEY_BYTES = 32
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_ERROR = (
+    "The form was not sent from this site or has expired (missing or invalid CSRF"
+    " token). Go back, reload the page and try again."
+)
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "img-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+
+
+def secret_key_problem(key: object) -> str | None:
+    """Why a SECRET_KEY is unfit for production, or None when it is fine."""
+    if not key:
+        return "SECRET_KEY is not set"
+    if key == "dev":
+        return "SECRET_KEY is the development default 'dev'"
+    size = len(key.encode() if isinstance(key, str) else key)  # type: ignore[arg-type]
+    if size < MIN_SECRET_KEY_BYTES:
+        return f"SECRET_KEY is {size} bytes long, shorter than {MIN_SECRET_KEY_BYTES}"
+    return None
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    keys = [*(current_app.config["SECRET_KEY_FALLBACKS"] or ()), current_app.secret_key]
+    return URLSafeTimedSerializer(keys, salt="csrf")
+
+
+def csrf_token() -> str:
+    """A token for this session's forms, signed so that it changes on every page."""
+    if CSRF_FIELD not in session:
+        session[CSRF_FIELD] = secrets.token_hex(32)
+    return str(_serializer().dumps(session[CSRF_FIELD]))
+
+
+def _valid_csrf_token(token: str | None) -> bool:
+    expected = session.get(CSRF_FIELD)
+    if not token or not expected:
+        return False
+    try:
+        value = _serializer().loads(token, max_age=current_app.config["CSRF_TIME_LIMIT"])
+    except BadData:
+        return False
+    return isinstance(value, str) and hmac.compare_digest(value, expected)
+
+
+async def protect_from_csrf() -> None:
+    """Refuse a state-changing request that does not carry this session's token."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    token = request.headers.get(CSRF_HEADER)
+    if token is None:
+        token = (await request.form).get(CSRF_FIELD)
+    if not _valid_csrf_token(token):
+        abort(400, CSRF_ERROR)
+
+
+async def add_security_headers(response: Response) -> Response:
+    """Headers for every response; session-dependent pages are kept out of shared caches."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    hsts = current_app.config["HSTS_SECONDS"]
+    if hsts:
+        headers.setdefault("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
+    if request.endpoint != "static":
+        # Every page shows who is logged in, so every page depends on the
+        # session cookie, read or not.
+        response.vary.add("Cookie")
+        if "Cache-Control" not in headers:
+            response.cache_control.private = True
+            response.cache_control.no_cache = True
+    return response
+
+
+def init_app(app: Quart) -> None:
+    app.before_request(protect_from_csrf)
+    app.after_request(add_security_headers)
+    app.add_template_global(csrf_token)
+
+    @app.before_serving
+    async def refuse_insecure_secret_key() -> None:
+        if app.debug or app.testing:
+            return
+        problem = secret_key_problem(app.config["SECRET_KEY"])
+        if problem:
+            message = (
+                f"Refusing to start: {problem}. Write a random key into"
+                f" {app.instance_path}/config.py with"
+                " 'quart --app quart_flaskr gen-secret-key'."
+            )
+            app.logger.critical(message)
+            raise RuntimeError(message)

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import pytest
+from quart.testing import QuartClient
+
+from quart_flaskr.db import Database
+from tests.conftest import AuthActions
+from tests.conftest import csrf_token
+from tests.conftest import post_form
+
+
+async def test_index(client: QuartClient, auth: AuthActions) -> None:
+    page = await (await client.get("/")).get_data(as_text=True)
+    assert "Log In" in page
+    assert "Register" in page
+
+    await auth.login()
+    page = await (await client.get("/")).get_data(as_text=True)
+    assert "test title" in page
+    assert "by test on 2018-01-01" in page
+    assert "test\nbody" in page
+    assert 'href="/1/update"' in page
+
+
+@pytest.mark.parametrize("path", ("/create", "/1/update", "/1/delete"))
+async def test_login_required(client: QuartClient, path: str) -> None:
+    response = await post_form(client, path, {}, token_from="/auth/login")
+    assert response.headers["Location"] == "/auth/login"
+
+
+async def test_author_required(client: QuartClient, auth: AuthActions, db: Database) -> None:
+    # Give the post to another user.
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE post SET author_id = 2 WHERE id = 1")
+
+    await auth.login()
+    # The current user can't change another user's post...
+    assert (await post_form(client, "/1/update", {"title": "x", "body": ""})).status_code == 403
+    assert (await post_form(client, "/1/delete", {})).status_code == 403
+    # ...and sees no edit link for it.
+    assert 'href="/1/update"' not in await (await client.get("/")).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ("/2/update", "/2/delete", "/9223372036854775808/update"))
+async def test_exists_required(client: QuartClient, auth: AuthActions, path: str) -> None:
+    await auth.login()
+    response = await post_form(client, path, {"title": "x", "body": ""})
+    assert response.status_code == 404
+
+
+async def test_missing_post_message(client: QuartClient, auth: AuthActions) -> None:
+    await auth.login()
+    response = await client.get("/2/update")
+    assert "Post id 2 doesn&#39;t exist." in await response.get_data(as_text=True)
+
+
+async def test_create(client: QuartClient, auth: AuthActions, db: Database) -> None:
+    await auth.login()
+    assert (await client.get("/create")).status_code == 200
+    response = await post_form(client, "/create", {"title": "created", "body": ""})
+    assert response.headers["Location"] == "/"
+    count = await db.fetch_one("SELECT COUNT(id) FROM post")
+    assert count is not None and count[0] == 2
+
+
+async def test_update(client: QuartClient, auth: AuthActions, db: Database) -> None:
+    await auth.login()
+    assert (await client.get("/1/update")).status_code == 200
+    await post_form(client, "/1/update", {"title": "updated", "body": ""})
+    post = await db.fetch_one("SELECT * FROM post WHERE id = 1")
+    assert post is not None and post["title"] == "updated"
+
+
+@pytest.mark.parametrize("path", ("/create", "/1/update"))
+@pytest.mark.parametrize(
+    ("title", "body", "message"),
+    (
+        ("", "", "Title is required."),
+        ("x" * 201, "", "Title must be at most 200 characters."),
+        ("t", "x" * 20_001, "Body must be at most 20000 characters."),
+    ),
+)
+async def test_create_update_validate(
+    client: QuartClient,
+    auth: AuthActions,
+    db: Database,
+    path: str,
+    title: str,
+    body: str,
+    message: str,
+) -> None:
+    await auth.login()
+    response = await post_form(client, path, {"title": title, "body": body})
+    page = await response.get_data(as_text=True)
+    assert message in page
+    # What the user typed is kept in the form.
+    assert body[:50] in page
+    post = await db.fetch_one("SELECT title, (SELECT COUNT(*) FROM post) FROM post WHERE id = 1")
+    assert post is not None and tuple(post) == ("test title", 1)
+
+
+async def test_delete(client: QuartClient, auth: AuthActions, db: Database) -> None:
+    await auth.login()
+    response = await post_form(client, "/1/delete", {}, token_from="/1/update")
+    assert response.headers["Location"] == "/"
+    assert await db.fetch_one("SELECT * FROM post WHERE id = 1") is None
+
+
+async def test_user_content_is_escaped(client: QuartClient, auth: AuthActions) -> None:
+    await auth.login()
+    await post_form(client, "/create", {"title": "<script>x</script>", "body": "<b>b</b>"})
+    page = await (await client.get("/")).get_data(as_text=True)
+    assert "<script>x</script>" not in page
+    assert "&lt;script&gt;x&lt;/script&gt;" in page
+    assert "&lt;b&gt;b&lt;/b&gt;" in page
+
+
+async def test_csrf_token_is_on_every_form(client: QuartClient, auth: AuthActions) -> None:
+    await auth.login()
+    for path in ("/create", "/1/update", "/"):
+        assert await csrf_token(client, path)
