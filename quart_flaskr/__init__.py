@@ -22,7 +22,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     app.config.from_mapping(
         # Only fit for development: served without debug or testing, the app
         # refuses to start until the instance config.py sets a random key.
-        SECRET_KEY="dev",
+        SECRET_KEY="dev",  # noqa: S106
         SECRET_KEY_FALLBACKS=[],
         DATABASE=os.path.join(app.instance_path, "quart_flaskr.sqlite"),
         SESSION_COOKIE_HTTPONLY=True,

@@ -6,19 +6,19 @@ import functools
 import secrets
 from collections.abc import Awaitable
 from collections.abc import Callable
-from datetime import UTC
 from datetime import datetime
+from datetime import UTC
 from typing import ParamSpec
 from typing import TypeVar
 
 from quart import Blueprint
-from quart import ResponseReturnValue
 from quart import current_app
 from quart import flash
 from quart import g
 from quart import redirect
 from quart import render_template
 from quart import request
+from quart import ResponseReturnValue
 from quart import session
 from quart import url_for
 
@@ -55,11 +55,7 @@ def login_required(
 async def load_logged_in_user() -> None:
     """Put the user of a live login session in ``g.user``, else None."""
     session_id = session.get("login_id")
-    g.user = (
-        None
-        if session_id is None
-        else await users.select_session_user(get_db(), session_id)
-    )
+    g.user = None if session_id is None else await users.select_session_user(get_db(), session_id)
 
 
 def _check_credentials(username: str, password: str) -> str | None:
@@ -98,6 +94,18 @@ async def register() -> ResponseReturnValue:
     return await render_template("auth/register.html", username="")
 
 
+async def _start_login_session(user_id: int) -> None:
+    """Record a login server-side and give the browser a fresh session for it."""
+    login_id = secrets.token_urlsafe(32)
+    expires = datetime.now(UTC) + current_app.permanent_session_lifetime
+    await users.insert_login_session(get_db(), login_id, user_id, expires)
+    # Nothing set before login (including a session planted by someone
+    # else) carries over into the logged-in session.
+    session.clear()
+    session.permanent = True
+    session["login_id"] = login_id
+
+
 @bp.route("/login", methods=("GET", "POST"))
 async def login() -> ResponseReturnValue:
     """Log a user in with a fresh session."""
@@ -107,30 +115,19 @@ async def login() -> ResponseReturnValue:
         db = get_db()
         method = current_app.config["PASSWORD_HASH_METHOD"]
         error = _check_credentials(username, password)
-        user = None
         if error is None:
             user = await users.select_user_by_name(db, username)
             # Check even for an unknown user, so both failures take as long.
             matches = await passwords.check_password(
                 None if user is None else user.password, password, method
             )
-            if user is None:
-                error = "Incorrect username."
-            elif not matches:
-                error = "Incorrect password."
-        if user is not None and error is None:
-            if passwords.needs_rehash(user.password, method):
-                new_hash = await passwords.hash_password(password, method)
-                await users.update_password(db, user.id, new_hash)
-            login_id = secrets.token_urlsafe(32)
-            expires = datetime.now(UTC) + current_app.permanent_session_lifetime
-            await users.insert_login_session(db, login_id, user.id, expires)
-            # A new session at login: nothing set before it (including a
-            # session id planted by someone else) carries over.
-            session.clear()
-            session.permanent = True
-            session["login_id"] = login_id
-            return redirect(url_for("index"))
+            if user is not None and matches:
+                if passwords.needs_rehash(user.password, method):
+                    new_hash = await passwords.hash_password(password, method)
+                    await users.update_password(db, user.id, new_hash)
+                await _start_login_session(user.id)
+                return redirect(url_for("index"))
+            error = "Incorrect username." if user is None else "Incorrect password."
         await flash(error)
         return await render_template("auth/login.html", username=username)
     return await render_template("auth/login.html", username="")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from quart import Blueprint
-from quart import ResponseReturnValue
 from quart import abort
+from quart import Blueprint
 from quart import flash
 from quart import g
 from quart import redirect
 from quart import render_template
 from quart import request
+from quart import ResponseReturnValue
 from quart import url_for
 
 from quart_flaskr.auth import login_required
@@ -86,9 +86,7 @@ async def update(id: int) -> ResponseReturnValue:
             return redirect(url_for("blog.index"))
         await flash(error)
         return await render_template("blog/update.html", post=post, title=title, body=body)
-    return await render_template(
-        "blog/update.html", post=post, title=post.title, body=post.body
-    )
+    return await render_template("blog/update.html", post=post, title=post.title, body=post.body)
 
 
 @bp.route("/<id:id>/delete", methods=("POST",))

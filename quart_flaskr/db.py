@@ -20,10 +20,10 @@ from typing import cast
 
 import aiosqlite
 import click
-from quart import Quart
 from quart import current_app
-from quart.cli import ScriptInfo
+from quart import Quart
 from quart.cli import pass_script_info
+from quart.cli import ScriptInfo
 
 Row = aiosqlite.Row
 Params = Sequence[Any]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 from quart import Quart
-from quart.cli import ScriptInfo
 from quart.cli import pass_script_info
+from quart.cli import ScriptInfo
 
 
 def write_secret_key(config_path: Path, rotate: bool) -> None:
@@ -25,8 +25,7 @@ def write_secret_key(config_path: Path, rotate: bool) -> None:
     drop: set[int] = set()
     for node in ast.parse(source).body:
         if isinstance(node, ast.Assign) and any(
-            isinstance(target, ast.Name)
-            and target.id in ("SECRET_KEY", "SECRET_KEY_FALLBACKS")
+            isinstance(target, ast.Name) and target.id in ("SECRET_KEY", "SECRET_KEY_FALLBACKS")
             for target in node.targets
         ):
             name = node.targets[0]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from quart import Quart
-from quart import ResponseReturnValue
 from quart import render_template
+from quart import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 

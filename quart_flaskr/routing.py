@@ -12,5 +12,5 @@ SQLITE_MAX_INT = 2**63 - 1
 class RowIdConverter(IntegerConverter):
     """``<id:name>``: a positive integer that fits in an SQLite row id, else 404."""
 
-    def __init__(self, map: Map) -> None:  # noqa: A002 - Werkzeug's name
+    def __init__(self, map: Map) -> None:
         super().__init__(map, min=1, max=SQLITE_MAX_INT)

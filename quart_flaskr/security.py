@@ -7,11 +7,11 @@ import secrets
 
 from itsdangerous import BadData
 from itsdangerous import URLSafeTimedSerializer
-from quart import Quart
-from quart import Response
 from quart import abort
 from quart import current_app
+from quart import Quart
 from quart import request
+from quart import Response
 from quart import session
 
 #: Methods that change state and so must carry a CSRF token.

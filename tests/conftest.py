@@ -9,12 +9,14 @@ import pytest
 from quart import Quart
 from quart import Response
 from quart.testing import QuartCliRunner
-from quart.testing import QuartClient
+from quart.typing import TestClientProtocol
 
 from quart_flaskr import create_app
 from quart_flaskr.db import Database
 from quart_flaskr.db import get_db
 
+#: The test client's type, under a name pytest does not try to collect.
+Client = TestClientProtocol
 DATA_SQL = (Path(__file__).parent / "data.sql").read_text("utf-8")
 #: Cheap hashes keep the suite fast; test_passwords checks the real method.
 FAST_HASH = "pbkdf2:sha256:1000"
@@ -51,7 +53,7 @@ async def app(tmp_path: Path) -> AsyncGenerator[Quart]:
 
 
 @pytest.fixture
-def client(app: Quart) -> QuartClient:
+def client(app: Quart) -> TestClientProtocol:
     return app.test_client()
 
 
@@ -71,7 +73,7 @@ def runner(cli_app: Quart) -> QuartCliRunner:
     return cli_app.test_cli_runner()
 
 
-async def csrf_token(client: QuartClient, path: str = "/auth/login") -> str:
+async def csrf_token(client: TestClientProtocol, path: str = "/auth/login") -> str:
     """The CSRF token a page's form carries, as a browser would read it."""
     response = await client.get(path)
     match = _TOKEN.search(await response.get_data(as_text=True))
@@ -80,7 +82,7 @@ async def csrf_token(client: QuartClient, path: str = "/auth/login") -> str:
 
 
 class AuthActions:
-    def __init__(self, client: QuartClient) -> None:
+    def __init__(self, client: TestClientProtocol) -> None:
         self._client = client
 
     async def register(self, username: str, password: str) -> Response:
@@ -110,18 +112,20 @@ class AuthActions:
 
 
 @pytest.fixture
-def auth(client: QuartClient) -> AuthActions:
+def auth(client: TestClientProtocol) -> AuthActions:
     return AuthActions(client)
 
 
 async def post_form(
-    client: QuartClient, path: str, form: dict[str, str], token_from: str = "/"
+    client: TestClientProtocol, path: str, form: dict[str, str], token_from: str = "/"
 ) -> Response:
     """Submit a form with a valid CSRF token, read from the page ``token_from``."""
-    return await client.post(path, form={**form, "csrf_token": await csrf_token(client, token_from)})
+    return await client.post(
+        path, form={**form, "csrf_token": await csrf_token(client, token_from)}
+    )
 
 
-def session_cookie(client: QuartClient) -> str:
+def session_cookie(client: TestClientProtocol) -> str:
     """The raw value of the client's session cookie."""
     assert client.cookie_jar is not None
     values = [cookie.value for cookie in client.cookie_jar if cookie.name == "session"]
@@ -129,7 +133,7 @@ def session_cookie(client: QuartClient) -> str:
     return values[0]
 
 
-def replay_cookie(app: Quart, client: QuartClient) -> QuartClient:
+def replay_cookie(app: Quart, client: TestClientProtocol) -> TestClientProtocol:
     """Another browser that sends a copy of ``client``'s session cookie."""
     thief = app.test_client()
     thief.set_cookie("localhost", "session", session_cookie(client))

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import pytest
 from quart import Quart
-from quart.testing import QuartClient
 
 from quart_flaskr.db import Database
 from tests.conftest import AuthActions
+from tests.conftest import Client
 from tests.conftest import replay_cookie
 
 
-async def test_register(client: QuartClient, auth: AuthActions, db: Database) -> None:
+async def test_register(client: Client, auth: AuthActions, db: Database) -> None:
     assert (await client.get("/auth/register")).status_code == 200
     response = await auth.register("a", "a long enough password")
     assert response.headers["Location"] == "/auth/login"
@@ -37,7 +37,7 @@ async def test_register_validate_input(
     assert count is not None and count[0] == 2
 
 
-async def test_login(client: QuartClient, auth: AuthActions) -> None:
+async def test_login(client: Client, auth: AuthActions) -> None:
     assert (await client.get("/auth/login")).status_code == 200
     response = await auth.login()
     assert response.headers["Location"] == "/"
@@ -62,7 +62,7 @@ async def test_login_validate_input(
     assert message in await response.get_data(as_text=True)
 
 
-async def test_logout(client: QuartClient, auth: AuthActions) -> None:
+async def test_logout(client: Client, auth: AuthActions) -> None:
     await auth.login()
     response = await auth.logout()
     assert response.headers["Location"] == "/"
@@ -71,7 +71,7 @@ async def test_logout(client: QuartClient, auth: AuthActions) -> None:
 
 
 async def test_logout_ends_the_session_server_side(
-    app: Quart, client: QuartClient, auth: AuthActions
+    app: Quart, client: Client, auth: AuthActions
 ) -> None:
     await auth.login()
     stolen = replay_cookie(app, client)
@@ -83,10 +83,10 @@ async def test_logout_ends_the_session_server_side(
     assert response.headers["Location"] == "/auth/login"
 
 
-async def test_login_required_redirects(client: QuartClient) -> None:
+async def test_login_required_redirects(client: Client) -> None:
     response = await client.get("/create")
     assert response.headers["Location"] == "/auth/login"
 
 
-async def test_logout_is_post_only(client: QuartClient) -> None:
+async def test_logout_is_post_only(client: Client) -> None:
     assert (await client.get("/auth/logout")).status_code == 405

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 import pytest
-from quart.testing import QuartClient
 
 from quart_flaskr.db import Database
 from tests.conftest import AuthActions
+from tests.conftest import Client
 from tests.conftest import csrf_token
 from tests.conftest import post_form
 
 
-async def test_index(client: QuartClient, auth: AuthActions) -> None:
+async def test_index(client: Client, auth: AuthActions) -> None:
     page = await (await client.get("/")).get_data(as_text=True)
     assert "Log In" in page
     assert "Register" in page
@@ -23,12 +23,12 @@ async def test_index(client: QuartClient, auth: AuthActions) -> None:
 
 
 @pytest.mark.parametrize("path", ("/create", "/1/update", "/1/delete"))
-async def test_login_required(client: QuartClient, path: str) -> None:
+async def test_login_required(client: Client, path: str) -> None:
     response = await post_form(client, path, {}, token_from="/auth/login")
     assert response.headers["Location"] == "/auth/login"
 
 
-async def test_author_required(client: QuartClient, auth: AuthActions, db: Database) -> None:
+async def test_author_required(client: Client, auth: AuthActions, db: Database) -> None:
     # Give the post to another user.
     async with db.transaction() as tx:
         await tx.execute("UPDATE post SET author_id = 2 WHERE id = 1")
@@ -42,19 +42,19 @@ async def test_author_required(client: QuartClient, auth: AuthActions, db: Datab
 
 
 @pytest.mark.parametrize("path", ("/2/update", "/2/delete", "/9223372036854775808/update"))
-async def test_exists_required(client: QuartClient, auth: AuthActions, path: str) -> None:
+async def test_exists_required(client: Client, auth: AuthActions, path: str) -> None:
     await auth.login()
     response = await post_form(client, path, {"title": "x", "body": ""})
     assert response.status_code == 404
 
 
-async def test_missing_post_message(client: QuartClient, auth: AuthActions) -> None:
+async def test_missing_post_message(client: Client, auth: AuthActions) -> None:
     await auth.login()
     response = await client.get("/2/update")
     assert "Post id 2 doesn&#39;t exist." in await response.get_data(as_text=True)
 
 
-async def test_create(client: QuartClient, auth: AuthActions, db: Database) -> None:
+async def test_create(client: Client, auth: AuthActions, db: Database) -> None:
     await auth.login()
     assert (await client.get("/create")).status_code == 200
     response = await post_form(client, "/create", {"title": "created", "body": ""})
@@ -63,7 +63,7 @@ async def test_create(client: QuartClient, auth: AuthActions, db: Database) -> N
     assert count is not None and count[0] == 2
 
 
-async def test_update(client: QuartClient, auth: AuthActions, db: Database) -> None:
+async def test_update(client: Client, auth: AuthActions, db: Database) -> None:
     await auth.login()
     assert (await client.get("/1/update")).status_code == 200
     await post_form(client, "/1/update", {"title": "updated", "body": ""})
@@ -81,7 +81,7 @@ async def test_update(client: QuartClient, auth: AuthActions, db: Database) -> N
     ),
 )
 async def test_create_update_validate(
-    client: QuartClient,
+    client: Client,
     auth: AuthActions,
     db: Database,
     path: str,
@@ -99,14 +99,14 @@ async def test_create_update_validate(
     assert post is not None and tuple(post) == ("test title", 1)
 
 
-async def test_delete(client: QuartClient, auth: AuthActions, db: Database) -> None:
+async def test_delete(client: Client, auth: AuthActions, db: Database) -> None:
     await auth.login()
     response = await post_form(client, "/1/delete", {}, token_from="/1/update")
     assert response.headers["Location"] == "/"
     assert await db.fetch_one("SELECT * FROM post WHERE id = 1") is None
 
 
-async def test_user_content_is_escaped(client: QuartClient, auth: AuthActions) -> None:
+async def test_user_content_is_escaped(client: Client, auth: AuthActions) -> None:
     await auth.login()
     await post_form(client, "/create", {"title": "<script>x</script>", "body": "<b>b</b>"})
     page = await (await client.get("/")).get_data(as_text=True)
@@ -115,7 +115,7 @@ async def test_user_content_is_escaped(client: QuartClient, auth: AuthActions) -
     assert "&lt;b&gt;b&lt;/b&gt;" in page
 
 
-async def test_csrf_token_is_on_every_form(client: QuartClient, auth: AuthActions) -> None:
+async def test_csrf_token_is_on_every_form(client: Client, auth: AuthActions) -> None:
     await auth.login()
     for path in ("/create", "/1/update", "/"):
         assert await csrf_token(client, path)

@@ -59,9 +59,7 @@ async def insert_post(db: Database, author_id: int, title: str, body: str) -> in
 
 async def update_post(db: Database, post_id: int, title: str, body: str) -> None:
     async with db.transaction() as tx:
-        await tx.execute(
-            "UPDATE post SET title = ?, body = ? WHERE id = ?", (title, body, post_id)
-        )
+        await tx.execute("UPDATE post SET title = ?, body = ? WHERE id = ?", (title, body, post_id))
 
 
 async def delete_post(db: Database, post_id: int) -> None:

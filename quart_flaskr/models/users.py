@@ -42,9 +42,7 @@ async def insert_user(db: Database, username: str, password_hash: str) -> int | 
 
 async def update_password(db: Database, user_id: int, password_hash: str) -> None:
     async with db.transaction() as tx:
-        await tx.execute(
-            "UPDATE user SET password = ? WHERE id = ?", (password_hash, user_id)
-        )
+        await tx.execute("UPDATE user SET password = ? WHERE id = ?", (password_hash, user_id))
 
 
 async def insert_login_session(
@@ -52,9 +50,7 @@ async def insert_login_session(
 ) -> None:
     """Record a login; expired sessions are swept out at the same time."""
     async with db.transaction() as tx:
-        await tx.execute(
-            "DELETE FROM login_session WHERE expires <= CURRENT_TIMESTAMP"
-        )
+        await tx.execute("DELETE FROM login_session WHERE expires <= CURRENT_TIMESTAMP")
         await tx.execute(
             "INSERT INTO login_session (id, user_id, expires) VALUES (?, ?, ?)",
             (session_id, user_id, format_timestamp(expires)),

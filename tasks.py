@@ -1,0 +1,88 @@
+"""Set-up commands for a fresh checkout; needs nothing but Python 3.11 or newer.
+
+    python3 tasks.py serve   # install into .venv, create the database, serve the blog
+    python3 tasks.py test    # install into .venv, lint, type-check, run every test
+
+Both create the virtual environment ``.venv`` beside this file on first use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+
+
+def run(*command: str | Path, **env: str) -> None:
+    """Run a command from the checkout's root; stop here if it fails."""
+    print("+", " ".join(str(part) for part in command), flush=True)
+    result = subprocess.run(command, cwd=ROOT, env={**os.environ, **env}, check=False)
+    if result.returncode != 0:
+        sys.exit(result.returncode)
+
+
+def install(extras: str = "") -> None:
+    """Create .venv if needed and install the project (editable) into it."""
+    if not (BIN / "python").exists():
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    target = f".[{extras}]" if extras else "."
+    run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    run(BIN / "python", "-m", "pip", "install", "--quiet", "--editable", target)
+
+
+def serve(args: argparse.Namespace) -> None:
+    install()
+    quart: list[str | Path] = [BIN / "quart", "--app", "quart_flaskr"]
+    instance = ROOT / "instance"
+    if not (instance / "quart_flaskr.sqlite").exists():
+        run(*quart, "init-db")
+    if not (instance / "config.py").exists():
+        run(*quart, "gen-secret-key")
+    print(
+        f"Serving the blog on http://127.0.0.1:{args.port}/ (Ctrl+C stops it)",
+        flush=True,
+    )
+    run(
+        BIN / "hypercorn",
+        "--config",
+        "hypercorn.toml",
+        "--bind",
+        f"127.0.0.1:{args.port}",
+        "quart_flaskr:create_app()",
+    )
+
+
+def test(args: argparse.Namespace) -> None:
+    install("test")
+    run(BIN / "ruff", "check", ".")
+    run(BIN / "ruff", "format", "--check", ".")
+    run(BIN / "mypy")
+    run(BIN / "coverage", "erase")
+    run(BIN / "coverage", "run", "-m", "pytest", *args.pytest_args)
+    run(BIN / "coverage", "report")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(required=True)
+    serve_parser = commands.add_parser("serve", help="serve the blog on localhost")
+    serve_parser.add_argument("--port", type=int, default=8000)
+    serve_parser.set_defaults(func=serve)
+    test_parser = commands.add_parser("test", help="lint, type-check and run the tests")
+    test_parser.add_argument("pytest_args", nargs="*", help="passed on to pytest")
+    test_parser.set_defaults(func=test)
+    args = parser.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
