@@ -36,6 +36,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
         CSRF_TIME_LIMIT=8 * 3600,
         # Strict-Transport-Security max-age in seconds; 0 sends no HSTS header.
         HSTS_SECONDS=0,
+        # How many proxies in front of the app to trust for X-Forwarded-For
+        # (the client address used by rate limits and logs); 0 trusts none.
+        PROXY_TRUSTED_HOPS=0,
+        # Host names the app answers to; empty answers to any (see README).
+        ALLOWED_HOSTS=[],
+        # Login and register attempts per client address are limited.
+        QUART_RATE_LIMITER_ENABLED=True,
         # Forms are small: a post body is at most 20,000 characters.
         MAX_CONTENT_LENGTH=256 * 1024,
     )
@@ -54,22 +61,35 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     from quart_flaskr import db
     from quart_flaskr import deploy
     from quart_flaskr import errors
+    from quart_flaskr import ratelimit
     from quart_flaskr import security
     from quart_flaskr.routing import RowIdConverter
 
     app.url_map.converters["id"] = RowIdConverter
-    db.init_app(app)
+    database = db.init_app(app)
     security.init_app(app)
+    ratelimit.init_app(app, database)
     errors.init_app(app)
     deploy.init_app(app)
 
     from quart_flaskr import auth
     from quart_flaskr import blog
+    from quart_flaskr import health
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(blog.bp)
+    app.register_blueprint(health.bp)
     # The blog's index is the front page; "index" is the name Flaskr's
     # templates and redirects use for it.
     app.add_url_rule("/", endpoint="index")
+
+    if app.config["PROXY_TRUSTED_HOPS"]:
+        from hypercorn.middleware import ProxyFixMiddleware
+
+        # Take the client's address and scheme from the last N proxies'
+        # X-Forwarded-For/-Proto headers, and only from those.
+        app.asgi_app = ProxyFixMiddleware(  # type: ignore[method-assign]
+            app.asgi_app, mode="legacy", trusted_hops=app.config["PROXY_TRUSTED_HOPS"]
+        )
 
     return app

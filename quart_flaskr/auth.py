@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Awaitable
 from collections.abc import Callable
 from datetime import datetime
+from datetime import timedelta
 from datetime import UTC
 from typing import ParamSpec
 from typing import TypeVar
@@ -26,6 +27,7 @@ from quart_flaskr import passwords
 from quart_flaskr.db import get_db
 from quart_flaskr.forms import read_form
 from quart_flaskr.models import users
+from quart_flaskr.ratelimit import limit
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -71,6 +73,7 @@ def _check_credentials(username: str, password: str) -> str | None:
 
 
 @bp.route("/register", methods=("GET", "POST"))
+@limit(10, timedelta(hours=1))
 async def register() -> ResponseReturnValue:
     """Register a new user; the password is stored hashed."""
     if request.method == "POST":
@@ -107,6 +110,7 @@ async def _start_login_session(user_id: int) -> None:
 
 
 @bp.route("/login", methods=("GET", "POST"))
+@limit(10, timedelta(minutes=1))
 async def login() -> ResponseReturnValue:
     """Log a user in with a fresh session."""
     if request.method == "POST":

@@ -241,7 +241,7 @@ async def check_schema(database: Database) -> None:
     await database.migrate()
 
 
-def init_app(app: Quart) -> None:
+def init_app(app: Quart) -> Database:
     """Attach the database to the app, its life to the app's, and its commands to the CLI."""
     database = Database(app.config["DATABASE"])
     app.extensions["quart_flaskr.db"] = database
@@ -257,6 +257,7 @@ def init_app(app: Quart) -> None:
     app.cli.add_command(init_db_command)
     app.cli.add_command(migrate_command)
     app.cli.add_command(backup_command)
+    return database
 
 
 def _run(app: Quart, work: Any) -> Any:

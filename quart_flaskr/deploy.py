@@ -1,48 +1,52 @@
-"""Commands for operators: writing a secret key into the instance config."""
+"""Commands for operators: a random secret key, and a check of the deployment's safety."""
 
 from __future__ import annotations
 
 import ast
+import asyncio
 import os
 import secrets
+import stat
 from pathlib import Path
 
+import aiosqlite
 import click
 from quart import Quart
-from quart.cli import pass_script_info
 from quart.cli import ScriptInfo
+from quart.cli import pass_script_info
+
+from quart_flaskr.db import SCHEMA_VERSION
+from quart_flaskr.security import secret_key_problem
+
+_KEY_SETTINGS = ("SECRET_KEY", "SECRET_KEY_FALLBACKS")
 
 
 def write_secret_key(config_path: Path, rotate: bool) -> None:
     """Set a fresh random SECRET_KEY in ``config_path``, keeping its other settings.
 
-    With ``rotate`` the old key moves to SECRET_KEY_FALLBACKS, so sessions and
-    forms signed with it keep working until the next rotation.
+    With ``rotate`` the old key becomes the only SECRET_KEY_FALLBACKS entry, so
+    sessions and forms signed with it keep working until the next rotation.
     """
     source = config_path.read_text("utf-8") if config_path.exists() else ""
-    lines = source.splitlines()
     old_key = None
-    drop: set[int] = set()
+    replaced: set[int] = set()
     for node in ast.parse(source).body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(target, ast.Name) and target.id in ("SECRET_KEY", "SECRET_KEY_FALLBACKS")
-            for target in node.targets
-        ):
-            name = node.targets[0]
-            if isinstance(name, ast.Name) and name.id == "SECRET_KEY":
-                old_key = ast.literal_eval(node.value)
-            if isinstance(name, ast.Name) and name.id == "SECRET_KEY_FALLBACKS" and not rotate:
-                continue
-            drop.update(range(node.lineno - 1, (node.end_lineno or node.lineno)))
-    kept = [line for number, line in enumerate(lines) if number not in drop]
-    kept.append(f"SECRET_KEY = {secrets.token_hex(32)!r}")
+        if not isinstance(node, ast.Assign):
+            continue
+        names = {target.id for target in node.targets if isinstance(target, ast.Name)}
+        if "SECRET_KEY" in names:
+            old_key = ast.literal_eval(node.value)
+        if names & set(_KEY_SETTINGS) and (rotate or "SECRET_KEY" in names):
+            replaced.update(range(node.lineno - 1, node.end_lineno or node.lineno))
+    lines = [line for number, line in enumerate(source.splitlines()) if number not in replaced]
+    lines.append(f"SECRET_KEY = {secrets.token_hex(32)!r}")
     if rotate and old_key:
-        kept.append(f"SECRET_KEY_FALLBACKS = [{old_key!r}]")
+        lines.append(f"SECRET_KEY_FALLBACKS = [{old_key!r}]")
     config_path.parent.mkdir(parents=True, exist_ok=True)
-    # Only the owner may read the file that holds the key.
+    # Created readable by its owner only: it holds the key.
     fd = os.open(config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as file:
-        file.write("\n".join(kept) + "\n")
+        file.write("\n".join(lines) + "\n")
     os.chmod(config_path, 0o600)
 
 
@@ -50,7 +54,7 @@ def write_secret_key(config_path: Path, rotate: bool) -> None:
 @click.option(
     "--rotate",
     is_flag=True,
-    help="Keep the current key as SECRET_KEY_FALLBACKS so existing sessions stay valid.",
+    help="Keep the current key in SECRET_KEY_FALLBACKS so existing sessions stay valid.",
 )
 @pass_script_info
 def gen_secret_key_command(info: ScriptInfo, rotate: bool) -> None:
@@ -61,5 +65,74 @@ def gen_secret_key_command(info: ScriptInfo, rotate: bool) -> None:
     click.echo(f"Wrote a new SECRET_KEY to {config_path}.")
 
 
+async def _database_problems(path: str) -> list[str]:
+    if not os.path.exists(path):
+        return [f"The database {path} does not exist: run 'init-db'."]
+    # Read-only, so that the check itself changes nothing (not even the journal mode).
+    async with aiosqlite.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        journal = (await conn.execute_fetchall("PRAGMA journal_mode"))[0][0]
+        version = (await conn.execute_fetchall("PRAGMA user_version"))[0][0]
+    problems = []
+    if journal != "wal":
+        problems.append(
+            f"The database is in {journal} journal mode, not WAL: readers block writers."
+            " Keep it on a local file system that supports WAL."
+        )
+    if version != SCHEMA_VERSION:
+        problems.append(
+            f"The database schema is version {version}, not {SCHEMA_VERSION}: run 'migrate'."
+        )
+    return problems
+
+
+def _readable_by_others(path: Path) -> bool:
+    return path.exists() and bool(path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
+
+
+def deployment_problems(app: Quart) -> list[str]:
+    """What is unsafe in the app's current configuration and files."""
+    config = app.config
+    problems = []
+    key_problem = secret_key_problem(config["SECRET_KEY"])
+    if key_problem:
+        problems.append(f"{key_problem}: run 'gen-secret-key'.")
+    if app.debug:
+        problems.append("DEBUG is on: it shows tracebacks and reloads code.")
+    if app.testing:
+        problems.append("TESTING is on: it lets errors through to clients.")
+    if not config["SESSION_COOKIE_SECURE"]:
+        problems.append(
+            "SESSION_COOKIE_SECURE is off: session cookies would be sent over plain HTTP."
+            " Serve over HTTPS and set it to True."
+        )
+    if not config["HSTS_SECONDS"]:
+        problems.append(
+            "HSTS_SECONDS is 0: browsers may reach the site over plain HTTP."
+            " Set it (e.g. 31536000) once HTTPS works."
+        )
+    instance = Path(app.instance_path)
+    for path in (instance, instance / "config.py", Path(config["DATABASE"])):
+        if _readable_by_others(path):
+            problems.append(
+                f"{path} is open to other users (mode {stat.filemode(path.stat().st_mode)}):"
+                f" chmod go-rwx {path}"
+            )
+    problems.extend(asyncio.run(_database_problems(config["DATABASE"])))
+    return problems
+
+
+@click.command("check-deploy")
+@pass_script_info
+def check_deploy_command(info: ScriptInfo) -> None:
+    """List what is unsafe in this deployment; exit non-zero if anything is."""
+    problems = deployment_problems(info.load_app())
+    for problem in problems:
+        click.echo(f"- {problem}")
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) found.")
+    click.echo("No problems found.")
+
+
 def init_app(app: Quart) -> None:
     app.cli.add_command(gen_secret_key_command)
+    app.cli.add_command(check_deploy_command)

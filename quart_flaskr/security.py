@@ -72,6 +72,16 @@ def _valid_csrf_token(token: str | None) -> bool:
     return isinstance(value, str) and hmac.compare_digest(value, expected)
 
 
+async def check_host() -> None:
+    """Refuse a Host header outside ALLOWED_HOSTS, when that is set."""
+    allowed = current_app.config["ALLOWED_HOSTS"]
+    host = request.host.lower()
+    if not host.endswith("]"):  # Not a bare IPv6 literal: drop any port.
+        host = host.rsplit(":", 1)[0]
+    if allowed and host not in allowed:
+        abort(400, "This site is not served under that host name.")
+
+
 async def protect_from_csrf() -> None:
     """Refuse a state-changing request that does not carry this session's token."""
     if request.method not in UNSAFE_METHODS:
@@ -105,6 +115,7 @@ async def add_security_headers(response: Response) -> Response:
 
 
 def init_app(app: Quart) -> None:
+    app.before_request(check_host)
     app.before_request(protect_from_csrf)
     app.after_request(add_security_headers)
     app.add_template_global(csrf_token)

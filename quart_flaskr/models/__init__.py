@@ -12,5 +12,8 @@ def parse_timestamp(value: str) -> datetime:
 
 
 def format_timestamp(value: datetime) -> str:
-    """Write a datetime the way SQLite's ``CURRENT_TIMESTAMP`` does, in UTC."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    """Write a datetime in UTC the way SQLite's ``CURRENT_TIMESTAMP`` does, plus microseconds.
+
+    Text in this form compares with ``CURRENT_TIMESTAMP`` in time order.
+    """
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
