@@ -1,0 +1,67 @@
+"""The benchmark runs end to end: ``bench/run.py --quick`` prints a row per scenario.
+
+It asserts no speed: the machine is shared and noisy, and the figures are for
+people to compare, as ratios, within one run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+#: bench/run.py's exit status when wrk is missing and cannot be installed.
+EXIT_NO_WRK = 3
+#: Each row of the main table, and whether it may read "n/a" (routes added later).
+SCENARIOS = {
+    "GET / (anonymous)": False,
+    "GET / (logged in)": False,
+    "GET /hello": False,
+    "GET /<id>": True,
+    "GET /?q=word": True,
+    "POST /create": False,
+    "POST /auth/login": False,
+}
+RATE = re.compile(r"\d[\d,]*(\.\d+)?")
+LATENCY = re.compile(r"\d+(\.\d+)?(ms|s)")
+
+
+@pytest.mark.slow
+def test_quick_benchmark_prints_a_row_per_scenario(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--json", str(results)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if run.returncode == EXIT_NO_WRK:
+        pytest.skip(f"wrk is not available: {run.stderr.strip()}")
+    assert run.returncode == 0, run.stdout + run.stderr
+
+    lines = run.stdout.splitlines()
+    for label, may_be_missing in SCENARIOS.items():
+        rows = [line for line in lines if line.startswith(label + " ")]
+        assert len(rows) == 1, f"no single row for {label}:\n{run.stdout}"
+        cells = rows[0][len(label) :].split()
+        if cells[0] == "n/a":
+            assert may_be_missing, rows[0]
+            continue
+        rate, p50, p99 = cells[:3]
+        assert RATE.fullmatch(rate), rows[0]
+        assert LATENCY.fullmatch(p50), rows[0]
+        assert LATENCY.fullmatch(p99), rows[0]
+        # The bare app's req/s, p50 and p99 follow the error count.
+        assert RATE.fullmatch(cells[4]), rows[0]
+
+    data = json.loads(results.read_text("utf-8"))
+    for key in ("anon", "user", "hello", "create"):
+        assert data["main"][key]["ours"]["requests"] > 0
+        assert data["main"][key]["bare"]["requests"] > 0
