@@ -9,6 +9,7 @@ Both are opened on first use and closed when the app stops serving.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from collections.abc import Iterable
@@ -69,6 +70,14 @@ MIGRATIONS = load_migrations()
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
+def _create_private_file(path: str) -> None:
+    """Create the database file readable by its owner only, if it is missing.
+
+    SQLite gives the -wal and -shm files it creates the same permissions.
+    """
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
 class Transaction:
     """The writer connection while one transaction holds it."""
 
@@ -107,6 +116,7 @@ class Database:
         self._write_lock = asyncio.Lock()
 
     async def _connect(self) -> aiosqlite.Connection:
+        await asyncio.to_thread(_create_private_file, self.path)
         # isolation_level=None: no implicit transactions; writes say BEGIN.
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         try:
@@ -205,13 +215,14 @@ class Database:
     async def reset(self) -> None:
         """Drop every table, then create the current schema."""
         async with self.transaction() as tx:
-            await tx.execute("PRAGMA defer_foreign_keys = ON")
             while True:
+                # Newest first, so tables go before the tables they reference.
                 # Dropping a full-text index also drops its shadow tables, so
                 # list again after each drop; triggers and indexes go with tables.
                 row = await tx.fetch_one(
                     "SELECT name FROM sqlite_master WHERE type = 'table'"
-                    " AND name NOT LIKE 'sqlite_%' ORDER BY sql LIKE 'CREATE VIRTUAL%' DESC"
+                    " AND name NOT LIKE 'sqlite_%'"
+                    " ORDER BY sql LIKE 'CREATE VIRTUAL%' DESC, rowid DESC"
                 )
                 if row is None:
                     break

@@ -12,8 +12,8 @@ from pathlib import Path
 import aiosqlite
 import click
 from quart import Quart
-from quart.cli import ScriptInfo
 from quart.cli import pass_script_info
+from quart.cli import ScriptInfo
 
 from quart_flaskr.db import SCHEMA_VERSION
 from quart_flaskr.security import secret_key_problem
@@ -66,12 +66,10 @@ def gen_secret_key_command(info: ScriptInfo, rotate: bool) -> None:
 
 
 async def _database_problems(path: str) -> list[str]:
-    if not os.path.exists(path):
-        return [f"The database {path} does not exist: run 'init-db'."]
     # Read-only, so that the check itself changes nothing (not even the journal mode).
     async with aiosqlite.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        journal = (await conn.execute_fetchall("PRAGMA journal_mode"))[0][0]
-        version = (await conn.execute_fetchall("PRAGMA user_version"))[0][0]
+        journal = list(await conn.execute_fetchall("PRAGMA journal_mode"))[0][0]
+        version = list(await conn.execute_fetchall("PRAGMA user_version"))[0][0]
     problems = []
     if journal != "wal":
         problems.append(
@@ -117,7 +115,10 @@ def deployment_problems(app: Quart) -> list[str]:
                 f"{path} is open to other users (mode {stat.filemode(path.stat().st_mode)}):"
                 f" chmod go-rwx {path}"
             )
-    problems.extend(asyncio.run(_database_problems(config["DATABASE"])))
+    if os.path.exists(config["DATABASE"]):
+        problems.extend(asyncio.run(_database_problems(config["DATABASE"])))
+    else:
+        problems.append(f"The database {config['DATABASE']} does not exist: run 'init-db'.")
     return problems
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from datetime import timedelta
+from typing import cast
 from typing import TypeVar
 
 from quart import Quart
 from quart import request
-from quart_rate_limiter import RateLimiter
-from quart_rate_limiter import RateLimiterStoreABC
 from quart_rate_limiter import rate_limit
+from quart_rate_limiter import RateLimiter
+from quart_rate_limiter.store import RateLimiterStoreABC
 
 from quart_flaskr.db import Database
 from quart_flaskr.models import rate_limits
@@ -59,7 +60,10 @@ async def reading_the_form() -> bool:
 
 def limit(count: int, period: timedelta) -> Callable[[F], F]:
     """At most ``count`` form submissions per ``period`` from one client address."""
-    return rate_limit(count, period, key_function=client_address, skip_function=reading_the_form)
+    return cast(
+        "Callable[[F], F]",
+        rate_limit(count, period, key_function=client_address, skip_function=reading_the_form),
+    )
 
 
 def init_app(app: Quart, db: Database) -> None:

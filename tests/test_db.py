@@ -1,0 +1,225 @@
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from datetime import datetime
+from datetime import UTC
+from pathlib import Path
+
+import pytest
+from quart import Quart
+from quart.testing import QuartCliRunner
+
+from quart_flaskr import create_app
+from quart_flaskr.db import check_schema
+from quart_flaskr.db import Database
+from quart_flaskr.db import get_db
+from quart_flaskr.db import MIGRATIONS
+from quart_flaskr.db import SCHEMA_VERSION
+from quart_flaskr.db import SchemaError
+from quart_flaskr.models import posts
+from tests.conftest import DATA_SQL
+from tests.conftest import make_config
+
+
+def aiosqlite_threads() -> int:
+    """Connection threads still running (a closed one ends right after close returns)."""
+    for thread in threading.enumerate():
+        if "_connection_worker_thread" in thread.name:
+            thread.join(timeout=0.5)
+    return sum(
+        "_connection_worker_thread" in thread.name and thread.is_alive()
+        for thread in threading.enumerate()
+    )
+
+
+async def test_get_db_is_the_apps_database(app: Quart, db: Database) -> None:
+    async with app.app_context():
+        assert get_db() is db
+
+
+async def test_connections_are_closed_when_serving_stops(tmp_path: Path) -> None:
+    app = create_app(make_config(tmp_path))
+    database: Database = app.extensions["quart_flaskr.db"]
+    await database.reset()
+    await database.close()
+    assert aiosqlite_threads() == 0
+    async with app.test_app():
+        assert (await app.test_client().get("/")).status_code == 200
+        # The reader and the writer (used by the start-up migration).
+        assert aiosqlite_threads() == 2
+    assert aiosqlite_threads() == 0
+    # A closed database opens again on next use.
+    assert await database.schema_version() == SCHEMA_VERSION
+    await database.close()
+    assert aiosqlite_threads() == 0
+
+
+async def test_timestamps_are_datetimes(db: Database) -> None:
+    post = await posts.select_post(db, 1)
+    assert post is not None
+    assert post.created == datetime(2018, 1, 1, tzinfo=UTC)
+
+
+async def test_failed_transaction_rolls_back(db: Database) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        async with db.transaction() as tx:
+            await tx.execute("UPDATE post SET title = 'changed' WHERE id = 1")
+            await tx.execute("INSERT INTO user (username, password) VALUES ('test', 'x')")
+    row = await db.fetch_one("SELECT title FROM post WHERE id = 1")
+    assert row is not None and row[0] == "test title"
+
+
+async def test_foreign_keys_wal_and_busy_timeout_on_every_connection(db: Database) -> None:
+    assert (await db.fetch_one("PRAGMA foreign_keys"))[0] == 1  # type: ignore[index]
+    assert (await db.fetch_one("PRAGMA journal_mode"))[0] == "wal"  # type: ignore[index]
+    assert (await db.fetch_one("PRAGMA busy_timeout"))[0] == 10_000  # type: ignore[index]
+    async with db.transaction() as tx:
+        assert await tx.fetch_all("PRAGMA foreign_keys") != []
+        with pytest.raises(sqlite3.IntegrityError):
+            await tx.insert("INSERT INTO post (title, body, author_id) VALUES ('t', '', 99)")
+
+
+async def test_database_file_is_private(tmp_path: Path) -> None:
+    database = Database(str(tmp_path / "new.sqlite"))
+    await database.reset()
+    await database.close()
+    assert (tmp_path / "new.sqlite").stat().st_mode & 0o077 == 0
+
+
+def test_init_db_command(runner: QuartCliRunner, cli_app: Quart) -> None:
+    result = runner.invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    assert "Initialized the database." in result.output
+    with sqlite3.connect(cli_app.config["DATABASE"]) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("SELECT COUNT(*) FROM user").fetchone()[0] == 0
+    conn.close()
+
+
+def _add_user(path: str) -> None:
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("INSERT INTO user (username, password) VALUES ('kept', 'x')")
+    conn.close()
+
+
+def _users(path: str) -> list[str]:
+    conn = sqlite3.connect(path)
+    names = [row[0] for row in conn.execute("SELECT username FROM user ORDER BY id")]
+    conn.close()
+    return names
+
+
+def test_init_db_refuses_to_erase_data(runner: QuartCliRunner, cli_app: Quart) -> None:
+    path = cli_app.config["DATABASE"]
+    assert runner.invoke(args=["init-db"]).exit_code == 0
+    _add_user(path)
+    result = runner.invoke(args=["init-db"])
+    assert result.exit_code == 1
+    assert "already holds users and posts" in result.output
+    assert "init-db --force" in result.output
+    assert _users(path) == ["kept"]
+
+    result = runner.invoke(args=["init-db", "--force"])
+    assert result.exit_code == 0, result.output
+    assert _users(path) == []
+
+
+def _flaskr_database(path: str) -> None:
+    """A database as Flaskr's own init-db leaves it: schema version 1, no user_version."""
+    conn = sqlite3.connect(path)
+    with conn:
+        for statement in MIGRATIONS[0][1]:
+            conn.execute(statement)
+        conn.executescript(DATA_SQL)
+    conn.close()
+
+
+def test_migrate_upgrades_a_flaskr_database_in_place(
+    runner: QuartCliRunner, cli_app: Quart
+) -> None:
+    path = cli_app.config["DATABASE"]
+    _flaskr_database(path)
+    result = runner.invoke(args=["migrate"])
+    assert result.exit_code == 0, result.output
+    assert f"from schema version 1 to {SCHEMA_VERSION}" in result.output
+    assert _users(path) == ["test", "other"]
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT title FROM post").fetchall() == [("test title",)]
+    conn.close()
+    result = runner.invoke(args=["migrate"])
+    assert f"up to date (schema version {SCHEMA_VERSION})" in result.output
+
+
+async def test_serving_migrates_an_old_database(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    _flaskr_database(config["DATABASE"])
+    app = create_app(config)
+    async with app.test_app():
+        page = await (await app.test_client().get("/")).get_data(as_text=True)
+        assert "test title" in page
+        assert await get_db_of(app).schema_version() == SCHEMA_VERSION
+
+
+def get_db_of(app: Quart) -> Database:
+    return app.extensions["quart_flaskr.db"]  # type: ignore[no-any-return]
+
+
+async def test_serving_refuses_a_database_without_tables(tmp_path: Path) -> None:
+    database = Database(str(tmp_path / "empty.sqlite"))
+    with pytest.raises(SchemaError, match="init-db"):
+        await check_schema(database)
+    await database.close()
+
+
+async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    database = Database(str(tmp_path / "new.sqlite"))
+    await database.reset()
+    async with database.transaction() as tx:
+        await tx.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(SchemaError, match="newer than this release"):
+        await database.migrate()
+    await database.close()
+
+
+async def test_workers_migrating_together_apply_each_step_once(tmp_path: Path) -> None:
+    path = str(tmp_path / "old.sqlite")
+    _flaskr_database(path)
+    workers = [Database(path) for _ in range(4)]
+    results = await asyncio.gather(*(worker.migrate() for worker in workers))
+    assert sorted(start for start, _ in results) == [
+        1,
+        SCHEMA_VERSION,
+        SCHEMA_VERSION,
+        SCHEMA_VERSION,
+    ]
+    for worker in workers:
+        await worker.close()
+
+
+def test_backup_command(runner: QuartCliRunner, cli_app: Quart, tmp_path: Path) -> None:
+    assert runner.invoke(args=["init-db"]).exit_code == 0
+    _add_user(cli_app.config["DATABASE"])
+    target = tmp_path / "backup.sqlite"
+    result = runner.invoke(args=["backup", str(target)])
+    assert result.exit_code == 0, result.output
+    assert f"Backed up the database to {target}." in result.output
+    assert _users(str(target)) == ["kept"]
+
+
+async def test_backup_while_serving_is_consistent(app: Quart, db: Database, tmp_path: Path) -> None:
+    async def write_posts() -> None:
+        for number in range(50):
+            await posts.insert_post(db, 1, f"post {number}", "body")
+
+    target = tmp_path / "live-backup.sqlite"
+    writer = asyncio.create_task(write_posts())
+    await db.backup(str(target))
+    await writer
+    conn = sqlite3.connect(target)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    count = conn.execute("SELECT COUNT(*) FROM post").fetchone()[0]
+    conn.close()
+    assert 1 <= count <= 51

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from quart import Quart
+
+from quart_flaskr.db import Database
+from tests.conftest import Client
+
+
+async def test_healthy(client: Client) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert await response.get_json() == {"status": "ok", "database": "ok"}
+
+
+async def test_outdated_schema(client: Client, db: Database) -> None:
+    async with db.transaction() as tx:
+        await tx.execute("PRAGMA user_version = 2")
+    response = await client.get("/healthz")
+    assert response.status_code == 503
+    assert "schema 2" in (await response.get_json())["database"]
+
+
+async def test_unreadable_database(app: Quart, client: Client, db: Database) -> None:
+    db.path = "/nonexistent-directory/blog.sqlite"
+    await db.close()
+    response = await client.get("/healthz")
+    assert response.status_code == 503
+    assert "unavailable" in (await response.get_json())["database"]

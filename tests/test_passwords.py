@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from quart import Quart
+from werkzeug.security import check_password_hash
+
+from quart_flaskr import passwords
+from quart_flaskr.db import Database
+from tests.conftest import AppFactory
+from tests.conftest import AuthActions
+from tests.conftest import Client
+
+
+async def test_new_hashes_meet_owasp_minimum() -> None:
+    stored = await passwords.hash_password("correct horse", passwords.METHOD)
+    assert stored.startswith("scrypt:131072:8:1$")
+    assert await passwords.check_password(stored, "correct horse", passwords.METHOD)
+    assert not await passwords.check_password(stored, "wrong horse", passwords.METHOD)
+    assert not passwords.needs_rehash(stored, passwords.METHOD)
+
+
+def test_the_app_uses_the_owasp_method_by_default(tmp_path: object) -> None:
+    from quart_flaskr import create_app
+
+    assert create_app().config["PASSWORD_HASH_METHOD"] == "scrypt:131072:8:1"
+
+
+async def test_register_stores_a_hash(client: Client, auth: AuthActions, db: Database) -> None:
+    await auth.register("newuser", "a long password")
+    row = await db.fetch_one("SELECT password FROM user WHERE username = 'newuser'")
+    assert row is not None and row[0].startswith("pbkdf2:sha256:1000$")
+    assert "a long password" not in row[0]
+
+
+async def test_old_hashes_are_upgraded_at_login(make_app: AppFactory) -> None:
+    app = await make_app(PASSWORD_HASH_METHOD="scrypt:1024:8:1")
+    db: Database = app.extensions["quart_flaskr.db"]
+    auth = AuthActions(app.test_client())
+    assert (await auth.login()).headers["Location"] == "/"
+    row = await db.fetch_one("SELECT password FROM user WHERE username = 'test'")
+    assert row is not None and row[0].startswith("scrypt:1024:8:1$")
+    # The upgraded hash still logs the user in, and is not upgraded again.
+    assert (await AuthActions(app.test_client()).login()).headers["Location"] == "/"
+    again = await db.fetch_one("SELECT password FROM user WHERE username = 'test'")
+    assert again is not None and again[0] == row[0]
+
+
+async def test_failed_login_does_not_upgrade(
+    client: Client, auth: AuthActions, db: Database
+) -> None:
+    before = await db.fetch_one("SELECT password FROM user WHERE username = 'test'")
+    await auth.login("test", "wrong")
+    after = await db.fetch_one("SELECT password FROM user WHERE username = 'test'")
+    assert before is not None and after is not None and before[0] == after[0]
+
+
+async def test_unknown_user_costs_a_full_check(
+    auth: AuthActions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked: list[str] = []
+
+    def counting_check(stored: str, password: str) -> bool:
+        checked.append(stored)
+        return check_password_hash(stored, password)
+
+    monkeypatch.setattr("quart_flaskr.passwords.check_password_hash", counting_check)
+    await auth.login("nobody", "whatever")
+    await auth.login("test", "wrong")
+    # One real hash check each, the unknown user's against a hash made with
+    # the configured method, so both take as long.
+    assert len(checked) == 2
+    assert checked[0].startswith("pbkdf2:sha256:1000$")
+    assert checked[1].startswith("pbkdf2:sha256:1000$")
+
+
+async def test_hashing_does_not_block_other_requests(
+    app: Quart, client: Client, auth: AuthActions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = threading.Event()
+    hashing = asyncio.Event()
+    hashing_threads: list[str] = []
+    loop = asyncio.get_running_loop()
+
+    def slow_check(stored: str, password: str) -> bool:
+        hashing_threads.append(threading.current_thread().name)
+        loop.call_soon_threadsafe(hashing.set)
+        release.wait(timeout=10)
+        return check_password_hash(stored, password)
+
+    monkeypatch.setattr("quart_flaskr.passwords.check_password_hash", slow_check)
+    login = asyncio.create_task(auth.login())
+    await asyncio.wait_for(hashing.wait(), timeout=10)
+    # The login is stuck hashing; other users are still served meanwhile.
+    other = app.test_client()
+    assert await (await other.get("/hello")).get_data() == b"Hello, World!"
+    assert not login.done()
+    release.set()
+    assert (await login).headers["Location"] == "/"
+    assert hashing_threads[0].startswith("password-hash")

@@ -1,0 +1,365 @@
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+from quart import Quart
+from quart.testing import QuartCliRunner
+from quart.testing.app import LifespanError
+
+from quart_flaskr import create_app
+from quart_flaskr.db import Database
+from quart_flaskr.deploy import deployment_problems
+from quart_flaskr.security import CSRF_ERROR
+from quart_flaskr.security import secret_key_problem
+from tests.conftest import AppFactory
+from tests.conftest import AuthActions
+from tests.conftest import Client
+from tests.conftest import csrf_token
+from tests.conftest import make_config
+from tests.conftest import post_form
+
+GOOD_KEY = "k" * 64
+
+
+async def post_count(db: Database) -> int:
+    row = await db.fetch_one("SELECT COUNT(*) FROM post")
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.mark.parametrize(
+    ("path", "form"),
+    (
+        ("/create", {"title": "forged", "body": ""}),
+        ("/1/update", {"title": "forged", "body": ""}),
+        ("/1/delete", {}),
+        ("/auth/logout", {}),
+    ),
+)
+@pytest.mark.parametrize("token", (None, "", "forged", "bad.token.value"))
+async def test_csrf_missing_or_wrong_token(
+    client: Client,
+    auth: AuthActions,
+    db: Database,
+    path: str,
+    form: dict[str, str],
+    token: str | None,
+) -> None:
+    await auth.login()
+    if token is not None:
+        form = {**form, "csrf_token": token}
+    response = await client.post(path, form=form)
+    assert response.status_code == 400
+    assert "CSRF token" in await response.get_data(as_text=True)
+    assert await post_count(db) == 1
+    post = await db.fetch_one("SELECT title FROM post WHERE id = 1")
+    assert post is not None and post[0] == "test title"
+    # Still logged in: a forged logout did nothing.
+    assert (await client.get("/create")).status_code == 200
+
+
+async def test_csrf_on_login_and_register(client: Client, db: Database) -> None:
+    for path in ("/auth/login", "/auth/register"):
+        response = await client.post(path, form={"username": "new", "password": "long enough"})
+        assert response.status_code == 400
+    row = await db.fetch_one("SELECT COUNT(*) FROM user")
+    assert row is not None and row[0] == 2
+
+
+async def test_token_of_another_session_is_refused(
+    app: Quart, client: Client, auth: AuthActions
+) -> None:
+    attacker = app.test_client()
+    token = await csrf_token(attacker, "/auth/login")
+    await auth.login()
+    response = await client.post("/create", form={"title": "x", "body": "", "csrf_token": token})
+    assert response.status_code == 400
+
+
+async def test_token_in_header_is_accepted(client: Client, auth: AuthActions, db: Database) -> None:
+    await auth.login()
+    token = await csrf_token(client, "/create")
+    response = await client.post(
+        "/create", form={"title": "via header", "body": ""}, headers={"X-CSRF-Token": token}
+    )
+    assert response.status_code == 302
+    assert await post_count(db) == 2
+
+
+async def test_expired_token_is_refused(make_app: AppFactory) -> None:
+    app = await make_app(CSRF_TIME_LIMIT=-1)
+    client = app.test_client()
+    token = await csrf_token(client)
+    response = await client.post(
+        "/auth/login", form={"username": "a", "password": "b", "csrf_token": token}
+    )
+    assert response.status_code == 400
+    assert CSRF_ERROR.split("(")[0] in await response.get_data(as_text=True)
+
+
+async def test_token_signed_with_a_fallback_key_is_accepted(make_app: AppFactory) -> None:
+    old = await make_app(SECRET_KEY="old" * 12)
+    new = await make_app(SECRET_KEY=GOOD_KEY, SECRET_KEY_FALLBACKS=["old" * 12])
+    client = old.test_client()
+    token = await csrf_token(client)
+    client.app = new  # The same browser, after the key was rotated.
+    response = await client.post(
+        "/auth/login", form={"username": "x", "password": "y", "csrf_token": token}
+    )
+    assert response.status_code == 200
+    assert "Incorrect username." in await response.get_data(as_text=True)
+
+
+async def test_security_headers(client: Client) -> None:
+    for path in ("/", "/auth/login", "/hello", "/static/style.css", "/nothing-here"):
+        response = await client.get(path)
+        headers = response.headers
+        csp = headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "unsafe-inline" not in csp
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["Referrer-Policy"] == "same-origin"
+        assert "Strict-Transport-Security" not in headers
+
+
+async def test_session_pages_vary_on_cookie_and_are_private(
+    client: Client, auth: AuthActions
+) -> None:
+    for path in ("/", "/auth/login", "/hello"):
+        response = await client.get(path)
+        assert "Cookie" in response.headers["Vary"]
+        assert "private" in response.headers["Cache-Control"]
+    await auth.login()
+    response = await client.get("/")
+    assert "Cookie" in response.headers["Vary"]
+    assert "private" in response.headers["Cache-Control"]
+    static = await client.get("/static/style.css")
+    assert "private" not in static.headers.get("Cache-Control", "")
+
+
+async def test_hsts_when_configured(make_app: AppFactory) -> None:
+    app = await make_app(HSTS_SECONDS=31536000)
+    response = await app.test_client().get("/hello")
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+
+
+async def test_session_cookie_flags(client: Client, auth: AuthActions) -> None:
+    response = await auth.login()
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Expires=" in cookie  # A lifetime, not a browser-session cookie.
+    assert "Secure" not in cookie
+
+
+async def test_secure_cookie_when_configured(make_app: AppFactory) -> None:
+    secure = await make_app(SESSION_COOKIE_SECURE=True)
+    response = await secure.test_client().get("/auth/login")
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+async def test_login_starts_a_fresh_session(app: Quart, client: Client, auth: AuthActions) -> None:
+    async with client.session_transaction() as session:
+        session["planted"] = "by someone else"
+    await auth.login()
+    async with client.session_transaction() as session:
+        assert "planted" not in session
+        assert "login_id" in session
+
+
+@pytest.mark.parametrize(
+    ("allowed", "host", "status"),
+    (
+        ([], "anything.example", 200),
+        (["blog.example.com"], "blog.example.com", 200),
+        (["blog.example.com"], "blog.example.com:8443", 200),
+        (["blog.example.com"], "evil.example", 400),
+        (["[::1]"], "[::1]", 200),
+    ),
+)
+async def test_allowed_hosts(
+    make_app: AppFactory, allowed: list[str], host: str, status: int
+) -> None:
+    app = await make_app(ALLOWED_HOSTS=allowed)
+    response = await app.test_client().get("/hello", headers={"Host": host})
+    assert response.status_code == status
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    (
+        (None, "not set"),
+        ("", "not set"),
+        ("dev", "development default"),
+        ("short", "5 bytes long"),
+        (b"x" * 31, "31 bytes long"),
+        (GOOD_KEY, None),
+        (b"x" * 32, None),
+    ),
+)
+def test_secret_key_problem(key: str | bytes | None, problem: str | None) -> None:
+    found = secret_key_problem(key)
+    assert (found is None) if problem is None else (found is not None and problem in found)
+
+
+@pytest.mark.parametrize("key", ("dev", "too short"))
+async def test_refuses_to_serve_with_an_unsafe_key(make_app: AppFactory, key: str) -> None:
+    app = await make_app(TESTING=False, SECRET_KEY=key)
+    with pytest.raises(LifespanError, match="Refusing to start: SECRET_KEY"):
+        async with app.test_app():
+            pass  # pragma: no cover - start-up fails
+
+
+async def test_serves_with_a_random_key(make_app: AppFactory) -> None:
+    app = await make_app(TESTING=False, SECRET_KEY=GOOD_KEY)
+    async with app.test_app():
+        assert (await app.test_client().get("/hello")).status_code == 200
+
+
+def test_gen_secret_key_keeps_other_settings(runner: QuartCliRunner, cli_app: Quart) -> None:
+    config = Path(cli_app.instance_path) / "config.py"
+    config.write_text("# Site settings\nHSTS_SECONDS = 3600\nSECRET_KEY = (\n    'old'\n)\n")
+    try:
+        result = runner.invoke(args=["gen-secret-key"])
+        assert result.exit_code == 0, result.output
+        settings: dict[str, object] = {}
+        exec(config.read_text(), settings)  # noqa: S102 - our own config file
+        assert settings["HSTS_SECONDS"] == 3600
+        key = settings["SECRET_KEY"]
+        assert isinstance(key, str) and secret_key_problem(key) is None
+        assert "SECRET_KEY_FALLBACKS" not in settings
+        assert stat.S_IMODE(config.stat().st_mode) == 0o600
+
+        result = runner.invoke(args=["gen-secret-key", "--rotate"])
+        assert result.exit_code == 0, result.output
+        rotated: dict[str, object] = {}
+        exec(config.read_text(), rotated)  # noqa: S102 - our own config file
+        assert rotated["SECRET_KEY_FALLBACKS"] == [key]
+        assert rotated["SECRET_KEY"] != key
+        assert rotated["HSTS_SECONDS"] == 3600
+        assert config.read_text().count("SECRET_KEY =") == 1
+    finally:
+        config.unlink()
+
+
+def test_gen_secret_key_creates_the_config(tmp_path: Path) -> None:
+    from quart_flaskr.deploy import write_secret_key
+
+    config = tmp_path / "instance" / "config.py"
+    write_secret_key(config, rotate=True)
+    settings: dict[str, object] = {}
+    exec(config.read_text(), settings)  # noqa: S102 - our own config file
+    assert secret_key_problem(settings["SECRET_KEY"]) is None
+    assert "SECRET_KEY_FALLBACKS" not in settings
+
+
+def test_check_deploy_lists_every_problem(tmp_path: Path) -> None:
+    instance = tmp_path / "instance"
+    app = create_app(make_config(tmp_path, DEBUG=True, DATABASE=str(instance / "x.sqlite")))
+    app.instance_path = str(instance)
+    problems = "\n".join(deployment_problems(app))
+    for words in (
+        "development default",
+        "DEBUG is on",
+        "TESTING is on",
+        "SESSION_COOKIE_SECURE",
+        "HSTS_SECONDS",
+        "does not exist",
+    ):
+        assert words in problems
+
+
+def test_check_deploy_reads_files_and_database(tmp_path: Path) -> None:
+    instance = tmp_path / "instance"
+    instance.mkdir(mode=0o755)
+    os.chmod(instance, 0o755)  # noqa: S103 - the unsafe mode being checked for
+    database = instance / "blog.sqlite"
+    db = Database(str(database))
+    asyncio.run(db.reset())
+    asyncio.run(db.close())
+    os.chmod(database, 0o644)
+    conn = sqlite3.connect(database)
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    app = create_app(make_config(tmp_path, DATABASE=str(database), SECRET_KEY=GOOD_KEY))
+    app.instance_path = str(instance)
+    problems = "\n".join(deployment_problems(app))
+    assert f"chmod go-rwx {instance}" in problems
+    assert f"chmod go-rwx {database}" in problems
+    assert "delete journal mode, not WAL" in problems
+    assert "schema is version 1" in problems
+
+
+def test_check_deploy_command(tmp_path: Path) -> None:
+    instance = tmp_path / "instance"
+    database = instance / "blog.sqlite"
+    config = make_config(
+        tmp_path,
+        TESTING=False,
+        DATABASE=str(database),
+        SECRET_KEY=GOOD_KEY,
+        SESSION_COOKIE_SECURE=True,
+        HSTS_SECONDS=31536000,
+    )
+    app = create_app(config)
+    app.instance_path = str(instance)
+    os.makedirs(instance, mode=0o700)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["init-db"]).exit_code == 0
+    result = runner.invoke(args=["check-deploy"])
+    assert result.exit_code == 0, result.output
+    assert "No problems found." in result.output
+
+    app.config["SESSION_COOKIE_SECURE"] = False
+    result = runner.invoke(args=["check-deploy"])
+    assert result.exit_code == 1
+    assert "- SESSION_COOKIE_SECURE is off" in result.output
+    assert "1 problem(s) found." in result.output
+
+
+async def test_proxy_hops_decide_the_client_address(make_app: AppFactory) -> None:
+    seen: list[str | None] = []
+
+    async def app_seeing_addresses(hops: int) -> Quart:
+        app = await make_app(PROXY_TRUSTED_HOPS=hops)
+
+        @app.route("/address")
+        async def address() -> str:
+            from quart import request
+
+            seen.append(request.remote_addr)
+            return ""
+
+        return app
+
+    forged = {"X-Forwarded-For": "203.0.113.9, 198.51.100.7"}
+    await (await app_seeing_addresses(0)).test_client().get("/address", headers=forged)
+    await (await app_seeing_addresses(1)).test_client().get("/address", headers=forged)
+    # Without trusted hops the header is ignored: the address is the peer's own.
+    assert seen == ["<local>", "198.51.100.7"]
+
+
+async def test_every_state_changing_route_requires_a_token(app: Quart) -> None:
+    unsafe = {
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.methods and rule.methods & {"POST", "PUT", "PATCH", "DELETE"}
+    }
+    client = app.test_client()
+    for path in unsafe:
+        concrete = path.replace("<id:id>", "1")
+        response = await client.post(concrete, form={})
+        assert response.status_code == 400, path
+
+
+async def test_post_form_helper_sends_a_valid_token(client: Client, auth: AuthActions) -> None:
+    await auth.login()
+    response = await post_form(client, "/create", {"title": "ok", "body": ""})
+    assert response.status_code == 302
