@@ -75,7 +75,7 @@ QUERIES = (
 
 def concrete_paths(app: Quart) -> list[tuple[str, str]]:
     """(method, path) for every route, each URL part filled with each test value."""
-    paths = []
+    paths: list[tuple[str, str]] = []
     for rule in app.url_map.iter_rules():
         # Logging out with a valid token is meant to change the session,
         # whatever else the request holds.
