@@ -118,6 +118,7 @@ def post_body(number: int) -> str:
 @dataclasses.dataclass(frozen=True)
 class Settings:
     duration: float
+    rounds: int
     login_duration: float
     connections: int
     posts: int
@@ -145,6 +146,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     )
     parser.add_argument("--duration", type=float, help="seconds per scenario (default 5)")
     parser.add_argument("--connections", type=int, help="wrk connections (default 16)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure each main-table scenario this many times, interleaved; show the median",
+    )
     parser.add_argument("--posts", type=int, help="posts seeded over HTTP (default 50)")
     parser.add_argument("--flaskr", type=Path, metavar="PATH", help="Flask's examples/tutorial")
     parser.add_argument("--full", action="store_true", help="all the extra measurements below")
@@ -179,6 +186,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return Settings(
         duration=duration,
+        rounds=max(1, int(args.rounds)),
         login_duration=max(duration, 2.0 if quick else 10.0),
         connections=int(pick(args.connections, 16, 4)),
         posts=max(2, int(pick(args.posts, 50, 5))),
@@ -949,6 +957,12 @@ def probe_ours(port: int, seeded: Seeded) -> None:
     seeded.available[ANON] = seeded.available[USER] = seeded.available[HELLO] = "yes"
 
 
+def median(results: Sequence[WrkResult]) -> WrkResult:
+    """The run with the median req/s (the lower middle one of an even count)."""
+    ordered = sorted(results, key=lambda result: result.rps)
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def writes_broken(port: int, seeded: Seeded) -> bool:
     """Whether the blog fails to store a new post (one is added when it works)."""
     client = Client(port)
@@ -1104,7 +1118,13 @@ class Bench:
             "cpus": len(os.sched_getaffinity(0)),
             "app": app_source(),
         }
+        self.results["load_average_before"] = os.getloadavg()
         print(f"Benchmarking {self.results['app']}", flush=True)
+        print(
+            "Load average before: {:.2f} {:.2f} {:.2f} (other work on the machine skews"
+            " the figures)".format(*os.getloadavg()),
+            flush=True,
+        )
 
     def measure(
         self,
@@ -1131,6 +1151,7 @@ class Bench:
         s = self.s
         ours = OursInstance(self.workdir, "main", s.rate_limits)
         warnings: list[str] = []
+        restarts = 0
         server = ours.serve(self.pinned.server)
         with contextlib.ExitStack() as stack:
             # The server may be replaced below; stop whichever is current.
@@ -1159,11 +1180,33 @@ class Bench:
                         rows[-1] += ["n/a", "", "", "", "-"]
                     continue
                 duration = self.duration_for(key)
-                log(f"{label}: ours")
-                mine = self.measure(server, our_loads[key], duration)
-                log(f"{label}: bare")
-                floor = self.measure(bare, bare_load(key, our_loads[key]), duration)
-                entry.update(ours=dataclasses.asdict(mine), bare=dataclasses.asdict(floor))
+                mine_runs: list[WrkResult] = []
+                floor_runs: list[WrkResult] = []
+                their_runs: list[WrkResult] = []
+                for round_ in range(1, s.rounds + 1):
+                    of = f" (round {round_} of {s.rounds})" if s.rounds > 1 else ""
+                    log(f"{label}: ours{of}")
+                    mine_runs.append(self.measure(server, our_loads[key], duration))
+                    if key == CREATE and writes_broken(server.port, seeded):
+                        restarts += 1
+                        log("writes fail after POST /create: restarting the server")
+                        server.stop()
+                        server = ours.serve(self.pinned.server)
+                    log(f"{label}: bare{of}")
+                    floor_runs.append(self.measure(bare, bare_load(key, our_loads[key]), duration))
+                    if flaskr_server and key in (ANON, USER, HELLO, CREATE, LOGIN):
+                        log(f"{label}: Flaskr{of}")
+                        their_runs.append(self.measure(flaskr_server, flaskr_loads[key], duration))
+                mine, floor = median(mine_runs), median(floor_runs)
+                entry.update(
+                    ours=dataclasses.asdict(mine),
+                    bare=dataclasses.asdict(floor),
+                    rounds={
+                        "ours": [r.rps for r in mine_runs],
+                        "bare": [r.rps for r in floor_runs],
+                        "flaskr": [r.rps for r in their_runs],
+                    },
+                )
                 entry["bytes"] = seeded.sizes.get(key)
                 row = [
                     label,
@@ -1172,25 +1215,20 @@ class Bench:
                     fmt_ratio(mine.rps, floor.rps),
                 ]
                 if flaskr_server:
-                    theirs = None
-                    if key in (ANON, USER, HELLO, CREATE, LOGIN):
-                        log(f"{label}: Flaskr")
-                        theirs = self.measure(flaskr_server, flaskr_loads[key], duration)
+                    theirs = median(their_runs) if their_runs else None
+                    if theirs is not None:
                         entry["flaskr"] = dataclasses.asdict(theirs)
                     row += [
                         *result_cells(theirs),
                         fmt_ratio(mine.rps, theirs.rps) if theirs else "-",
                     ]
                 rows.append(row)
-                if key == CREATE and writes_broken(server.port, seeded):
-                    warnings.append(
-                        "after POST /create (wrk disconnects mid-request when it stops), the"
-                        " app answered 500 to a new post: its writer connection was left in"
-                        " a transaction; the server was restarted for the login scenario."
-                    )
-                    log("writes fail after POST /create: restarting the server")
-                    server.stop()
-                    server = ours.serve(self.pinned.server)
+            if restarts:
+                warnings.append(
+                    f"after POST /create (wrk disconnects mid-request when it stops) the app"
+                    f" answered 500 to a new post {restarts} time(s): its writer connection was"
+                    " left inside a transaction; the server was restarted each time."
+                )
             posts_shown = count_posts_shown(Client(server.port).expect("GET", "/", 200).text)
         header = [
             "scenario",
@@ -1209,7 +1247,8 @@ class Bench:
             f"one Hypercorn worker (hypercorn.toml) pinned to CPU {self.pinned.server},"
             f" wrk on CPU {self.pinned.client}, {s.connections} connections,"
             f" {s.duration:g} s per scenario ({s.login_duration:g} s for login);"
-            " ratios are of req/s.",
+            " ratios are of req/s."
+            + (f" Median of {s.rounds} interleaved rounds." if s.rounds > 1 else ""),
             f"{s.posts} posts seeded; the index showed {posts_shown} after the run.",
             "err: non-2xx/3xx answers plus socket errors and timeouts.",
             f"login: {'rate limit ON' if s.rate_limits else 'rate limit switched off'};"
@@ -1670,6 +1709,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             finally:
                 stop_all_servers()
             bench.results["seconds"] = round(time.monotonic() - started, 1)
+            bench.results["load_average_after"] = os.getloadavg()
+            print("\nLoad average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
             settings.json_path.parent.mkdir(parents=True, exist_ok=True)
             settings.json_path.write_text(json.dumps(bench.results, indent=2, default=str))
             print(f"\nResults written to {settings.json_path}")
