@@ -138,3 +138,6 @@ def replay_cookie(app: Quart, client: TestClientProtocol) -> TestClientProtocol:
     thief = app.test_client()
     thief.set_cookie("localhost", "session", session_cookie(client))
     return thief
+
+
+from tests.live import *  # noqa: E402, F403

@@ -1,0 +1,98 @@
+"""The installed app under concurrent load, and stopped while requests are in flight."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.live import Browser
+from tests.live import Deployment
+from tests.live import GRACEFUL_TIMEOUT
+from tests.live import Page
+from tests.live import serve
+from tests.live import Server
+
+pytestmark = pytest.mark.slow
+
+CLIENTS = 64
+POSTS_PER_CLIENT = 5
+#: Clients share the login sessions of a few users: each login costs a
+#: deliberately slow password hash.
+USERS = 4
+#: Logins in flight when SIGTERM arrives; below the login rate limit of 10.
+LOGINS = 8
+
+
+def test_concurrent_posts_on_two_workers(fresh_deployment: Deployment, tmp_path: Path) -> None:
+    with serve(fresh_deployment, tmp_path, workers=2) as server:
+        assert len(server.worker_pids()) == 2
+        users = []
+        for number in range(USERS):
+            user = Browser(server.url)
+            assert user.register(f"writer{number}", "writer-password").location == "/auth/login"
+            assert user.login(f"writer{number}", "writer-password").location == "/"
+            users.append(user)
+        start = threading.Barrier(CLIENTS)
+
+        def write_posts(client: int) -> list[tuple[int, str | None]]:
+            browser = Browser(server.url)
+            browser.share_session(users[client % USERS])
+            start.wait(timeout=60)
+            results = []
+            for number in range(POSTS_PER_CLIENT):
+                form = {"title": f"client {client} post {number}", "body": "concurrent"}
+                page = browser.submit("/create", form)
+                results.append((page.status, page.location))
+            return results
+
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            results = [
+                result for client in pool.map(write_posts, range(CLIENTS)) for result in client
+            ]
+
+        assert results == [(302, "/")] * (CLIENTS * POSTS_PER_CLIENT)
+        assert sorted(fresh_deployment.post_titles()) == sorted(
+            f"client {client} post {number}"
+            for client in range(CLIENTS)
+            for number in range(POSTS_PER_CLIENT)
+        )
+        assert users[0].get("/").status == 200
+
+
+def test_sigterm_lets_requests_in_flight_finish(live_server: Server) -> None:
+    assert len(live_server.worker_pids()) == 1
+    assert Browser(live_server.url).register("patient", "patient-password").status == 302
+    browsers = [Browser(live_server.url) for _ in range(LOGINS)]
+    tokens = [browser.csrf_token("/auth/login") for browser in browsers]
+    start = threading.Barrier(LOGINS + 1)
+
+    def log_in(index: int) -> Page:
+        form = {"username": "patient", "password": "patient-password", "csrf_token": tokens[index]}
+        start.wait(timeout=60)
+        return browsers[index].post("/auth/login", form)
+
+    with ThreadPoolExecutor(LOGINS) as pool:
+        logins = [pool.submit(log_in, index) for index in range(LOGINS)]
+        start.wait(timeout=60)
+        deadline = time.monotonic() + 10
+        while live_server.open_connections() < LOGINS:
+            assert time.monotonic() < deadline, "the logins did not reach the worker"
+            time.sleep(0.01)
+        # Time for the worker to read the requests, far shorter than the
+        # password hashes of all of them (each about 0.4 s of CPU).
+        time.sleep(0.1)
+        assert sum(not login.done() for login in logins) >= LOGINS // 2
+        signalled = time.monotonic()
+        live_server.process.terminate()
+        pages = [login.result() for login in logins]
+    exited = live_server.wait_for_exit(GRACEFUL_TIMEOUT + 2) is not None
+    seconds = time.monotonic() - signalled
+
+    assert [(page.status, page.location) for page in pages] == [(302, "/")] * LOGINS
+    assert exited, f"Hypercorn still runs {seconds:.1f} s after SIGTERM"
+    assert seconds < GRACEFUL_TIMEOUT
+    assert live_server.process.returncode == 0, live_server.stderr

@@ -1,0 +1,176 @@
+"""The installed wheel, served by Hypercorn as ops run it, used over real HTTP."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import stat
+import time
+from collections.abc import Callable
+from collections.abc import Iterator
+from datetime import datetime
+from datetime import UTC
+from pathlib import Path
+
+import pytest
+
+from tests.live import Browser
+from tests.live import Deployment
+from tests.live import ROOT
+from tests.live import Server
+from tests.live import StillRunningError
+
+pytestmark = pytest.mark.slow
+
+#: How soon a server that refuses to start must have exited.
+REFUSAL_TIMEOUT = 5.0
+
+
+def utc_today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+def test_installed_from_the_wheel(deployment: Deployment) -> None:
+    output = deployment.run(
+        "python", "-c", "import quart_flaskr, sys; print(quart_flaskr.__file__); print(sys.prefix)"
+    )
+    package_file, prefix = (Path(line) for line in output.split())
+    assert package_file.is_relative_to(deployment.venv / "lib")
+    assert not package_file.is_relative_to(ROOT)
+    assert prefix == deployment.venv
+    # The instance folder of an installed app is in the venv, not the checkout.
+    assert deployment.database.is_file()
+    assert stat.S_IMODE(deployment.config.stat().st_mode) == 0o600
+    assert "SECRET_KEY" in deployment.config.read_text("utf-8")
+
+
+def test_blog_over_http(live_server: Server, fresh_deployment: Deployment) -> None:
+    alice = Browser(live_server.url)
+    bob = Browser(live_server.url)
+
+    page = alice.register("alice", "alice-password")
+    assert (page.status, page.location) == (302, "/auth/login")
+    assert bob.register("bob", "bob-password").location == "/auth/login"
+
+    page = alice.login("nobody", "alice-password")
+    assert page.status == 200
+    assert "Incorrect username." in page.text
+    page = alice.login("alice", "bob-password")
+    assert page.status == 200
+    assert "Incorrect password." in page.text
+    page = alice.login("alice", "alice-password")
+    assert (page.status, page.location) == (302, "/")
+    assert bob.login("bob", "bob-password").location == "/"
+
+    day_before = utc_today()
+    form = {"title": "<script>alert(1)</script>", "body": "<script>alert(2)</script> a < b & c"}
+    page = alice.submit("/create", form)
+    assert (page.status, page.location) == (302, "/")
+    index = alice.get("/")
+    days = {day_before, utc_today()}
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in index.text
+    assert "a &lt; b &amp; c" in index.text
+    assert "<script>alert(" not in index.text
+    about = re.search(r"by alice on (\d{4}-\d{2}-\d{2})", index.text)
+    assert about is not None and about.group(1) in days
+    edit_links = re.findall(r'href="/(\d+)/update"', index.text)
+    assert len(edit_links) == 1
+    post_id = int(edit_links[0])
+
+    # Bob sees the post but cannot change it.
+    index = bob.get("/")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in index.text
+    assert f"/{post_id}/update" not in index.text
+    for action in ("update", "delete"):
+        page = bob.submit(f"/{post_id}/{action}", {"title": "mine", "body": ""}, token_from="/")
+        assert page.status == 403, action
+
+    missing = post_id + 1
+    page = alice.get(f"/{missing}/update")
+    assert page.status == 404
+    assert f"Post id {missing} doesn&#39;t exist." in page.text
+
+    # Forms without the CSRF token are refused and change nothing.
+    titles = ["<script>alert(1)</script>"]
+    assert fresh_deployment.post_titles() == titles
+    assert alice.post("/create", {"title": "forged", "body": ""}).status == 400
+    assert alice.post(f"/{post_id}/delete", {}).status == 400
+    assert alice.post(f"/{post_id}/update", {"title": "forged", "body": ""}).status == 400
+    assert alice.post("/auth/logout", {}).status == 400
+    assert fresh_deployment.post_titles() == titles
+    assert f'href="/{post_id}/update"' in alice.get("/").text
+
+    page = alice.logout()
+    assert (page.status, page.location) == (302, "/")
+    assert alice.get("/create").location == "/auth/login"
+    assert bob.get("/create").status == 200
+
+    seconds = live_server.stop(timeout=5)
+    assert live_server.process.returncode == 0, live_server.stderr
+    assert seconds < 5
+
+
+@pytest.fixture
+def spoilt_instance(deployment: Deployment, tmp_path: Path) -> Iterator[Deployment]:
+    """The deployment, for a test to spoil its instance folder; restored afterwards."""
+    saved = tmp_path / "config.py.saved"
+    shutil.copy2(deployment.config, saved)
+    try:
+        yield deployment
+    finally:
+        shutil.copy2(saved, deployment.config)
+        deployment.init_db(force=True)
+
+
+def _no_config(deployment: Deployment) -> None:
+    deployment.config.unlink()
+
+
+def _dev_key(deployment: Deployment) -> None:
+    deployment.config.write_text('SECRET_KEY = "dev"\n', "utf-8")
+
+
+def _no_database(deployment: Deployment) -> None:
+    for path in deployment.instance.glob("quart_flaskr.sqlite*"):
+        path.unlink()
+
+
+@pytest.mark.xfail(
+    raises=StillRunningError,
+    strict=True,
+    # Remove this mark once fixed: the test then fails as XPASS(strict).
+    reason="package bug: db.py's before_serving hook opens the database connections, and"
+    " when start-up fails (that hook, or security.py's secret key check after it) nothing"
+    " closes them; their threads keep the worker, and so Hypercorn, running",
+)
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    (
+        pytest.param(_no_config, "SECRET_KEY is the development default", id="no-config"),
+        pytest.param(_dev_key, "SECRET_KEY is the development default", id="dev-key"),
+        pytest.param(_no_database, "init-db", id="no-database"),
+    ),
+)
+def test_refuses_to_start(
+    spoilt_instance: Deployment,
+    tmp_path: Path,
+    spoil: Callable[[Deployment], None],
+    message: str,
+) -> None:
+    spoil(spoilt_instance)
+    server = Server(spoilt_instance, tmp_path)
+    try:
+        deadline = time.monotonic() + REFUSAL_TIMEOUT
+        while server.process.poll() is None and time.monotonic() < deadline:
+            assert not server.answers(timeout=0.5), "served without a usable configuration"
+            time.sleep(0.05)
+        if server.process.poll() is None:
+            raise StillRunningError(
+                f"Hypercorn still runs {REFUSAL_TIMEOUT} s after refusing to start:\n"
+                + server.stderr
+            )
+        # No check of the exit status: Hypercorn 0.18 exits with 0 when its
+        # worker fails to start (run.py reads the status of an emptied list).
+        assert message in server.stderr
+    finally:
+        server.kill()
