@@ -259,7 +259,13 @@ def init_app(app: Quart) -> Database:
 
     @app.before_serving
     async def open_database() -> None:
-        await check_schema(database)
+        try:
+            await check_schema(database)
+        except BaseException:
+            # Quart skips after_serving when start-up fails; an open
+            # connection's thread would keep the process from exiting.
+            await database.close()
+            raise
 
     @app.after_serving
     async def close_database() -> None:

@@ -280,7 +280,7 @@ class Server:
         return time.monotonic() - start
 
     def worker_pids(self) -> list[int]:
-        """The worker processes (Hypercorn spawns them with multiprocessing)."""
+        """The processes that serve: spawned workers, or Hypercorn itself without any."""
         workers = []
         children = [pid for pid, ppid, _ in _processes() if ppid == self.process.pid]
         for pid in children:
@@ -290,7 +290,8 @@ class Server:
                 continue
             if b"spawn_main" in cmdline:
                 workers.append(pid)
-        return workers
+        # With workers = 0 (hypercorn.toml) Hypercorn serves in its own process.
+        return workers or [self.process.pid]
 
     def open_connections(self) -> int:
         """How many client connections the workers have accepted and hold open now."""
