@@ -45,6 +45,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
         QUART_RATE_LIMITER_ENABLED=True,
         # Forms are small: a post body is at most 20,000 characters.
         MAX_CONTENT_LENGTH=256 * 1024,
+        # Posts on each page of the index, of a tag and of search results.
+        POSTS_PER_PAGE=5,
+        # Largest image accepted with a post; the forms that take one may be
+        # this much larger than MAX_CONTENT_LENGTH.
+        MAX_IMAGE_BYTES=4 * 1024 * 1024,
+        # Where uploaded images are stored.
+        UPLOAD_FOLDER=os.path.join(app.instance_path, "uploads"),
     )
 
     if test_config is None:
@@ -74,10 +81,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
 
     from quart_flaskr import auth
     from quart_flaskr import blog
+    from quart_flaskr import comments
+    from quart_flaskr import feed
     from quart_flaskr import health
+    from quart_flaskr import images
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(blog.bp)
+    app.register_blueprint(comments.bp)
+    app.register_blueprint(feed.bp)
+    app.register_blueprint(images.bp)
     app.register_blueprint(health.bp)
     # The blog's index is the front page; "index" is the name Flaskr's
     # templates and redirects use for it.

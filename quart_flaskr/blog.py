@@ -1,9 +1,15 @@
-"""The blog: the index of posts, and writing, editing and deleting them."""
+"""The blog: listings of posts (all, by tag, by search), one post, and writing, editing,
+deleting and liking posts."""
 
 from __future__ import annotations
 
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
 from quart import abort
 from quart import Blueprint
+from quart import current_app
 from quart import flash
 from quart import g
 from quart import redirect
@@ -12,22 +18,140 @@ from quart import request
 from quart import ResponseReturnValue
 from quart import url_for
 
+from quart_flaskr import images
+from quart_flaskr import paging
 from quart_flaskr.auth import login_required
 from quart_flaskr.db import get_db
 from quart_flaskr.forms import read_form
+from quart_flaskr.models import comments
+from quart_flaskr.models import likes
 from quart_flaskr.models import posts
+from quart_flaskr.models import tags
 from quart_flaskr.models.posts import Post
 
 bp = Blueprint("blog", __name__)
 
 TITLE_MAX = 200
 BODY_MAX = 20_000
+IMAGE_ALT_MAX = 200
+TAG_MAX = 32
+TAGS_MAX = 10
+SEARCH_MAX = 200
+#: Besides letters, digits and combining marks, what a tag may hold.
+TAG_PUNCTUATION = frozenset(" -_.+#")
+
+
+@dataclass(frozen=True, slots=True)
+class PostForm:
+    """What the create and update forms hold, as typed."""
+
+    title: str = ""
+    body: str = ""
+    tags: str = ""
+    image_alt: str = ""
+
+    @classmethod
+    def from_post(cls, post: Post) -> PostForm:
+        return cls(post.title, post.body, ", ".join(post.tags), post.image_alt)
+
+
+def _viewer_id() -> int | None:
+    return None if g.user is None else int(g.user.id)
+
+
+def normalise_tag(text: str) -> str:
+    """A tag as stored: composed Unicode, lower case, single spaces."""
+    return " ".join(unicodedata.normalize("NFC", text).lower().split())
+
+
+def parse_tags(text: str) -> tuple[list[str], str | None]:
+    """The tags in a comma-separated list, and what is wrong with them, if anything."""
+    names: list[str] = []
+    for part in text.split(","):
+        name = normalise_tag(part)
+        if not name or name in names:
+            continue
+        if len(name) > TAG_MAX:
+            return [], f"Tags must be at most {TAG_MAX} characters: {name!r} is longer."
+        if not any(char.isalnum() for char in name) or not all(
+            unicodedata.category(char)[0] in "LMN" or char in TAG_PUNCTUATION for char in name
+        ):
+            return [], (
+                f"Tags may hold letters, digits, spaces and - _ . + # only,"
+                f" and at least one letter or digit: {name!r} does not."
+            )
+        names.append(name)
+    if len(names) > TAGS_MAX:
+        return [], f"A post can have at most {TAGS_MAX} tags."
+    return names, None
+
+
+async def _listing(
+    title: str, *, tag: str | None = None, tag_id: int | None = None
+) -> ResponseReturnValue:
+    """A page of posts, newest first, or best match first for a search (``?q=``)."""
+    search = request.args.get("q", "").strip() or None
+    if search is not None and len(search) > SEARCH_MAX:
+        abort(400, f"A search can be at most {SEARCH_MAX} characters long.")
+    number = paging.page_number()
+    per_page = current_app.config["POSTS_PER_PAGE"]
+    found = await posts.select_posts(
+        get_db(),
+        limit=per_page + 1,
+        offset=paging.offset(number, per_page),
+        viewer_id=_viewer_id(),
+        tag_id=tag_id,
+        search=search,
+    )
+    args: dict[str, Any] = {} if tag is None else {"name": tag}
+
+    def url_for_page(page: int) -> str:
+        return url_for(
+            request.endpoint or "blog.index", **args, q=search, page=page if page > 1 else None
+        )
+
+    page = paging.make_page(found, number, per_page, url_for_page)
+    return await render_template(
+        "blog/index.html", title=title, page=page, posts=page.items, search=search, tag=tag
+    )
 
 
 @bp.route("/")
 async def index() -> ResponseReturnValue:
-    """Show all the posts, most recent first."""
-    return await render_template("blog/index.html", posts=await posts.select_posts(get_db()))
+    """Show the posts, most recent first, a page at a time; ``?q=`` searches them."""
+    return await _listing("Posts")
+
+
+@bp.route("/tag/<name>")
+async def tag(name: str) -> ResponseReturnValue:
+    """Show the posts with a tag, most recent first."""
+    normal = normalise_tag(name)
+    tag_id = await tags.select_tag_id(get_db(), normal)
+    if tag_id is None:
+        abort(404, f"No post is tagged {name!r}.")
+    return await _listing(f"Tagged {normal!r}", tag=normal, tag_id=tag_id)
+
+
+async def show_post(id: int, comment: str = "", status: int = 200) -> ResponseReturnValue:
+    """The page of one post with its comments; ``comment`` refills the comment form."""
+    db = get_db()
+    post = await posts.select_post(db, id, _viewer_id())
+    if post is None:
+        abort(404, f"Post id {id} doesn't exist.")
+    page = await render_template(
+        "blog/detail.html",
+        post=post,
+        comments=await comments.select_comments(db, id),
+        comment=comment,
+        here=url_for("blog.detail", id=id),
+    )
+    return page, status
+
+
+@bp.route("/<id:id>")
+async def detail(id: int) -> ResponseReturnValue:
+    """Show one post, its comments, and a form to comment."""
+    return await show_post(id)
 
 
 async def get_post(id: int, check_author: bool = True) -> Post:
@@ -46,53 +170,148 @@ async def get_post(id: int, check_author: bool = True) -> Post:
     return post
 
 
-async def _read_post_form() -> tuple[str, str, str | None]:
-    """The submitted title and body, and what is wrong with them, if anything."""
-    form = await read_form("title", "body")
-    title, body = form["title"], form["body"]
-    error = None
-    if not title:
+async def _optional_field(name: str) -> str:
+    """A field the form may lack (Flaskr's own form had only title and body)."""
+    if name not in await request.form:
+        return ""
+    return (await read_form(name))[name]
+
+
+async def _read_post_form() -> tuple[PostForm, list[str], str | None]:
+    """The submitted post, its tags, and what is wrong with it, if anything."""
+    fields = await read_form("title", "body")
+    form = PostForm(
+        fields["title"],
+        fields["body"],
+        await _optional_field("tags"),
+        await _optional_field("image_alt"),
+    )
+    names, error = parse_tags(form.tags)
+    if not form.title:
         error = "Title is required."
-    elif len(title) > TITLE_MAX:
+    elif len(form.title) > TITLE_MAX:
         error = f"Title must be at most {TITLE_MAX} characters."
-    elif len(body) > BODY_MAX:
+    elif len(form.body) > BODY_MAX:
         error = f"Body must be at most {BODY_MAX} characters."
-    return title, body, error
+    elif len(form.image_alt) > IMAGE_ALT_MAX:
+        error = f"The image description must be at most {IMAGE_ALT_MAX} characters."
+    return form, names, error
+
+
+async def _read_image() -> tuple[images.Upload | None, str | None]:
+    """The image the form carries, if any, and what is wrong with it, if anything."""
+    try:
+        return images.read_upload((await request.files).get("image")), None
+    except images.ImageError as error:
+        return None, str(error)
 
 
 @bp.route("/create", methods=("GET", "POST"))
+@images.accepts_upload
 @login_required
 async def create() -> ResponseReturnValue:
     """Create a new post for the current user."""
     if request.method == "POST":
-        title, body, error = await _read_post_form()
+        form, names, error = await _read_post_form()
+        upload = None
         if error is None:
-            await posts.insert_post(get_db(), g.user.id, title, body)
+            upload, error = await _read_image()
+        if error is None:
+            image = None if upload is None else await images.save(upload)
+            try:
+                await posts.insert_post(
+                    get_db(),
+                    g.user.id,
+                    form.title,
+                    form.body,
+                    tags=names,
+                    image=image,
+                    image_alt=form.image_alt,
+                )
+            except BaseException:
+                await images.remove(image)
+                raise
             return redirect(url_for("blog.index"))
         await flash(error)
-        return await render_template("blog/create.html", title=title, body=body)
-    return await render_template("blog/create.html", title="", body="")
+        return await render_template("blog/create.html", form=form), 400
+    return await render_template("blog/create.html", form=PostForm())
 
 
 @bp.route("/<id:id>/update", methods=("GET", "POST"))
+@images.accepts_upload
 @login_required
 async def update(id: int) -> ResponseReturnValue:
-    """Update a post if the current user is the author."""
+    """Update a post if the current user is the author; its image can be replaced or removed."""
     post = await get_post(id)
     if request.method == "POST":
-        title, body, error = await _read_post_form()
+        form, names, error = await _read_post_form()
+        upload = None
         if error is None:
-            await posts.update_post(get_db(), id, title, body)
+            upload, error = await _read_image()
+        if error is None:
+            remove_image = "remove_image" in await request.form
+            image = None if upload is None else await images.save(upload)
+            try:
+                unused = await posts.update_post(
+                    get_db(),
+                    id,
+                    form.title,
+                    form.body,
+                    tags=names,
+                    image_alt=form.image_alt,
+                    replace_image=upload is not None or remove_image,
+                    image=image,
+                )
+            except BaseException:
+                await images.remove(image)
+                raise
+            await images.remove(unused)
             return redirect(url_for("blog.index"))
         await flash(error)
-        return await render_template("blog/update.html", post=post, title=title, body=body)
-    return await render_template("blog/update.html", post=post, title=post.title, body=post.body)
+        return await render_template("blog/update.html", post=post, form=form), 400
+    return await render_template("blog/update.html", post=post, form=PostForm.from_post(post))
 
 
 @bp.route("/<id:id>/delete", methods=("POST",))
 @login_required
 async def delete(id: int) -> ResponseReturnValue:
-    """Delete a post, if the current user is its author."""
+    """Delete a post, its image and comments, if the current user is its author."""
     await get_post(id)
-    await posts.delete_post(get_db(), id)
+    await images.remove(await posts.delete_post(get_db(), id))
     return redirect(url_for("blog.index"))
+
+
+async def _back(id: int) -> ResponseReturnValue:
+    """Back to the page a like form was on (a path on this site), at the post.
+
+    The form's ``next`` field is a URL this site built; anything that could
+    lead elsewhere (``//host``, a scheme, a backslash or a space, which
+    browsers read as a slash or drop) sends the user to the post instead.
+    """
+    target = (await request.form).get("next", "")
+    local = (
+        target.startswith("/")
+        and not target.startswith("//")
+        and all(33 <= ord(char) < 127 and char != "\\" for char in target)
+    )
+    if not local:
+        return redirect(url_for("blog.detail", id=id))
+    return redirect(f"{target}#post-{id}")
+
+
+@bp.route("/<id:id>/like", methods=("POST",))
+@login_required
+async def like(id: int) -> ResponseReturnValue:
+    """Like a post; liking it again changes nothing."""
+    if not await likes.like_post(get_db(), id, g.user.id):
+        abort(404, f"Post id {id} doesn't exist.")
+    return await _back(id)
+
+
+@bp.route("/<id:id>/unlike", methods=("POST",))
+@login_required
+async def unlike(id: int) -> ResponseReturnValue:
+    """Take back a like of a post."""
+    await get_post(id, check_author=False)
+    await likes.unlike_post(get_db(), id, g.user.id)
+    return await _back(id)

@@ -1,8 +1,16 @@
 from __future__ import annotations
 
+import html
+import re
+from typing import Any
+from urllib.parse import quote as url_quote
+
 import pytest
+from quart import Quart
 
 from quart_flaskr.db import Database
+from quart_flaskr.models import likes
+from quart_flaskr.models import posts
 from tests.conftest import AuthActions
 from tests.conftest import Client
 from tests.conftest import csrf_token
@@ -119,3 +127,412 @@ async def test_csrf_token_is_on_every_form(client: Client, auth: AuthActions) ->
     await auth.login()
     for path in ("/create", "/1/update", "/"):
         assert await csrf_token(client, path)
+
+
+async def add_posts(db: Database, count: int, author_id: int = 1, **fields: Any) -> list[int]:
+    """Posts "post 1" … "post N", each a minute newer than the one before, after the seeded one."""
+    ids = []
+    for number in range(1, count + 1):
+        post_id = await posts.insert_post(
+            db, author_id, f"post {number}", f"body {number}", **fields
+        )
+        async with db.transaction() as tx:
+            await tx.execute(
+                "UPDATE post SET created = ? WHERE id = ?",
+                (f"2019-01-01 00:{number:02d}:00", post_id),
+            )
+        ids.append(post_id)
+    return ids
+
+
+async def page_text(client: Client, path: str) -> str:
+    response = await client.get(path)
+    assert response.status_code == 200, path
+    return await response.get_data(as_text=True)
+
+
+def titles(page: str) -> list[str]:
+    """The titles of the posts a listing shows, in order."""
+    return re.findall(r'<h1><a href="/\d+">([^<]*)</a></h1>', page)
+
+
+async def test_titles_link_to_the_post(client: Client) -> None:
+    page = await page_text(client, "/")
+    assert '<a href="/1">test title</a>' in page
+
+
+async def test_detail(client: Client, auth: AuthActions) -> None:
+    page = await page_text(client, "/1")
+    assert "<title>test title - Flaskr</title>" in page
+    assert "by test on 2018-01-01" in page
+    assert "test\nbody" in page
+    assert 'href="/1/update"' not in page
+    assert "No comments yet." in page
+    assert "Log in</a> to comment" in page
+
+    await auth.login()
+    page = await page_text(client, "/1")
+    assert 'href="/1/update"' in page
+    assert 'action="/1/comment"' in page
+
+
+@pytest.mark.parametrize("path", ("/2", "/0", "/-1", "/9223372036854775808", "/abc"))
+async def test_detail_of_a_missing_post(client: Client, path: str) -> None:
+    assert (await client.get(path)).status_code == 404
+
+
+async def test_like_and_unlike(client: Client, auth: AuthActions, db: Database) -> None:
+    await auth.login()
+    page = await page_text(client, "/")
+    assert "0 likes" in page
+    assert 'action="/1/like"' in page and ">Like<" in page
+
+    response = await post_form(client, "/1/like", {"next": "/?page=1"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/?page=1#post-1"
+    # Liking twice counts once.
+    await post_form(client, "/1/like", {"next": "/"})
+    row = await db.fetch_one("SELECT like_count, (SELECT COUNT(*) FROM post_like) FROM post")
+    assert row is not None and tuple(row) == (1, 1)
+    for path in ("/", "/1"):
+        page = await page_text(client, path)
+        assert "1 like<" in page
+        assert 'action="/1/unlike"' in page and ">Unlike<" in page
+        assert 'aria-pressed="true"' in page
+
+    # Another user's like adds to the count; the first user's state is their own.
+    await auth.logout()
+    await auth.login("other", "other")
+    assert 'action="/1/like"' in await page_text(client, "/")
+    await post_form(client, "/1/like", {"next": "/1"})
+    assert "2 likes" in await page_text(client, "/1")
+
+    await post_form(client, "/1/unlike", {"next": "/1"})
+    # Taking back a like that is not there changes nothing.
+    response = await post_form(client, "/1/unlike", {"next": "/1"})
+    assert response.headers["Location"] == "/1#post-1"
+    row = await db.fetch_one("SELECT like_count, (SELECT COUNT(*) FROM post_like) FROM post")
+    assert row is not None and tuple(row) == (1, 1)
+
+
+async def test_anonymous_sees_likes_but_no_button(client: Client, db: Database) -> None:
+    await likes.like_post(db, 1, 2)
+    page = await page_text(client, "/")
+    assert "1 like<" in page
+    assert "/1/like" not in page
+
+
+@pytest.mark.parametrize("path", ("/1/like", "/1/unlike"))
+async def test_like_requires_login(client: Client, db: Database, path: str) -> None:
+    response = await post_form(client, path, {}, token_from="/auth/login")
+    assert response.headers["Location"] == "/auth/login"
+    assert await db.fetch_one("SELECT 1 FROM post_like") is None
+
+
+@pytest.mark.parametrize("path", ("/2/like", "/2/unlike", "/99999999999999999999/like"))
+async def test_like_a_missing_post(client: Client, auth: AuthActions, path: str) -> None:
+    await auth.login()
+    assert (await post_form(client, path, {})).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "next_url",
+    (
+        "",
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+        "/\t/evil.example",
+        "/ok path",
+        "/caf\u00e9",
+        "javascript:alert(1)",
+    ),
+)
+async def test_like_never_redirects_off_site(
+    client: Client, auth: AuthActions, next_url: str
+) -> None:
+    await auth.login()
+    response = await post_form(client, "/1/like", {"next": next_url})
+    assert response.headers["Location"] == "/1"
+
+
+async def test_tags(client: Client, auth: AuthActions, db: Database) -> None:
+    await auth.login()
+    await post_form(
+        client, "/create", {"title": "tagged", "body": "", "tags": " Python, web  Dev,python,,"}
+    )
+    page = await page_text(client, "/")
+    assert '<a rel="tag" href="/tag/python">python</a>' in page
+    assert '<a rel="tag" href="/tag/web%20dev">web dev</a>' in page
+
+    for path in ("/tag/python", "/tag/PYTHON", "/tag/web%20dev"):
+        page = await page_text(client, path)
+        assert titles(page) == ["tagged"]
+    assert "Tagged &#39;python&#39;" in await page_text(client, "/tag/Python")
+
+    # The edit form shows the tags; changing them drops the tag no post has any more.
+    assert 'value="python, web dev"' in await page_text(client, "/2/update")
+    await post_form(client, "/2/update", {"title": "tagged", "body": "", "tags": "python, flask"})
+    assert (await client.get("/tag/web%20dev")).status_code == 404
+    assert titles(await page_text(client, "/tag/flask")) == ["tagged"]
+    await post_form(client, "/1/update", {"title": "also", "body": "", "tags": "flask"})
+    assert titles(await page_text(client, "/tag/flask")) == ["tagged", "also"]
+
+    await post_form(client, "/2/delete", {}, token_from="/2/update")
+    assert titles(await page_text(client, "/tag/flask")) == ["also"]
+    assert (await client.get("/tag/python")).status_code == 404
+    names = await db.fetch_all("SELECT name FROM tag")
+    assert [row[0] for row in names] == ["flask"]
+
+
+async def test_unicode_tags(client: Client, auth: AuthActions) -> None:
+    await auth.login()
+    tags = "Caf\u0065\u0301, \u0939\u093f\u0928\u094d\u0926\u0940, c++, c#, node.js"
+    response = await post_form(client, "/create", {"title": "t", "body": "", "tags": tags})
+    assert response.status_code == 302
+    for name in ("caf\u00e9", "\u0939\u093f\u0928\u094d\u0926\u0940", "c++", "c#", "node.js"):
+        path = url_quote(f"/tag/{name}")
+        assert titles(await page_text(client, path)) == ["t"], name
+
+
+@pytest.mark.parametrize(
+    ("tags", "message"),
+    (
+        ("a/b", "Tags may hold letters, digits, spaces and - _ . + # only"),
+        ("<script>", "Tags may hold letters, digits, spaces and - _ . + # only"),
+        ("..", "at least one letter or digit"),
+        ("x" * 33, "Tags must be at most 32 characters"),
+        (",".join(f"t{number}" for number in range(11)), "A post can have at most 10 tags."),
+    ),
+)
+@pytest.mark.parametrize("path", ("/create", "/1/update"))
+async def test_bad_tags(
+    client: Client, auth: AuthActions, db: Database, path: str, tags: str, message: str
+) -> None:
+    await auth.login()
+    response = await post_form(client, path, {"title": "t", "body": "b", "tags": tags})
+    assert response.status_code == 400
+    page = await response.get_data(as_text=True)
+    assert html.escape(message, quote=True) in page
+    # What the user typed is kept in the form.
+    assert f'value="{html.escape(tags)}"' in page
+    post = await db.fetch_one("SELECT title, (SELECT COUNT(*) FROM post) FROM post WHERE id = 1")
+    assert post is not None and tuple(post) == ("test title", 1)
+    assert await db.fetch_one("SELECT 1 FROM tag") is None
+
+
+async def test_unknown_tag(client: Client) -> None:
+    response = await client.get("/tag/nothing")
+    assert response.status_code == 404
+    assert "No post is tagged" in await response.get_data(as_text=True)
+
+
+async def test_search(client: Client, auth: AuthActions, db: Database) -> None:
+    await posts.insert_post(db, 2, "Async ideas", "Quart runs on asyncio.")
+    await posts.insert_post(db, 1, "Flask", "A post about flasks and async views.")
+    await posts.insert_post(db, 1, "Unrelated", "Nothing to see.")
+
+    # Ranked: a match in the title counts more than one in the body.
+    assert titles(await page_text(client, "/?q=async")) == ["Async ideas", "Flask"]
+    # Every word must match, in any column; words are stemmed and case does not matter.
+    assert titles(await page_text(client, "/?q=ASYNC+flask")) == ["Flask"]
+    assert titles(await page_text(client, "/?q=posts")) == ["Flask"]
+    # The author's name is searched too.
+    assert titles(await page_text(client, "/?q=other")) == ["Async ideas"]
+    page = await page_text(client, "/?q=nowhere")
+    assert titles(page) == []
+    assert "No post matches your search." in page
+    assert "<title>Search: nowhere - Flaskr</title>" in page
+    # The search box keeps the words.
+    assert 'name="q" id="search-q" value="nowhere"' in page
+    # An empty search is the index.
+    assert len(titles(await page_text(client, "/?q=+"))) == 4
+
+
+async def test_search_follows_edits(client: Client, auth: AuthActions) -> None:
+    await auth.login()
+    assert titles(await page_text(client, "/?q=test")) == ["test title"]
+    await post_form(client, "/1/update", {"title": "renamed", "body": "fresh words"})
+    assert titles(await page_text(client, "/?q=fresh")) == ["renamed"]
+    assert titles(await page_text(client, "/?q=title")) == []
+    await post_form(client, "/1/delete", {}, token_from="/1/update")
+    assert titles(await page_text(client, "/?q=fresh")) == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    (
+        '"',
+        '"unbalanced',
+        "'",
+        "*",
+        "a*",
+        "^test",
+        "NEAR(test body)",
+        "NEAR(",
+        "(",
+        ")",
+        "test OR",
+        "AND",
+        "NOT test",
+        "-test",
+        "title:test",
+        "{title body}:test",
+        "test + body",
+        "\x00",
+        "te\x00st",
+        "\u00fcn\u00efc\u00f8d\u00e9 \u65e5\u672c\u8a9e \U0001f600",
+        "%",
+        "\\",
+    ),
+)
+async def test_search_takes_any_text(client: Client, query: str) -> None:
+    response = await client.get("/", query_string={"q": query})
+    assert response.status_code == 200
+
+
+async def test_search_finds_words_next_to_symbols(client: Client) -> None:
+    assert titles(await page_text(client, '/?q="test"')) == ["test title"]
+    assert titles(await page_text(client, "/?q=(test)")) == ["test title"]
+
+
+async def test_search_ranks_the_newest_matches(
+    client: Client, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_posts(db, 4, tags=["t"])
+    await posts.insert_post(db, 1, "Post", "post post")
+    monkeypatch.setattr(posts, "SEARCH_WINDOW", 3)
+    # The three newest matches, best first: the title match, then by date.
+    assert titles(await page_text(client, "/?q=post")) == ["Post", "post 4", "post 3"]
+    # Within a tag, the three newest matches with the tag.
+    assert titles(await page_text(client, "/tag/t?q=post")) == ["post 4", "post 3", "post 2"]
+
+
+async def test_search_too_long(client: Client) -> None:
+    response = await client.get("/", query_string={"q": "x" * 201})
+    assert response.status_code == 400
+    assert "at most 200 characters" in await response.get_data(as_text=True)
+
+
+async def test_index_pages(client: Client, db: Database) -> None:
+    await add_posts(db, 11)
+    page = await page_text(client, "/")
+    assert titles(page) == ["post 11", "post 10", "post 9", "post 8", "post 7"]
+    assert 'rel="next" href="/?page=2"' in page
+    assert 'rel="prev"' not in page
+
+    page = await page_text(client, "/?page=2")
+    assert titles(page) == ["post 6", "post 5", "post 4", "post 3", "post 2"]
+    assert 'rel="prev" href="/"' in page
+    assert 'rel="next" href="/?page=3"' in page
+    assert "Page 2" in page
+
+    page = await page_text(client, "/?page=3")
+    assert titles(page) == ["post 1", "test title"]
+    assert 'rel="next"' not in page
+
+    response = await client.get("/?page=4")
+    assert response.status_code == 404
+    assert "There is no page 4" in await response.get_data(as_text=True)
+
+
+async def test_a_single_page_has_no_pager(client: Client) -> None:
+    assert 'class="pager"' not in await page_text(client, "/")
+
+
+async def test_empty_index(client: Client, db: Database) -> None:
+    async with db.transaction() as tx:
+        await tx.execute("DELETE FROM post")
+    page = await page_text(client, "/")
+    assert "No posts yet." in page
+
+
+@pytest.mark.parametrize(
+    "page", ("0", "-1", "abc", "1e3", "1.5", "01", " 1", "\u0663", "", "9999999999", "2" * 30)
+)
+async def test_bad_page_numbers(client: Client, page: str) -> None:
+    response = await client.get("/", query_string={"page": page})
+    assert response.status_code == 404
+
+
+async def test_search_pages(client: Client, db: Database) -> None:
+    await add_posts(db, 7)
+    page = await page_text(client, "/?q=post")
+    assert len(titles(page)) == 5
+    assert 'rel="next" href="/?q=post&amp;page=2"' in page
+    page = await page_text(client, "/?q=post&page=2")
+    assert len(titles(page)) == 2
+    assert 'rel="prev" href="/?q=post"' in page
+
+
+async def test_tag_pages(client: Client, db: Database) -> None:
+    await add_posts(db, 6, tags=["many"])
+    page = await page_text(client, "/tag/many")
+    assert titles(page) == ["post 6", "post 5", "post 4", "post 3", "post 2"]
+    assert 'rel="next" href="/tag/many?page=2"' in page
+    page = await page_text(client, "/tag/many?page=2")
+    assert titles(page) == ["post 1"]
+    assert 'rel="prev" href="/tag/many"' in page
+    assert (await client.get("/tag/many?page=3")).status_code == 404
+    # A search within a tag.
+    assert titles(await page_text(client, "/tag/many?q=body+3")) == ["post 3"]
+    assert titles(await page_text(client, "/tag/many?q=nowhere")) == []
+
+
+async def test_posts_per_page_is_configurable(app: Quart, client: Client, db: Database) -> None:
+    app.config["POSTS_PER_PAGE"] = 2
+    await add_posts(db, 2)
+    assert titles(await page_text(client, "/")) == ["post 2", "post 1"]
+    assert titles(await page_text(client, "/?page=2")) == ["test title"]
+
+
+async def test_listing_costs_no_scan(db: Database) -> None:
+    """Each page's posts come from an index, whatever the page: no table scan, no sort."""
+    plans = {
+        "newest": posts._NEWEST_IDS,
+        "tag": posts._TAG_IDS,
+    }
+    for name, sql in plans.items():
+        params = (1, 5, 0) if name == "tag" else (5, 0)
+        rows = await db.fetch_all("EXPLAIN QUERY PLAN " + sql, params)
+        plan = " ".join(row["detail"] for row in rows)
+        assert "COVERING INDEX" in plan, (name, plan)
+        assert "TEMP B-TREE" not in plan, (name, plan)
+
+
+async def test_markdown_body(client: Client, auth: AuthActions) -> None:
+    await auth.login()
+    body = (
+        "Some **bold** and a [link](https://example.com).\n\n"
+        "<script>alert(1)</script> <img src=x onerror=alert(1)>"
+        " [bad](javascript:alert(1)) [also bad](JAVASCRIPT:alert(1))"
+    )
+    await post_form(client, "/create", {"title": "md", "body": body})
+    for path in ("/", "/2"):
+        page = await page_text(client, path)
+        assert "<strong>bold</strong>" in page
+        assert (
+            '<a href="https://example.com" rel="nofollow ugc noopener noreferrer">link</a>' in page
+        )
+        assert "<script>alert" not in page
+        assert "<img src=x" not in page
+        assert "&lt;img src=x onerror=alert(1)&gt;" in page
+        assert 'href="javascript' not in page.lower()
+
+
+async def test_body_html_is_stored_on_write(
+    client: Client, auth: AuthActions, db: Database
+) -> None:
+    await auth.login()
+    await post_form(client, "/1/update", {"title": "t", "body": "*new*"})
+    row = await db.fetch_one("SELECT body_html FROM post WHERE id = 1")
+    assert row is not None and row[0] == "<p><em>new</em></p>\n"
+
+
+async def test_create_and_update_refused_without_changes_are_4xx(
+    client: Client, auth: AuthActions
+) -> None:
+    await auth.login()
+    for path in ("/create", "/1/update"):
+        response = await post_form(client, path, {"title": "", "body": ""})
+        assert response.status_code == 400

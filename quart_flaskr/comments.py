@@ -1,0 +1,54 @@
+"""Comments on posts: logged-in users write them on a post's page; their authors and the
+post's author delete them."""
+
+from __future__ import annotations
+
+from quart import abort
+from quart import Blueprint
+from quart import flash
+from quart import g
+from quart import redirect
+from quart import ResponseReturnValue
+from quart import url_for
+
+from quart_flaskr import blog
+from quart_flaskr.auth import login_required
+from quart_flaskr.db import get_db
+from quart_flaskr.forms import read_form
+from quart_flaskr.models import comments
+
+bp = Blueprint("comments", __name__)
+
+COMMENT_MAX = 5_000
+
+
+@bp.route("/<id:id>/comment", methods=("POST",))
+@login_required
+async def create(id: int) -> ResponseReturnValue:
+    """Comment on a post; the comment comes last."""
+    body = (await read_form("body"))["body"]
+    error = None
+    if not body.strip():
+        error = "A comment cannot be empty."
+    elif len(body) > COMMENT_MAX:
+        error = f"A comment must be at most {COMMENT_MAX} characters."
+    if error is None:
+        comment_id = await comments.insert_comment(get_db(), id, g.user.id, body)
+        if comment_id is None:
+            abort(404, f"Post id {id} doesn't exist.")
+        return redirect(url_for("blog.detail", id=id, _anchor=f"comment-{comment_id}"))
+    await flash(error)
+    return await blog.show_post(id, comment=body, status=400)
+
+
+@bp.route("/comment/<id:id>/delete", methods=("POST",))
+@login_required
+async def delete(id: int) -> ResponseReturnValue:
+    """Delete a comment, if the current user wrote it or the post it is on."""
+    comment = await comments.select_comment(get_db(), id)
+    if comment is None:
+        abort(404, f"Comment id {id} doesn't exist.")
+    if g.user.id not in (comment.author_id, comment.post_author_id):
+        abort(403, "Only its author and the post's author can delete a comment.")
+    await comments.delete_comment(get_db(), id)
+    return redirect(url_for("blog.detail", id=comment.post_id, _anchor="comments"))

@@ -1,0 +1,67 @@
+"""The RSS 2.0 feed of the newest posts, for feed readers."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from email.utils import format_datetime
+
+from quart import Blueprint
+from quart import Response
+from quart import url_for
+
+from quart_flaskr.db import get_db
+from quart_flaskr.models import posts
+
+bp = Blueprint("feed", __name__)
+
+#: How many posts the feed carries, newest first.
+FEED_ITEMS = 20
+CONTENT_TYPE = "application/rss+xml; charset=utf-8"
+ATOM = "http://www.w3.org/2005/Atom"
+DUBLIN_CORE = "http://purl.org/dc/elements/1.1/"
+#: Characters XML 1.0 cannot hold at all, not even escaped.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+ET.register_namespace("atom", ATOM)
+ET.register_namespace("dc", DUBLIN_CORE)
+
+
+def _add(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, attributes)
+    element.text = _NOT_XML.sub("", text)
+    return element
+
+
+@bp.route("/feed.xml")
+async def rss() -> Response:
+    """The newest posts as RSS 2.0, with absolute links and their bodies as HTML."""
+    recent = await posts.select_posts(get_db(), limit=FEED_ITEMS)
+    root = ET.Element("rss", version="2.0")
+    channel = ET.SubElement(root, "channel")
+    _add(channel, "title", "Flaskr")
+    _add(channel, "link", url_for("blog.index", _external=True))
+    _add(channel, "description", "The newest posts on Flaskr.")
+    ET.SubElement(
+        channel,
+        f"{{{ATOM}}}link",
+        href=url_for("feed.rss", _external=True),
+        rel="self",
+        type="application/rss+xml",
+    )
+    if recent:
+        _add(channel, "lastBuildDate", format_datetime(recent[0].created, usegmt=True))
+    for post in recent:
+        link = url_for("blog.detail", id=post.id, _external=True)
+        item = ET.SubElement(channel, "item")
+        _add(item, "title", post.title)
+        _add(item, "link", link)
+        # The sanitised HTML, escaped as RSS wants it.
+        _add(item, "description", str(post.html))
+        _add(item, "guid", link, isPermaLink="true")
+        _add(item, "pubDate", format_datetime(post.created, usegmt=True))
+        _add(item, f"{{{DUBLIN_CORE}}}creator", post.username)
+        for name in post.tags:
+            _add(item, "category", name)
+    body = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return Response(body, content_type=CONTENT_TYPE)

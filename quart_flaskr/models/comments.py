@@ -1,0 +1,78 @@
+"""Comments on posts, oldest first; ``post.comment_count`` follows by trigger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+from markupsafe import Markup
+
+from quart_flaskr import markdown
+from quart_flaskr.db import Database
+from quart_flaskr.models import parse_timestamp
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    id: int
+    post_id: int
+    author_id: int
+    username: str
+    created: datetime
+    body: str
+    #: The body as sanitised HTML, ready to show.
+    html: Markup
+    #: The author of the commented post, who may delete the comment too.
+    post_author_id: int
+
+
+_SELECT_COMMENT = (
+    "SELECT comment.id, comment.post_id, comment.author_id, username, comment.created,"
+    " comment.body, comment.body_html, post.author_id AS post_author_id"
+    " FROM comment JOIN user ON user.id = comment.author_id JOIN post ON post.id = comment.post_id"
+)
+
+
+def _comment(row: aiosqlite.Row) -> Comment:
+    return Comment(
+        id=row["id"],
+        post_id=row["post_id"],
+        author_id=row["author_id"],
+        username=row["username"],
+        created=parse_timestamp(row["created"]),
+        body=row["body"],
+        # body_html holds what the sanitiser returned when the comment was saved.
+        html=Markup(row["body_html"]),  # noqa: S704
+        post_author_id=row["post_author_id"],
+    )
+
+
+async def select_comments(db: Database, post_id: int) -> list[Comment]:
+    """A post's comments, newest last."""
+    rows = await db.fetch_all(
+        _SELECT_COMMENT + " WHERE comment.post_id = ? ORDER BY comment.id", (post_id,)
+    )
+    return [_comment(row) for row in rows]
+
+
+async def select_comment(db: Database, comment_id: int) -> Comment | None:
+    row = await db.fetch_one(_SELECT_COMMENT + " WHERE comment.id = ?", (comment_id,))
+    return None if row is None else _comment(row)
+
+
+async def insert_comment(db: Database, post_id: int, author_id: int, body: str) -> int | None:
+    """Add a comment; return its id, or None if the post does not exist (any more)."""
+    html = await markdown.render_in_thread(body)
+    async with db.transaction() as tx:
+        if await tx.fetch_one("SELECT 1 FROM post WHERE id = ?", (post_id,)) is None:
+            return None
+        return await tx.insert(
+            "INSERT INTO comment (post_id, author_id, body, body_html) VALUES (?, ?, ?, ?)",
+            (post_id, author_id, body, str(html)),
+        )
+
+
+async def delete_comment(db: Database, comment_id: int) -> None:
+    async with db.transaction() as tx:
+        await tx.execute("DELETE FROM comment WHERE id = ?", (comment_id,))

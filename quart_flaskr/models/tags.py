@@ -1,0 +1,41 @@
+"""Tags: names given to posts. A tag exists while at least one post carries it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from quart_flaskr.db import Database
+from quart_flaskr.db import Transaction
+
+
+async def select_tag_id(db: Database, name: str) -> int | None:
+    row = await db.fetch_one("SELECT id FROM tag WHERE name = ?", (name,))
+    return None if row is None else int(row[0])
+
+
+async def set_post_tags(tx: Transaction, post_id: int, names: Sequence[str]) -> None:
+    """Give a post exactly these tags, within the caller's transaction.
+
+    Only the differences are written; a tag no post carries any more is
+    deleted by the ``tag_unused`` trigger.
+    """
+    rows = await tx.fetch_all(
+        "SELECT tag.id, tag.name FROM post_tag JOIN tag ON tag.id = post_tag.tag_id"
+        " WHERE post_tag.post_id = ?",
+        (post_id,),
+    )
+    current = {row["name"]: row["id"] for row in rows}
+    removed = [(post_id, tag_id) for name, tag_id in current.items() if name not in names]
+    if removed:
+        await tx.execute_many("DELETE FROM post_tag WHERE post_id = ? AND tag_id = ?", removed)
+    added = [name for name in dict.fromkeys(names) if name not in current]
+    if added:
+        await tx.execute_many(
+            "INSERT INTO tag (name) VALUES (?) ON CONFLICT (name) DO NOTHING",
+            [(name,) for name in added],
+        )
+        await tx.execute_many(
+            "INSERT INTO post_tag (post_id, tag_id, created) SELECT post.id, tag.id, post.created"
+            " FROM post, tag WHERE post.id = ? AND tag.name = ?",
+            [(post_id, name) for name in added],
+        )

@@ -1,0 +1,67 @@
+"""Listings shown a page at a time: ``?page=N`` in the URL, previous and next links."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic
+from typing import TypeVar
+
+from quart import abort
+from quart import request
+
+T = TypeVar("T")
+
+#: Page numbers as people write them; nine digits keep every offset small.
+_PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,8}")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: Sequence[T]
+    number: int
+    has_next: bool
+    #: The URL of another page of the same listing, by number.
+    url_for_page: Callable[[int], str]
+
+    @property
+    def previous_url(self) -> str | None:
+        return self.url_for_page(self.number - 1) if self.number > 1 else None
+
+    @property
+    def next_url(self) -> str | None:
+        return self.url_for_page(self.number + 1) if self.has_next else None
+
+    @property
+    def url(self) -> str:
+        return self.url_for_page(self.number)
+
+
+def page_number() -> int:
+    """The page the request asks for, 1 if it names none.
+
+    :raise 404: for anything but a page number (0, -1, abc, 1e3, …)
+    """
+    value = request.args.get("page", "1")
+    if not _PAGE_NUMBER.fullmatch(value):
+        abort(404, "There is no such page: pages are numbered 1, 2, 3 and on.")
+    return int(value)
+
+
+def offset(number: int, per_page: int) -> int:
+    """How many items come before page ``number``."""
+    return (number - 1) * per_page
+
+
+def make_page(
+    found: Sequence[T], number: int, per_page: int, url_for_page: Callable[[int], str]
+) -> Page[T]:
+    """A page from up to ``per_page + 1`` items: the extra one only shows that a next page exists.
+
+    :raise 404: when a page after the first has nothing on it
+    """
+    if number > 1 and not found:
+        abort(404, f"There is no page {number}: the listing ends before it.")
+    return Page(found[:per_page], number, len(found) > per_page, url_for_page)

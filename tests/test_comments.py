@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from quart_flaskr.db import Database
+from quart_flaskr.models import comments
+from tests.conftest import AuthActions
+from tests.conftest import Client
+from tests.conftest import post_form
+
+
+async def comment_bodies(client: Client, post_id: int = 1) -> list[str]:
+    """The text of each comment the post's page shows, in order."""
+    page = await (await client.get(f"/{post_id}")).get_data(as_text=True)
+    return re.findall(r'<article class="comment" id="comment-\d+">.*?<p>(.*?)</p>', page, re.S)
+
+
+async def test_comment(client: Client, auth: AuthActions, db: Database) -> None:
+    await auth.login()
+    response = await post_form(client, "/1/comment", {"body": "First!"}, token_from="/1")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/1#comment-1"
+    await post_form(client, "/1/comment", {"body": "Second, *with* Markdown"}, token_from="/1")
+    # Newest last.
+    assert await comment_bodies(client) == ["First!", "Second, <em>with</em> Markdown"]
+    page = await (await client.get("/1")).get_data(as_text=True)
+    assert "test on " in page
+    assert "2 comments" in await (await client.get("/")).get_data(as_text=True)
+    row = await db.fetch_one("SELECT comment_count FROM post WHERE id = 1")
+    assert row is not None and row[0] == 2
+
+
+async def test_one_comment_is_singular(client: Client, auth: AuthActions) -> None:
+    await auth.login()
+    await post_form(client, "/1/comment", {"body": "Only"}, token_from="/1")
+    assert ">1 comment<" in await (await client.get("/")).get_data(as_text=True)
+
+
+async def test_comment_requires_login(client: Client, db: Database) -> None:
+    response = await post_form(client, "/1/comment", {"body": "x"}, token_from="/auth/login")
+    assert response.headers["Location"] == "/auth/login"
+    assert await db.fetch_one("SELECT 1 FROM comment") is None
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    (
+        ("", "A comment cannot be empty."),
+        (" \n\t ", "A comment cannot be empty."),
+        ("x" * 5_001, "A comment must be at most 5000 characters."),
+    ),
+)
+async def test_bad_comment(
+    client: Client, auth: AuthActions, db: Database, body: str, message: str
+) -> None:
+    await auth.login()
+    response = await post_form(client, "/1/comment", {"body": body}, token_from="/1")
+    assert response.status_code == 400
+    page = await response.get_data(as_text=True)
+    assert message in page
+    # The post is shown, and what the user typed is kept in the form.
+    assert "test title" in page
+    assert f">{body[:50]}" in page
+    assert await db.fetch_one("SELECT 1 FROM comment") is None
+
+
+async def test_comment_on_a_missing_post(client: Client, auth: AuthActions) -> None:
+    await auth.login()
+    for body in ("x", ""):
+        response = await post_form(client, "/2/comment", {"body": body}, token_from="/1")
+        assert response.status_code == 404
+
+
+async def test_comment_is_sanitised(client: Client, auth: AuthActions) -> None:
+    await auth.login()
+    body = '<script>alert(1)</script> [x](javascript:alert(1)) <a href="/" onclick="x()">a</a>'
+    await post_form(client, "/1/comment", {"body": body}, token_from="/1")
+    page = await (await client.get("/1")).get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script>alert" not in page
+    assert 'href="javascript' not in page
+    assert '<a href="/" onclick' not in page
+
+
+async def delete_comment(client: Client, comment_id: int) -> int:
+    response = await post_form(client, f"/comment/{comment_id}/delete", {}, token_from="/1")
+    return response.status_code
+
+
+async def test_author_deletes_own_comment(client: Client, auth: AuthActions, db: Database) -> None:
+    await comments.insert_comment(db, 1, 2, "by other")
+    await auth.login("other", "other")
+    page = await (await client.get("/1")).get_data(as_text=True)
+    assert 'action="/comment/1/delete"' in page
+    response = await post_form(client, "/comment/1/delete", {}, token_from="/1")
+    assert response.headers["Location"] == "/1#comments"
+    assert await db.fetch_one("SELECT 1 FROM comment") is None
+    row = await db.fetch_one("SELECT comment_count FROM post WHERE id = 1")
+    assert row is not None and row[0] == 0
+
+
+async def test_post_author_deletes_any_comment(
+    client: Client, auth: AuthActions, db: Database
+) -> None:
+    await comments.insert_comment(db, 1, 2, "by other")
+    await auth.login()
+    assert await delete_comment(client, 1) == 302
+    assert await db.fetch_one("SELECT 1 FROM comment") is None
+
+
+async def test_others_cannot_delete_a_comment(
+    client: Client, auth: AuthActions, db: Database
+) -> None:
+    # "other" comments on a post by "test"; a third user can neither see a
+    # delete button nor delete it.
+    await auth.register("third", "third pass")
+    await comments.insert_comment(db, 1, 2, "by other")
+    await auth.login("third", "third pass")
+    page = await (await client.get("/1")).get_data(as_text=True)
+    assert "/comment/1/delete" not in page
+    assert await delete_comment(client, 1) == 403
+    assert await db.fetch_one("SELECT 1 FROM comment") is not None
+
+
+async def test_anonymous_sees_no_delete_button(client: Client, db: Database) -> None:
+    await comments.insert_comment(db, 1, 2, "by other")
+    page = await (await client.get("/1")).get_data(as_text=True)
+    assert "by other" in page
+    assert "/comment/1/delete" not in page
+
+
+@pytest.mark.parametrize("comment_id", ("2", "99999999999999999999", "0"))
+async def test_delete_missing_comment(client: Client, auth: AuthActions, comment_id: str) -> None:
+    await auth.login()
+    response = await post_form(client, f"/comment/{comment_id}/delete", {}, token_from="/1")
+    assert response.status_code == 404
+
+
+async def test_delete_comment_requires_login(client: Client, db: Database) -> None:
+    await comments.insert_comment(db, 1, 2, "by other")
+    response = await post_form(client, "/comment/1/delete", {}, token_from="/auth/login")
+    assert response.headers["Location"] == "/auth/login"
+
+
+async def test_comments_go_with_their_post(client: Client, auth: AuthActions, db: Database) -> None:
+    await comments.insert_comment(db, 1, 2, "by other")
+    await auth.login()
+    await post_form(client, "/1/delete", {}, token_from="/1/update")
+    assert await db.fetch_one("SELECT 1 FROM comment") is None
+
+
+async def test_insert_comment_on_a_missing_post(db: Database) -> None:
+    assert await comments.insert_comment(db, 2, 1, "x") is None

@@ -1,0 +1,102 @@
+"""A database written by the release before the blog's features upgrades in place, data intact."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from quart_flaskr import create_app
+from quart_flaskr.db import Database
+from quart_flaskr.db import MIGRATIONS
+from quart_flaskr.db import SCHEMA_VERSION
+from tests.conftest import AuthActions
+from tests.conftest import make_config
+from tests.conftest import post_form
+
+#: The schema version of the release before comments, likes, tags, images and search.
+PREVIOUS_VERSION = 3
+#: Werkzeug hashes of "test", as in data.sql.
+PASSWORD = (
+    "pbkdf2:sha256:1000$9qqhH2anpEhvZlta"
+    "$a2bcb34cbf343832e69de65e325d874968e07f9880f2fc46427909bfa86060b3"
+)
+
+
+def create_previous_version(path: Path) -> None:
+    """What the previous release's init-db made, then used for a while."""
+    conn = sqlite3.connect(path)
+    for version, statements in MIGRATIONS:
+        if version <= PREVIOUS_VERSION:
+            for statement in statements:
+                conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {PREVIOUS_VERSION}")
+    conn.executemany(
+        "INSERT INTO user (username, password) VALUES (?, ?)",
+        [("test", PASSWORD), ("old timer", PASSWORD)],
+    )
+    conn.executemany(
+        "INSERT INTO post (title, body, author_id, created) VALUES (?, ?, ?, ?)",
+        [
+            ("Old news", "Written *before* the upgrade.\nSecond line.", 2, "2017-05-01 10:00:00"),
+            ("Older still", "<script>alert(1)</script>", 1, "2016-01-01 00:00:00"),
+        ],
+    )
+    conn.commit()
+    conn.close()
+
+
+async def test_migrate_keeps_users_and_posts(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    create_previous_version(path)
+    database = Database(str(path))
+    try:
+        assert await database.schema_version() == PREVIOUS_VERSION
+        assert await database.migrate() == (PREVIOUS_VERSION, SCHEMA_VERSION)
+        users = await database.fetch_all("SELECT id, username, password FROM user ORDER BY id")
+        assert [tuple(row) for row in users] == [(1, "test", PASSWORD), (2, "old timer", PASSWORD)]
+        rows = await database.fetch_all(
+            "SELECT id, title, author_id, created, like_count, comment_count, image, body_html"
+            " FROM post ORDER BY id"
+        )
+        assert [tuple(row) for row in rows] == [
+            (1, "Old news", 2, "2017-05-01 10:00:00", 0, 0, None, None),
+            (2, "Older still", 1, "2016-01-01 00:00:00", 0, 0, None, None),
+        ]
+        # The existing posts are in the search index.
+        found = await database.fetch_all(
+            "SELECT rowid FROM post_search WHERE post_search MATCH '\"timer\"'"
+        )
+        assert [row[0] for row in found] == [1]
+        # Migrating again changes nothing.
+        assert await database.migrate() == (SCHEMA_VERSION, SCHEMA_VERSION)
+        check = await database.fetch_one("PRAGMA integrity_check")
+        assert check is not None and check[0] == "ok"
+        async with database.transaction() as tx:
+            await tx.execute("INSERT INTO post_search (post_search) VALUES ('integrity-check')")
+    finally:
+        await database.close()
+
+
+async def test_upgraded_blog_works(tmp_path: Path) -> None:
+    create_previous_version(tmp_path / "test.sqlite")
+    # The app upgrades its database when it starts serving.
+    app = create_app(make_config(tmp_path, UPLOAD_FOLDER=str(tmp_path / "uploads")))
+    async with app.test_app():
+        client = app.test_client()
+        page = await (await client.get("/")).get_data(as_text=True)
+        # Old posts show rendered Markdown, their scripts shown as text.
+        assert "Written <em>before</em> the upgrade.\nSecond line." in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+        assert "by old timer on 2017-05-01" in page
+        search = await (await client.get("/?q=upgrade")).get_data(as_text=True)
+        assert "Old news" in search and "Older still" not in search
+
+        auth = AuthActions(client)
+        await auth.login("test", "test")
+        assert (await post_form(client, "/1/like", {})).status_code == 302
+        response = await post_form(client, "/1/comment", {"body": "Still here"}, token_from="/1")
+        assert response.status_code == 302
+        await post_form(client, "/2/update", {"title": "Older still", "body": "x", "tags": "old"})
+        assert "Older still" in await (await client.get("/tag/old")).get_data(as_text=True)
+        page = await (await client.get("/1")).get_data(as_text=True)
+        assert "1 like<" in page and "Still here" in page
