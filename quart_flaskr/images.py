@@ -108,17 +108,19 @@ async def save(upload: Upload) -> str:
 
 
 async def remove(name: str | None) -> None:
-    """Delete a stored image, if there is one (already gone is fine)."""
+    """Delete a stored image, if there is one.
+
+    Already gone is fine; a file that cannot be deleted is logged and left,
+    since the post it belonged to has changed already.
+    """
     if name is not None and _STORED_NAME.fullmatch(name):
         path = os.path.join(current_app.config["UPLOAD_FOLDER"], name)
-        await asyncio.to_thread(_unlink, path)
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
+        try:
+            await asyncio.to_thread(os.unlink, path)
+        except FileNotFoundError:
+            pass
+        except OSError as error:
+            current_app.logger.warning("Could not delete the unused image %s: %s", path, error)
 
 
 @bp.route("/uploads/<name>")

@@ -304,6 +304,18 @@ async def test_remove_tolerates_missing_and_foreign_names(app: Quart, uploads: P
     assert stored(uploads) == ["keep.txt"]
 
 
+async def test_remove_logs_what_it_cannot_delete(
+    app: Quart, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refuse(path: str) -> None:
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr("quart_flaskr.images.os.unlink", refuse)
+    async with app.app_context():
+        await images.remove("AAAAAAAAAAAAAAAAAAAAAA.png")
+    assert "Could not delete the unused image" in caplog.text
+
+
 async def test_uploads_are_private(client: Client, auth: AuthActions, uploads: Path) -> None:
     await auth.login()
     await send_post(client, "/create", PNG)
