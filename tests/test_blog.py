@@ -536,3 +536,9 @@ async def test_create_and_update_refused_without_changes_are_4xx(
     for path in ("/create", "/1/update"):
         response = await post_form(client, path, {"title": "", "body": ""})
         assert response.status_code == 400
+
+
+async def test_update_of_a_deleted_post_frees_its_new_image(db: Database) -> None:
+    unused = await posts.update_post(db, 2, "t", "b", replace_image=True, image="new.png")
+    assert unused == "new.png"
+    assert await db.fetch_one("SELECT 1 FROM post WHERE id = 2") is None

@@ -185,7 +185,8 @@ async def update_post(
 ) -> str | None:
     """Change a post; with ``replace_image``, set its image to ``image`` (None removes it).
 
-    :return: the name of the image file the post no longer uses, if any
+    :return: the name of an image file no post uses now, if any: the post's
+        previous image, or ``image`` itself when the post was deleted meanwhile
     """
     html = await markdown.render_in_thread(body)
     async with db.transaction() as tx:
@@ -197,7 +198,9 @@ async def update_post(
             params = (*params, image)
         await tx.execute(f"UPDATE post SET {columns} WHERE id = ?", (*params, post_id))  # noqa: S608
         await tag_queries.set_post_tags(tx, post_id, tags)
-    return old["image"] if replace_image and old is not None else None
+    if old is None:
+        return image
+    return old["image"] if replace_image else None
 
 
 async def delete_post(db: Database, post_id: int) -> str | None:
