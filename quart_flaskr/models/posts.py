@@ -168,7 +168,8 @@ async def insert_post(
             " VALUES (?, ?, ?, ?, ?, ?)",
             (title, body, str(html), author_id, image, image_alt),
         )
-        await tag_queries.set_post_tags(tx, post_id, tags)
+        if tags:
+            await tag_queries.set_post_tags(tx, post_id, tags)
         return post_id
 
 
