@@ -59,7 +59,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     else:
         app.config.from_mapping(test_config)
 
-    os.makedirs(app.instance_path, exist_ok=True)
+    # The instance folder holds the key and the database: its owner's only.
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
 
     @app.route("/hello")
     async def hello() -> str:
@@ -73,8 +74,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     from quart_flaskr.routing import RowIdConverter
 
     app.url_map.converters["id"] = RowIdConverter
-    database = db.init_app(app)
+    # Security first: its start-up check of the secret key runs before the
+    # database is opened.
     security.init_app(app)
+    database = db.init_app(app)
     ratelimit.init_app(app, database)
     errors.init_app(app)
     deploy.init_app(app)

@@ -232,8 +232,9 @@ async def create() -> ResponseReturnValue:
                 await images.remove(image)
                 raise
             return redirect(url_for("blog.index"))
+        # As in Flaskr: the form again, with the message, what was typed, and 200.
         await flash(error)
-        return await render_template("blog/create.html", form=form), 400
+        return await render_template("blog/create.html", form=form)
     return await render_template("blog/create.html", form=PostForm())
 
 
@@ -268,7 +269,7 @@ async def update(id: int) -> ResponseReturnValue:
             await images.remove(unused)
             return redirect(url_for("blog.index"))
         await flash(error)
-        return await render_template("blog/update.html", post=post, form=form), 400
+        return await render_template("blog/update.html", post=post, form=form)
     return await render_template("blog/update.html", post=post, form=PostForm.from_post(post))
 
 

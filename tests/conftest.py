@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncGenerator
+from collections.abc import Awaitable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,26 @@ async def app(tmp_path: Path) -> AsyncGenerator[Quart]:
     # schema and close the database's connections.
     async with app.test_app():
         yield app
+
+
+AppFactory = Callable[..., Awaitable[Quart]]
+
+
+@pytest.fixture
+async def make_app(tmp_path: Path) -> AsyncGenerator[AppFactory]:
+    """Make apps with other settings, over the seeded test database; closed afterwards."""
+    apps: list[Quart] = []
+
+    async def factory(**overrides: Any) -> Quart:
+        app = create_app(make_config(tmp_path, **overrides))
+        apps.append(app)
+        async with app.app_context():
+            await seed(get_db())
+        return app
+
+    yield factory
+    for app in apps:
+        await app.extensions["quart_flaskr.db"].close()
 
 
 @pytest.fixture
