@@ -59,9 +59,11 @@ def load_migrations() -> list[tuple[int, list[str]]]:
     """
     package = resources.files(__package__)
     scripts = [(1, package.joinpath("schema.sql").read_text("utf-8"))]
-    for entry in package.joinpath("migrations").iterdir():
-        if entry.name.endswith(".sql"):
-            scripts.append((int(entry.name.split("_", 1)[0]), entry.read_text("utf-8")))
+    scripts += [
+        (int(entry.name.split("_", 1)[0]), entry.read_text("utf-8"))
+        for entry in package.joinpath("migrations").iterdir()
+        if entry.name.endswith(".sql")
+    ]
     scripts.sort()
     return [(version, _split_script(script)) for version, script in scripts]
 
@@ -132,8 +134,8 @@ class Database:
     async def _get_reader(self) -> aiosqlite.Connection:
         if self._reader is None:
             async with self._open_lock:
-                if self._reader is None:
-                    self._reader = await self._connect()
+                # Another request may have opened it while this one waited.
+                self._reader = self._reader or await self._connect()
         return self._reader
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:

@@ -68,8 +68,8 @@ def gen_secret_key_command(info: ScriptInfo, rotate: bool) -> None:
 async def _database_problems(path: str) -> list[str]:
     # Read-only, so that the check itself changes nothing (not even the journal mode).
     async with aiosqlite.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        journal = list(await conn.execute_fetchall("PRAGMA journal_mode"))[0][0]
-        version = list(await conn.execute_fetchall("PRAGMA user_version"))[0][0]
+        journal = next(iter(await conn.execute_fetchall("PRAGMA journal_mode")))[0]
+        version = next(iter(await conn.execute_fetchall("PRAGMA user_version")))[0]
     problems = []
     if journal != "wal":
         problems.append(

@@ -6,6 +6,7 @@ from quart import Quart
 from quart_flaskr.db import Database
 from tests.conftest import AuthActions
 from tests.conftest import Client
+from tests.conftest import post_form
 from tests.conftest import replay_cookie
 
 
@@ -90,3 +91,8 @@ async def test_login_required_redirects(client: Client) -> None:
 
 async def test_logout_is_post_only(client: Client) -> None:
     assert (await client.get("/auth/logout")).status_code == 405
+
+
+async def test_logout_without_login(client: Client) -> None:
+    response = await post_form(client, "/auth/logout", {}, token_from="/auth/login")
+    assert response.headers["Location"] == "/"

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from quart import Quart
 from quart.testing import QuartCliRunner
+from quart.testing.app import LifespanError
 
 from quart_flaskr import create_app
+from quart_flaskr.db import _split_script
 from quart_flaskr.db import check_schema
 from quart_flaskr.db import Database
 from quart_flaskr.db import get_db
@@ -223,3 +225,41 @@ async def test_backup_while_serving_is_consistent(app: Quart, db: Database, tmp_
     count = conn.execute("SELECT COUNT(*) FROM post").fetchone()[0]
     conn.close()
     assert 1 <= count <= 51
+
+
+def test_split_script_keeps_trigger_bodies_and_a_last_statement_without_semicolon() -> None:
+    script = (
+        "CREATE TABLE a (x);\n"
+        "CREATE TRIGGER t AFTER INSERT ON a BEGIN\n  DELETE FROM a; SELECT 1;\nEND;\n"
+        "SELECT 2"
+    )
+    assert _split_script(script) == [
+        "CREATE TABLE a (x);",
+        "CREATE TRIGGER t AFTER INSERT ON a BEGIN\n  DELETE FROM a; SELECT 1;\nEND;",
+        "SELECT 2",
+    ]
+
+
+async def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "not-a-database.sqlite"
+    path.write_bytes(b"this is not SQLite" * 100)
+    database = Database(str(path))
+    with pytest.raises(sqlite3.DatabaseError):
+        await database.fetch_one("SELECT 1")
+    # The half-opened connection was closed, thread and all.
+    assert aiosqlite_threads() == 0
+
+
+async def test_requests_arriving_together_share_one_reader(db: Database) -> None:
+    await db.close()
+    results = await asyncio.gather(*(db.fetch_one("SELECT 1") for _ in range(5)))
+    assert [tuple(row) for row in results if row is not None] == [(1,)] * 5
+    assert aiosqlite_threads() == 1
+
+
+async def test_failed_start_closes_the_database(tmp_path: Path) -> None:
+    app = create_app(make_config(tmp_path))
+    with pytest.raises(LifespanError, match="init-db"):
+        async with app.test_app():
+            pass  # pragma: no cover - start-up fails
+    assert aiosqlite_threads() == 0

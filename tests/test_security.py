@@ -224,7 +224,9 @@ async def test_serves_with_a_random_key(make_app: AppFactory) -> None:
 
 def test_gen_secret_key_keeps_other_settings(runner: QuartCliRunner, cli_app: Quart) -> None:
     config = Path(cli_app.instance_path) / "config.py"
-    config.write_text("# Site settings\nHSTS_SECONDS = 3600\nSECRET_KEY = (\n    'old'\n)\n")
+    config.write_text(
+        "# Site settings\nimport os\nHSTS_SECONDS = 3600\nSECRET_KEY = (\n    'old'\n)\n"
+    )
     try:
         result = runner.invoke(args=["gen-secret-key"])
         assert result.exit_code == 0, result.output
