@@ -9,6 +9,7 @@ from itsdangerous import BadData
 from itsdangerous import URLSafeTimedSerializer
 from quart import abort
 from quart import current_app
+from quart import g
 from quart import Quart
 from quart import request
 from quart import Response
@@ -55,10 +56,17 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def csrf_token() -> str:
-    """A token for this session's forms, signed so that it changes on every page."""
-    if CSRF_FIELD not in session:
-        session[CSRF_FIELD] = secrets.token_hex(32)
-    return str(_serializer().dumps(session[CSRF_FIELD]))
+    """A token for this session's forms, signed so that it changes on every page.
+
+    One token serves every form of a page (a listing has a like form per post),
+    so it is signed once per request.
+    """
+    token: str | None = g.get("csrf_token")
+    if token is None:
+        if CSRF_FIELD not in session:
+            session[CSRF_FIELD] = secrets.token_hex(32)
+        token = g.csrf_token = str(_serializer().dumps(session[CSRF_FIELD]))
+    return token
 
 
 def _valid_csrf_token(token: str | None) -> bool:
