@@ -135,6 +135,7 @@ class Settings:
     memory: bool
     profile: bool
     rate_limits: bool
+    skip_main: bool
     quick: bool
     keep: bool
     json_path: Path
@@ -168,6 +169,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         action="store_true",
         help="keep the app's login rate limit on (the login scenario then measures 429s)",
     )
+    parser.add_argument("--skip-main", action="store_true", help="only the extra measurements")
     parser.add_argument("--quick", action="store_true", help="tiny smoke-test settings")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directories")
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
@@ -203,6 +205,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         memory=full or bool(args.memory),
         profile=full or bool(args.profile),
         rate_limits=bool(args.rate_limits),
+        skip_main=bool(args.skip_main),
         quick=quick,
         keep=bool(args.keep),
         json_path=args.json or RESULTS / f"bench-{stamp}.json",
@@ -1283,10 +1286,12 @@ class Bench:
                 self.interference(server, loads)
             if s.profile:
                 self.profile(server, loads)
-            one_core = self.cores_one(server, loads) if s.cores else None
-        if one_core is not None:
-            with ours.serve(None, workers=len(os.sched_getaffinity(0))) as server:
-                self.cores_all(server, loads, one_core)
+        if s.cores:
+            # Both servers run at once on the same database, so that the two are
+            # measured in turn; the idle one costs nothing.
+            workers = len(os.sched_getaffinity(0))
+            with ours.serve(self.pinned.server) as one, ours.serve(None, workers) as every:
+                self.cores(one, every, loads)
         if s.data:
             with ours.serve(self.pinned.server) as server:
                 self.data_scaling(server, ours, seeded)
@@ -1406,27 +1411,31 @@ class Bench:
             ],
         )
 
-    def cores_one(self, server: Server, loads: dict[str, Load]) -> dict[str, WrkResult]:
-        one = {}
-        for key in (ANON, USER, HELLO):
-            log(f"one core: {SCENARIO_LABELS[key]}")
-            one[key] = self.measure(server, loads[key])
-        return one
-
-    def cores_all(self, server: Server, loads: dict[str, Load], one: dict[str, WrkResult]) -> None:
+    def cores(self, one: Server, every: Server, loads: dict[str, Load]) -> None:
         everywhere = Cpus.unpinned()
         rows = []
         data = {}
-        for key in one:
-            log(f"all cores: {SCENARIO_LABELS[key]}")
-            result = self.measure(server, loads[key], cpus=everywhere)
-            data[key] = {"one": dataclasses.asdict(one[key]), "all": dataclasses.asdict(result)}
+        for key in (ANON, USER, HELLO):
+            one_runs: list[WrkResult] = []
+            all_runs: list[WrkResult] = []
+            for round_ in range(1, self.s.rounds + 1):
+                of = f" (round {round_} of {self.s.rounds})" if self.s.rounds > 1 else ""
+                log(f"one core: {SCENARIO_LABELS[key]}{of}")
+                one_runs.append(self.measure(one, loads[key]))
+                log(f"all cores: {SCENARIO_LABELS[key]}{of}")
+                all_runs.append(self.measure(every, loads[key], cpus=everywhere))
+            single, result = median(one_runs), median(all_runs)
+            data[key] = {
+                "one": dataclasses.asdict(single),
+                "all": dataclasses.asdict(result),
+                "rounds": {"one": [r.rps for r in one_runs], "all": [r.rps for r in all_runs]},
+            }
             rows.append(
                 [
                     SCENARIO_LABELS[key],
-                    *result_cells(one[key], errors=False),
+                    *result_cells(single, errors=False),
                     *result_cells(result),
-                    fmt_ratio(result.rps, one[key].rps),
+                    fmt_ratio(result.rps, single.rps),
                 ]
             )
         self.results["cores"] = data
@@ -1449,6 +1458,7 @@ class Bench:
                 f"one core: 1 worker pinned to CPU {self.pinned.server}, wrk on CPU"
                 f" {self.pinned.client}; all cores: --workers {workers} and wrk"
                 f" ({everywhere.client_threads} threads) unpinned, sharing the {workers} CPUs."
+                + (f" Median of {self.s.rounds} interleaved rounds." if self.s.rounds > 1 else "")
             ],
         )
 
@@ -1704,7 +1714,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             bench = Bench(settings, wrk, workdir)
             started = time.monotonic()
             try:
-                bench.main_table()
+                if not settings.skip_main:
+                    bench.main_table()
                 bench.extras()
             finally:
                 stop_all_servers()
