@@ -45,6 +45,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
         QUART_RATE_LIMITER_ENABLED=True,
         # Forms are small: a post body is at most 20,000 characters.
         MAX_CONTENT_LENGTH=256 * 1024,
+        # Pages rendered for anonymous readers kept in memory per worker, and
+        # for at most how many seconds (any write to the database drops them).
+        PAGE_CACHE_SIZE=128,
+        PAGE_CACHE_SECONDS=300,
         # Posts on each page of the index, of a tag and of search results.
         POSTS_PER_PAGE=5,
         # Largest image accepted with a post; the forms that take one may be
@@ -69,6 +73,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     from quart_flaskr import db
     from quart_flaskr import deploy
     from quart_flaskr import errors
+    from quart_flaskr import pagecache
     from quart_flaskr import ratelimit
     from quart_flaskr import security
     from quart_flaskr.routing import RowIdConverter
@@ -80,6 +85,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     database = db.init_app(app)
     ratelimit.init_app(app, database)
     errors.init_app(app)
+    pagecache.init_app(app)
     deploy.init_app(app)
 
     from quart_flaskr import auth

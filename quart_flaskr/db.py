@@ -147,6 +147,15 @@ class Database:
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
 
+    async def data_version(self) -> int:
+        """A number that changes whenever any connection commits a change.
+
+        Read on the reader, which never writes, so the writer's commits in this
+        process move it too.
+        """
+        row = await self.fetch_one("PRAGMA data_version")
+        return int(row[0]) if row else 0
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         """Hold the writer for one ``BEGIN IMMEDIATE`` transaction.

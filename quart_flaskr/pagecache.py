@@ -1,0 +1,117 @@
+"""Rendered pages for anonymous readers, kept until the database next changes.
+
+Most readers are not logged in and see the same page for the same URL, so the
+page is rendered once and then served from memory. Each entry remembers SQLite's
+``PRAGMA data_version`` of the reader connection when it was rendered: the
+version moves on whenever any connection (this worker's writer, or another
+process) commits, so a write is visible to the very next read, in every worker.
+Pages also carry an ETag, so a browser that has one gets a 304.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ParamSpec
+from typing import cast
+
+from quart import current_app
+from quart import g
+from quart import make_response
+from quart import Quart
+from quart import request
+from quart import Response
+from quart import session
+
+from quart_flaskr.db import get_db
+
+P = ParamSpec("P")
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    data_version: int
+    rendered_at: float
+    body: bytes
+    etag: str
+
+
+class PageCache:
+    """The newest ``size`` pages, least recently used out first."""
+
+    def __init__(self, size: int, max_age: float) -> None:
+        self.size = size
+        self.max_age = max_age
+        self._pages: OrderedDict[str, Page] = OrderedDict()
+
+    def get(self, key: str, data_version: int) -> Page | None:
+        page = self._pages.get(key)
+        if page is None:
+            return None
+        if page.data_version != data_version or time.monotonic() - page.rendered_at > self.max_age:
+            del self._pages[key]
+            return None
+        self._pages.move_to_end(key)
+        return page
+
+    def put(self, key: str, data_version: int, body: bytes) -> Page:
+        etag = hashlib.blake2b(body, digest_size=16).hexdigest()
+        page = self._pages[key] = Page(data_version, time.monotonic(), body, etag)
+        self._pages.move_to_end(key)
+        while len(self._pages) > self.size:
+            self._pages.popitem(last=False)
+        return page
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+
+def get_page_cache() -> PageCache:
+    cache: PageCache = current_app.extensions["quart_flaskr.pagecache"]
+    return cache
+
+
+async def _render(
+    view: Callable[P, Awaitable[object]], *args: P.args, **kwargs: P.kwargs
+) -> Response:
+    return cast(Response, await make_response(await view(*args, **kwargs)))
+
+
+def cached_for_anonymous(
+    view: Callable[P, Awaitable[object]],
+) -> Callable[P, Awaitable[Response]]:
+    """Serve the view's 200 pages to anonymous readers from the cache.
+
+    Logged-in users see their own name, buttons and form tokens, and anyone
+    with a message waiting to be flashed sees it: their pages are rendered.
+    """
+
+    @functools.wraps(view)
+    async def wrapped_view(*args: P.args, **kwargs: P.kwargs) -> Response:
+        cache = get_page_cache()
+        if g.user is not None or "_flashes" in session or not cache.size:
+            return await _render(view, *args, **kwargs)
+        data_version = await get_db().data_version()
+        key = request.full_path
+        page = cache.get(key, data_version)
+        if page is None:
+            response = await _render(view, *args, **kwargs)
+            if response.status_code != 200:
+                return response
+            page = cache.put(key, data_version, await response.get_data(as_text=False))
+        response = Response(page.body, content_type="text/html; charset=utf-8")
+        response.set_etag(page.etag)
+        return await response.make_conditional(request)
+
+    return wrapped_view
+
+
+def init_app(app: Quart) -> None:
+    app.extensions["quart_flaskr.pagecache"] = PageCache(
+        app.config["PAGE_CACHE_SIZE"], app.config["PAGE_CACHE_SECONDS"]
+    )

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from quart import Quart
+
+from quart_flaskr.db import Database
+from quart_flaskr.models import posts
+from quart_flaskr.pagecache import get_page_cache
+from quart_flaskr.pagecache import PageCache
+from tests.conftest import AppFactory
+from tests.conftest import AuthActions
+from tests.conftest import Client
+from tests.conftest import post_form
+
+
+@pytest.fixture
+def renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the times a listing is read from the database."""
+    calls: list[int] = []
+    select_posts = posts.select_posts
+
+    async def counting(*args: object, **kwargs: object) -> list[posts.Post]:
+        calls.append(1)
+        return await select_posts(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(posts, "select_posts", counting)
+    return calls
+
+
+def cache_of(app: Quart) -> PageCache:
+    return app.extensions["quart_flaskr.pagecache"]  # type: ignore[no-any-return]
+
+
+async def text(client: Client, path: str) -> str:
+    return await (await client.get(path)).get_data(as_text=True)
+
+
+async def test_anonymous_pages_are_rendered_once(
+    app: Quart, client: Client, renders: list[int]
+) -> None:
+    first = await text(client, "/")
+    second = await text(client, "/")
+    assert first == second and "test title" in first
+    assert len(renders) == 1
+    await text(client, "/?q=test")
+    assert len(renders) == 2
+    assert len(cache_of(app)) == 2
+
+
+async def test_a_write_is_visible_to_the_next_read(
+    app: Quart, client: Client, auth: AuthActions, renders: list[int]
+) -> None:
+    reader = app.test_client()
+    assert "written now" not in await text(reader, "/")
+    await auth.login()
+    await post_form(client, "/create", {"title": "written now", "body": ""})
+    assert "written now" in await text(reader, "/")
+
+
+async def test_a_write_by_another_process_is_visible(
+    client: Client, db: Database, renders: list[int]
+) -> None:
+    assert "from elsewhere" not in await text(client, "/")
+    conn = sqlite3.connect(db.path)
+    with conn:
+        conn.execute("UPDATE post SET title = 'from elsewhere' WHERE id = 1")
+    conn.close()
+    assert "from elsewhere" in await text(client, "/")
+
+
+async def test_logged_in_pages_are_their_own(
+    app: Quart, client: Client, auth: AuthActions, renders: list[int]
+) -> None:
+    await text(app.test_client(), "/")
+    await auth.login()
+    page = await text(client, "/")
+    assert "<span>test</span>" in page and 'href="/1/update"' in page
+    assert len(renders) == 2
+    assert "<span>test</span>" not in await text(app.test_client(), "/")
+
+
+async def test_a_pending_message_is_shown_not_cached(
+    app: Quart, client: Client, renders: list[int]
+) -> None:
+    await text(app.test_client(), "/")
+    async with client.session_transaction() as session:
+        session["_flashes"] = [("message", "A note for you.")]
+    assert "A note for you." in await text(client, "/")
+    assert "A note for you." not in await text(app.test_client(), "/")
+
+
+async def test_etag_gives_304(client: Client) -> None:
+    response = await client.get("/")
+    etag = response.headers["ETag"]
+    again = await client.get("/", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert await again.get_data() == b""
+    other = await client.get("/", headers={"If-None-Match": '"something else"'})
+    assert other.status_code == 200
+
+
+async def test_errors_are_not_cached(app: Quart, client: Client) -> None:
+    assert (await client.get("/99")).status_code == 404
+    assert len(cache_of(app)) == 0
+
+
+async def test_least_recently_used_pages_go_first(make_app: AppFactory) -> None:
+    app = await make_app(PAGE_CACHE_SIZE=2)
+    client = app.test_client()
+    for path in ("/", "/1", "/", "/?q=x"):
+        assert (await client.get(path)).status_code == 200
+    cache = cache_of(app)
+    version = await app.extensions["quart_flaskr.db"].data_version()
+    assert cache.get("/?", version) is not None
+    assert cache.get("/1?", version) is None
+
+
+async def test_pages_expire(make_app: AppFactory, renders: list[int]) -> None:
+    app = await make_app(PAGE_CACHE_SECONDS=-1)
+    client = app.test_client()
+    await text(client, "/")
+    await text(client, "/")
+    assert len(renders) == 2
+
+
+async def test_cache_can_be_switched_off(make_app: AppFactory, renders: list[int]) -> None:
+    app = await make_app(PAGE_CACHE_SIZE=0)
+    client = app.test_client()
+    await text(client, "/")
+    await text(client, "/")
+    assert len(renders) == 2
+    async with app.app_context():
+        assert len(get_page_cache()) == 0
