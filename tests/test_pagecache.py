@@ -133,3 +133,16 @@ async def test_cache_can_be_switched_off(make_app: AppFactory, renders: list[int
     assert len(renders) == 2
     async with app.app_context():
         assert len(get_page_cache()) == 0
+
+
+async def test_only_200_pages_are_cached(app: Quart, client: Client) -> None:
+    from quart_flaskr.pagecache import cached_for_anonymous
+
+    @app.route("/accepted")
+    @cached_for_anonymous
+    async def accepted() -> tuple[str, int]:
+        return "queued", 202
+
+    response = await client.get("/accepted")
+    assert response.status_code == 202
+    assert len(cache_of(app)) == 0
