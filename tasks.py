@@ -1,15 +1,17 @@
 """Set-up commands for a fresh checkout; needs nothing but Python 3.11 or newer.
 
-    python3 tasks.py serve   # install into .venv, create the database, serve the blog
-    python3 tasks.py test    # install into .venv, lint, type-check, run every test
+    python3 tasks.py serve        # install into .venv, create the database, serve the blog
+    python3 tasks.py test         # install into .venv, lint, type-check, run every test
+    python3 tasks.py screenshots  # run the browser tests, saving docs/screenshots/*.png
 
-Both create the virtual environment ``.venv`` beside this file on first use.
+Each creates the virtual environment ``.venv`` beside this file on first use.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -18,14 +20,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+#: Debian's Chromium, which the browser tests drive.
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
-def run(*command: str | Path, **env: str) -> None:
-    """Run a command from the checkout's root; stop here if it fails."""
+def run(*command: str | Path, check: bool = True, **env: str) -> bool:
+    """Run a command from the checkout's root; stop here if it fails, unless not ``check``."""
     print("+", " ".join(str(part) for part in command), flush=True)
     result = subprocess.run(command, cwd=ROOT, env={**os.environ, **env}, check=False)
-    if result.returncode != 0:
+    if check and result.returncode != 0:
         sys.exit(result.returncode)
+    return result.returncode == 0
 
 
 def install(extras: str = "") -> None:
@@ -35,6 +41,25 @@ def install(extras: str = "") -> None:
     target = f".[{extras}]" if extras else "."
     run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     run(BIN / "python", "-m", "pip", "install", "--quiet", "--editable", target)
+
+
+def install_chromium() -> None:
+    """Install Debian's Chromium for the browser tests, if it is missing and apt-get may.
+
+    Only as root on a system with apt-get; elsewhere, or if the install fails,
+    the browser tests skip.
+    """
+    if CHROMIUM.exists() or shutil.which("apt-get") is None:
+        return
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        print(f"No {CHROMIUM}, and not root: the browser tests will skip.", flush=True)
+        return
+    quiet = {"DEBIAN_FRONTEND": "noninteractive"}
+    if not (
+        run("apt-get", "update", "-q", check=False, **quiet)
+        and run("apt-get", "install", "-y", "-q", "chromium", check=False, **quiet)
+    ):
+        print("Chromium could not be installed: the browser tests will skip.", flush=True)
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -61,12 +86,28 @@ def serve(args: argparse.Namespace) -> None:
 
 def test(args: argparse.Namespace) -> None:
     install("test")
+    install_chromium()
     run(BIN / "ruff", "check", ".")
     run(BIN / "ruff", "format", "--check", ".")
     run(BIN / "mypy")
     run(BIN / "coverage", "erase")
     run(BIN / "coverage", "run", "-m", "pytest", *args.pytest_args)
     run(BIN / "coverage", "report")
+
+
+def screenshots(args: argparse.Namespace) -> None:
+    """The browser tests, told to save the README's screenshots in docs/screenshots/."""
+    install("test")
+    install_chromium()
+    run(
+        BIN / "python",
+        "-m",
+        "pytest",
+        "tests/test_browser.py",
+        *args.pytest_args,
+        FLASKR_SCREENSHOTS=str(SCREENSHOTS),
+    )
+    print(f"Screenshots saved in {SCREENSHOTS.relative_to(ROOT)}/", flush=True)
 
 
 def main() -> None:
@@ -80,6 +121,11 @@ def main() -> None:
     test_parser = commands.add_parser("test", help="lint, type-check and run the tests")
     test_parser.add_argument("pytest_args", nargs="*", help="passed on to pytest")
     test_parser.set_defaults(func=test)
+    screenshots_parser = commands.add_parser(
+        "screenshots", help="run the browser tests, saving the README's screenshots"
+    )
+    screenshots_parser.add_argument("pytest_args", nargs="*", help="passed on to pytest")
+    screenshots_parser.set_defaults(func=screenshots)
     args = parser.parse_args()
     args.func(args)
 

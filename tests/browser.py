@@ -1,0 +1,319 @@
+"""A real Chromium for the end-to-end tests, driven by Playwright's sync API.
+
+Playwright drives Debian's Chromium (``apt-get install chromium``), not a
+browser of its own: ``playwright install`` downloads one, which is not always
+possible. Without a Chromium the browser tests skip, unless screenshots were
+asked for (``FLASKR_SCREENSHOTS``), which they then fail to make.
+
+Every tab records what would show in its developer console as a problem:
+errors logged, uncaught exceptions and Content-Security-Policy violations.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import struct
+import urllib.parse
+import zlib
+from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from typing import NoReturn
+
+import pytest
+from playwright.sync_api import Browser
+from playwright.sync_api import BrowserContext
+from playwright.sync_api import ConsoleMessage
+from playwright.sync_api import Dialog
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import expect
+from playwright.sync_api import Locator
+from playwright.sync_api import Page
+from playwright.sync_api import StorageState
+from playwright.sync_api import sync_playwright
+from playwright.sync_api import WebError
+
+#: Where ``python3 tasks.py screenshots`` has the tests write their pictures.
+SCREENSHOTS_ENV = "FLASKR_SCREENSHOTS"
+#: Where Debian's package puts Chromium; other names on PATH are tried after it.
+CHROMIUM = "/usr/bin/chromium"
+#: No first-run pages, no GPU, and no connections of Chromium's own (updates,
+#: sync, field trials): the tests' machines may have no network but loopback.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+#: Milliseconds any one step (a click, a page load, an expectation) may take.
+STEP_TIMEOUT = 15_000
+
+#: Reports Content-Security-Policy violations to the console, where the tab
+#: collects them, whether or not Chromium logs them itself.
+_CSP_REPORTER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`Content Security Policy violation: ${event.violatedDirective}`
+    + ` blocked ${event.blockedURI || "an inline resource"} on ${location.pathname}`);
+});
+"""
+
+#: What ``Tab.layout_problems`` finds wrong with the page shown, as a list of sentences.
+_LAYOUT_PROBLEMS = """
+() => {
+  const problems = [];
+  const root = document.documentElement;
+  if (!root.lang) problems.push("<html> has no lang attribute");
+  if (root.scrollWidth > window.innerWidth) {
+    const wide = [...document.body.querySelectorAll("*")]
+      .filter((el) => el.getBoundingClientRect().right > window.innerWidth)
+      .map((el) => el.tagName.toLowerCase() + (el.className ? "." + el.className : ""));
+    problems.push(`scrolls sideways: ${root.scrollWidth} px wide in a`
+      + ` ${window.innerWidth} px window, past its right edge: ${wide.slice(0, 5).join(", ")}`);
+  }
+  const unlabelled = ["hidden", "submit", "button", "reset", "image"];
+  for (const field of document.querySelectorAll("input, textarea, select")) {
+    if (!unlabelled.includes(field.type) && field.labels.length === 0) {
+      problems.push(`form field without a <label>: ${field.outerHTML}`);
+    }
+  }
+  for (const image of document.images) {
+    if (!(image.getAttribute("alt") || "").trim()) {
+      problems.push(`image without alt text: ${image.outerHTML}`);
+    }
+    if (image.complete && image.naturalWidth === 0) {
+      problems.push(`broken image: ${image.src}`);
+    }
+  }
+  return problems;
+}
+"""
+
+#: True once every image that is in view has loaded (lazy ones below wait).
+_IMAGES_IN_VIEW_LOADED = """
+() => [...document.images].every(
+  (image) => image.complete || (image.loading === "lazy"
+    && image.getBoundingClientRect().top > window.innerHeight))
+"""
+
+
+@dataclass(frozen=True)
+class Width:
+    """A window size to test at: a phone's (mobile, touch) or a desktop's."""
+
+    name: str
+    width: int
+    height: int
+    mobile: bool
+
+
+PHONE = Width("phone", 375, 812, mobile=True)
+DESKTOP = Width("desktop", 1280, 800, mobile=False)
+
+
+def screenshot_dir() -> Path | None:
+    """Where to write screenshots, when asked for (``FLASKR_SCREENSHOTS``)."""
+    value = os.environ.get(SCREENSHOTS_ENV)
+    return Path(value) if value else None
+
+
+def _unavailable(reason: str) -> NoReturn:
+    """Skip the browser tests, or fail them when screenshots were asked for."""
+    if screenshot_dir() is not None:
+        pytest.fail(f"{reason}: no screenshots can be made", pytrace=False)
+    pytest.skip(reason)
+
+
+def find_chromium() -> str:
+    """Debian's Chromium, or a Chromium on PATH; skips the test when there is none."""
+    if Path(CHROMIUM).is_file():
+        return CHROMIUM
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        _unavailable(f"no Chromium at {CHROMIUM} or on PATH (Debian: apt-get install chromium)")
+    return path
+
+
+@contextmanager
+def launch(path: str) -> Iterator[Browser]:
+    """A headless Chromium for the block, closed at its end; skips the test if it cannot start."""
+    expect.set_options(timeout=STEP_TIMEOUT)
+    with sync_playwright() as playwright:
+        try:
+            browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        except PlaywrightError as error:
+            _unavailable(f"Chromium ({path}) does not start: {error.message.splitlines()[0]}")
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class Tab:
+    """A page in a browser context of its own (own cookies), on the blog at ``base_url``.
+
+    It answers ``confirm()`` with ``self.confirm`` and records what the
+    page asked in ``self.dialogs``.
+    """
+
+    def __init__(self, context: BrowserContext, base_url: str, width: Width) -> None:
+        self.context = context
+        self.base_url = base_url
+        self.width = width
+        self.page = context.new_page()
+        self.problems: list[str] = []
+        self.dialogs: list[str] = []
+        self.confirm = True
+        context.on("console", self._on_console)
+        context.on("weberror", self._on_error)
+        self.page.on("dialog", self._on_dialog)
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error" or "Content Security Policy" in message.text:
+            where = message.location.get("url") or (message.page.url if message.page else "?")
+            if urllib.parse.urlsplit(where).path == "/favicon.ico":
+                # The browser's own request, on any site without an icon:
+                # test_browser.test_favicon checks it.
+                return
+            self.problems.append(f"console {message.type} on {where}: {message.text}")
+
+    def _on_error(self, error: WebError) -> None:
+        where = error.page.url if error.page else "?"
+        self.problems.append(f"uncaught error on {where}: {error.error}")
+
+    def _on_dialog(self, dialog: Dialog) -> None:
+        self.dialogs.append(dialog.message)
+        if self.confirm:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    @property
+    def heading(self) -> Locator:
+        """The page's own heading (the site's name in the menu is one too)."""
+        return self.page.locator("main > header h1")
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def visit(self, path: str) -> Page:
+        """Load a page; it must answer 200."""
+        response = self.page.goto(self.url(path))
+        assert response is not None, path
+        assert response.status == 200, f"{path}: {response.status}"
+        return self.page
+
+    def expect_at(self, path: str) -> None:
+        """Wait until the tab shows ``path`` (after a form's redirect, say)."""
+        expect(self.page).to_have_url(self.url(path))
+
+    def layout_problems(self) -> list[str]:
+        """What is wrong with the page shown: sideways scrolling, unlabelled fields, images."""
+        assert self.page.evaluate("window.innerWidth") == self.width.width
+        problems: list[str] = self.page.evaluate(_LAYOUT_PROBLEMS)
+        return [f"{self.page.url} at {self.width.width} px: {problem}" for problem in problems]
+
+    def screenshot(self, directory: Path, name: str, full_page: bool = False) -> Path:
+        """Save the window (or the whole page) as ``<name>-<width name>.png``, images loaded."""
+        if full_page:
+            # Lazy images load only when scrolled to.
+            self.page.locator("img[loading=lazy]").evaluate_all(
+                "images => images.forEach((image) => { image.loading = 'eager'; })"
+            )
+        self.page.wait_for_function(_IMAGES_IN_VIEW_LOADED)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{name}-{self.width.name}.png"
+        self.page.screenshot(path=path, full_page=full_page, animations="disabled", caret="hide")
+        return path
+
+    def register(self, username: str, password: str) -> None:
+        self.visit("/auth/register")
+        self.page.get_by_label("Username").fill(username)
+        self.page.get_by_label("Password").fill(password)
+        self.page.get_by_role("button", name="Register").click()
+        self.expect_at("/auth/login")
+
+    def log_in(self, username: str, password: str) -> None:
+        self.visit("/auth/login")
+        self.page.get_by_label("Username").fill(username)
+        self.page.get_by_label("Password").fill(password)
+        self.page.get_by_role("button", name="Log In").click()
+        self.expect_at("/")
+        expect(self.page.get_by_role("button", name="Log Out")).to_be_visible()
+
+    def fill_post(
+        self, title: str, body: str, tags: str = "", image: bytes | None = None, alt: str = ""
+    ) -> None:
+        """Fill in the post editor (new or edit) as shown."""
+        page = self.page
+        page.get_by_label("Title", exact=True).fill(title)
+        page.get_by_label(re.compile(r"^Body\b")).fill(body)
+        page.get_by_label(re.compile(r"^Tags\b")).fill(tags)
+        if image is not None:
+            page.locator("input[type=file]").set_input_files(
+                {"name": "picture.png", "mimeType": "image/png", "buffer": image}
+            )
+        page.get_by_label(re.compile(r"^Image description\b")).fill(alt)
+
+    def write_post(
+        self, title: str, body: str, tags: str = "", image: bytes | None = None, alt: str = ""
+    ) -> int:
+        """Write a post with the editor; its id, read off the index it leads back to."""
+        self.visit("/")
+        self.page.get_by_role("link", name="New", exact=True).click()
+        self.expect_at("/create")
+        self.fill_post(title, body, tags, image, alt)
+        self.page.get_by_role("button", name="Save").click()
+        self.expect_at("/")
+        newest = self.page.locator("article.post").first
+        expect(newest.locator("header h1")).to_have_text(title)
+        anchor = newest.get_attribute("id")
+        assert anchor is not None and anchor.startswith("post-"), anchor
+        return int(anchor.removeprefix("post-"))
+
+
+@contextmanager
+def open_tab(
+    browser: Browser, base_url: str, width: Width, storage_state: StorageState | None = None
+) -> Iterator[Tab]:
+    """A tab at ``width`` with cookies of its own (or ``storage_state``'s); closed afterwards."""
+    options: dict[str, Any] = {"is_mobile": True, "has_touch": True} if width.mobile else {}
+    context = browser.new_context(
+        viewport={"width": width.width, "height": width.height},
+        device_scale_factor=1,
+        storage_state=storage_state,
+        **options,
+    )
+    try:
+        context.set_default_timeout(STEP_TIMEOUT)
+        context.add_init_script(_CSP_REPORTER)
+        yield Tab(context, base_url, width)
+    finally:
+        context.close()
+
+
+def png(width: int, height: int, row: Callable[[int], bytes]) -> bytes:
+    """An 8-bit RGB PNG file; ``row(y)`` gives the ``3 * width`` bytes of row ``y``."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    # Each row starts with its filter type, 0: none.
+    pixels = b"".join(b"\0" + row(y) for y in range(height))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(pixels, 9))
+        + chunk(b"IEND", b"")
+    )
