@@ -510,6 +510,9 @@ class WrkResult:
     max_ms: float
     errors: dict[str, int]
     connections: int
+    #: CPU time the server's processes spent per completed request, in ms: less
+    #: sensitive than req/s to other work on a shared machine.
+    cpu_ms_per_request: float = 0.0
 
     @property
     def error_count(self) -> int:
@@ -641,6 +644,8 @@ class Wrk:
     ) -> WrkResult:
         """Run wrk to the end, then wait for the server to finish what wrk left queued."""
         command = self.command(server.port, load, duration, connections, cpus)
+        pids = server.pids()
+        cpu_before = cpu_ticks(pids)
         result = subprocess.run(
             command,
             capture_output=True,
@@ -651,7 +656,11 @@ class Wrk:
         if result.returncode != 0:
             raise BenchError(f"wrk failed ({result.returncode}): {result.stderr.strip()}")
         settle(server)
-        return self.parse(result.stdout, connections)
+        cpu_seconds = (cpu_ticks(pids) - cpu_before) / os.sysconf("SC_CLK_TCK")
+        parsed = self.parse(result.stdout, connections)
+        if parsed.requests:
+            parsed.cpu_ms_per_request = 1000 * cpu_seconds / parsed.requests
+        return parsed
 
     def start(
         self, server: Server, load: Load, duration: float, connections: int, cpus: Cpus
@@ -1057,12 +1066,18 @@ def fmt_ratio(ours: float, other: float) -> str:
     return f"{ours / other:.2f}" if other else "-"
 
 
-def result_cells(result: WrkResult | None, errors: bool = True) -> list[str]:
+def fmt_cpu(value: float) -> str:
+    return f"{value:.0f}" if value >= 100 else f"{value:.2f}"
+
+
+def result_cells(result: WrkResult | None, errors: bool = True, cpu: bool = False) -> list[str]:
     if result is None:
-        return ["n/a", "", ""] + ([""] if errors else [])
+        return ["n/a", "", ""] + ([""] if errors else []) + ([""] if cpu else [])
     cells = [fmt_rps(result.rps), fmt_ms(result.p50_ms), fmt_ms(result.p99_ms)]
     if errors:
         cells.append(str(result.error_count) if result.error_count else "0")
+    if cpu:
+        cells.append(fmt_cpu(result.cpu_ms_per_request))
     return cells
 
 
@@ -1178,9 +1193,9 @@ class Bench:
                 entry: dict[str, Any] = {"available": seeded.available.get(key, "n/a")}
                 table[key] = entry
                 if seeded.available.get(key, "n/a").startswith("n/a"):
-                    rows.append([label, "n/a", "", "", "", "", "", "", "-"])
+                    rows.append([label, "n/a", "", "", "", "", "", "", "", "", "-"])
                     if flaskr_server:
-                        rows[-1] += ["n/a", "", "", "", "-"]
+                        rows[-1] += ["n/a", "", "", "", "", "-"]
                     continue
                 duration = self.duration_for(key)
                 mine_runs: list[WrkResult] = []
@@ -1213,8 +1228,8 @@ class Bench:
                 entry["bytes"] = seeded.sizes.get(key)
                 row = [
                     label,
-                    *result_cells(mine),
-                    *result_cells(floor, errors=False),
+                    *result_cells(mine, cpu=True),
+                    *result_cells(floor, errors=False, cpu=True),
                     fmt_ratio(mine.rps, floor.rps),
                 ]
                 if flaskr_server:
@@ -1222,7 +1237,7 @@ class Bench:
                     if theirs is not None:
                         entry["flaskr"] = dataclasses.asdict(theirs)
                     row += [
-                        *result_cells(theirs),
+                        *result_cells(theirs, cpu=True),
                         fmt_ratio(mine.rps, theirs.rps) if theirs else "-",
                     ]
                 rows.append(row)
@@ -1239,13 +1254,15 @@ class Bench:
             "p50",
             "p99",
             "err",
+            "cpu",
             "bare req/s",
             "p50",
             "p99",
+            "cpu",
             "ours/bare",
         ]
         if s.flaskr is not None:
-            header += ["Flaskr req/s", "p50", "p99", "err", "ours/Flaskr"]
+            header += ["Flaskr req/s", "p50", "p99", "err", "cpu", "ours/Flaskr"]
         notes = [
             f"one Hypercorn worker (hypercorn.toml) pinned to CPU {self.pinned.server},"
             f" wrk on CPU {self.pinned.client}, {s.connections} connections,"
@@ -1254,6 +1271,8 @@ class Bench:
             + (f" Median of {s.rounds} interleaved rounds." if s.rounds > 1 else ""),
             f"{s.posts} posts seeded; the index showed {posts_shown} after the run.",
             "err: non-2xx/3xx answers plus socket errors and timeouts.",
+            "cpu: ms of CPU the server's processes used per request (all threads);"
+            " steadier than req/s when other work shares the machine.",
             f"login: {'rate limit ON' if s.rate_limits else 'rate limit switched off'};"
             " ours hashes with scrypt N=2^17, Flaskr with Werkzeug's default N=2^15.",
         ]

@@ -58,8 +58,10 @@ def test_quick_benchmark_prints_a_row_per_scenario(tmp_path: Path) -> None:
         assert RATE.fullmatch(rate), rows[0]
         assert LATENCY.fullmatch(p50), rows[0]
         assert LATENCY.fullmatch(p99), rows[0]
-        # The bare app's req/s, p50 and p99 follow the error count.
+        # The error count and CPU per request, then the bare app's req/s.
+        assert cells[3].isdigit(), rows[0]
         assert RATE.fullmatch(cells[4]), rows[0]
+        assert RATE.fullmatch(cells[5]), rows[0]
 
     data = json.loads(results.read_text("utf-8"))
     for key in ("anon", "user", "hello", "create"):
