@@ -9,12 +9,35 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Sequence
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType
+from markdown_it.utils import OptionsDict
 from markupsafe import Markup
 
 _markdown = MarkdownIt("js-default")
+
+
+def _image_as_link(
+    renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    """Show ``![text](url)`` as a link to the picture.
+
+    Pictures come with a post as an upload, served by this site: an image from
+    elsewhere would be blocked by the Content-Security-Policy (img-src 'self')
+    and would tell that site who reads the post.
+    """
+    token = tokens[idx]
+    text = renderer.renderInlineAsText(token.children or [], options, env)
+    return f'<a href="{escapeHtml(str(token.attrGet("src") or ""))}">{escapeHtml(text)}</a>'
+
+
+_markdown.add_render_rule("image", _image_as_link)
 
 #: What Markdown can produce; anything else is dropped by the sanitiser.
 ALLOWED_TAGS = frozenset(
@@ -32,7 +55,6 @@ ALLOWED_TAGS = frozenset(
         "h5",
         "h6",
         "hr",
-        "img",
         "li",
         "ol",
         "p",
@@ -51,7 +73,6 @@ ALLOWED_TAGS = frozenset(
 #: No style attributes (the Content-Security-Policy forbids them) and no event handlers.
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
-    "img": {"src", "alt", "title"},
     "ol": {"start"},
 }
 ALLOWED_URL_SCHEMES = frozenset({"http", "https", "mailto"})

@@ -17,8 +17,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ParamSpec
 from typing import cast
+from typing import ParamSpec
 
 from quart import current_app
 from quart import g

@@ -254,11 +254,6 @@ def test_layout(browser: Browser, blog: Blog, width: Width) -> None:
     assert problems == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="no icon: templates/base.html links none, and GET /favicon.ico, which browsers"
-    " then ask for, answers 404 (a console error on the first page a browser opens)",
-)
 def test_favicon(browser: Browser, blog: Blog) -> None:
     """The site has an icon, so browsers' requests for one find it."""
     with open_tab(browser, blog.server.url, DESKTOP) as tab:
@@ -418,12 +413,6 @@ def test_write_find_like_comment_edit_delete(browser: Browser, blog: Blog) -> No
         assert tab.problems == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Markdown images from other sites pass the sanitiser (quart_flaskr/markdown.py"
-    " allows <img src> with http and https), then the Content-Security-Policy"
-    " (img-src 'self') blocks them: a broken image and a CSP violation on the page",
-)
 def test_markdown_image_from_another_site(browser: Browser, blog: Blog) -> None:
     """A post whose Markdown shows a picture from elsewhere still shows cleanly."""
     with open_tab(browser, blog.server.url, DESKTOP, storage_state=blog.ada) as tab:

@@ -23,7 +23,11 @@ from quart_flaskr import markdown
             "[m](mailto:a@example.com)",
             '<p><a href="mailto:a@example.com" rel="nofollow ugc noopener noreferrer">m</a></p>\n',
         ),
-        ("![alt](/uploads/x.png)", '<p><img src="/uploads/x.png" alt="alt"></p>\n'),
+        # Pictures become links to them: the page shows images from this site only.
+        (
+            "![a *b*](/uploads/x.png)",
+            '<p><a href="/uploads/x.png" rel="nofollow ugc noopener noreferrer">a b</a></p>\n',
+        ),
         # Raw HTML is shown as text, never run.
         ("<script>alert(1)</script>", "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>\n"),
         (
@@ -38,7 +42,10 @@ from quart_flaskr import markdown
             "[x](data:text/html;base64,PHNjcmlwdD4=)",
             "<p>[x](data:text/html;base64,PHNjcmlwdD4=)</p>\n",
         ),
-        ("![x](data:image/png;base64,AAAA)", '<p><img alt="x"></p>\n'),
+        (
+            "![x](data:image/png;base64,AAAA)",
+            '<p><a rel="nofollow ugc noopener noreferrer">x</a></p>\n',
+        ),
         ("<javascript:alert(1)>", "<p>&lt;javascript:alert(1)&gt;</p>\n"),
         ("[x](ftp://example.com)", '<p><a rel="nofollow ugc noopener noreferrer">x</a></p>\n'),
     ),
