@@ -45,8 +45,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
         QUART_RATE_LIMITER_ENABLED=True,
         # Forms are small: a post body is at most 20,000 characters.
         MAX_CONTENT_LENGTH=256 * 1024,
-        # Pages rendered for anonymous readers kept in memory per worker, and
-        # for at most how many seconds (any write to the database drops them).
+        # Rendered pages kept in memory per worker (shared by anonymous readers,
+        # per session for logged-in users), and for at most how many seconds;
+        # any write to the database drops them.
         PAGE_CACHE_SIZE=128,
         PAGE_CACHE_SECONDS=300,
         # Posts on each page of the index, of a tag and of search results.
@@ -76,9 +77,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     from quart_flaskr import pagecache
     from quart_flaskr import ratelimit
     from quart_flaskr import security
+    from quart_flaskr.routing import CachedURLs
     from quart_flaskr.routing import RowIdConverter
 
     app.url_map.converters["id"] = RowIdConverter
+    app.jinja_env.globals["url_for"] = CachedURLs(app)
     # Security first: its start-up check of the secret key runs before the
     # database is opened.
     security.init_app(app)

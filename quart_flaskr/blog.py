@@ -28,7 +28,7 @@ from quart_flaskr.models import likes
 from quart_flaskr.models import posts
 from quart_flaskr.models import tags
 from quart_flaskr.models.posts import Post
-from quart_flaskr.pagecache import cached_for_anonymous
+from quart_flaskr.pagecache import cached_page
 
 bp = Blueprint("blog", __name__)
 
@@ -118,14 +118,14 @@ async def _listing(
 
 
 @bp.route("/")
-@cached_for_anonymous
+@cached_page
 async def index() -> ResponseReturnValue:
     """Show the posts, most recent first, a page at a time; ``?q=`` searches them."""
     return await _listing("Posts")
 
 
 @bp.route("/tag/<name>")
-@cached_for_anonymous
+@cached_page
 async def tag(name: str) -> ResponseReturnValue:
     """Show the posts with a tag, most recent first."""
     normal = normalise_tag(name)
@@ -152,7 +152,7 @@ async def show_post(id: int, comment: str = "", status: int = 200) -> ResponseRe
 
 
 @bp.route("/<id:id>")
-@cached_for_anonymous
+@cached_page
 async def detail(id: int) -> ResponseReturnValue:
     """Show one post, its comments, and a form to comment."""
     return await show_post(id)

@@ -1,7 +1,9 @@
-"""Rendered pages for anonymous readers, kept until the database next changes.
+"""Rendered pages, kept until the database next changes.
 
-Most readers are not logged in and see the same page for the same URL, so the
-page is rendered once and then served from memory. Each entry remembers SQLite's
+Readers see the same page for the same URL until someone writes: anonymous
+readers all share one copy, and each logged-in session (whose page shows its
+user's name, buttons and form token) has its own. A page is rendered once and
+then served from memory. Each entry remembers SQLite's
 ``PRAGMA data_version`` of the reader connection when it was rendered: the
 version moves on whenever any connection (this worker's writer, or another
 process) commits, so a write is visible to the very next read, in every worker.
@@ -82,22 +84,27 @@ async def _render(
     return cast(Response, await make_response(await view(*args, **kwargs)))
 
 
-def cached_for_anonymous(
+def cache_key(login_id: str | None, full_path: str) -> str:
+    """Where a page is kept: by login session (None for anonymous readers) and URL."""
+    return f"{login_id or ''} {full_path}"
+
+
+def cached_page(
     view: Callable[P, Awaitable[object]],
 ) -> Callable[P, Awaitable[Response]]:
-    """Serve the view's 200 pages to anonymous readers from the cache.
+    """Serve the view's 200 pages from the cache, per login session.
 
-    Logged-in users see their own name, buttons and form tokens, and anyone
-    with a message waiting to be flashed sees it: their pages are rendered.
+    Anyone with a message waiting to be flashed sees it: their page is rendered.
     """
 
     @functools.wraps(view)
     async def wrapped_view(*args: P.args, **kwargs: P.kwargs) -> Response:
         cache = get_page_cache()
-        if g.user is not None or "_flashes" in session or not cache.size:
+        if "_flashes" in session or not cache.size:
             return await _render(view, *args, **kwargs)
         data_version = await get_db().data_version()
-        key = request.full_path
+        # The login session, not the user: each session has its own form token.
+        key = cache_key(session.get("login_id") if g.user else None, request.full_path)
         page = cache.get(key, data_version)
         if page is None:
             response = await _render(view, *args, **kwargs)

@@ -7,6 +7,7 @@ from quart import Quart
 
 from quart_flaskr.db import Database
 from quart_flaskr.models import posts
+from quart_flaskr.pagecache import cache_key
 from quart_flaskr.pagecache import get_page_cache
 from quart_flaskr.pagecache import PageCache
 from tests.conftest import AppFactory
@@ -78,7 +79,28 @@ async def test_logged_in_pages_are_their_own(
     page = await text(client, "/")
     assert "<span>test</span>" in page and 'href="/1/update"' in page
     assert len(renders) == 2
+    # Logging in wrote to the database: the anonymous page is rendered anew.
     assert "<span>test</span>" not in await text(app.test_client(), "/")
+    assert len(renders) == 3
+    # The session's own copy serves it again...
+    assert await text(client, "/") == page
+    assert len(renders) == 3
+    # ...but another session of the same user has its own form token.
+    elsewhere = app.test_client()
+    await AuthActions(elsewhere).login()
+    other_page = await text(elsewhere, "/")
+    assert "<span>test</span>" in other_page and other_page != page
+    assert len(renders) == 4
+
+
+async def test_a_like_shows_at_once_on_the_users_own_page(
+    client: Client, auth: AuthActions
+) -> None:
+    await auth.login()
+    assert "0 likes" in await text(client, "/")
+    await post_form(client, "/1/like", {"next": "/"})
+    page = await text(client, "/")
+    assert "1 like" in page and "Unlike" in page
 
 
 async def test_a_pending_message_is_shown_not_cached(
@@ -113,8 +135,8 @@ async def test_least_recently_used_pages_go_first(make_app: AppFactory) -> None:
         assert (await client.get(path)).status_code == 200
     cache = cache_of(app)
     version = await app.extensions["quart_flaskr.db"].data_version()
-    assert cache.get("/?", version) is not None
-    assert cache.get("/1?", version) is None
+    assert cache.get(cache_key(None, "/?"), version) is not None
+    assert cache.get(cache_key(None, "/1?"), version) is None
 
 
 async def test_pages_expire(make_app: AppFactory, renders: list[int]) -> None:
@@ -136,10 +158,10 @@ async def test_cache_can_be_switched_off(make_app: AppFactory, renders: list[int
 
 
 async def test_only_200_pages_are_cached(app: Quart, client: Client) -> None:
-    from quart_flaskr.pagecache import cached_for_anonymous
+    from quart_flaskr.pagecache import cached_page
 
     @app.route("/accepted")
-    @cached_for_anonymous
+    @cached_page
     async def accepted() -> tuple[str, int]:
         return "queued", 202
 
