@@ -701,6 +701,8 @@ class Seeded:
     post_id: int
     sizes: dict[str, int] = dataclasses.field(default_factory=dict)
     available: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: Whether anonymous pages carry an ETag (the app's page cache serves them).
+    anonymous_cache: bool = False
 
     def loads(self, csrf: bool) -> dict[str, Load]:
         """The scenarios; ``csrf`` False for Flaskr, whose forms carry no token."""
@@ -945,6 +947,7 @@ def probe_ours(port: int, seeded: Seeded) -> None:
     user.cookies = cookie_dict(seeded.user_cookie)
     index = anon.expect("GET", "/", 200)
     seeded.sizes[ANON] = len(index.body)
+    seeded.anonymous_cache = index.headers.get("ETag") is not None
     seeded.sizes[USER] = len(user.expect("GET", "/", 200).body)
     seeded.sizes[HELLO] = len(anon.expect("GET", "/hello", 200).body)
 
@@ -1279,6 +1282,11 @@ class Bench:
         notes += [
             f"{SCENARIO_LABELS[k]}: {v}" for k, v in seeded.available.items() if v.startswith("n/a")
         ]
+        if seeded.anonymous_cache:
+            notes.append(
+                "anonymous pages carry an ETag: the app's page cache serves them (wrk sends no"
+                " If-None-Match, so full 200s); logged-in pages are rendered every time."
+            )
         notes += warnings
         errors = exceptions_in_logs(sorted(ours.workdir.glob("server-*.log")))
         notes += [f"server log (ours): {n} x {error}" for error, n in errors.most_common(5)]
@@ -1484,33 +1492,44 @@ class Bench:
     def data_scaling(self, server: Server, ours: OursInstance, seeded: Seeded) -> None:
         s = self.s
         keys = [ANON] + [k for k in (DETAIL, SEARCH) if seeded.available.get(k) == "yes"]
-        loads = seeded.loads(csrf=True)
+        # Logged in, so that every request renders (anonymous pages may be cached).
+        loads = {
+            key: dataclasses.replace(load, cookie=seeded.user_cookie)
+            for key, load in seeded.loads(csrf=True).items()
+        }
+        labels = {
+            ANON: "GET / (logged in)",
+            DETAIL: "GET /<id> (logged in)",
+            SEARCH: "GET /?q=word (logged in)",
+        }
+        user = Client(server.port)
+        user.cookies = cookie_dict(seeded.user_cookie)
         small = {}
         for key in keys:
-            log(f"{s.posts} posts: {SCENARIO_LABELS[key]}")
+            log(f"{s.posts} posts: {labels[key]}")
             small[key] = self.measure(server, loads[key])
-        shown_small = count_posts_shown(Client(server.port).expect("GET", "/", 200).text)
+        shown_small = count_posts_shown(user.expect("GET", "/", 200).text)
         log(f"inserting posts into {ours.database} up to {s.big_posts:,}")
         started = time.perf_counter()
         added = seed_big(ours.database, s.big_posts)
         log(f"inserted {added:,} posts in {time.perf_counter() - started:.1f} s")
-        first = Client(server.port).expect("GET", "/", 200)
+        first = user.expect("GET", "/", 200)
         shown_big = count_posts_shown(first.text)
         big = {}
         for key in keys:
-            log(f"{s.big_posts:,} posts: {SCENARIO_LABELS[key]}")
-            probe = Client(server.port).request("GET", loads[key].path)
+            log(f"{s.big_posts:,} posts: {labels[key]}")
+            probe = user.request("GET", loads[key].path)
             connections = 1 if probe.seconds > 0.5 else None
             big[key] = self.measure(server, loads[key], connections=connections)
         rows = []
         for key in keys:
             rows.append(
                 [
-                    SCENARIO_LABELS[key],
-                    *result_cells(small[key], errors=False),
-                    *result_cells(big[key]),
+                    labels[key],
+                    *result_cells(small[key], errors=False, cpu=True),
+                    *result_cells(big[key], cpu=True),
                     fmt_ratio(big[key].p50_ms, small[key].p50_ms),
-                    fmt_ratio(big[key].rps, small[key].rps),
+                    fmt_ratio(big[key].cpu_ms_per_request, small[key].cpu_ms_per_request),
                 ]
             )
         self.results["data"] = {
@@ -1520,6 +1539,8 @@ class Bench:
         notes = [
             f"GET / showed {shown_small} posts with {s.posts} and {shown_big} with"
             f" {s.big_posts:,} ({len(first.body):,} bytes, {first.seconds * 1000:.0f} ms alone).",
+            f"cpu: ms of CPU per request; x: the {s.big_posts:,}-post figure over the"
+            f" {s.posts}-post one.",
         ]
         notes += [
             f"{SCENARIO_LABELS[k]}: {seeded.available[k]}"
@@ -1535,12 +1556,14 @@ class Bench:
                 f"{s.posts} req/s",
                 "p50",
                 "p99",
+                "cpu",
                 f"{s.big_posts:,} req/s",
                 "p50",
                 "p99",
                 "err",
+                "cpu",
                 "p50 x",
-                "req/s x",
+                "cpu x",
             ],
             rows,
             notes,
