@@ -80,6 +80,10 @@ ANON, USER, HELLO, DETAIL, SEARCH, CREATE, LOGIN = (
     "create",
     "login",
 )
+UNCACHED_LABELS = {
+    ANON: "GET / (anonymous, no page cache)",
+    USER: "GET / (logged in, no page cache)",
+}
 SCENARIO_LABELS = {
     ANON: "GET / (anonymous)",
     USER: "GET / (logged in)",
@@ -701,8 +705,9 @@ class Seeded:
     post_id: int
     sizes: dict[str, int] = dataclasses.field(default_factory=dict)
     available: dict[str, str] = dataclasses.field(default_factory=dict)
-    #: Whether anonymous pages carry an ETag (the app's page cache serves them).
+    #: Whether anonymous / logged-in pages carry an ETag (the app's page cache serves them).
     anonymous_cache: bool = False
+    user_cache: bool = False
 
     def loads(self, csrf: bool) -> dict[str, Load]:
         """The scenarios; ``csrf`` False for Flaskr, whose forms carry no token."""
@@ -732,7 +737,13 @@ class Seeded:
 class OursInstance:
     """The blog with its own temporary database, served by Hypercorn."""
 
-    def __init__(self, workdir: Path, name: str, rate_limits: bool) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        name: str,
+        rate_limits: bool,
+        extra_config: dict[str, Any] | None = None,
+    ) -> None:
         self.workdir = workdir / name
         self.workdir.mkdir(parents=True)
         self.name = name
@@ -744,6 +755,7 @@ class OursInstance:
             "TESTING": False,
             "DEBUG": False,
             "QUART_RATE_LIMITER_ENABLED": rate_limits,
+            **(extra_config or {}),
         }
         # Hypercorn puts its working directory first on sys.path, so each
         # worker imports this module; create_app() gets the configuration in
@@ -948,7 +960,9 @@ def probe_ours(port: int, seeded: Seeded) -> None:
     index = anon.expect("GET", "/", 200)
     seeded.sizes[ANON] = len(index.body)
     seeded.anonymous_cache = index.headers.get("ETag") is not None
-    seeded.sizes[USER] = len(user.expect("GET", "/", 200).body)
+    user_index = user.expect("GET", "/", 200)
+    seeded.sizes[USER] = len(user_index.body)
+    seeded.user_cache = user_index.headers.get("ETag") is not None
     seeded.sizes[HELLO] = len(anon.expect("GET", "/hello", 200).body)
 
     detail = anon.request("GET", f"/{seeded.post_id}")
@@ -1192,9 +1206,29 @@ class Bench:
             flaskr_loads = flaskr_seeded.loads(csrf=False) if flaskr_seeded else {}
             rows: list[list[str]] = []
             table: dict[str, Any] = {}
-            for key, label in SCENARIO_LABELS.items():
+            # Pages the app may serve from its page cache are measured again on a
+            # second instance with the cache off: the render, comparable with Flaskr.
+            uncached = [
+                k for k, on in ((ANON, seeded.anonymous_cache), (USER, seeded.user_cache)) if on
+            ]
+            nocache_server = None
+            nocache_loads: dict[str, Load] = {}
+            if uncached:
+                nocache = OursInstance(
+                    self.workdir, "main-nocache", s.rate_limits, {"PAGE_CACHE_SIZE": 0}
+                )
+                nocache_server = stack.enter_context(nocache.serve(self.pinned.server))
+                log(f"seeding {s.posts} posts over HTTP into {nocache_server.name}, no page cache")
+                nocache_loads = nocache.seed(nocache_server.port, s.posts).loads(csrf=True)
+            specs = [(key, label, False) for key, label in SCENARIO_LABELS.items()]
+            for key in reversed(uncached):
+                specs.insert(2, (key, UNCACHED_LABELS[key], True))
+            floors: dict[str, WrkResult] = {}
+            theirs_by_key: dict[str, WrkResult] = {}
+            for key, label, without_cache in specs:
+                name = f"{key}-nocache" if without_cache else key
                 entry: dict[str, Any] = {"available": seeded.available.get(key, "n/a")}
-                table[key] = entry
+                table[name] = entry
                 if seeded.available.get(key, "n/a").startswith("n/a"):
                     rows.append([label, "n/a", "", "", "", "", "", "", "", "", "-"])
                     if flaskr_server:
@@ -1206,6 +1240,10 @@ class Bench:
                 their_runs: list[WrkResult] = []
                 for round_ in range(1, s.rounds + 1):
                     of = f" (round {round_} of {s.rounds})" if s.rounds > 1 else ""
+                    if without_cache and nocache_server is not None:
+                        log(f"{label}: ours{of}")
+                        mine_runs.append(self.measure(nocache_server, nocache_loads[key], duration))
+                        continue
                     log(f"{label}: ours{of}")
                     mine_runs.append(self.measure(server, our_loads[key], duration))
                     if key == CREATE and writes_broken(server.port, seeded):
@@ -1218,7 +1256,15 @@ class Bench:
                     if flaskr_server and key in (ANON, USER, HELLO, CREATE, LOGIN):
                         log(f"{label}: Flaskr{of}")
                         their_runs.append(self.measure(flaskr_server, flaskr_loads[key], duration))
-                mine, floor = median(mine_runs), median(floor_runs)
+                mine = median(mine_runs)
+                # Rows without the cache reuse the bare app's and Flaskr's figures
+                # for the same page.
+                floor = median(floor_runs) if floor_runs else floors[key]
+                floors[key] = floor
+                theirs = median(their_runs) if their_runs else theirs_by_key.get(key)
+                if theirs is not None:
+                    theirs_by_key[key] = theirs
+                    entry["flaskr"] = dataclasses.asdict(theirs)
                 entry.update(
                     ours=dataclasses.asdict(mine),
                     bare=dataclasses.asdict(floor),
@@ -1236,9 +1282,6 @@ class Bench:
                     fmt_ratio(mine.rps, floor.rps),
                 ]
                 if flaskr_server:
-                    theirs = median(their_runs) if their_runs else None
-                    if theirs is not None:
-                        entry["flaskr"] = dataclasses.asdict(theirs)
                     row += [
                         *result_cells(theirs, cpu=True),
                         fmt_ratio(mine.rps, theirs.rps) if theirs else "-",
@@ -1282,10 +1325,13 @@ class Bench:
         notes += [
             f"{SCENARIO_LABELS[k]}: {v}" for k, v in seeded.available.items() if v.startswith("n/a")
         ]
-        if seeded.anonymous_cache:
+        if uncached:
+            cached = " and ".join(SCENARIO_LABELS[k] for k in uncached)
             notes.append(
-                "anonymous pages carry an ETag: the app's page cache serves them (wrk sends no"
-                " If-None-Match, so full 200s); logged-in pages are rendered every time."
+                f"{cached}: the app's page cache serves these (they carry an ETag; wrk sends"
+                " no If-None-Match, so full 200s). The 'no page cache' rows are the same pages"
+                " from a second instance with PAGE_CACHE_SIZE=0: the full render, the fair"
+                " comparison with Flaskr; their bare and Flaskr columns repeat the cached rows'."
             )
         notes += warnings
         errors = exceptions_in_logs(sorted(ours.workdir.glob("server-*.log")))
@@ -1312,16 +1358,24 @@ class Bench:
             if s.interference:
                 self.interference(server, loads)
             if s.profile:
-                self.profile(server, loads)
+                self.profile(server, {ANON: loads[ANON], USER: loads[USER]}, "")
         if s.cores:
             # Both servers run at once on the same database, so that the two are
             # measured in turn; the idle one costs nothing.
             workers = len(os.sched_getaffinity(0))
             with ours.serve(self.pinned.server) as one, ours.serve(None, workers) as every:
                 self.cores(one, every, loads)
-        if s.data:
-            with ours.serve(self.pinned.server) as server:
-                self.data_scaling(server, ours, seeded)
+        if (s.profile and seeded.user_cache) or s.data:
+            # Rendering, not the page cache: an instance with the cache off.
+            render = OursInstance(self.workdir, "render", s.rate_limits, {"PAGE_CACHE_SIZE": 0})
+            with render.serve(self.pinned.server) as server:
+                rendered = render.seed(server.port, s.posts)
+                probe_ours(server.port, rendered)
+                if s.profile and seeded.user_cache:
+                    loads = rendered.loads(csrf=True)
+                    self.profile(server, {USER: loads[USER]}, ", no page cache")
+                if s.data:
+                    self.data_scaling(server, render, rendered)
 
     def memory(self, server: Server, seeded: Seeded) -> None:
         paths = ["/", "/hello", "/auth/login"]
@@ -1569,17 +1623,18 @@ class Bench:
             notes,
         )
 
-    def profile(self, server: Server, loads: dict[str, Load]) -> None:
+    def profile(self, server: Server, loads: dict[str, Load], tag: str) -> None:
         spy = ensure_py_spy()
         if spy is None:
             return
         worker = server.worker_pids()[0]
         out = RESULTS / f"profile-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.txt"
         RESULTS.mkdir(parents=True, exist_ok=True)
-        profiles = {}
-        for key in (USER, ANON):
-            path = out.with_name(out.stem + f"-{key}.txt")
-            log(f"profiling {SCENARIO_LABELS[key]} with py-spy ({self.s.profile_duration:g} s)")
+        profiles = self.results.setdefault("profile", {})
+        for key in loads:
+            label = SCENARIO_LABELS[key] + tag
+            path = out.with_name(out.stem + f"-{key}{'-nocache' if tag else ''}.txt")
+            log(f"profiling {label} with py-spy ({self.s.profile_duration:g} s)")
             wrk = self.wrk.start(
                 server, loads[key], self.s.profile_duration + 2, self.s.connections, self.pinned
             )
@@ -1613,8 +1668,7 @@ class Bench:
             if result.returncode != 0 or not path.exists():
                 log(f"py-spy failed: {result.stderr.strip()[-500:]}")
                 return
-            profiles[key] = summarise_profile(path, SCENARIO_LABELS[key])
-        self.results["profile"] = profiles
+            profiles[key + tag] = summarise_profile(path, label)
 
 
 def s_requests(count: int) -> str:
