@@ -364,6 +364,19 @@ class Page:
         return None if location is None else urllib.parse.urlsplit(location).path
 
 
+@dataclass(frozen=True)
+class RawPage:
+    """A response as bytes: for images, and for requests whose body the test built itself."""
+
+    status: int
+    headers: Message
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
 class _EveryResponse(urllib.request.HTTPErrorProcessor):
     """Hand back every response as it is: no exception for 4xx and 5xx, no redirect followed."""
 
@@ -400,6 +413,22 @@ class Browser:
         if follow and page.status in _REDIRECTS and page.location is not None:
             return self.get(page.location, follow=True)
         return page
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> RawPage:
+        """Send a body exactly as given, with the jar's cookies and any ``headers``."""
+        url = urllib.parse.urljoin(self.base_url, path)
+        # Always an http:// URL on the test's own server.
+        request = urllib.request.Request(  # noqa: S310
+            url, data=body, headers=dict(headers or {}), method=method
+        )
+        with self._opener.open(request, timeout=REQUEST_TIMEOUT) as response:
+            return RawPage(response.status, response.headers, response.read())
 
     def get(self, path: str, follow: bool = False) -> Page:
         return self.request("GET", path, follow=follow)
