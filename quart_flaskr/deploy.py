@@ -108,6 +108,11 @@ def deployment_problems(app: Quart) -> list[str]:
             "HSTS_SECONDS is 0: browsers may reach the site over plain HTTP."
             " Set it (e.g. 31536000) once HTTPS works."
         )
+    if not config["ALLOWED_HOSTS"]:
+        problems.append(
+            "ALLOWED_HOSTS is empty: any Host header is answered, and links built from it."
+            " List the site's host names."
+        )
     instance = Path(app.instance_path)
     for path in (instance, instance / "config.py", Path(config["DATABASE"])):
         if _readable_by_others(path):

@@ -84,9 +84,13 @@ async def _render(
     return cast(Response, await make_response(await view(*args, **kwargs)))
 
 
-def cache_key(login_id: str | None, full_path: str) -> str:
-    """Where a page is kept: by login session (None for anonymous readers) and URL."""
-    return f"{login_id or ''} {full_path}"
+def cache_key(login_id: str | None, host: str, full_path: str) -> str:
+    """Where a page is kept: by login session (None for anonymous readers) and URL.
+
+    The host is part of it: pages hold absolute links built from it, and a
+    request with a forged Host header must not change what others are served.
+    """
+    return f"{login_id or ''} {host} {full_path}"
 
 
 def cached_page(
@@ -104,7 +108,8 @@ def cached_page(
             return await _render(view, *args, **kwargs)
         data_version = await get_db().data_version()
         # The login session, not the user: each session has its own form token.
-        key = cache_key(session.get("login_id") if g.user else None, request.full_path)
+        login_id = session.get("login_id") if g.user else None
+        key = cache_key(login_id, request.host, request.full_path)
         page = cache.get(key, data_version)
         if page is None:
             response = await _render(view, *args, **kwargs)

@@ -135,8 +135,8 @@ async def test_least_recently_used_pages_go_first(make_app: AppFactory) -> None:
         assert (await client.get(path)).status_code == 200
     cache = cache_of(app)
     version = await app.extensions["quart_flaskr.db"].data_version()
-    assert cache.get(cache_key(None, "/?"), version) is not None
-    assert cache.get(cache_key(None, "/1?"), version) is None
+    assert cache.get(cache_key(None, "localhost", "/?"), version) is not None
+    assert cache.get(cache_key(None, "localhost", "/1?"), version) is None
 
 
 async def test_pages_expire(make_app: AppFactory, renders: list[int]) -> None:
@@ -168,3 +168,11 @@ async def test_only_200_pages_are_cached(app: Quart, client: Client) -> None:
     response = await client.get("/accepted")
     assert response.status_code == 202
     assert len(cache_of(app)) == 0
+
+
+async def test_a_forged_host_does_not_change_others_pages(app: Quart) -> None:
+    forged = await app.test_client().get("/", headers={"Host": "evil.example"})
+    assert "http://evil.example/feed.xml" in await forged.get_data(as_text=True)
+    page = await text(app.test_client(), "/")
+    assert "evil.example" not in page
+    assert "http://localhost/feed.xml" in page

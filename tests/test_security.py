@@ -272,6 +272,7 @@ def test_check_deploy_lists_every_problem(tmp_path: Path) -> None:
         "TESTING is on",
         "SESSION_COOKIE_SECURE",
         "HSTS_SECONDS",
+        "ALLOWED_HOSTS is empty",
         "does not exist",
     ):
         assert words in problems
@@ -309,6 +310,7 @@ def test_check_deploy_command(tmp_path: Path) -> None:
         SECRET_KEY=GOOD_KEY,
         SESSION_COOKIE_SECURE=True,
         HSTS_SECONDS=31536000,
+        ALLOWED_HOSTS=["blog.example.com"],
     )
     app = create_app(config)
     app.instance_path = str(instance)
