@@ -37,7 +37,7 @@ def run(*command: str | Path, check: bool = True, **env: str) -> bool:
 def install(extras: str = "") -> None:
     """Create .venv if needed and install the project (editable) into it."""
     if not (BIN / "python").exists():
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        venv.EnvBuilder(with_pip=True, symlinks=os.name != "nt").create(VENV)
     target = f".[{extras}]" if extras else "."
     run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     run(BIN / "python", "-m", "pip", "install", "--quiet", "--editable", target)
@@ -74,14 +74,18 @@ def serve(args: argparse.Namespace) -> None:
         f"Serving the blog on http://127.0.0.1:{args.port}/ (Ctrl+C stops it)",
         flush=True,
     )
-    run(
-        BIN / "hypercorn",
+    command = [
+        str(BIN / "hypercorn"),
         "--config",
         "hypercorn.toml",
         "--bind",
         f"127.0.0.1:{args.port}",
         "quart_flaskr:create_app()",
-    )
+    ]
+    # Hypercorn takes this process's place, so Ctrl+C and SIGTERM reach it
+    # directly and it stops cleanly.
+    os.chdir(ROOT)
+    os.execv(command[0], command)  # noqa: S606 - our own virtual environment's Hypercorn
 
 
 def test(args: argparse.Namespace) -> None:
@@ -118,15 +122,19 @@ def main() -> None:
     serve_parser = commands.add_parser("serve", help="serve the blog on localhost")
     serve_parser.add_argument("--port", type=int, default=8000)
     serve_parser.set_defaults(func=serve)
-    test_parser = commands.add_parser("test", help="lint, type-check and run the tests")
-    test_parser.add_argument("pytest_args", nargs="*", help="passed on to pytest")
+    test_parser = commands.add_parser(
+        "test", help="lint, type-check and run the tests (other arguments go to pytest)"
+    )
     test_parser.set_defaults(func=test)
     screenshots_parser = commands.add_parser(
         "screenshots", help="run the browser tests, saving the README's screenshots"
     )
-    screenshots_parser.add_argument("pytest_args", nargs="*", help="passed on to pytest")
     screenshots_parser.set_defaults(func=screenshots)
-    args = parser.parse_args()
+    # Whatever follows "test" or "screenshots", options included, goes to pytest.
+    args, pytest_args = parser.parse_known_args()
+    if args.func is serve and pytest_args:
+        parser.error(f"unrecognized arguments: {' '.join(pytest_args)}")
+    args.pytest_args = pytest_args
     args.func(args)
 
 

@@ -242,7 +242,11 @@ class Database:
         await self.migrate()
 
     async def backup(self, target: str) -> None:
-        """Write a consistent copy of the database with SQLite's online backup."""
+        """Write a consistent copy of the database with SQLite's online backup.
+
+        The copy holds password hashes: like the database, it is its owner's only.
+        """
+        await asyncio.to_thread(_create_private_file, target)
         async with aiosqlite.connect(target) as dest:
             reader = await self._get_reader()
             await reader.backup(dest)

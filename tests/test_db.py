@@ -209,6 +209,7 @@ def test_backup_command(runner: QuartCliRunner, cli_app: Quart, tmp_path: Path) 
     assert result.exit_code == 0, result.output
     assert f"Backed up the database to {target}." in result.output
     assert _users(str(target)) == ["kept"]
+    assert target.stat().st_mode & 0o077 == 0
 
 
 async def test_backup_while_serving_is_consistent(app: Quart, db: Database, tmp_path: Path) -> None:
