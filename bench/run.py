@@ -32,6 +32,7 @@ import textwrap
 import time
 import urllib.parse
 from collections import Counter
+from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
 from datetime import datetime
@@ -1043,11 +1044,30 @@ def bare_load(key: str, load: Load) -> Load:
     return dataclasses.replace(load, path=f"/{key}")
 
 
+def body_renderer() -> Callable[[str], str] | None:
+    """The app's Markdown renderer, when it stores rendered bodies (``body_html``)."""
+    try:
+        module = importlib.import_module("quart_flaskr.markdown")
+    except ImportError:
+        return None
+    render = getattr(module, "render", None)
+    return None if render is None else lambda text: str(render(text))
+
+
 def seed_big(database: Path, total: int) -> int:
-    """Insert posts straight into SQLite until there are ``total``; return how many were added."""
+    """Insert posts straight into SQLite until there are ``total``; return how many were added.
+
+    Where the app stores each body's rendered HTML, it is rendered here with the
+    app's own function, as saving a post would; else pages would render it on
+    every read.
+    """
     with contextlib.closing(sqlite3.connect(database, timeout=30)) as conn:
         have = int(conn.execute("SELECT count(*) FROM post").fetchone()[0])
         author = conn.execute("SELECT id FROM user ORDER BY id LIMIT 1").fetchone()[0]
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(post)")}
+        render = body_renderer() if "body_html" in columns else None
+        if "body_html" in columns and render is None:
+            log("the post table has body_html but quart_flaskr.markdown.render is missing")
         start = datetime.now(UTC) - timedelta(days=3650)
         rows = (
             (
@@ -1055,13 +1075,14 @@ def seed_big(database: Path, total: int) -> int:
                 (start + timedelta(minutes=number)).strftime("%Y-%m-%d %H:%M:%S"),
                 post_title(number),
                 post_body(number),
+                *((render(post_body(number)),) if render else ()),
             )
             for number in range(have + 1, total + 1)
         )
+        names = "author_id, created, title, body" + (", body_html" if render else "")
+        marks = ", ".join("?" * (5 if render else 4))
         with conn:
-            conn.executemany(
-                "INSERT INTO post (author_id, created, title, body) VALUES (?, ?, ?, ?)", rows
-            )
+            conn.executemany(f"INSERT INTO post ({names}) VALUES ({marks})", rows)  # noqa: S608
         conn.execute("PRAGMA optimize")
         return max(0, total - have)
 
