@@ -168,11 +168,18 @@ class Database:
             if self._writer is None:
                 self._writer = await self._connect()
             writer = self._writer
-            await writer.execute("BEGIN IMMEDIATE")
+            if writer.in_transaction:
+                # A transaction whose rollback was itself cancelled: end it.
+                await writer.rollback()
             try:
+                # Inside the try: a request cancelled (a client gone) while
+                # BEGIN is on its way still has the statement run, by the
+                # connection's thread, and must roll it back.
+                await writer.execute("BEGIN IMMEDIATE")
                 yield Transaction(writer)
             except BaseException:
-                await writer.rollback()
+                # Shielded, so that cancelling the request cannot stop it half-way.
+                await asyncio.shield(writer.rollback())
                 raise
             await writer.commit()
 

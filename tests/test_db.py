@@ -264,3 +264,37 @@ async def test_failed_start_closes_the_database(tmp_path: Path) -> None:
         async with app.test_app():
             pass  # pragma: no cover - start-up fails
     assert aiosqlite_threads() == 0
+
+
+async def test_a_cancelled_write_leaves_the_writer_usable(db: Database) -> None:
+    """A client that goes away mid-request cancels it, wherever it is."""
+
+    async def write() -> None:
+        async with db.transaction() as tx:
+            await tx.execute("UPDATE post SET title = 'cancelled' WHERE id = 1")
+            await asyncio.sleep(10)
+
+    # Cancelled at every step: while BEGIN is on its way, inside the block...
+    for steps in range(6):
+        task = asyncio.create_task(write())
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # ...and the next write works, and the cancelled one left nothing.
+        await posts.update_post(db, 1, f"after {steps}", "")
+        row = await db.fetch_one("SELECT title FROM post WHERE id = 1")
+        assert row is not None and row[0] == f"after {steps}"
+
+
+async def test_a_transaction_left_open_is_ended_first(db: Database) -> None:
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE post SET title = 'kept' WHERE id = 1")
+    writer = db._writer
+    assert writer is not None
+    await writer.execute("BEGIN")
+    await writer.execute("UPDATE post SET title = 'left open' WHERE id = 1")
+    await posts.update_post(db, 1, "after", "")
+    row = await db.fetch_one("SELECT title FROM post WHERE id = 1")
+    assert row is not None and row[0] == "after"
