@@ -27,7 +27,10 @@ SEARCH_WORDS_MAX = 20
 #: How many of the newest matching posts a search ranks. Ranking costs time
 #: for every post it scores, so a word that is in every post would make the
 #: search cost grow with the blog; more words narrow a search to older posts.
-SEARCH_WINDOW = 1_000
+#: (Measured on 100,000 posts with the word in 20,000: ranking 1,000 took
+#: 1.5 ms of SQLite time, 100 took 0.6 ms, of which 0.5 ms is bm25 counting
+#: the word's posts for its weight, a cost no window removes.)
+SEARCH_WINDOW = 100
 
 
 @dataclass(frozen=True, slots=True)
