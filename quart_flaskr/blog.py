@@ -210,16 +210,22 @@ async def _read_image() -> tuple[images.Upload | None, str | None]:
         return None, str(error)
 
 
+async def _read_submission() -> tuple[PostForm, list[str], images.Upload | None, str | None]:
+    """The post form, its tags and its image, and what is wrong with them, if anything."""
+    form, names, error = await _read_post_form()
+    upload = None
+    if error is None:
+        upload, error = await _read_image()
+    return form, names, upload, error
+
+
 @bp.route("/create", methods=("GET", "POST"))
 @images.accepts_upload
 @login_required
 async def create() -> ResponseReturnValue:
     """Create a new post for the current user."""
     if request.method == "POST":
-        form, names, error = await _read_post_form()
-        upload = None
-        if error is None:
-            upload, error = await _read_image()
+        form, names, upload, error = await _read_submission()
         if error is None:
             image = None if upload is None else await images.save(upload)
             try:
@@ -249,10 +255,7 @@ async def update(id: int) -> ResponseReturnValue:
     """Update a post if the current user is the author; its image can be replaced or removed."""
     post = await get_post(id)
     if request.method == "POST":
-        form, names, error = await _read_post_form()
-        upload = None
-        if error is None:
-            upload, error = await _read_image()
+        form, names, upload, error = await _read_submission()
         if error is None:
             remove_image = "remove_image" in await request.form
             image = None if upload is None else await images.save(upload)

@@ -118,7 +118,9 @@ def cached_page(
             page = cache.put(key, data_version, await response.get_data(as_text=False))
         response = Response(page.body, content_type="text/html; charset=utf-8")
         response.set_etag(page.etag)
-        return await response.make_conditional(request)
+        if "If-None-Match" in request.headers:
+            return await response.make_conditional(request)
+        return response
 
     return wrapped_view
 

@@ -367,3 +367,15 @@ async def test_post_form_helper_sends_a_valid_token(client: Client, auth: AuthAc
     await auth.login()
     response = await post_form(client, "/create", {"title": "ok", "body": ""})
     assert response.status_code == 302
+
+
+async def test_vary_set_by_a_view_is_kept(app: Quart) -> None:
+    @app.route("/varies/<name>")
+    async def varies(name: str) -> tuple[str, dict[str, str]]:
+        return "", {"Vary": name}
+
+    client = app.test_client()
+    response = await client.get("/varies/Accept-Language")
+    assert response.headers["Vary"] == "Accept-Language, Cookie"
+    response = await client.get("/varies/cookie")
+    assert response.headers["Vary"] == "cookie"
