@@ -31,6 +31,8 @@ Params = Sequence[Any]
 
 #: How long a writer waits for another process's write lock, in milliseconds.
 BUSY_TIMEOUT_MS = 10_000
+#: How often to try again to switch a locked database into WAL mode, in milliseconds.
+WAL_RETRY_MS = 20
 
 
 class SchemaError(RuntimeError):
@@ -80,6 +82,24 @@ def _create_private_file(path: str) -> None:
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
+async def _switch_to_wal(conn: aiosqlite.Connection) -> None:
+    """Put the file in WAL mode (a no-op once it is: the mode is kept in the file).
+
+    Switching needs every other connection out of the way, and SQLite does not
+    wait for that with the busy timeout when connections open together (workers
+    starting on a database from before WAL), so wait here, as long as it would.
+    """
+    for _ in range(BUSY_TIMEOUT_MS // WAL_RETRY_MS):
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error):
+                raise
+            await asyncio.sleep(WAL_RETRY_MS / 1000)
+    await conn.execute("PRAGMA journal_mode = WAL")
+
+
 class Transaction:
     """The writer connection while one transaction holds it."""
 
@@ -124,7 +144,7 @@ class Database:
         try:
             conn.row_factory = aiosqlite.Row
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            await conn.execute("PRAGMA journal_mode = WAL")
+            await _switch_to_wal(conn)
             await conn.execute("PRAGMA foreign_keys = ON")
         except BaseException:
             await conn.close()

@@ -25,6 +25,18 @@ FAST_HASH = "pbkdf2:sha256:1000"
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+@pytest.fixture(autouse=True)
+def instance_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every app a test makes keeps its instance folder in the test's temporary directory.
+
+    So no test reads or writes the checkout's own instance/ (where "tasks.py
+    serve" keeps a developer's database and key).
+    """
+    folder = tmp_path / "instance"
+    monkeypatch.setattr(Quart, "auto_find_instance_path", lambda self: str(folder))
+    return folder
+
+
 def make_config(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
     return {
         "TESTING": True,

@@ -298,3 +298,33 @@ async def test_a_transaction_left_open_is_ended_first(db: Database) -> None:
     await posts.update_post(db, 1, "after", "")
     row = await db.fetch_one("SELECT title FROM post WHERE id = 1")
     assert row is not None and row[0] == "after"
+
+
+async def test_switching_to_wal_waits_for_other_connections(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers opening a pre-WAL database together find it locked for the switch."""
+    import aiosqlite
+
+    execute = aiosqlite.Connection.execute
+    refusals = [sqlite3.OperationalError("database is locked")] * 2
+
+    def locked_at_first(self: aiosqlite.Connection, sql: str, *args: object) -> object:
+        if sql == "PRAGMA journal_mode = WAL" and refusals:
+            raise refusals.pop()
+        return execute(self, sql, *args)
+
+    monkeypatch.setattr(aiosqlite.Connection, "execute", locked_at_first)
+    database = Database(str(tmp_path / "old.sqlite"))
+    assert await database.fetch_one("PRAGMA journal_mode") is not None
+    assert refusals == []
+    await database.close()
+
+    # Any other error is not waited out; nor is a lock that outlasts the timeout.
+    monkeypatch.setattr("quart_flaskr.db.BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr("quart_flaskr.db.WAL_RETRY_MS", 1)
+    for error, attempts in (("disk I/O error", 1), ("database is locked", 10_000)):
+        refusals[:] = [sqlite3.OperationalError(error)] * attempts
+        with pytest.raises(sqlite3.OperationalError, match=error):
+            await Database(str(tmp_path / "other.sqlite")).fetch_one("SELECT 1")
+    assert aiosqlite_threads() == 0

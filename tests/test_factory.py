@@ -11,11 +11,17 @@ def test_config_defaults_and_override(tmp_path: Path) -> None:
     assert create_app(make_config(tmp_path)).testing
 
 
-def test_instance_config_is_read(tmp_path: Path, monkeypatch: object) -> None:
+def test_instance_folder_and_its_config(instance_path: Path) -> None:
     app = create_app()
-    config = Path(app.instance_path) / "config.py"
-    assert app.config["DATABASE"] == str(Path(app.instance_path) / "quart_flaskr.sqlite")
-    assert app.config["SECRET_KEY"] == "dev" or config.exists()
+    assert app.instance_path == str(instance_path)
+    # Created, private to its owner.
+    assert instance_path.stat().st_mode & 0o077 == 0
+    assert app.config["DATABASE"] == str(instance_path / "quart_flaskr.sqlite")
+    assert app.config["SECRET_KEY"] == "dev"
+    (instance_path / "config.py").write_text("SECRET_KEY = 'from the instance folder'\n")
+    assert create_app().config["SECRET_KEY"] == "from the instance folder"
+    # Test settings replace the instance config.py.
+    assert create_app({"TESTING": True}).config["SECRET_KEY"] == "dev"
 
 
 async def test_hello(tmp_path: Path) -> None:

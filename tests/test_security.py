@@ -227,27 +227,24 @@ def test_gen_secret_key_keeps_other_settings(runner: QuartCliRunner, cli_app: Qu
     config.write_text(
         "# Site settings\nimport os\nHSTS_SECONDS = 3600\nSECRET_KEY = (\n    'old'\n)\n"
     )
-    try:
-        result = runner.invoke(args=["gen-secret-key"])
-        assert result.exit_code == 0, result.output
-        settings: dict[str, object] = {}
-        exec(config.read_text(), settings)  # noqa: S102 - our own config file
-        assert settings["HSTS_SECONDS"] == 3600
-        key = settings["SECRET_KEY"]
-        assert isinstance(key, str) and secret_key_problem(key) is None
-        assert "SECRET_KEY_FALLBACKS" not in settings
-        assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    result = runner.invoke(args=["gen-secret-key"])
+    assert result.exit_code == 0, result.output
+    settings: dict[str, object] = {}
+    exec(config.read_text(), settings)  # noqa: S102 - our own config file
+    assert settings["HSTS_SECONDS"] == 3600
+    key = settings["SECRET_KEY"]
+    assert isinstance(key, str) and secret_key_problem(key) is None
+    assert "SECRET_KEY_FALLBACKS" not in settings
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
 
-        result = runner.invoke(args=["gen-secret-key", "--rotate"])
-        assert result.exit_code == 0, result.output
-        rotated: dict[str, object] = {}
-        exec(config.read_text(), rotated)  # noqa: S102 - our own config file
-        assert rotated["SECRET_KEY_FALLBACKS"] == [key]
-        assert rotated["SECRET_KEY"] != key
-        assert rotated["HSTS_SECONDS"] == 3600
-        assert config.read_text().count("SECRET_KEY =") == 1
-    finally:
-        config.unlink()
+    result = runner.invoke(args=["gen-secret-key", "--rotate"])
+    assert result.exit_code == 0, result.output
+    rotated: dict[str, object] = {}
+    exec(config.read_text(), rotated)  # noqa: S102 - our own config file
+    assert rotated["SECRET_KEY_FALLBACKS"] == [key]
+    assert rotated["SECRET_KEY"] != key
+    assert rotated["HSTS_SECONDS"] == 3600
+    assert config.read_text().count("SECRET_KEY =") == 1
 
 
 def test_gen_secret_key_creates_the_config(tmp_path: Path) -> None:
@@ -314,7 +311,7 @@ def test_check_deploy_command(tmp_path: Path) -> None:
     )
     app = create_app(config)
     app.instance_path = str(instance)
-    os.makedirs(instance, mode=0o700)
+    os.makedirs(instance, mode=0o700, exist_ok=True)
     runner = app.test_cli_runner()
     assert runner.invoke(args=["init-db"]).exit_code == 0
     result = runner.invoke(args=["check-deploy"])
