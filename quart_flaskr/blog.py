@@ -82,8 +82,9 @@ def parse_tags(text: str) -> tuple[list[str], str | None]:
                 f" and at least one letter or digit: {name!r} does not."
             )
         names.append(name)
-    if len(names) > TAGS_MAX:
-        return [], f"A post can have at most {TAGS_MAX} tags."
+        # Checked as they come: a field of thousands of tags stops here.
+        if len(names) > TAGS_MAX:
+            return [], f"A post can have at most {TAGS_MAX} tags."
     return names, None
 
 
@@ -238,7 +239,7 @@ async def create() -> ResponseReturnValue:
                     image=image,
                     image_alt=form.image_alt,
                 )
-            except BaseException:
+            except Exception:  # Not on cancellation: the commit may still land.
                 await images.remove(image)
                 raise
             return redirect(url_for("blog.index"))
@@ -270,7 +271,7 @@ async def update(id: int) -> ResponseReturnValue:
                     replace_image=upload is not None or remove_image,
                     image=image,
                 )
-            except BaseException:
+            except Exception:  # Not on cancellation: the commit may still land.
                 await images.remove(image)
                 raise
             await images.remove(unused)

@@ -31,6 +31,8 @@ from quart import Response
 from quart import session
 
 from quart_flaskr.db import get_db
+from quart_flaskr.security import CSRF_FIELD
+from quart_flaskr.security import csrf_token
 
 P = ParamSpec("P")
 
@@ -84,13 +86,13 @@ async def _render(
     return cast(Response, await make_response(await view(*args, **kwargs)))
 
 
-def cache_key(login_id: str | None, host: str, full_path: str) -> str:
-    """Where a page is kept: by login session (None for anonymous readers) and URL.
+def cache_key(owner: str | None, host: str, full_path: str) -> str:
+    """Where a page is kept: by its owner (None for anonymous readers) and URL.
 
     The host is part of it: pages hold absolute links built from it, and a
     request with a forged Host header must not change what others are served.
     """
-    return f"{login_id or ''} {host} {full_path}"
+    return f"{owner or ''} {host} {full_path}"
 
 
 def cached_page(
@@ -107,9 +109,14 @@ def cached_page(
         if "_flashes" in session or not cache.size:
             return await _render(view, *args, **kwargs)
         data_version = await get_db().data_version()
-        # The login session, not the user: each session has its own form token.
-        login_id = session.get("login_id") if g.user else None
-        key = cache_key(login_id, request.host, request.full_path)
+        owner = None
+        if g.user is not None:
+            # The login session and its form secret, not the user: a page holds
+            # a form token that only this session's secret accepts. Made now
+            # if missing, so that the page is kept under the secret it uses.
+            csrf_token()
+            owner = f"{session['login_id']} {session[CSRF_FIELD]}"
+        key = cache_key(owner, request.host, request.full_path)
         page = cache.get(key, data_version)
         if page is None:
             response = await _render(view, *args, **kwargs)

@@ -543,3 +543,10 @@ async def test_update_of_a_deleted_post_frees_its_new_image(db: Database) -> Non
     unused = await posts.update_post(db, 2, "t", "b", replace_image=True, image="new.png")
     assert unused == "new.png"
     assert await db.fetch_one("SELECT 1 FROM post WHERE id = 2") is None
+
+
+async def test_thousands_of_tags_are_refused(client: Client, auth: AuthActions) -> None:
+    await auth.login()
+    tags = ",".join(f"t{number}" for number in range(20_000))
+    response = await post_form(client, "/create", {"title": "t", "body": "", "tags": tags})
+    assert "A post can have at most 10 tags." in await response.get_data(as_text=True)

@@ -176,3 +176,17 @@ async def test_a_forged_host_does_not_change_others_pages(app: Quart) -> None:
     page = await text(app.test_client(), "/")
     assert "evil.example" not in page
     assert "http://localhost/feed.xml" in page
+
+
+async def test_a_cached_page_carries_a_token_its_session_accepts(
+    client: Client, auth: AuthActions
+) -> None:
+    """Two tabs rendering at once can leave the browser with another form secret."""
+    await auth.login()
+    await text(client, "/")
+    async with client.session_transaction() as session:
+        session["csrf_token"] = "a secret set by the other tab"
+    page = await text(client, "/")
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    response = await client.post("/1/like", form={"csrf_token": token, "next": "/"})
+    assert response.status_code == 302

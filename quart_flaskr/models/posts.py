@@ -195,6 +195,10 @@ async def update_post(
     html = await markdown.render_in_thread(body)
     async with db.transaction() as tx:
         old = await tx.fetch_one("SELECT image FROM post WHERE id = ?", (post_id,))
+        if old is None:
+            # Deleted meanwhile: nothing to change, and no tags for a post
+            # that is gone; the new image, if any, is unused.
+            return image
         columns = "title = ?, body = ?, body_html = ?, image_alt = ?"
         params: Params = (title, body, str(html), image_alt)
         if replace_image:
@@ -202,8 +206,6 @@ async def update_post(
             params = (*params, image)
         await tx.execute(f"UPDATE post SET {columns} WHERE id = ?", (*params, post_id))  # noqa: S608
         await tag_queries.set_post_tags(tx, post_id, tags)
-    if old is None:
-        return image
     return old["image"] if replace_image else None
 
 
