@@ -788,16 +788,7 @@ class OursInstance:
         port = free_port()
         server = Server(
             f"{self.name} (hypercorn, {workers} worker{'s' if workers > 1 else ''})",
-            [
-                str(BIN / "hypercorn"),
-                "--config",
-                str(HYPERCORN_TOML),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-                "bench_app:app",
-            ],
+            hypercorn_command(port, workers, "bench_app:app"),
             cwd=self.workdir,
             port=port,
             log_path=self.workdir / f"server-{port}.log",
@@ -1020,20 +1011,25 @@ def exceptions_in_logs(paths: Sequence[Path]) -> Counter[str]:
     return found
 
 
+def hypercorn_command(port: int, workers: int, app: str) -> list[str]:
+    """Hypercorn with the project's hypercorn.toml, on a loopback port."""
+    return [
+        str(BIN / "hypercorn"),
+        "--config",
+        str(HYPERCORN_TOML),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        app,
+    ]
+
+
 def start_bare(workdir: Path, sizes: dict[str, int], cpus: str | None) -> Server:
     port = free_port()
     server = Server(
         "bare ASGI app (hypercorn)",
-        [
-            str(BIN / "hypercorn"),
-            "--config",
-            str(HYPERCORN_TOML),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "bare:app",
-        ],
+        hypercorn_command(port, 1, "bare:app"),
         cwd=BENCH,
         port=port,
         log_path=workdir / "bare.log",
