@@ -12,6 +12,8 @@ import asyncio
 import os
 import sqlite3
 from collections.abc import AsyncIterator
+from collections.abc import Awaitable
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
@@ -98,6 +100,17 @@ async def _switch_to_wal(conn: aiosqlite.Connection) -> None:
                 raise
             await asyncio.sleep(WAL_RETRY_MS / 1000)
     await conn.execute("PRAGMA journal_mode = WAL")
+
+
+async def _read_schema_version(fetch_one: Callable[[str], Awaitable[Row | None]]) -> int:
+    """The schema version of the file, read with ``fetch_one``; a Flaskr database counts as 1."""
+    row = await fetch_one("PRAGMA user_version")
+    version = int(row[0]) if row else 0
+    if version == 0 and await fetch_one(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'user'"
+    ):
+        return 1
+    return version
 
 
 class Transaction:
@@ -212,13 +225,7 @@ class Database:
 
     async def schema_version(self) -> int:
         """The schema version of the file; a Flaskr database counts as 1."""
-        row = await self.fetch_one("PRAGMA user_version")
-        version = int(row[0]) if row else 0
-        if version == 0 and await self.fetch_one(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'user'"
-        ):
-            return 1
-        return version
+        return await _read_schema_version(self.fetch_one)
 
     async def has_data(self) -> bool:
         """Whether the database holds any user (posts cannot exist without one)."""
@@ -231,12 +238,7 @@ class Database:
         async with self.transaction() as tx:
             # Read the version inside the write transaction so that two workers
             # starting together cannot both apply the same migration.
-            row = await tx.fetch_one("PRAGMA user_version")
-            start = int(row[0]) if row else 0
-            if start == 0 and await tx.fetch_one(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'user'"
-            ):
-                start = 1
+            start = await _read_schema_version(tx.fetch_one)
             if start > SCHEMA_VERSION:
                 raise SchemaError(
                     f"The database {self.path} has schema version {start}, newer"
