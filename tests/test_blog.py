@@ -349,6 +349,27 @@ async def test_search(client: Client, auth: AuthActions, db: Database) -> None:
     assert len(titles(await page_text(client, "/?q=+"))) == 4
 
 
+async def test_search_ranking(client: Client, db: Database) -> None:
+    # Oldest first, so that date alone would give the opposite order.
+    await posts.insert_post(db, 1, "Quart and Flask", "Old.")
+    await posts.insert_post(db, 1, "On Quart", "Notes.")
+    await posts.insert_post(db, 2, "Third", "About quart.")
+    await posts.insert_post(db, 1, "Fourth", "Quart, quart and the other one.")
+    await posts.insert_post(db, 1, "Flask", "Quart.")
+
+    # The title first, then the author's name, then the body; newest first among equals.
+    assert titles(await page_text(client, "/?q=quart")) == [
+        "On Quart",
+        "Quart and Flask",
+        "Flask",
+        "Fourth",
+        "Third",
+    ]
+    assert titles(await page_text(client, "/?q=other")) == ["Third", "Fourth"]
+    # Each word found in the title counts.
+    assert titles(await page_text(client, "/?q=quart+flask")) == ["Quart and Flask", "Flask"]
+
+
 async def test_search_follows_edits(client: Client, auth: AuthActions) -> None:
     await auth.login()
     assert titles(await page_text(client, "/?q=test")) == ["test title"]
@@ -400,12 +421,27 @@ async def test_search_ranks_the_newest_matches(
     client: Client, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await add_posts(db, 4, tags=["t"])
-    await posts.insert_post(db, 1, "Post", "post post")
+    await posts.insert_post(db, 1, "Other", "A post.")
+    await posts.insert_post(db, 1, "Newest", "Post.")
     monkeypatch.setattr(posts, "SEARCH_WINDOW", 3)
-    # The three newest matches, best first: the title match, then by date.
-    assert titles(await page_text(client, "/?q=post")) == ["Post", "post 4", "post 3"]
-    # Within a tag, the three newest matches with the tag.
-    assert titles(await page_text(client, "/tag/t?q=post")) == ["post 4", "post 3", "post 2"]
+    # The three newest matches ranked (the title match first), then the older
+    # matches by date, the page crossing from one to the other.
+    page = await page_text(client, "/?q=post")
+    assert titles(page) == ["post 4", "Newest", "Other", "post 3", "post 2"]
+    assert 'rel="next"' in page
+    page = await page_text(client, "/?q=post&page=2")
+    assert titles(page) == ["post 1"]
+    assert 'rel="next"' not in page
+    # Within a tag, the three newest matches with the tag, then the older one.
+    assert titles(await page_text(client, "/tag/t?q=post")) == [
+        "post 4",
+        "post 3",
+        "post 2",
+        "post 1",
+    ]
+    # A page wholly past the window.
+    monkeypatch.setattr(posts, "SEARCH_WINDOW", 1)
+    assert titles(await page_text(client, "/?q=post&page=2")) == ["post 1"]
 
 
 async def test_search_too_long(client: Client) -> None:
