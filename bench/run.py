@@ -276,7 +276,10 @@ class Cpus:
 
     @staticmethod
     def unpinned() -> Cpus:
-        return Cpus(None, None, max(1, len(os.sched_getaffinity(0))))
+        # A wrk thread drives about ten single-core servers' worth of requests
+        # (it spends some 40 us of CPU on one); more threads would only take
+        # turns with the servers on the CPUs they share.
+        return Cpus(None, None, max(1, len(os.sched_getaffinity(0)) // 4))
 
 
 def taskset(cpus: str | None, command: list[str]) -> list[str]:
@@ -397,13 +400,18 @@ class Server:
         )
         _RUNNING.append(self)
 
-    def wait_ready(self, path: str = "/hello", timeout: float = 60.0) -> None:
+    def wait_ready(self, path: str = "/hello", timeout: float = 60.0, servers: int = 0) -> None:
+        """Until ``path`` answers 200 and (if given) ``servers`` Hypercorns say they run."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise BenchError(f"{self.name} exited ({self.process.returncode}):\n{self.tail()}")
-            if "Traceback (most recent call last)" in self.log_path.read_text("utf-8", "replace"):
+            text = self.log_path.read_text("utf-8", "replace")
+            if "Traceback (most recent call last)" in text:
                 raise BenchError(f"{self.name} failed to start:\n{self.tail()}")
+            if text.count("] Running on ") < servers:
+                time.sleep(0.1)
+                continue
             with contextlib.suppress(OSError, http.client.HTTPException):
                 if Client(self.port).request("GET", path, timeout=5).status == 200:
                     return
@@ -784,17 +792,24 @@ class OursInstance:
         if result.returncode != 0:
             raise BenchError(f"init-db failed:\n{result.stdout}{result.stderr}")
 
-    def serve(self, cpus: str | None, workers: int = 1) -> Server:
+    def serve(self, cpus: str | None, processes: int | None = None) -> Server:
+        """Hypercorn with one worker; or ``processes`` Hypercorns sharing one port."""
         port = free_port()
+        if processes is None:
+            name = "hypercorn, 1 worker"
+            command = hypercorn_command(port, "bench_app:app")
+        else:
+            name = f"{processes} hypercorn process{'es' if processes > 1 else ''}, one port"
+            command = reuseport_command(port, processes, "bench_app:app")
         server = Server(
-            f"{self.name} (hypercorn, {workers} worker{'s' if workers > 1 else ''})",
-            hypercorn_command(port, workers, "bench_app:app"),
+            f"{self.name} ({name})",
+            command,
             cwd=self.workdir,
             port=port,
             log_path=self.workdir / f"server-{port}.log",
             cpus=cpus,
         )
-        server.wait_ready()
+        server.wait_ready(servers=processes or 1)
         return server
 
     def seed(self, port: int, posts: int) -> Seeded:
@@ -1011,8 +1026,8 @@ def exceptions_in_logs(paths: Sequence[Path]) -> Counter[str]:
     return found
 
 
-def hypercorn_command(port: int, workers: int, app: str) -> list[str]:
-    """Hypercorn with the project's hypercorn.toml, on a loopback port."""
+def hypercorn_command(port: int, app: str) -> list[str]:
+    """Hypercorn with the project's hypercorn.toml and one worker, on a loopback port."""
     return [
         str(BIN / "hypercorn"),
         "--config",
@@ -1020,7 +1035,24 @@ def hypercorn_command(port: int, workers: int, app: str) -> list[str]:
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
-        str(workers),
+        "1",
+        app,
+    ]
+
+
+def reuseport_command(port: int, processes: int, app: str) -> list[str]:
+    """Hypercorns as in production (hypercorn.toml as it is: no worker processes),
+    each on its own SO_REUSEPORT socket of one loopback port and, when there are
+    several, pinned to a CPU of its own (bench/reuseport.py)."""
+    return [
+        sys.executable,
+        str(BENCH / "reuseport.py"),
+        *(["--pin"] if processes > 1 else []),
+        str(processes),
+        f"127.0.0.1:{port}",
+        str(BIN / "hypercorn"),
+        "--config",
+        str(HYPERCORN_TOML),
         app,
     ]
 
@@ -1029,7 +1061,7 @@ def start_bare(workdir: Path, sizes: dict[str, int], cpus: str | None) -> Server
     port = free_port()
     server = Server(
         "bare ASGI app (hypercorn)",
-        hypercorn_command(port, 1, "bare:app"),
+        hypercorn_command(port, "bare:app"),
         cwd=BENCH,
         port=port,
         log_path=workdir / "bare.log",
@@ -1385,7 +1417,10 @@ class Bench:
             # Both servers run at once on the same database, so that the two are
             # measured in turn; the idle one costs nothing.
             workers = len(os.sched_getaffinity(0))
-            with ours.serve(self.pinned.server) as one, ours.serve(None, workers) as every:
+            with (
+                ours.serve(self.pinned.server, processes=1) as one,
+                ours.serve(None, processes=workers) as every,
+            ):
                 self.cores(one, every, loads)
         if s.profile and seeded.user_cache:
             # Rendering, not the page cache: an instance with the cache off.
@@ -1557,7 +1592,7 @@ class Bench:
                 "1 core req/s",
                 "p50",
                 "p99",
-                f"{workers} workers req/s",
+                f"{workers} processes req/s",
                 "p50",
                 "p99",
                 "err",
@@ -1565,9 +1600,13 @@ class Bench:
             ],
             rows,
             [
-                f"one core: 1 worker pinned to CPU {self.pinned.server}, wrk on CPU"
-                f" {self.pinned.client}; all cores: --workers {workers} and wrk"
-                f" ({everywhere.client_threads} threads) unpinned, sharing the {workers} CPUs."
+                "Hypercorn as in production (hypercorn.toml: no worker processes), on a"
+                " socket of its own with SO_REUSEPORT (bench/reuseport.py, as systemd's"
+                " socket units in the README). One core: 1 process pinned to CPU"
+                f" {self.pinned.server}, wrk on CPU {self.pinned.client}. All cores:"
+                f" {workers} processes on one port, each pinned to a CPU of its own, and"
+                f" wrk (threads: {everywhere.client_threads}) unpinned, sharing the"
+                f" {workers} CPUs with them."
                 + (f" Median of {self.s.rounds} interleaved rounds." if self.s.rounds > 1 else "")
             ],
         )

@@ -198,23 +198,31 @@ class StillRunningError(AssertionError):
 
 
 class Server:
-    """A Hypercorn master process serving the installed app, in a process group of its own."""
+    """A Hypercorn master process serving the installed app, in a process group of its own.
 
-    def __init__(self, deployment: Deployment, log_dir: Path, workers: int | None = None) -> None:
+    With ``processes``, that many Hypercorns share the port instead, each on a
+    socket of its own opened with SO_REUSEPORT and passed as ``--bind fd://N``,
+    as systemd's socket units do in the README (``bench/reuseport.py`` opens
+    them and passes signals on).
+    """
+
+    def __init__(self, deployment: Deployment, log_dir: Path, processes: int | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.stdout_path = log_dir / f"hypercorn-{self.port}.out"
         self.stderr_path = log_dir / f"hypercorn-{self.port}.err"
-        command = [
-            deployment.program("hypercorn"),
-            "--config",
-            str(HYPERCORN_TOML),
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            # Without --workers, as many as hypercorn.toml says.
-            *([] if workers is None else ["--workers", str(workers)]),
-            APP,
-        ]
+        hypercorn = [deployment.program("hypercorn"), "--config", str(HYPERCORN_TOML)]
+        if processes is None:
+            command = [*hypercorn, "--bind", f"127.0.0.1:{self.port}", APP]
+        else:
+            command = [
+                deployment.program("python"),
+                str(ROOT / "bench" / "reuseport.py"),
+                str(processes),
+                f"127.0.0.1:{self.port}",
+                *hypercorn,
+                APP,
+            ]
         with self.stdout_path.open("wb") as stdout, self.stderr_path.open("wb") as stderr:
             # A session of its own, so that the cleanup can kill every worker
             # with the master, and no signal for the test run reaches them.
@@ -280,7 +288,7 @@ class Server:
         return time.monotonic() - start
 
     def worker_pids(self) -> list[int]:
-        """The processes that serve: spawned workers, or Hypercorn itself without any."""
+        """The processes that serve: the Hypercorns sharing the port, or Hypercorn itself."""
         workers = []
         children = [pid for pid, ppid, _ in _processes() if ppid == self.process.pid]
         for pid in children:
@@ -288,7 +296,7 @@ class Server:
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
             except OSError:
                 continue
-            if b"spawn_main" in cmdline:
+            if b"hypercorn" in cmdline:
                 workers.append(pid)
         # With workers = 0 (hypercorn.toml) Hypercorn serves in its own process.
         return workers or [self.process.pid]
@@ -327,13 +335,13 @@ class Server:
 
 
 @contextmanager
-def serve(deployment: Deployment, log_dir: Path, workers: int | None = None) -> Iterator[Server]:
+def serve(deployment: Deployment, log_dir: Path, processes: int | None = None) -> Iterator[Server]:
     """Serve the deployment until the block ends, then SIGTERM it.
 
     On leaving the block normally, a server still running must exit promptly
     and cleanly; whatever happens, no process of it is left behind.
     """
-    server = Server(deployment, log_dir, workers)
+    server = Server(deployment, log_dir, processes)
     try:
         server.wait_until_ready()
         yield server

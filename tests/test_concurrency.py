@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,9 +28,22 @@ USERS = 4
 LOGINS = 8
 
 
-def test_concurrent_posts_on_two_workers(fresh_deployment: Deployment, tmp_path: Path) -> None:
-    with serve(fresh_deployment, tmp_path, workers=2) as server:
-        assert len(server.worker_pids()) == 2
+def served_by(server: Server, request_line: str) -> set[int]:
+    """The processes whose access log has answered ``request_line`` (Hypercorn logs its pid)."""
+    return {
+        int(pid)
+        for pid, line in re.findall(r"^\S+ \S+ \S+ \[(\d+)\] \[INFO\] (.*)$", server.stdout, re.M)
+        if f'"{request_line} 1.1" ' in line
+    }
+
+
+def test_concurrent_posts_on_two_processes_sharing_a_port(
+    fresh_deployment: Deployment, tmp_path: Path
+) -> None:
+    # The README's shape for more cores: a Hypercorn per core, one port.
+    with serve(fresh_deployment, tmp_path, processes=2) as server:
+        processes = set(server.worker_pids())
+        assert len(processes) == 2
         users = []
         for number in range(USERS):
             user = Browser(server.url)
@@ -60,7 +74,20 @@ def test_concurrent_posts_on_two_workers(fresh_deployment: Deployment, tmp_path:
             for client in range(CLIENTS)
             for number in range(POSTS_PER_CLIENT)
         )
-        assert users[0].get("/").status == 200
+        # The kernel spread the connections (each request here opens one) over
+        # both processes.
+        assert served_by(server, "POST /create") == processes
+
+        # A write through one process is in the next page of either, whose
+        # cached index (anonymous or not) must not outlive it.
+        for number in range(6):
+            assert users[0].get("/").status == 200
+            assert Browser(server.url).get("/").status == 200
+            form = {"title": f"fresh {number}", "body": "seen at once"}
+            assert users[number % USERS].submit("/create", form).location == "/"
+            assert f"fresh {number}" in users[0].get("/").text
+            assert f"fresh {number}" in Browser(server.url).get("/").text
+        assert served_by(server, "GET /") == processes
 
 
 def test_sigterm_lets_requests_in_flight_finish(live_server: Server) -> None:
