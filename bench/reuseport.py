@@ -36,38 +36,51 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def exit_status(returncode: int) -> int:
+    """A shell's exit status for a child's return code (-N: killed by signal N)."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
 def main(argv: list[str]) -> int:
     pin = argv[1:2] == ["--pin"]
     argv = argv[1:] if pin else argv
-    if len(argv) < 4 or not argv[1].isdigit():
+    if len(argv) < 5 or not argv[1].isdigit():
         sys.exit(__doc__)
     count = int(argv[1])
     host, port = argv[2].rsplit(":", 1)
     *command, app = argv[3:]
     cpus = sorted(os.sched_getaffinity(0))
     sockets = [listen(host.strip("[]"), int(port)) for _ in range(count)]
-    processes = [
-        subprocess.Popen(
-            [*command, "--bind", f"fd://{sock.fileno()}", app],
-            pass_fds=[sock.fileno()],
-            # Set in the child before it starts: every thread it makes inherits it.
-            preexec_fn=(
-                functools.partial(os.sched_setaffinity, 0, {cpus[i % len(cpus)]}) if pin else None
-            ),
-        )
-        for i, sock in enumerate(sockets)
-    ]
-    for sock in sockets:
-        sock.close()
+    processes: list[subprocess.Popen[bytes]] = []
 
     def forward(signum: int, frame: FrameType | None) -> None:
         for process in processes:
             if process.poll() is None:
                 process.send_signal(signum)
 
+    # Before the first process starts, so that none is left behind.
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    return max(process.wait() for process in processes)
+    try:
+        for i, sock in enumerate(sockets):
+            affinity = {cpus[i % len(cpus)]}
+            processes.append(
+                subprocess.Popen(
+                    [*command, "--bind", f"fd://{sock.fileno()}", app],
+                    pass_fds=[sock.fileno()],
+                    # Set in the child before it starts: its threads inherit it.
+                    preexec_fn=functools.partial(os.sched_setaffinity, 0, affinity)
+                    if pin
+                    else None,
+                )
+            )
+    except BaseException:
+        forward(signal.SIGTERM, None)
+        raise
+    finally:
+        for sock in sockets:
+            sock.close()
+    return max(exit_status(process.wait()) for process in processes)
 
 
 if __name__ == "__main__":

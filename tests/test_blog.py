@@ -11,6 +11,7 @@ from quart import Quart
 from quart_flaskr.db import Database
 from quart_flaskr.models import likes
 from quart_flaskr.models import posts
+from quart_flaskr.models import tags as tag_queries
 from tests.conftest import AuthActions
 from tests.conftest import Client
 from tests.conftest import csrf_token
@@ -351,6 +352,8 @@ async def test_search(client: Client, auth: AuthActions, db: Database) -> None:
 
 async def test_search_ranking(client: Client, db: Database) -> None:
     # Oldest first, so that date alone would give the opposite order.
+    # Control characters typed into a title are not taken for found words.
+    await posts.insert_post(db, 1, "\x01" * 9 + "Odd", "Quart.")
     await posts.insert_post(db, 1, "Quart and Flask", "Old.")
     await posts.insert_post(db, 1, "On Quart", "Notes.")
     await posts.insert_post(db, 2, "Third", "About quart.")
@@ -365,6 +368,7 @@ async def test_search_ranking(client: Client, db: Database) -> None:
         "Fourth",
         "Third",
     ]
+    assert titles(await page_text(client, "/?q=quart&page=2")) == ["\x01" * 9 + "Odd"]
     assert titles(await page_text(client, "/?q=other")) == ["Third", "Fourth"]
     # Each word found in the title counts.
     assert titles(await page_text(client, "/?q=quart+flask")) == ["Quart and Flask", "Flask"]
@@ -439,9 +443,42 @@ async def test_search_ranks_the_newest_matches(
         "post 2",
         "post 1",
     ]
-    # A page wholly past the window.
-    monkeypatch.setattr(posts, "SEARCH_WINDOW", 1)
-    assert titles(await page_text(client, "/?q=post&page=2")) == ["post 1"]
+
+
+@pytest.mark.parametrize("tagged", (False, True))
+async def test_search_pages_show_every_match_once(
+    db: Database, monkeypatch: pytest.MonkeyPatch, tagged: bool
+) -> None:
+    await add_posts(db, 7, tags=["t"])
+    for number in range(5):
+        await posts.insert_post(db, 2, f"other {number}", "About a post.", tags=["t"])
+    await posts.insert_post(db, 1, "untagged", "A post.")
+    await posts.insert_post(db, 1, "unrelated", "Nothing.")
+    tag_id = await tag_queries.select_tag_id(db, "t") if tagged else None
+    matching = await posts.select_posts(db, limit=100, tag_id=tag_id)
+    expected = {post.id for post in matching if "post" in post.body.lower() + post.title}
+    assert len(expected) == (12 if tagged else 13)
+
+    for window in (1, 4, 5, 6, 12, 13, 50):
+        monkeypatch.setattr(posts, "SEARCH_WINDOW", window)
+        found = await posts.select_posts(db, limit=100, search="post", tag_id=tag_id)
+        ids = [post.id for post in found]
+        assert sorted(ids) == sorted(expected), window
+        # The newest `window` matches come first, the title matches among them
+        # first; the rest follow newest first.
+        newest = sorted(expected, reverse=True)[:window]
+        assert set(ids[:window]) == set(newest)
+        ranked = [post.title.startswith("post") for post in found[:window]]
+        assert ranked == sorted(ranked, reverse=True)
+        assert ids[window:] == sorted(ids[window:], reverse=True)
+        for size in (1, 2, 5):
+            paged: list[int] = []
+            for offset in range(0, len(ids) + size, size):
+                page = await posts.select_posts(
+                    db, limit=size, offset=offset, search="post", tag_id=tag_id
+                )
+                paged += [post.id for post in page]
+            assert paged == ids, (window, size)
 
 
 async def test_search_too_long(client: Client) -> None:

@@ -72,16 +72,16 @@ _TAG_IDS = (
 # match is), and the newest come first among equals. FTS5's bm25 would count
 # every post holding a word to weigh it, a cost that grows with the blog (0.6 ms
 # in SQLite for a word in 20,000 of 100,000 posts); highlight() only reads the
-# window's own titles and names, each occurrence marked with a char(1).
-# Older matches follow, by date, ranked -1. Each part has its own LIMIT and
-# OFFSET (see select_posts), so a page reads no further than it shows.
+# window's own titles and names. It puts a character before each occurrence:
+# the length it adds is their number. Older matches follow, by date, ranked -1.
+# Each part has its own LIMIT and OFFSET (see select_posts), so a page reads no
+# further than it shows.
 _MATCHES = "FROM post_search WHERE post_search MATCH ?{tag}"  # {tag}: _IN_TAG or nothing
-_MARKS = "length({0}) - length(replace({0}, char(1), ''))"
 _RANKED = (
-    f"SELECT id, 2 * ({_MARKS.format('title')}) + {_MARKS.format('author')} AS rank"  # noqa: S608
-    " FROM (SELECT rowid AS id, highlight(post_search, 0, char(1), '') AS title,"
-    f"  highlight(post_search, 2, char(1), '') AS author {_MATCHES}"
-    "  ORDER BY rowid DESC LIMIT ?)"
+    "SELECT id, 2 * title_hits + author_hits AS rank FROM (SELECT rowid AS id,"  # noqa: S608
+    " length(highlight(post_search, 0, char(1), '')) - length(title) AS title_hits,"
+    " length(highlight(post_search, 2, char(1), '')) - length(author) AS author_hits"
+    f" {_MATCHES} ORDER BY rowid DESC LIMIT ?)"
     " ORDER BY rank DESC, id DESC LIMIT ? OFFSET ?"
 )
 _OLDER = (
