@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from quart import Quart
@@ -100,3 +103,27 @@ async def test_hashing_does_not_block_other_requests(
     release.set()
     assert (await login).headers["Location"] == "/"
     assert hashing_threads[0].startswith("password-hash")
+
+
+def _own_niceness() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+async def test_hashing_threads_give_way_to_the_event_loop() -> None:
+    loop_niceness = _own_niceness()
+    # The pool's own threads, as they run a hash.
+    niceness = await asyncio.get_running_loop().run_in_executor(passwords._pool, _own_niceness)
+    assert niceness == min(19, loop_niceness + passwords.NICENESS)
+    # The event loop's thread keeps its priority.
+    assert _own_niceness() == loop_niceness
+
+
+def test_priority_left_alone_where_threads_have_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "platform", "darwin")
+
+    def run() -> int:
+        passwords._lower_priority()
+        return _own_niceness()
+
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(run).result() == _own_niceness()
