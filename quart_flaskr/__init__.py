@@ -77,6 +77,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     from quart_flaskr import pagecache
     from quart_flaskr import ratelimit
     from quart_flaskr import security
+    from quart_flaskr.models import posts
     from quart_flaskr.routing import CachedURLs
     from quart_flaskr.routing import RowIdConverter
 
@@ -85,7 +86,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     # Security first: its start-up check of the secret key runs before the
     # database is opened.
     security.init_app(app)
-    database = db.init_app(app)
+    database = db.init_app(app, posts.store_missing_html)
     ratelimit.init_app(app, database)
     errors.init_app(app)
     pagecache.init_app(app)

@@ -140,11 +140,22 @@ class Transaction:
         await self._conn.executemany(sql, params)
 
 
+async def _no_data_upgrade(database: Database) -> None:
+    """Nothing to bring up to date beyond what the SQL migrations do."""
+
+
 class Database:
     """The connections of one worker process to one SQLite file."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(
+        self, path: str, upgrade_data: Callable[[Database], Awaitable[object]] = _no_data_upgrade
+    ) -> None:
+        """
+        :param upgrade_data: run after every :meth:`migrate`, for what SQL
+            cannot bring up to date (the factory passes the models' step)
+        """
         self.path = path
+        self._upgrade_data = upgrade_data
         self._reader: aiosqlite.Connection | None = None
         self._writer: aiosqlite.Connection | None = None
         self._open_lock = asyncio.Lock()
@@ -250,6 +261,7 @@ class Database:
                         await tx.execute(statement)
             # PRAGMA does not take parameters; the version is our own integer.
             await tx.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        await self._upgrade_data(self)
         return start, SCHEMA_VERSION
 
     async def reset(self) -> None:
@@ -296,9 +308,12 @@ async def check_schema(database: Database) -> None:
     await database.migrate()
 
 
-def init_app(app: Quart) -> Database:
-    """Attach the database to the app, its life to the app's, and its commands to the CLI."""
-    database = Database(app.config["DATABASE"])
+def init_app(app: Quart, upgrade_data: Callable[[Database], Awaitable[object]]) -> Database:
+    """Attach the database to the app, its life to the app's, and its commands to the CLI.
+
+    :param upgrade_data: what brings rows up to date after the schema migrations
+    """
+    database = Database(app.config["DATABASE"], upgrade_data)
     app.extensions["quart_flaskr.db"] = database
 
     @app.before_serving

@@ -149,7 +149,10 @@ def test_migrate_upgrades_a_flaskr_database_in_place(
     assert f"from schema version 1 to {SCHEMA_VERSION}" in result.output
     assert _users(path) == ["test", "other"]
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT title FROM post").fetchall() == [("test title",)]
+    # The body's HTML, which Flaskr did not store, is rendered and stored.
+    assert conn.execute("SELECT title, body_html FROM post").fetchall() == [
+        ("test title", "<p>test\nbody</p>\n")
+    ]
     conn.close()
     result = runner.invoke(args=["migrate"])
     assert f"up to date (schema version {SCHEMA_VERSION})" in result.output

@@ -9,6 +9,7 @@ from quart_flaskr import create_app
 from quart_flaskr.db import Database
 from quart_flaskr.db import MIGRATIONS
 from quart_flaskr.db import SCHEMA_VERSION
+from quart_flaskr.models import posts
 from tests.conftest import AuthActions
 from tests.conftest import make_config
 from tests.conftest import post_form
@@ -82,6 +83,13 @@ async def test_upgraded_blog_works(tmp_path: Path) -> None:
     # The app upgrades its database when it starts serving.
     app = create_app(make_config(tmp_path, UPLOAD_FOLDER=str(tmp_path / "uploads")))
     async with app.test_app():
+        # Start-up stored the old posts' HTML, so that no page renders it.
+        database: Database = app.extensions["quart_flaskr.db"]
+        rows = await database.fetch_all("SELECT body_html FROM post ORDER BY id")
+        assert [row[0] for row in rows] == [
+            "<p>Written <em>before</em> the upgrade.\nSecond line.</p>\n",
+            "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>\n",
+        ]
         client = app.test_client()
         page = await (await client.get("/")).get_data(as_text=True)
         # Old posts show rendered Markdown, their scripts shown as text.
@@ -100,3 +108,30 @@ async def test_upgraded_blog_works(tmp_path: Path) -> None:
         assert "Older still" in await (await client.get("/tag/old")).get_data(as_text=True)
         page = await (await client.get("/1")).get_data(as_text=True)
         assert "1 like<" in page and "Still here" in page
+
+
+async def test_old_posts_get_their_html_in_batches(tmp_path: Path) -> None:
+    create_previous_version(tmp_path / "old.sqlite")
+    database = Database(str(tmp_path / "old.sqlite"))
+    try:
+        await database.migrate()
+        async with database.transaction() as tx:
+            for number in range(3, 8):
+                await tx.execute(
+                    "INSERT INTO post (title, body, author_id) VALUES (?, ?, 1)",
+                    (f"old {number}", f"*{number}*"),
+                )
+            # One stored already: left as it is.
+            await tx.execute("UPDATE post SET body_html = 'kept' WHERE id = 4")
+        assert await posts.store_missing_html(database, batch=2) == 6
+        rows = await database.fetch_all("SELECT id, body_html FROM post ORDER BY id")
+        assert [tuple(row) for row in rows] == [
+            (1, "<p>Written <em>before</em> the upgrade.\nSecond line.</p>\n"),
+            (2, "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>\n"),
+            (3, "<p><em>3</em></p>\n"),
+            (4, "kept"),
+            *((number, f"<p><em>{number}</em></p>\n") for number in range(5, 8)),
+        ]
+        assert await posts.store_missing_html(database) == 0
+    finally:
+        await database.close()
