@@ -160,6 +160,8 @@ class Database:
         self._writer: aiosqlite.Connection | None = None
         self._open_lock = asyncio.Lock()
         self._write_lock = asyncio.Lock()
+        #: The data_version query that callers can still join.
+        self._data_version: asyncio.Future[int] | None = None
 
     async def _connect(self) -> aiosqlite.Connection:
         await asyncio.to_thread(_create_private_file, self.path)
@@ -195,8 +197,18 @@ class Database:
         """A number that changes whenever any connection commits a change.
 
         Read on the reader, which never writes, so the writer's commits in this
-        process move it too.
+        process move it too. Callers in the same turn of the event loop share
+        one query, sent once the last of them has asked: each gets a number
+        read after it asked, for the price of one trip to the reader's thread.
         """
+        if self._data_version is None:
+            self._data_version = asyncio.ensure_future(self._read_data_version())
+        return await asyncio.shield(self._data_version)
+
+    async def _read_data_version(self) -> int:
+        # A task's first step runs in a later turn than the one that made it;
+        # from here on, callers wait for the next query.
+        self._data_version = None
         row = await self.fetch_one("PRAGMA data_version")
         return int(row[0]) if row else 0
 
