@@ -7,17 +7,23 @@ then served from memory. Each entry remembers SQLite's
 ``PRAGMA data_version`` of the reader connection when it was rendered: the
 version moves on whenever any connection (this worker's writer, or another
 process) commits, so a write is visible to the very next read, in every worker.
-Pages also carry an ETag, so a browser that has one gets a 304.
+Pages also carry an ETag, so a browser that has one gets a 304. While a page
+is being rendered, other requests for it wait for that render instead of
+making their own: after a write, a crowd of readers costs one render, not one
+each.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable
 from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import cast
 from typing import ParamSpec
@@ -52,6 +58,8 @@ class PageCache:
         self.size = size
         self.max_age = max_age
         self._pages: OrderedDict[str, Page] = OrderedDict()
+        #: Renders under way: the data version each renders at, and what it gives.
+        self._rendering: dict[str, tuple[int, asyncio.Future[Page | None]]] = {}
 
     def get(self, key: str, data_version: int) -> Page | None:
         page = self._pages.get(key)
@@ -73,6 +81,30 @@ class PageCache:
 
     def __len__(self) -> int:
         return len(self._pages)
+
+    def under_way(self, key: str, data_version: int) -> asyncio.Future[Page | None] | None:
+        """The render of this page at this data version that is under way, if any."""
+        entry = self._rendering.get(key)
+        return entry[1] if entry is not None and entry[0] == data_version else None
+
+    @contextmanager
+    def rendering(self, key: str, data_version: int) -> Iterator[asyncio.Future[Page | None]]:
+        """Say a render of the page is under way, for other requests to wait for.
+
+        Its future gets the page once kept, or None if the render gives no page
+        to keep (not a 200, an error, the request cancelled): then each waiting
+        request renders for itself.
+        """
+        future: asyncio.Future[Page | None] = asyncio.get_running_loop().create_future()
+        entry = self._rendering[key] = (data_version, future)
+        try:
+            yield future
+        finally:
+            if not future.done():
+                future.set_result(None)
+            # A render at a newer version may have taken the key meanwhile.
+            if self._rendering.get(key) is entry:
+                del self._rendering[key]
 
 
 def get_page_cache() -> PageCache:
@@ -118,11 +150,15 @@ def cached_page(
             owner = f"{session['login_id']} {session[CSRF_FIELD]}"
         key = cache_key(owner, request.host, request.full_path)
         page = cache.get(key, data_version)
+        if page is None and (under_way := cache.under_way(key, data_version)) is not None:
+            page = await asyncio.shield(under_way)
         if page is None:
-            response = await _render(view, *args, **kwargs)
-            if response.status_code != 200:
-                return response
-            page = cache.put(key, data_version, await response.get_data(as_text=False))
+            with cache.rendering(key, data_version) as rendered:
+                response = await _render(view, *args, **kwargs)
+                if response.status_code != 200:
+                    return response
+                page = cache.put(key, data_version, await response.get_data(as_text=False))
+                rendered.set_result(page)
         response = Response(page.body, content_type="text/html; charset=utf-8")
         response.set_etag(page.etag)
         if "If-None-Match" in request.headers:

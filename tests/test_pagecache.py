@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from typing import Any
 
 import pytest
 from quart import Quart
+from quart import Response
 
+from quart_flaskr import pagecache
 from quart_flaskr.db import Database
 from quart_flaskr.models import posts
 from quart_flaskr.pagecache import cache_key
@@ -190,3 +194,60 @@ async def test_a_cached_page_carries_a_token_its_session_accepts(
     token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     response = await client.post("/1/like", form={"csrf_token": token, "next": "/"})
     assert response.status_code == 302
+
+
+@pytest.fixture
+def slow_renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts renders of cached views, each made to take a while so that requests overlap it."""
+    calls: list[int] = []
+    render = pagecache._render
+
+    async def slow(*args: Any, **kwargs: Any) -> Response:
+        calls.append(1)
+        await asyncio.sleep(0.05)
+        return await render(*args, **kwargs)
+
+    monkeypatch.setattr(pagecache, "_render", slow)
+    return calls
+
+
+async def test_readers_arriving_during_a_render_wait_for_it(
+    app: Quart, slow_renders: list[int]
+) -> None:
+    pages = await asyncio.gather(*(text(app.test_client(), "/") for _ in range(10)))
+    assert len(set(pages)) == 1 and "test title" in pages[0]
+    assert len(slow_renders) == 1
+    # Not the readers of another page, nor of this one after a write.
+    other = await asyncio.gather(text(app.test_client(), "/?q=test"), text(app.test_client(), "/"))
+    assert len(slow_renders) == 2 and "test title" in other[0]
+    await posts.insert_post(app.extensions["quart_flaskr.db"], 1, "new", "post")
+    pages = await asyncio.gather(*(text(app.test_client(), "/") for _ in range(3)))
+    assert len(slow_renders) == 3 and all("new" in page for page in pages)
+
+
+async def test_readers_render_for_themselves_when_the_render_keeps_nothing(
+    app: Quart, slow_renders: list[int]
+) -> None:
+    # An unknown tag's listing is a 404: nothing is kept, so each renders it.
+    responses = await asyncio.gather(*(app.test_client().get("/tag/none") for _ in range(3)))
+    assert [response.status_code for response in responses] == [404] * 3
+    assert len(slow_renders) == 3
+
+
+async def test_a_render_that_fails_or_is_overtaken_lets_go_of_the_page() -> None:
+    cache = PageCache(8, 60)
+    with pytest.raises(RuntimeError), cache.rendering("k", 1) as failed:
+        assert cache.under_way("k", 1) is failed
+        assert cache.under_way("k", 2) is None
+        raise RuntimeError
+    # Those waiting get nothing and render for themselves.
+    assert failed.result() is None
+    assert cache.under_way("k", 1) is None
+
+    with cache.rendering("k", 1) as old:
+        with cache.rendering("k", 2) as new:
+            # A render after a write takes the page over; the older one, ending
+            # first, leaves it be.
+            assert cache.under_way("k", 1) is None
+        assert cache.under_way("k", 2) is None
+    assert old.result() is None and new.result() is None
