@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from quart_flaskr import create_app
+from tests.conftest import AppFactory
 from tests.conftest import make_config
 
 
@@ -36,3 +38,12 @@ async def test_index_url(tmp_path: Path) -> None:
     app = create_app(make_config(tmp_path))
     async with app.test_request_context("/"):
         assert url_for("index") == "/"
+
+
+async def test_garbage_collector_tuned_while_serving(make_app: AppFactory) -> None:
+    default = gc.get_threshold()
+    assert create_app().config["GC_THRESHOLDS"] == (10_000, 50, 100)
+    app = await make_app(GC_THRESHOLDS=(1234, 5, 6))
+    async with app.test_app():
+        assert gc.get_threshold() == (1234, 5, 6)
+    assert gc.get_threshold() == default
