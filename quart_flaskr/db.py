@@ -9,6 +9,7 @@ Both are opened on first use and closed when the app stops serving.
 from __future__ import annotations
 
 import asyncio
+import mmap
 import os
 import sqlite3
 from collections.abc import AsyncIterator
@@ -140,6 +141,26 @@ class Transaction:
         await self._conn.executemany(sql, params)
 
 
+#: The first copy of SQLite's WAL-index header: the first 48 bytes of the
+#: database's ``-shm`` file, rewritten by every commit (its iChange field counts
+#: transactions; see https://sqlite.org/walformat.html). Writers write it last,
+#: so once a commit has returned, every reader of it sees the change.
+WAL_INDEX_HEADER = 48
+
+
+def _map_wal_index(path: str) -> mmap.mmap | None:
+    """Map the WAL-index header read-only, or None where there is none to map.
+
+    Only while one of this process's connections is open: it keeps SQLite from
+    truncating the file, which would make reading the map fail.
+    """
+    try:
+        with open(path + "-shm", "rb") as file:
+            return mmap.mmap(file.fileno(), WAL_INDEX_HEADER, prot=mmap.PROT_READ)
+    except (OSError, ValueError):  # No such file, or too short to be one.
+        return None
+
+
 async def _no_data_upgrade(database: Database) -> None:
     """Nothing to bring up to date beyond what the SQL migrations do."""
 
@@ -162,6 +183,8 @@ class Database:
         self._write_lock = asyncio.Lock()
         #: The data_version query that callers can still join.
         self._data_version: asyncio.Future[int] | None = None
+        #: The WAL-index header, mapped while the reader is open.
+        self._wal_index: mmap.mmap | None = None
 
     async def _connect(self) -> aiosqlite.Connection:
         await asyncio.to_thread(_create_private_file, self.path)
@@ -181,8 +204,14 @@ class Database:
         if self._reader is None:
             async with self._open_lock:
                 # Another request may have opened it while this one waited.
-                self._reader = self._reader or await self._connect()
+                self._reader = self._reader or await self._open_reader()
         return self._reader
+
+    async def _open_reader(self) -> aiosqlite.Connection:
+        conn = await self._connect()
+        # Once a connection is open, SQLite's shared memory exists.
+        self._wal_index = await asyncio.to_thread(_map_wal_index, self.path)
+        return conn
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         """Run a read-only query on the shared reader connection."""
@@ -196,11 +225,17 @@ class Database:
     async def data_version(self) -> int:
         """A number that changes whenever any connection commits a change.
 
-        Read on the reader, which never writes, so the writer's commits in this
-        process move it too. Callers in the same turn of the event loop share
-        one query, sent once the last of them has asked: each gets a number
-        read after it asked, for the price of one trip to the reader's thread.
+        Read from SQLite's WAL-index header in shared memory, which every
+        commit of any connection in any process rewrites: no query, no lock,
+        no trip to a connection's thread. Where it cannot be mapped, SQLite's
+        ``PRAGMA data_version`` on the reader, which never writes (so this
+        process's writer moves it too); callers in the same turn of the event
+        loop share one such query, sent once the last of them has asked.
         """
+        if self._reader is None:
+            await self._get_reader()
+        if self._wal_index is not None:
+            return int.from_bytes(self._wal_index[:WAL_INDEX_HEADER], "little")
         if self._data_version is None:
             self._data_version = asyncio.ensure_future(self._read_data_version())
         return await asyncio.shield(self._data_version)
@@ -241,6 +276,10 @@ class Database:
 
     async def close(self) -> None:
         """Close both connections, ending their threads."""
+        if self._wal_index is not None:
+            # Before the connections: the file is SQLite's once they are closed.
+            self._wal_index.close()
+            self._wal_index = None
         for conn in (self._reader, self._writer):
             if conn is not None:
                 await conn.close()

@@ -13,6 +13,7 @@ from quart.testing import QuartCliRunner
 from quart.testing.app import LifespanError
 
 from quart_flaskr import create_app
+from quart_flaskr import db as db_module
 from quart_flaskr.db import _split_script
 from quart_flaskr.db import check_schema
 from quart_flaskr.db import Database
@@ -333,6 +334,37 @@ async def test_switching_to_wal_waits_for_other_connections(
     assert aiosqlite_threads() == 0
 
 
+async def test_data_version_moves_with_every_commit_of_any_process(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_query(sql: str, params: object = ()) -> None:
+        raise AssertionError(sql)
+
+    await db.close()
+    # The first request of a process opens the reader, and maps the header.
+    first = await db.data_version()
+    # Read from shared memory: no query.
+    monkeypatch.setattr(db, "fetch_all", no_query)
+    assert await db.data_version() == first
+    # This process's writer.
+    await posts.insert_post(db, 1, "new", "post")
+    second = await db.data_version()
+    assert second != first
+    assert await db.data_version() == second
+    # Another process's connection.
+    conn = sqlite3.connect(db.path)
+    with conn:
+        conn.execute("UPDATE post SET title = 'renamed' WHERE id = 1")
+    conn.close()
+    assert await db.data_version() not in (first, second)
+
+
+def test_no_wal_index_to_map(tmp_path: Path) -> None:
+    assert db_module._map_wal_index(str(tmp_path / "none.sqlite")) is None
+    (tmp_path / "short.sqlite-shm").write_bytes(b"")
+    assert db_module._map_wal_index(str(tmp_path / "short.sqlite")) is None
+
+
 async def test_data_version_queries_are_shared_within_a_turn(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -346,6 +378,10 @@ async def test_data_version_queries_are_shared_within_a_turn(
         return await fetch_one(sql, params)
 
     monkeypatch.setattr(db, "fetch_one", counting_fetch_one)
+    # Where SQLite's shared memory cannot be mapped, the query is used.
+    monkeypatch.setattr(db_module, "_map_wal_index", lambda path: None)
+    await db.close()
+    await db.fetch_all("SELECT 1")  # The reader, open again without the map.
     # Asked in the same turn of the event loop: one query for all.
     versions = await asyncio.gather(*(db.data_version() for _ in range(10)))
     assert len(set(versions)) == 1
