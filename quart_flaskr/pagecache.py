@@ -3,10 +3,10 @@
 Readers see the same page for the same URL until someone writes: anonymous
 readers all share one copy, and each logged-in session (whose page shows its
 user's name, buttons and form token) has its own. A page is rendered once and
-then served from memory. Each entry remembers SQLite's
-``PRAGMA data_version`` of the reader connection when it was rendered: the
-version moves on whenever any connection (this worker's writer, or another
-process) commits, so a write is visible to the very next read, in every worker.
+then served from memory. Each entry remembers the database's data version
+when it was rendered (``Database.data_version``): it moves on whenever any
+connection (this worker's writer, or another process) commits, so a write is
+visible to the very next read, in every worker.
 Pages also carry an ETag, so a browser that has one gets a 304. While a page
 is being rendered, other requests for it wait for that render instead of
 making their own: after a write, a crowd of readers costs one render, not one
