@@ -181,8 +181,6 @@ class Database:
         self._writer: aiosqlite.Connection | None = None
         self._open_lock = asyncio.Lock()
         self._write_lock = asyncio.Lock()
-        #: The data_version query that callers can still join.
-        self._data_version: asyncio.Future[int] | None = None
         #: The WAL-index header, mapped while the reader is open.
         self._wal_index: mmap.mmap | None = None
 
@@ -229,21 +227,12 @@ class Database:
         commit of any connection in any process rewrites: no query, no lock,
         no trip to a connection's thread. Where it cannot be mapped, SQLite's
         ``PRAGMA data_version`` on the reader, which never writes (so this
-        process's writer moves it too); callers in the same turn of the event
-        loop share one such query, sent once the last of them has asked.
+        process's writer moves it too).
         """
         if self._reader is None:
             await self._get_reader()
         if self._wal_index is not None:
             return int.from_bytes(self._wal_index[:WAL_INDEX_HEADER], "little")
-        if self._data_version is None:
-            self._data_version = asyncio.ensure_future(self._read_data_version())
-        return await asyncio.shield(self._data_version)
-
-    async def _read_data_version(self) -> int:
-        # A task's first step runs in a later turn than the one that made it;
-        # from here on, callers wait for the next query.
-        self._data_version = None
         row = await self.fetch_one("PRAGMA data_version")
         return int(row[0]) if row else 0
 

@@ -365,42 +365,15 @@ def test_no_wal_index_to_map(tmp_path: Path) -> None:
     assert db_module._map_wal_index(str(tmp_path / "short.sqlite")) is None
 
 
-async def test_data_version_queries_are_shared_within_a_turn(
+async def test_data_version_without_the_wal_index_is_the_pragma(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    queries = []
-    sent = asyncio.Event()
-    fetch_one = db.fetch_one
-
-    async def counting_fetch_one(sql: str, params: tuple[object, ...] = ()) -> object:
-        queries.append(sql)
-        sent.set()
-        return await fetch_one(sql, params)
-
-    monkeypatch.setattr(db, "fetch_one", counting_fetch_one)
     # Where SQLite's shared memory cannot be mapped, the query is used.
     monkeypatch.setattr(db_module, "_map_wal_index", lambda path: None)
     await db.close()
-    await db.fetch_all("SELECT 1")  # The reader, open again without the map.
-    # Asked in the same turn of the event loop: one query for all.
-    versions = await asyncio.gather(*(db.data_version() for _ in range(10)))
-    assert len(set(versions)) == 1
-    assert queries == ["PRAGMA data_version"]
-
-    # Asked once the query has been sent: a query of its own, read after it asked.
-    sent.clear()
-    first = asyncio.ensure_future(db.data_version())
-    await sent.wait()
-    second = asyncio.ensure_future(db.data_version())
-    await asyncio.gather(first, second)
-    assert len(queries) == 3
-
-    # A caller that goes away does not cancel the query the others wait for.
-    waiting = [asyncio.ensure_future(db.data_version()) for _ in range(2)]
-    await asyncio.sleep(0)
-    waiting[0].cancel()
-    assert await waiting[1] == versions[0]
-
     before = await db.data_version()
+    row = await db.fetch_one("PRAGMA data_version")
+    assert row is not None and before == row[0]
+    assert await db.data_version() == before
     await posts.insert_post(db, 1, "new", "post")
     assert await db.data_version() != before
