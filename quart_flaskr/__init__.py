@@ -94,7 +94,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     from quart_flaskr import pagecache
     from quart_flaskr import ratelimit
     from quart_flaskr import security
-    from quart_flaskr.models import posts
+    from quart_flaskr.migrations.data import upgrade_data
     from quart_flaskr.routing import CachedURLs
     from quart_flaskr.routing import RowIdConverter
 
@@ -103,7 +103,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     # Security first: its start-up check of the secret key runs before the
     # database is opened.
     security.init_app(app)
-    database = db.init_app(app, posts.store_missing_html)
+    database = db.init_app(app, upgrade_data)
     ratelimit.init_app(app, database)
     errors.init_app(app)
     pagecache.init_app(app)

@@ -1,43 +1,59 @@
 """Markdown for post bodies and comments, rendered to HTML that is safe to show.
 
-Two layers: markdown-it's "js-default" preset escapes any raw HTML in the
-source and refuses ``javascript:``-style links, then nh3 keeps only the tags,
-attributes and URL schemes Markdown produces. Only nh3's output is marked safe.
+pulldown-cmark (through pyromark) parses CommonMark with tables and
+strikethrough in linear time, whatever the input: markdown-it-py, used before,
+took over a second on 20,000 characters of ``![``. Its events are written out
+as HTML here, so that this module decides what each becomes: raw HTML is shown
+as text, a picture becomes a link to it, and elements nested deeper than
+``MAX_NESTING`` lose their tags but keep their text (HTML parsers, nh3's
+included, slow down with the square of the depth). Then nh3 keeps only the
+tags, attributes and URL schemes Markdown produces. Only nh3's output is
+marked safe.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import nh3
-from markdown_it import MarkdownIt
-from markdown_it.common.utils import escapeHtml
-from markdown_it.renderer import RendererHTML
-from markdown_it.token import Token
-from markdown_it.utils import EnvType
-from markdown_it.utils import OptionsDict
+import pyromark
+from markupsafe import escape
 from markupsafe import Markup
 
-_markdown = MarkdownIt("js-default")
+if TYPE_CHECKING:
+    # pyromark's stubs give the payloads of its events private names only.
+    from pyromark.event import _LinkData
+    from pyromark.event import _Tag
 
+#: Elements open at once beyond which tags are dropped (as markdown-it's commonmark preset).
+MAX_NESTING = 20
 
-def _image_as_link(
-    renderer: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
-) -> str:
-    """Show ``![text](url)`` as a link to the picture.
+_parser = pyromark.Markdown(
+    options=pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
+)
 
-    Pictures come with a post as an upload, served by this site: an image from
-    elsewhere would be blocked by the Content-Security-Policy (img-src 'self')
-    and would tell that site who reads the post.
-    """
-    token = tokens[idx]
-    text = renderer.renderInlineAsText(token.children or [], options, env)
-    return f'<a href="{escapeHtml(str(token.attrGet("src") or ""))}">{escapeHtml(text)}</a>'
-
-
-_markdown.add_render_rule("image", _image_as_link)
+#: Opening and closing tags of the elements that carry no data.
+_TAGS = {
+    "Paragraph": ("<p>", "</p>\n"),
+    "Item": ("<li>", "</li>\n"),
+    "Emphasis": ("<em>", "</em>"),
+    "Strong": ("<strong>", "</strong>"),
+    "Strikethrough": ("<s>", "</s>"),
+    # No line breaks between a table's tags: the sanitiser's parser handles
+    # text there slowly (as misplaced content), and a table can have 10,000 cells.
+    "TableHead": ("<thead><tr>", "</tr></thead>"),
+    "TableRow": ("<tr>", "</tr>"),
+    # Raw HTML is shown as the text it is, in a paragraph of its own.
+    "HtmlBlock": ("<p>", "</p>\n"),
+}
+#: What line breaks and rules become.
+_BREAKS = {"SoftBreak": "\n", "HardBreak": "<br>\n", "Rule": "<hr>\n"}
+#: Characters left as they are in a link's URL; the rest is percent-encoded.
+_URL_SAFE = "!#$%&'()*+,-./:;=?@[]_~"
 
 #: What Markdown can produce; anything else is dropped by the sanitiser.
 ALLOWED_TAGS = frozenset(
@@ -80,11 +96,100 @@ ALLOWED_URL_SCHEMES = frozenset({"http", "https", "mailto"})
 LINK_REL = "nofollow ugc noopener noreferrer"
 
 
+def _link(data: _LinkData) -> str:
+    url = data["dest_url"]
+    if data["link_type"] == "Email":
+        url = f"mailto:{url}"
+    title = data["title"]
+    title_attribute = f' title="{escape(title)}"' if title else ""
+    return f'<a href="{escape(quote(url, safe=_URL_SAFE))}"{title_attribute}>'
+
+
+def _start(tag: _Tag, in_table_head: bool) -> tuple[str, str]:
+    """The opening and closing HTML of an element that has data, or of a table cell."""
+    if isinstance(tag, str):
+        if tag == "TableCell":
+            cell = "th" if in_table_head else "td"
+            return f"<{cell}>", f"</{cell}>"
+        return _TAGS.get(tag, ("", ""))
+    if "Heading" in tag:
+        level = tag["Heading"]["level"][1]
+        return f"<h{level}>", f"</h{level}>\n"
+    if "List" in tag:
+        start = tag["List"]
+        if start is None:
+            return "<ul>\n", "</ul>\n"
+        return ("<ol>\n" if start == 1 else f'<ol start="{start}">\n'), "</ol>\n"
+    if "BlockQuote" in tag:
+        return "<blockquote>\n", "</blockquote>\n"
+    if "CodeBlock" in tag:
+        return "<pre><code>", "</code></pre>\n"
+    if "Link" in tag:
+        return _link(tag["Link"]), "</a>"
+    if "Image" in tag:
+        # A picture from elsewhere would be blocked by the Content-Security-Policy
+        # (img-src 'self') and would tell that site who reads the post: it is
+        # shown as a link to itself, its description as plain text.
+        return _link(tag["Image"]), "</a>"
+    if "Table" in tag:
+        return "<table>", "</table>\n"
+    return "", ""  # pragma: no cover - extensions not enabled in the parser.
+
+
+def to_html(text: str) -> str:
+    """The HTML of a Markdown text, before sanitising."""
+    out: list[str] = []
+    #: The closing HTML of each element open, "" for one whose tags were dropped.
+    closing: list[str] = []
+    #: How many elements were open when a picture began: inside it, text only.
+    picture_depth: int | None = None
+    in_table_head = table_has_body = False
+    for event in _parser.events(text):
+        if isinstance(event, str):
+            out.append(_BREAKS[event] if picture_depth is None else " ")
+        elif "Text" in event:
+            out.append(escape(event["Text"]))
+        elif "Start" in event:
+            tag = event["Start"]
+            if picture_depth is not None or len(closing) >= MAX_NESTING:
+                closing.append("")
+                continue
+            if tag == "TableHead":
+                in_table_head = True
+            opening, close = _start(tag, in_table_head)
+            if tag == "TableRow":
+                in_table_head = False
+                if not table_has_body:
+                    # The table's closing tags are last but one on the stack.
+                    table_has_body = True
+                    opening = "<tbody>" + opening
+                    closing[-1] = "</tbody>" + closing[-1]
+            elif isinstance(tag, dict):
+                if "Table" in tag:
+                    table_has_body = False
+                elif "Image" in tag:
+                    picture_depth = len(closing)
+            out.append(opening)
+            closing.append(close)
+        elif "End" in event:
+            out.append(closing.pop())
+            if picture_depth is not None and len(closing) <= picture_depth:
+                picture_depth = None
+        elif "Code" in event:
+            code = escape(event["Code"])
+            out.append(code if picture_depth is not None else f"<code>{code}</code>")
+        elif "Html" in event:
+            out.append(escape(event["Html"]))
+        elif "InlineHtml" in event:
+            out.append(escape(event["InlineHtml"]))
+    return "".join(out)
+
+
 @functools.lru_cache(maxsize=256)
 def render(text: str) -> Markup:
     """The sanitised HTML of a Markdown text (cached: the same text renders once)."""
     html = nh3.clean(
-        _markdown.render(text),
+        to_html(text),
         tags=set(ALLOWED_TAGS),
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=set(ALLOWED_URL_SCHEMES),
@@ -93,6 +198,13 @@ def render(text: str) -> Markup:
     return Markup(html)  # noqa: S704 - the sanitiser's output, and only that.
 
 
+#: One thread renders, whatever the number of writers: a render holds the GIL
+#: for up to ~15 ms, and a burst of renders in several threads would take the
+#: GIL in turns with the event loop that serves everyone else. Queued here,
+#: they take it one at a time.
+_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="markdown")
+
+
 async def render_in_thread(text: str) -> Markup:
-    """Render away from the event loop: some inputs take markdown-it a second or more."""
-    return await asyncio.to_thread(render, text)
+    """Render away from the event loop, one text at a time (see ``_pool``)."""
+    return await asyncio.get_running_loop().run_in_executor(_pool, render, text)

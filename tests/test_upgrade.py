@@ -9,7 +9,7 @@ from quart_flaskr import create_app
 from quart_flaskr.db import Database
 from quart_flaskr.db import MIGRATIONS
 from quart_flaskr.db import SCHEMA_VERSION
-from quart_flaskr.models import posts
+from quart_flaskr.migrations import data
 from tests.conftest import AuthActions
 from tests.conftest import make_config
 from tests.conftest import post_form
@@ -123,7 +123,7 @@ async def test_old_posts_get_their_html_in_batches(tmp_path: Path) -> None:
                 )
             # One stored already: left as it is.
             await tx.execute("UPDATE post SET body_html = 'kept' WHERE id = 4")
-        assert await posts.store_missing_html(database, batch=2) == 6
+        assert await data.store_missing_html(database, "post", batch=2) == 6
         rows = await database.fetch_all("SELECT id, body_html FROM post ORDER BY id")
         assert [tuple(row) for row in rows] == [
             (1, "<p>Written <em>before</em> the upgrade.\nSecond line.</p>\n"),
@@ -132,6 +132,64 @@ async def test_old_posts_get_their_html_in_batches(tmp_path: Path) -> None:
             (4, "kept"),
             *((number, f"<p><em>{number}</em></p>\n") for number in range(5, 8)),
         ]
-        assert await posts.store_missing_html(database) == 0
+        assert await data.store_missing_html(database, "post") == 0
     finally:
         await database.close()
+
+
+#: The schema version before Markdown was rendered by pulldown-cmark.
+MARKDOWN_IT_VERSION = 4
+
+
+async def test_html_made_by_the_old_renderer_is_made_again(tmp_path: Path) -> None:
+    path = tmp_path / "v4.sqlite"
+    conn = sqlite3.connect(path)
+    for version, statements in MIGRATIONS:
+        if version <= MARKDOWN_IT_VERSION:
+            for statement in statements:
+                conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {MARKDOWN_IT_VERSION}")
+    conn.execute("INSERT INTO user (username, password) VALUES ('test', ?)", (PASSWORD,))
+    conn.execute(
+        "INSERT INTO post (title, body, body_html, author_id) VALUES"
+        " ('t', '[x](javascript:y)', '<p>[x](javascript:y)</p>', 1)"
+    )
+    conn.executemany(
+        "INSERT INTO comment (post_id, author_id, body, body_html) VALUES (1, 1, ?, ?)",
+        [("|a|\n|-|", "<table>\n<thead>"), ("*c*", "<p><em>c</em></p>\n")],
+    )
+    conn.commit()
+    conn.close()
+    database = Database(str(path), data.upgrade_data)
+    try:
+        assert await database.migrate() == (MARKDOWN_IT_VERSION, SCHEMA_VERSION)
+        post = await database.fetch_one("SELECT body_html FROM post")
+        assert post is not None
+        assert post[0] == '<p><a rel="nofollow ugc noopener noreferrer">x</a></p>\n'
+        comments = await database.fetch_all("SELECT body_html FROM comment ORDER BY id")
+        assert [row[0] for row in comments] == [
+            "<table><thead><tr><th>a</th></tr></thead></table>\n",
+            "<p><em>c</em></p>\n",
+        ]
+        # Once made, nothing is made again.
+        assert await data.store_missing_html(database, "comment") == 0
+    finally:
+        await database.close()
+
+
+async def test_a_comment_shows_its_html_before_the_data_step(tmp_path: Path) -> None:
+    app = create_app(make_config(tmp_path))
+    async with app.app_context():
+        database = app.extensions["quart_flaskr.db"]
+        await database.reset()
+        async with database.transaction() as tx:
+            await tx.execute("INSERT INTO user (username, password) VALUES ('u', 'x')")
+            await tx.execute("INSERT INTO post (title, body, author_id) VALUES ('t', 'b', 1)")
+            await tx.execute(
+                "INSERT INTO comment (post_id, author_id, body, body_html)"
+                " VALUES (1, 1, '**early**', '')"
+            )
+        client = app.test_client()
+        page = await (await client.get("/1")).get_data(as_text=True)
+        await database.close()
+    assert "<strong>early</strong>" in page

@@ -42,8 +42,9 @@ def _comment(row: aiosqlite.Row) -> Comment:
         username=row["username"],
         created=parse_timestamp(row["created"]),
         body=row["body"],
-        # body_html holds what the sanitiser returned when the comment was saved.
-        html=Markup(row["body_html"]),  # noqa: S704
+        # body_html holds what the sanitiser returned when the comment was saved
+        # (or at the migration that last changed the renderer); empty until then.
+        html=Markup(row["body_html"]) or markdown.render(row["body"]),  # noqa: S704
         post_author_id=row["post_author_id"],
     )
 

@@ -169,34 +169,6 @@ async def select_posts(
     return [_post(row) for row in rows]
 
 
-async def store_missing_html(db: Database, batch: int = 100) -> int:
-    """Render and store the HTML of the posts saved before it was stored (schema 3 and older).
-
-    Run after every migration, so that the event loop never renders an old body
-    while serving (markdown-it can take a second or more on some texts).
-
-    :return: how many posts were rendered
-    """
-    done = last_id = 0
-    while rows := await db.fetch_all(
-        "SELECT id, body FROM post WHERE body_html IS NULL AND id > ? ORDER BY id LIMIT ?",
-        (last_id, batch),
-    ):
-        params = [
-            (str(await markdown.render_in_thread(row["body"])), row["id"], row["body"])
-            for row in rows
-        ]
-        async with db.transaction() as tx:
-            # Unless the post was edited meanwhile (which stores its HTML).
-            await tx.execute_many(
-                "UPDATE post SET body_html = ? WHERE id = ? AND body = ? AND body_html IS NULL",
-                params,
-            )
-        done += len(rows)
-        last_id = rows[-1]["id"]
-    return done
-
-
 async def select_post(db: Database, post_id: int, viewer_id: int | None = None) -> Post | None:
     row = await db.fetch_one(_SELECT_POST, (viewer_id, post_id))
     return None if row is None else _post(row)
