@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.pathological_markdown import CORPUS
+
 ROOT = Path(__file__).resolve().parent.parent
 #: bench/run.py's exit status when wrk is missing and cannot be installed.
 EXIT_NO_WRK = 3
@@ -67,3 +69,32 @@ def test_quick_benchmark_prints_a_row_per_scenario(tmp_path: Path) -> None:
     for key in ("anon", "user", "hello", "create"):
         assert data["main"][key]["ours"]["requests"] > 0
         assert data["main"][key]["bare"]["requests"] > 0
+
+
+@pytest.mark.slow
+def test_markdown_benchmark_prints_both_tables() -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "markdown_load.py"),
+            "--posts",
+            "4",
+            "--seconds",
+            "1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"Rendering {len(CORPUS)} pathological texts" in run.stdout
+    rows = [
+        line.split() for line in run.stdout.splitlines() if line.startswith(("alone", "during"))
+    ]
+    assert [row[0] for row in rows] == ["alone", "during"]
+    for row in rows:
+        # Requests made, then p50, p99 and the largest latency in ms.
+        assert int(row[-4]) > 0 and all(float(cell) > 0 for cell in row[-3:]), row
+    assert "the 4 posts took" in run.stdout
