@@ -42,8 +42,25 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
         PROXY_TRUSTED_HOPS=0,
         # Host names the app answers to; empty answers to any (see README).
         ALLOWED_HOSTS=[],
-        # Login and register attempts per client address are limited.
+        # Login and register attempts per client address are limited, and so
+        # are writes per logged-in user (False switches every limit off).
         QUART_RATE_LIMITER_ENABLED=True,
+        # Writes each logged-in user may make a minute, counted in the database
+        # so every worker process counts the same; 0 leaves a kind unlimited.
+        # Up to the number at once, then one more each 60/number seconds. A
+        # person takes minutes to write a post, so 10 leaves room to paste in
+        # a few written elsewhere while a script is held to one every 6 s.
+        POSTS_PER_MINUTE=10,
+        # Saving, rereading and fixing a typo takes a person several seconds.
+        EDITS_PER_MINUTE=30,
+        # Quick replies in a conversation, one every 2 s at the fastest.
+        COMMENTS_PER_MINUTE=30,
+        # A click each (likes and unlikes count together): a reader liking
+        # down a page of posts clicks about once a second.
+        LIKES_PER_MINUTE=60,
+        # Deleting posts and comments, a click and a confirmation each: as
+        # fast as liking, so an author can clear spam from their posts.
+        DELETES_PER_MINUTE=60,
         # Forms are small: a post body is at most 20,000 characters.
         MAX_CONTENT_LENGTH=256 * 1024,
         # Rendered pages kept in memory per worker (shared by anonymous readers,

@@ -28,6 +28,7 @@ from quart_flaskr.db import get_db
 from quart_flaskr.forms import read_form
 from quart_flaskr.models import users
 from quart_flaskr.ratelimit import limit
+from quart_flaskr.security import is_public_view
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -56,6 +57,10 @@ def login_required(
 @bp.before_app_request
 async def load_logged_in_user() -> None:
     """Put the user of a live login session in ``g.user``, else None."""
+    if is_public_view():
+        # A file served alike to everyone: no query, and the session untouched.
+        g.user = None
+        return
     session_id = session.get("login_id")
     g.user = None if session_id is None else await users.select_session_user(get_db(), session_id)
 

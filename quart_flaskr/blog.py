@@ -29,6 +29,7 @@ from quart_flaskr.models import posts
 from quart_flaskr.models import tags
 from quart_flaskr.models.posts import Post
 from quart_flaskr.pagecache import cached_page
+from quart_flaskr.ratelimit import limit_writes
 
 bp = Blueprint("blog", __name__)
 
@@ -223,6 +224,7 @@ async def _read_submission() -> tuple[PostForm, list[str], images.Upload | None,
 @bp.route("/create", methods=("GET", "POST"))
 @images.accepts_upload
 @login_required
+@limit_writes("posts")
 async def create() -> ResponseReturnValue:
     """Create a new post for the current user."""
     if request.method == "POST":
@@ -252,6 +254,7 @@ async def create() -> ResponseReturnValue:
 @bp.route("/<id:id>/update", methods=("GET", "POST"))
 @images.accepts_upload
 @login_required
+@limit_writes("edits")
 async def update(id: int) -> ResponseReturnValue:
     """Update a post if the current user is the author; its image can be replaced or removed."""
     post = await get_post(id)
@@ -283,6 +286,7 @@ async def update(id: int) -> ResponseReturnValue:
 
 @bp.route("/<id:id>/delete", methods=("POST",))
 @login_required
+@limit_writes("deletes")
 async def delete(id: int) -> ResponseReturnValue:
     """Delete a post, its image and comments, if the current user is its author."""
     await get_post(id)
@@ -310,6 +314,7 @@ async def _back(id: int) -> ResponseReturnValue:
 
 @bp.route("/<id:id>/like", methods=("POST",))
 @login_required
+@limit_writes("likes")
 async def like(id: int) -> ResponseReturnValue:
     """Like a post; liking it again changes nothing."""
     if not await likes.like_post(get_db(), id, g.user.id):
@@ -319,6 +324,7 @@ async def like(id: int) -> ResponseReturnValue:
 
 @bp.route("/<id:id>/unlike", methods=("POST",))
 @login_required
+@limit_writes("likes")
 async def unlike(id: int) -> ResponseReturnValue:
     """Take back a like of a post."""
     await get_post(id, check_author=False)

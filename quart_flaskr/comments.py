@@ -16,6 +16,7 @@ from quart_flaskr.auth import login_required
 from quart_flaskr.db import get_db
 from quart_flaskr.forms import read_form
 from quart_flaskr.models import comments
+from quart_flaskr.ratelimit import limit_writes
 
 bp = Blueprint("comments", __name__)
 
@@ -24,6 +25,7 @@ COMMENT_MAX = 5_000
 
 @bp.route("/<id:id>/comment", methods=("POST",))
 @login_required
+@limit_writes("comments")
 async def create(id: int) -> ResponseReturnValue:
     """Comment on a post; the comment comes last."""
     body = (await read_form("body"))["body"]
@@ -43,6 +45,7 @@ async def create(id: int) -> ResponseReturnValue:
 
 @bp.route("/comment/<id:id>/delete", methods=("POST",))
 @login_required
+@limit_writes("deletes")
 async def delete(id: int) -> ResponseReturnValue:
     """Delete a comment, if the current user wrote it or the post it is on."""
     comment = await comments.select_comment(get_db(), id)

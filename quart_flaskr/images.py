@@ -30,6 +30,8 @@ from quart.wrappers import Request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RoutingException
 
+from quart_flaskr.security import public_view
+
 bp = Blueprint("images", __name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -124,6 +126,7 @@ async def remove(name: str | None) -> None:
 
 
 @bp.route("/uploads/<name>")
+@public_view
 async def serve(name: str) -> ResponseReturnValue:
     """An uploaded image, with the content type it was checked to have."""
     if not _STORED_NAME.fullmatch(name):

@@ -1,4 +1,4 @@
-"""Rate limits on logging in and registering, per client address.
+"""Rate limits: logging in and registering per client address, writing per logged-in user.
 
 The limits' state lives in the database, so every worker process (and every
 Hypercorn process behind the same proxy) counts the same attempts.
@@ -6,22 +6,50 @@ Hypercorn process behind the same proxy) counts the same attempts.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+from collections.abc import Awaitable
 from collections.abc import Callable
 from datetime import datetime
 from datetime import timedelta
+from datetime import UTC
+from math import ceil
 from typing import cast
+from typing import Literal
+from typing import ParamSpec
 from typing import TypeVar
 
+from quart import current_app
+from quart import g
 from quart import Quart
 from quart import request
+from quart import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 from quart_rate_limiter import RateLimiter
+from quart_rate_limiter import RateLimitExceeded
 from quart_rate_limiter.store import RateLimiterStoreABC
+from werkzeug.exceptions import TooManyRequests
 
 from quart_flaskr.db import Database
+from quart_flaskr.db import get_db
+from quart_flaskr.errors import render_error
 from quart_flaskr.models import rate_limits
 
 F = TypeVar("F", bound=Callable[..., object])
+P = ParamSpec("P")
+T = TypeVar("T")
+
+#: What each per-user write limit counts; ``<KIND>_PER_MINUTE`` in the config sets it.
+WriteKind = Literal["posts", "edits", "comments", "likes", "deletes"]
+#: How a refusal names each kind to the user.
+WRITE_NOUNS: dict[WriteKind, str] = {
+    "posts": "new posts",
+    "edits": "edits",
+    "comments": "comments",
+    "likes": "likes and unlikes",
+    "deletes": "deletions",
+}
+WRITE_PERIOD = timedelta(minutes=1)
 
 
 class DatabaseStore(RateLimiterStoreABC):
@@ -66,6 +94,84 @@ def limit(count: int, period: timedelta) -> Callable[[F], F]:
     )
 
 
+def _seconds(count: int) -> str:
+    """A wait as a refusal words it: "1 second", "6 seconds"."""
+    return "1 second" if count == 1 else f"{count} seconds"
+
+
+async def _count_write(kind: WriteKind) -> None:
+    """Count one write of this kind by the logged-in user, or refuse it with a 429.
+
+    The same GCRA as quart-rate-limiter's, over the same table: a burst of up
+    to the limit is allowed, then one more write each ``WRITE_PERIOD`` / limit.
+
+    :raise 429: when the user has used up the limit; nothing is counted then.
+    """
+    config = current_app.config
+    allowed = config[f"{kind.upper()}_PER_MINUTE"]
+    if not config["QUART_RATE_LIMITER_ENABLED"] or not allowed:
+        return
+    db = get_db()
+    key = f"{current_app.import_name}-writes-{kind}-user-{g.user.id}"
+    interval = WRITE_PERIOD / allowed
+    # Read and update as one step in this process: else many writes sent at
+    # once by a script would all read the same arrival time, and all pass.
+    async with current_app.extensions["quart_flaskr.write_limits_lock"]:
+        now = datetime.now(UTC)
+        tat = max(await rate_limits.select_tat(db, key) or now, now)
+        wait = tat - now - (WRITE_PERIOD - interval)
+        if wait > timedelta(0):
+            retry_after = ceil(wait.total_seconds())
+            raise TooManyRequests(
+                f"You have sent too many {WRITE_NOUNS[kind]}: at most {allowed} a minute."
+                f" Nothing was saved. Wait {_seconds(retry_after)}, then go back and send it"
+                " again.",
+                retry_after=retry_after,
+            )
+        await rate_limits.upsert_tat(db, key, tat + interval)
+
+
+def limit_writes(
+    kind: WriteKind,
+) -> Callable[[Callable[P, Awaitable[T]]], Callable[P, Awaitable[T]]]:
+    """At most ``<KIND>_PER_MINUTE`` submissions of this kind a minute per logged-in user.
+
+    Goes below ``login_required``, so that the user is known and anonymous
+    requests never count; refused submissions never reach the view.
+    """
+
+    def decorator(view: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+        @functools.wraps(view)
+        async def wrapped_view(*args: P.args, **kwargs: P.kwargs) -> T:
+            if not await reading_the_form():
+                await _count_write(kind)
+            return await view(*args, **kwargs)
+
+        return wrapped_view
+
+    return decorator
+
+
+async def too_many_attempts(error: RateLimitExceeded) -> ResponseReturnValue:
+    """The login and register limits' 429, with one Retry-After header.
+
+    quart-rate-limiter's RateLimitExceeded appends a Retry-After header to
+    those of Werkzeug's TooManyRequests, which since Werkzeug 1.0 sends one
+    itself from the same ``retry_after`` attribute: the response had it twice.
+    Werkzeug's own exception, given the wait, sends it once.
+    """
+    # quart-rate-limiter always gives whole seconds.
+    retry_after = cast(int, error.retry_after)
+    return await render_error(
+        TooManyRequests(
+            f"Too many attempts from your address. Wait {_seconds(retry_after)}, then try again.",
+            retry_after=retry_after,
+        )
+    )
+
+
 def init_app(app: Quart, db: Database) -> None:
-    """Enforce the limits (QUART_RATE_LIMITER_ENABLED switches them off)."""
+    """Enforce the limits (QUART_RATE_LIMITER_ENABLED switches them all off)."""
     RateLimiter(app, key_function=client_address, store=DatabaseStore(db))
+    app.extensions["quart_flaskr.write_limits_lock"] = asyncio.Lock()
+    app.register_error_handler(RateLimitExceeded, too_many_attempts)

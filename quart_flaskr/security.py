@@ -1,9 +1,13 @@
-"""Protections every response gets: CSRF tokens, security headers, and a real secret key."""
+"""Protections every response gets: CSRF tokens, security headers, session cookies kept out of
+shared caches, and a real secret key."""
 
 from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
+from typing import Any
+from typing import TypeVar
 
 from itsdangerous import BadData
 from itsdangerous import URLSafeTimedSerializer
@@ -14,6 +18,12 @@ from quart import Quart
 from quart import request
 from quart import Response
 from quart import session
+from quart.sessions import SecureCookieSessionInterface
+from quart.sessions import SessionMixin
+from werkzeug.datastructures import Headers
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 #: Methods that change state and so must carry a CSRF token.
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -26,6 +36,9 @@ CSRF_ERROR = (
     " token). Go back, reload the page and try again."
 )
 
+#: The attribute ``public_view`` sets on a view function.
+_PUBLIC_VIEW = "serves_public_files"
+
 CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'self'",
@@ -36,6 +49,57 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     )
 )
+
+
+def public_view(view: F) -> F:
+    """Mark a view that serves everyone the same files: it runs without a logged-in user."""
+    setattr(view, _PUBLIC_VIEW, True)
+    return view
+
+
+def is_public_view() -> bool:
+    """Whether the request is for a file served alike to everyone (static files, images).
+
+    Such a request loads no user and reads no session: what it gets must not
+    depend on who asks, since shared caches may hand it to anyone.
+    """
+    # Quart's own view for static files cannot be marked.
+    endpoint = request.endpoint
+    return endpoint == "static" or bool(
+        getattr(current_app.view_functions.get(endpoint or ""), _PUBLIC_VIEW, False)
+    )
+
+
+def is_public(headers: Headers) -> bool:
+    """Whether a response says shared caches may keep it (``Cache-Control: public``)."""
+    directives = headers.get("Cache-Control", "").split(",")
+    return any(directive.strip().lower() == "public" for directive in directives)
+
+
+class PrivateSessionInterface(SecureCookieSessionInterface):
+    """Signed-cookie sessions whose cookie is never sent with a response shared caches may keep.
+
+    A login makes the session permanent, and with SESSION_REFRESH_EACH_REQUEST
+    (on by default) Quart then re-sends the cookie, to push its expiry on, with
+    every response, static files and images included, whether the request
+    touched the session or not. A cache in front of the site would keep that
+    Set-Cookie with the file and hand the login to the next visitor.
+    """
+
+    async def save_session(
+        self,
+        app: Quart,
+        session: SessionMixin,
+        response: Response | WerkzeugResponse | None,
+    ) -> None:
+        if response is not None and is_public(response.headers):
+            if not session.modified:
+                # Only the expiry's refresh, which the next page sends.
+                return
+            # A change the browser must get: no shared cache may keep it.
+            response.cache_control.public = False
+            response.cache_control.private = True
+        await super().save_session(app, session, response)
 
 
 def secret_key_problem(key: object) -> str | None:
@@ -120,7 +184,7 @@ async def add_security_headers(response: Response) -> Response:
     hsts = current_app.config["HSTS_SECONDS"]
     if hsts and "Strict-Transport-Security" not in headers:
         headers["Strict-Transport-Security"] = f"max-age={hsts}; includeSubDomains"
-    if request.endpoint != "static":
+    if not is_public_view():
         # Every page shows who is logged in, so every page depends on the
         # session cookie, read or not. (Plain strings: this runs on every
         # response, and parsing the headers into objects costs more.)
@@ -135,6 +199,7 @@ async def add_security_headers(response: Response) -> Response:
 
 
 def init_app(app: Quart) -> None:
+    app.session_interface = PrivateSessionInterface()
     app.before_request(check_host)
     app.before_request(protect_from_csrf)
     app.after_request(add_security_headers)

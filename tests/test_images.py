@@ -322,3 +322,24 @@ async def test_uploads_are_private(client: Client, auth: AuthActions, uploads: P
     (name,) = stored(uploads)
     assert private(uploads)
     assert private(uploads / name)
+
+
+async def test_images_are_served_without_the_session(
+    client: Client, auth: AuthActions, uploads: Path
+) -> None:
+    await auth.login()
+    await send_post(client, "/create", PNG)
+    (name,) = stored(uploads)
+    response = await client.get(f"/uploads/{name}")
+    assert response.status_code == 200
+    # Shared caches may keep it, so it carries no login, and is the same whoever asks.
+    assert response.headers["Cache-Control"] == f"public, max-age={images.CACHE_SECONDS}"
+    assert "Set-Cookie" not in response.headers
+    assert "Vary" not in response.headers
+    # A browser that has it asks again with If-Modified-Since: still no cookie.
+    modified = response.headers["Last-Modified"]
+    again = await client.get(f"/uploads/{name}", headers={"If-Modified-Since": modified})
+    assert again.status_code == 304
+    assert "Set-Cookie" not in again.headers
+    # The login carries on.
+    assert "Log Out" in await (await client.get("/")).get_data(as_text=True)

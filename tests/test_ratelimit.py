@@ -1,11 +1,18 @@
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
+from quart import Quart
 
 from quart_flaskr.db import Database
+from quart_flaskr.models import comments
+from quart_flaskr.models import posts
 from tests.conftest import AppFactory
 from tests.conftest import AuthActions
 from tests.conftest import Client
+from tests.conftest import csrf_token
 
 
 @pytest.mark.parametrize(
@@ -26,6 +33,9 @@ async def test_form_submissions_are_limited_per_client(
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) > 0
     assert "Too Many Requests" in await response.get_data(as_text=True)
+    # One Retry-After, not the limiter's copy of Werkzeug's own as well.
+    (retry_after,) = response.headers.getlist("Retry-After")
+    assert f"Wait {retry_after} seconds, then try again." in await response.get_data(as_text=True)
     # Showing the form is not limited.
     assert (await client.get(path)).status_code == 200
 
@@ -61,3 +71,196 @@ async def test_other_clients_are_not_limited(
         )
         # Refused for its missing token, never for the rate.
         assert response.status_code == 400
+
+
+Form = dict[str, str]
+
+#: Each kind of write: its setting, three submissions in a row (the third
+#: refused with the limit at 2), and a query for what the third would change.
+WRITES: tuple[tuple[str, list[tuple[str, Form]], str], ...] = (
+    (
+        "POSTS_PER_MINUTE",
+        [("/create", {"title": "new", "body": ""})] * 3,
+        "SELECT COUNT(*) FROM post",
+    ),
+    (
+        "EDITS_PER_MINUTE",
+        [("/1/update", {"title": f"edit {number}", "body": ""}) for number in range(3)],
+        "SELECT title FROM post WHERE id = 1",
+    ),
+    ("COMMENTS_PER_MINUTE", [("/1/comment", {"body": "hi"})] * 3, "SELECT COUNT(*) FROM comment"),
+    (
+        "LIKES_PER_MINUTE",
+        [("/1/like", {}), ("/1/unlike", {}), ("/1/like", {})],
+        "SELECT COUNT(*) FROM post_like",
+    ),
+    (
+        "DELETES_PER_MINUTE",
+        [("/2/delete", {}), ("/comment/1/delete", {}), ("/3/delete", {})],
+        "SELECT COUNT(*) FROM post",
+    ),
+)
+
+
+async def writing_app(make_app: AppFactory, **config: Any) -> tuple[Quart, Database]:
+    """An app with two more posts and a comment by the test user, to edit and delete."""
+    app = await make_app(**config)
+    db: Database = app.extensions["quart_flaskr.db"]
+    await posts.insert_post(db, 1, "second", "")
+    await posts.insert_post(db, 1, "third", "")
+    await comments.insert_comment(db, 1, 1, "a comment")
+    return app, db
+
+
+async def submit(client: Client, path: str, form: Form, token: str) -> int:
+    response = await client.post(path, form={**form, "csrf_token": token})
+    return response.status_code
+
+
+async def one_value(db: Database, query: str) -> object:
+    row = await db.fetch_one(query)
+    assert row is not None
+    return row[0]
+
+
+@pytest.mark.parametrize(("setting", "writes", "query"), WRITES)
+async def test_writes_are_limited_per_user(
+    make_app: AppFactory, setting: str, writes: list[tuple[str, Form]], query: str
+) -> None:
+    app, db = await writing_app(make_app, **{setting: 2})
+    client = app.test_client()
+    await AuthActions(client).login()
+    token = await csrf_token(client, "/")
+    for path, form in writes[:2]:
+        assert await submit(client, path, form, token) == 302
+    before = await one_value(db, query)
+    path, form = writes[2]
+    response = await client.post(path, form={**form, "csrf_token": token})
+    assert response.status_code == 429
+    # Exactly one Retry-After: the wait until one more write is allowed, 30 s
+    # at 2 a minute (a second less at most, for the time the test took).
+    (retry_after,) = response.headers.getlist("Retry-After")
+    assert int(retry_after) in (29, 30)
+    page = await response.get_data(as_text=True)
+    assert "429 Too Many Requests" in page and "at most 2 a minute" in page
+    assert f"Wait {retry_after} seconds, then go back and send it again." in page
+    assert "text/html" in response.content_type
+    # Refused, so nothing changed.
+    assert await one_value(db, query) == before
+
+
+async def test_the_default_limits_a_user_to_10_posts_a_minute(
+    app: Quart, client: Client, auth: AuthActions, db: Database
+) -> None:
+    await auth.login()
+    token = await csrf_token(client, "/create")
+    form = {"title": "quick", "body": ""}
+    for _ in range(10):
+        assert await submit(client, "/create", form, token) == 302
+    response = await client.post("/create", form={**form, "csrf_token": token})
+    assert response.status_code == 429
+    (retry_after,) = response.headers.getlist("Retry-After")
+    assert int(retry_after) in (5, 6)  # One post each 6 s after the first 10.
+    assert "You have sent too many new posts: at most 10 a minute." in (
+        await response.get_data(as_text=True)
+    )
+    assert await one_value(db, "SELECT COUNT(*) FROM post") == 11
+    # Showing the form is not a write.
+    assert (await client.get("/create")).status_code == 200
+
+
+async def test_likes_and_unlikes_count_together(client: Client, auth: AuthActions) -> None:
+    await auth.login()
+    token = await csrf_token(client, "/")
+    # 60 a minute by default: a click a second, after the first 60.
+    for number in range(60):
+        assert await submit(client, f"/1/{('like', 'unlike')[number % 2]}", {}, token) == 302
+    response = await client.post("/1/like", form={"csrf_token": token})
+    assert response.status_code == 429
+    assert response.headers.getlist("Retry-After") == ["1"]
+    assert "Wait 1 second, then go back" in await response.get_data(as_text=True)
+
+
+async def test_write_limits_are_per_user_and_per_kind(make_app: AppFactory) -> None:
+    app, db = await writing_app(make_app, POSTS_PER_MINUTE=1)
+    # Two users behind one address: the limit follows the user, not the address.
+    test, other = app.test_client(), app.test_client()
+    await AuthActions(test).login()
+    await AuthActions(other).login("other", "other")
+    test_token, other_token = await csrf_token(test, "/"), await csrf_token(other, "/")
+    form = {"title": "new", "body": ""}
+    assert await submit(test, "/create", form, test_token) == 302
+    assert await submit(test, "/create", form, test_token) == 429
+    assert await submit(other, "/create", form, other_token) == 302
+    # Other kinds of writes keep their own count.
+    assert await submit(test, "/1/comment", {"body": "still here"}, test_token) == 302
+    rows = await db.fetch_all("SELECT key FROM rate_limit WHERE key LIKE '%-writes-%' ORDER BY key")
+    assert [row[0].rsplit("-", 3)[1:] for row in rows] == [
+        ["comments", "user", "1"],
+        ["posts", "user", "1"],
+        ["posts", "user", "2"],
+    ]
+
+
+async def test_a_write_is_allowed_again_after_the_wait(make_app: AppFactory) -> None:
+    app, db = await writing_app(make_app, COMMENTS_PER_MINUTE=1)
+    client = app.test_client()
+    await AuthActions(client).login()
+    token = await csrf_token(client, "/")
+    assert await submit(client, "/1/comment", {"body": "one"}, token) == 302
+    assert await submit(client, "/1/comment", {"body": "two"}, token) == 429
+    # The minute passes.
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE rate_limit SET tat = '2000-01-01 00:00:00.000000'")
+    assert await submit(client, "/1/comment", {"body": "three"}, token) == 302
+
+
+async def test_anonymous_writes_are_sent_to_log_in_and_never_counted(
+    make_app: AppFactory,
+) -> None:
+    app, db = await writing_app(make_app, POSTS_PER_MINUTE=1)
+    client = app.test_client()
+    token = await csrf_token(client, "/auth/login")
+    for _ in range(3):
+        response = await client.post(
+            "/create", form={"title": "x", "body": "", "csrf_token": token}
+        )
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/auth/login"
+    assert await db.fetch_all("SELECT key FROM rate_limit") == []
+
+
+async def test_forged_writes_are_not_counted(make_app: AppFactory) -> None:
+    app, db = await writing_app(make_app, POSTS_PER_MINUTE=1)
+    client = app.test_client()
+    await AuthActions(client).login()
+    for _ in range(3):
+        response = await client.post("/create", form={"title": "x", "body": "", "csrf_token": ""})
+        assert response.status_code == 400
+    assert await db.fetch_all("SELECT key FROM rate_limit WHERE key LIKE '%writes%'") == []
+
+
+async def test_concurrent_writes_cannot_share_a_count(make_app: AppFactory) -> None:
+    app, db = await writing_app(make_app, POSTS_PER_MINUTE=3)
+    client = app.test_client()
+    await AuthActions(client).login()
+    token = await csrf_token(client, "/")
+    form = {"title": "at once", "body": ""}
+    statuses = await asyncio.gather(*(submit(client, "/create", form, token) for _ in range(8)))
+    assert sorted(statuses) == [302] * 3 + [429] * 5
+    assert await one_value(db, "SELECT COUNT(*) FROM post WHERE title = 'at once'") == 3
+
+
+@pytest.mark.parametrize(
+    "config",
+    ({"QUART_RATE_LIMITER_ENABLED": False}, {"POSTS_PER_MINUTE": 0}),
+)
+async def test_write_limits_can_be_switched_off(
+    make_app: AppFactory, config: dict[str, Any]
+) -> None:
+    app, _ = await writing_app(make_app, **config)
+    client = app.test_client()
+    await AuthActions(client).login()
+    token = await csrf_token(client, "/")
+    for _ in range(12):
+        assert await submit(client, "/create", {"title": "many", "body": ""}, token) == 302

@@ -8,13 +8,17 @@ from pathlib import Path
 
 import pytest
 from quart import Quart
+from quart import session
 from quart.testing import QuartCliRunner
 from quart.testing.app import LifespanError
+from werkzeug.datastructures import Headers
 
 from quart_flaskr import create_app
 from quart_flaskr.db import Database
 from quart_flaskr.deploy import deployment_problems
+from quart_flaskr.models import users
 from quart_flaskr.security import CSRF_ERROR
+from quart_flaskr.security import is_public
 from quart_flaskr.security import secret_key_problem
 from tests.conftest import AppFactory
 from tests.conftest import AuthActions
@@ -376,3 +380,70 @@ async def test_vary_set_by_a_view_is_kept(app: Quart) -> None:
     assert response.headers["Vary"] == "Accept-Language, Cookie"
     response = await client.get("/varies/cookie")
     assert response.headers["Vary"] == "cookie"
+
+
+@pytest.mark.parametrize(
+    ("cache_control", "public"),
+    (
+        ("public, max-age=43200", True),
+        ("max-age=60,PUBLIC", True),
+        ("private, no-cache", False),
+        ("no-store", False),
+        ("", False),
+    ),
+)
+def test_is_public(cache_control: str, public: bool) -> None:
+    assert is_public(Headers({"Cache-Control": cache_control})) is public
+
+
+async def test_login_cookie_is_refreshed_by_pages_not_by_static_files(
+    client: Client, auth: AuthActions
+) -> None:
+    await auth.login()
+    page = await client.get("/")
+    # A permanent session's expiry moves on with each page.
+    assert "Expires=" in page.headers["Set-Cookie"]
+    static = await client.get("/static/style.css")
+    assert "public" in static.headers["Cache-Control"]
+    assert "Set-Cookie" not in static.headers
+    # Served alike to everyone: not varying by the cookie either.
+    assert "Vary" not in static.headers
+    # The login is as it was.
+    assert "Log Out" in await (await client.get("/")).get_data(as_text=True)
+
+
+async def test_public_files_do_not_load_the_user(
+    client: Client, auth: AuthActions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await auth.login()
+    loaded: list[str] = []
+    select_session_user = users.select_session_user
+
+    async def counting(db: Database, login_id: str) -> object:
+        loaded.append(login_id)
+        return await select_session_user(db, login_id)
+
+    monkeypatch.setattr(users, "select_session_user", counting)
+    await client.get("/static/style.css")
+    assert loaded == []
+    await client.get("/hello")
+    assert len(loaded) == 1
+
+
+@pytest.mark.parametrize("change", ("set", "clear"))
+async def test_a_session_change_makes_a_public_response_private(
+    app: Quart, client: Client, auth: AuthActions, change: str
+) -> None:
+    @app.route("/public-change")
+    async def public_change() -> tuple[str, dict[str, str]]:
+        if change == "set":
+            session["note"] = "kept"
+        else:
+            session.clear()
+        return "", {"Cache-Control": "public, max-age=60"}
+
+    await auth.login()
+    response = await client.get("/public-change")
+    # The browser gets the change, and no shared cache may keep it.
+    assert "Set-Cookie" in response.headers
+    assert response.headers["Cache-Control"] == "max-age=60, private"
