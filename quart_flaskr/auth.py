@@ -24,6 +24,7 @@ from quart import session
 from quart import url_for
 
 from quart_flaskr import passwords
+from quart_flaskr import usernames
 from quart_flaskr.db import get_db
 from quart_flaskr.forms import read_form
 from quart_flaskr.models import users
@@ -35,7 +36,7 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 P = ParamSpec("P")
 T = TypeVar("T")
 
-USERNAME_MAX = 32
+USERNAME_MAX = usernames.MAX_LENGTH
 PASSWORD_MIN = 8
 PASSWORD_MAX = 256
 
@@ -80,21 +81,27 @@ def _check_credentials(username: str, password: str) -> str | None:
 @bp.route("/register", methods=("GET", "POST"))
 @limit(10, timedelta(hours=1))
 async def register() -> ResponseReturnValue:
-    """Register a new user; the password is stored hashed."""
+    """Register a new user under a name no other can pass for; the password is stored hashed."""
     if request.method == "POST":
         form = await read_form("username", "password")
         username, password = form["username"], form["password"]
         error = _check_credentials(username, password)
         if error is None and username != username.strip():
             error = "Username cannot start or end with spaces."
+        name = username
+        if error is None:
+            try:
+                name = usernames.prepare_username(username)
+            except usernames.UsernameError as refused:
+                error = str(refused)
         if error is None and len(password) < PASSWORD_MIN:
             error = f"Password must be at least {PASSWORD_MIN} characters."
         if error is None:
             password_hash = await passwords.hash_password(
                 password, current_app.config["PASSWORD_HASH_METHOD"]
             )
-            if await users.insert_user(get_db(), username, password_hash) is None:
-                error = f"User {username} is already registered."
+            if await users.insert_user(get_db(), name, password_hash) is None:
+                error = f"User {name} is already registered."
             else:
                 return redirect(url_for("auth.login"))
         await flash(error)
@@ -117,7 +124,7 @@ async def _start_login_session(user_id: int) -> None:
 @bp.route("/login", methods=("GET", "POST"))
 @limit(10, timedelta(minutes=1))
 async def login() -> ResponseReturnValue:
-    """Log a user in with a fresh session."""
+    """Log a user in with a fresh session; the name is compared by its username key."""
     if request.method == "POST":
         form = await read_form("username", "password")
         username, password = form["username"], form["password"]

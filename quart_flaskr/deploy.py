@@ -17,6 +17,8 @@ from quart.cli import ScriptInfo
 
 from quart_flaskr.db import SCHEMA_VERSION
 from quart_flaskr.security import secret_key_problem
+from quart_flaskr.usernames import misleading
+from quart_flaskr.usernames import username_key
 
 _KEY_SETTINGS = ("SECRET_KEY", "SECRET_KEY_FALLBACKS")
 
@@ -70,6 +72,12 @@ async def _database_problems(path: str) -> list[str]:
     async with aiosqlite.connect(f"file:{path}?mode=ro", uri=True) as conn:
         journal = next(iter(await conn.execute_fetchall("PRAGMA journal_mode")))[0]
         version = next(iter(await conn.execute_fetchall("PRAGMA user_version")))[0]
+        accounts: list[tuple[int, str]] = []
+        if await conn.execute_fetchall(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'user'"
+        ):
+            rows = await conn.execute_fetchall("SELECT id, username FROM user ORDER BY id")
+            accounts = [(int(row[0]), str(row[1])) for row in rows]
     problems = []
     if journal != "wal":
         problems.append(
@@ -80,6 +88,32 @@ async def _database_problems(path: str) -> list[str]:
         problems.append(
             f"The database schema is version {version}, not {SCHEMA_VERSION}: run 'migrate'."
         )
+    problems.extend(username_problems(accounts))
+    return problems
+
+
+def username_problems(accounts: list[tuple[int, str]]) -> list[str]:
+    """Accounts, (id, username) in id order, whose names pass for another's.
+
+    Registered before usernames were checked and compared by key, they keep
+    working (each logs in with its exact name), but an operator should look at
+    them: rename all but one of each clash, and any name made to mislead.
+    """
+    by_key: dict[str, list[str]] = {}
+    problems = []
+    for user_id, username in accounts:
+        # repr() shows invisible and control characters as escapes.
+        shown = f"{username!r} (id {user_id})"
+        by_key.setdefault(username_key(username), []).append(shown)
+        reason = misleading(username)
+        if reason is not None:
+            problems.append(f"The username {shown} could pass for another: {reason}")
+    problems.extend(
+        f"The usernames {', '.join(names)} are one name once normalised and case-folded:"
+        " each still logs in with its exact name; rename all but one."
+        for names in by_key.values()
+        if len(names) > 1
+    )
     return problems
 
 

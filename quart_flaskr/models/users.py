@@ -8,7 +8,10 @@ from datetime import datetime
 import aiosqlite
 
 from quart_flaskr.db import Database
+from quart_flaskr.db import Row
+from quart_flaskr.db import Transaction
 from quart_flaskr.models import format_timestamp
+from quart_flaskr.usernames import username_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,20 +26,76 @@ def _user(row: aiosqlite.Row) -> User:
 
 
 async def select_user_by_name(db: Database, username: str) -> User | None:
-    row = await db.fetch_one(
-        "SELECT id, username, password FROM user WHERE username = ?", (username,)
+    """The user a login name means, compared as RFC 8265 asks: by its username key.
+
+    The user stored with exactly that name first; else the only one with the
+    same key (``Пётр`` typed decomposed, ``VICTIM`` for ``victim``). Accounts
+    from before the key may share one: then only each exact name finds its user.
+    """
+    rows = await db.fetch_all(
+        "SELECT id, username, password FROM user WHERE username = ? OR username_key = ?"
+        " ORDER BY username = ? DESC LIMIT 2",
+        (username, username_key(username), username),
     )
-    return None if row is None else _user(row)
+    if rows and (rows[0]["username"] == username or len(rows) == 1):
+        return _user(rows[0])
+    return None
+
+
+def _keys_for(rows: list[Row]) -> list[tuple[str, int, str]]:
+    """UPDATE parameters storing each row's username key, unless set meanwhile."""
+    return [(username_key(row["username"]), row["id"], row["username"]) for row in rows]
+
+
+_STORE_KEY = (
+    "UPDATE user SET username_key = ? WHERE id = ? AND username = ? AND username_key IS NULL"
+)
+
+
+async def _store_missing_keys(tx: Transaction) -> None:
+    rows = await tx.fetch_all("SELECT id, username FROM user WHERE username_key IS NULL")
+    await tx.execute_many(_STORE_KEY, _keys_for(rows))
+
+
+async def store_missing_username_keys(db: Database, batch: int = 500) -> int:
+    """Store the key of every user stored without one: the data step of schema 6.
+
+    In batches, each its own short transaction, so that serving workers wait
+    for none of them long.
+
+    :return: how many users got their key
+    """
+    done = last_id = 0
+    while rows := await db.fetch_all(
+        "SELECT id, username FROM user WHERE username_key IS NULL AND id > ? ORDER BY id LIMIT ?",
+        (last_id, batch),
+    ):
+        async with db.transaction() as tx:
+            await tx.execute_many(_STORE_KEY, _keys_for(rows))
+        done += len(rows)
+        last_id = rows[-1]["id"]
+    return done
 
 
 async def insert_user(db: Database, username: str, password_hash: str) -> int | None:
-    """Create a user; return its id, or None when the name is taken."""
+    """Create a user; return its id, or None when the name is taken.
+
+    Taken means any user's name has the same :func:`username_key`. The check
+    runs inside the write transaction, which SQLite gives one writer at a time
+    across all processes, so two registrations of one name cannot both pass it.
+
+    :param username: as :func:`quart_flaskr.usernames.prepare_username` returned it
+    """
+    key = username_key(username)
     async with db.transaction() as tx:
-        if await tx.fetch_one("SELECT 1 FROM user WHERE username = ?", (username,)):
+        # Users stored without a key (before the data step ran, or by an older
+        # release still serving during an upgrade) are compared too.
+        await _store_missing_keys(tx)
+        if await tx.fetch_one("SELECT 1 FROM user WHERE username_key = ?", (key,)):
             return None
         return await tx.insert(
-            "INSERT INTO user (username, password) VALUES (?, ?)",
-            (username, password_hash),
+            "INSERT INTO user (username, username_key, password) VALUES (?, ?, ?)",
+            (username, key, password_hash),
         )
 
 
