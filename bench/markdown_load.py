@@ -21,15 +21,18 @@ import threading
 import time
 from pathlib import Path
 
-sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
+if __name__ == "__main__":
+    # Run as a script, Python puts bench/ first on sys.path; the imports below
+    # (bench.*, tests.*) need the repository root there instead.
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from run import Client  # noqa: E402
-from run import Cpus  # noqa: E402
-from run import OursInstance  # noqa: E402
-from run import print_table  # noqa: E402
-
-from quart_flaskr import markdown  # noqa: E402
-from tests.pathological_markdown import CORPUS  # noqa: E402
+from bench.cpus import Cpus
+from bench.ours import OursInstance
+from bench.report import print_table
+from bench.seeding import seed_ours
+from quart_flaskr import markdown
+from tests.harness.http import Client
+from tests.pathological_markdown import CORPUS
 
 RUNS = 5
 
@@ -53,35 +56,34 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def probe(port: int, stop: threading.Event) -> list[float]:
+def probe(url: str, stop: threading.Event) -> list[float]:
     """GET /healthz one after another until ``stop``; each latency in ms."""
-    client = Client(port)
     latencies = []
-    while not stop.is_set():
-        reply = client.request("GET", "/healthz", timeout=30)
-        if reply.status != 200:
-            raise RuntimeError(f"/healthz answered {reply.status}")
-        latencies.append(reply.seconds * 1000)
-        time.sleep(0.005)
+    with Client(url, timeout=30) as client:
+        while not stop.is_set():
+            page = client.get("/healthz")
+            if page.status != 200:
+                raise RuntimeError(f"/healthz answered {page.status}")
+            latencies.append(page.seconds * 1000)
+            time.sleep(0.005)
     return latencies
 
 
-def burst(port: int, cookie: dict[str, str], token: str, body: str, posts: int) -> float:
+def burst(url: str, cookies: dict[str, str], token: str, body: str, posts: int) -> float:
     """Seconds until ``posts`` clients, started together, each created a post of ``body``."""
     failures: list[str] = []
     start_line = threading.Barrier(posts + 1)
 
     def create(number: int) -> None:
-        client = Client(port)
-        client.cookies = dict(cookie)
-        start_line.wait()
-        # Each body its own (a last line of digits), or the app's cache of
-        # rendered texts would render one and serve the rest from memory.
-        unique = f"{body[: -len(str(number)) - 1]}\n{number}"
-        form = {"csrf_token": token, "title": f"Burst {number}", "body": unique}
-        reply = client.request("POST", "/create", form)
-        if reply.status != 302:
-            failures.append(f"{reply.status}")
+        with Client(url, cookies) as client:
+            start_line.wait()
+            # Each body its own (a last line of digits), or the app's cache of
+            # rendered texts would render one and serve the rest from memory.
+            unique = f"{body[: -len(str(number)) - 1]}\n{number}"
+            form = {"csrf_token": token, "title": f"Burst {number}", "body": unique}
+            page = client.post("/create", form)
+        if page.status != 302:
+            failures.append(f"{page.status}")
 
     threads = [threading.Thread(target=create, args=(number,)) for number in range(posts)]
     for thread in threads:
@@ -95,10 +97,11 @@ def burst(port: int, cookie: dict[str, str], token: str, body: str, posts: int) 
     return time.perf_counter() - began
 
 
-def measure_healthz(port: int, seconds: float, during: threading.Thread | None) -> list[float]:
+def measure_healthz(url: str, seconds: float, during: threading.Thread | None) -> list[float]:
+    """/healthz latencies for ``seconds``, or while ``during`` runs."""
     stop = threading.Event()
     result: list[float] = []
-    prober = threading.Thread(target=lambda: result.extend(probe(port, stop)))
+    prober = threading.Thread(target=lambda: result.extend(probe(url, stop)))
     prober.start()
     if during is None:
         time.sleep(seconds)
@@ -134,16 +137,15 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="quart-flaskr-md-") as workdir:
         blog = OursInstance(Path(workdir), "blog", rate_limits=False)
         with blog.serve(cpus.server) as server:
-            seeded = blog.seed(server.port, posts=5)
-            cookie = dict(item.split("=", 1) for item in seeded.user_cookie.split("; "))
-            alone = measure_healthz(server.port, args.seconds, None)
+            seeded = seed_ours(server.url, blog.database, posts=5)
+            alone = measure_healthz(server.url, args.seconds, None)
             took: list[float] = []
             creating = threading.Thread(
                 target=lambda: took.append(
-                    burst(server.port, cookie, seeded.user_token, worst, args.posts)
+                    burst(server.url, seeded.user_cookies, seeded.user_token, worst, args.posts)
                 )
             )
-            during = measure_healthz(server.port, args.seconds, creating)
+            during = measure_healthz(server.url, args.seconds, creating)
     rows = [
         [
             label,

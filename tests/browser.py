@@ -14,10 +14,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import struct
 import urllib.parse
-import zlib
-from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,6 +34,9 @@ from playwright.sync_api import Page
 from playwright.sync_api import StorageState
 from playwright.sync_api import sync_playwright
 from playwright.sync_api import WebError
+
+# The PNG maker lives in the harness now; the browser tests import it from here.
+from tests.harness.images import png as png
 
 #: Where ``python3 tasks.py screenshots`` has the tests write their pictures.
 SCREENSHOTS_ENV = "FLASKR_SCREENSHOTS"
@@ -298,22 +298,3 @@ def open_tab(
         yield Tab(context, base_url, width)
     finally:
         context.close()
-
-
-def png(width: int, height: int, row: Callable[[int], bytes]) -> bytes:
-    """An 8-bit RGB PNG file; ``row(y)`` gives the ``3 * width`` bytes of row ``y``."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    # Each row starts with its filter type, 0: none.
-    pixels = b"".join(b"\0" + row(y) for y in range(height))
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(pixels, 9))
-        + chunk(b"IEND", b"")
-    )

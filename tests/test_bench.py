@@ -14,21 +14,20 @@ from pathlib import Path
 
 import pytest
 
+from bench.cli import EXIT_NO_WRK
 from tests.pathological_markdown import CORPUS
 
 ROOT = Path(__file__).resolve().parent.parent
-#: bench/run.py's exit status when wrk is missing and cannot be installed.
-EXIT_NO_WRK = 3
-#: Each row of the main table, and whether it may read "n/a" (routes added later).
-SCENARIOS = {
-    "GET / (anonymous)": False,
-    "GET / (logged in)": False,
-    "GET /hello": False,
-    "GET /<id>": True,
-    "GET /?q=word": True,
-    "POST /create": False,
-    "POST /auth/login": False,
-}
+#: The rows of the main table that every run prints.
+SCENARIOS = (
+    "GET / (anonymous)",
+    "GET / (logged in)",
+    "GET /hello",
+    "GET /<id>",
+    "GET /?q=word",
+    "POST /create",
+    "POST /auth/login",
+)
 RATE = re.compile(r"\d[\d,]*(\.\d+)?")
 LATENCY = re.compile(r"\d+(\.\d+)?(ms|s)")
 
@@ -49,13 +48,10 @@ def test_quick_benchmark_prints_a_row_per_scenario(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
 
     lines = run.stdout.splitlines()
-    for label, may_be_missing in SCENARIOS.items():
+    for label in SCENARIOS:
         rows = [line for line in lines if line.startswith(label + " ")]
         assert len(rows) == 1, f"no single row for {label}:\n{run.stdout}"
         cells = rows[0][len(label) :].split()
-        if cells[0] == "n/a":
-            assert may_be_missing, rows[0]
-            continue
         rate, p50, p99 = cells[:3]
         assert RATE.fullmatch(rate), rows[0]
         assert LATENCY.fullmatch(p50), rows[0]
@@ -66,7 +62,7 @@ def test_quick_benchmark_prints_a_row_per_scenario(tmp_path: Path) -> None:
         assert RATE.fullmatch(cells[5]), rows[0]
 
     data = json.loads(results.read_text("utf-8"))
-    for key in ("anon", "user", "hello", "create"):
+    for key in ("anon", "user", "hello", "detail", "search", "create", "login"):
         assert data["main"][key]["ours"]["requests"] > 0
         assert data["main"][key]["bare"]["requests"] > 0
 

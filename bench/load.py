@@ -1,0 +1,49 @@
+"""What wrk sends (a Load) and what it measured (a WrkResult)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+
+@dataclasses.dataclass(frozen=True)
+class Load:
+    """One kind of request for wrk to send over and over."""
+
+    path: str
+    method: str = "GET"
+    cookie: str | None = None
+    #: A url-encoded form body sent with each request (POST).
+    body: str | None = None
+    #: Add a fresh "&title=..." to each request's body (new posts each time).
+    unique_title: bool = False
+    #: Several paths to send in turn (ignores path).
+    rotate: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass
+class WrkResult:
+    """What one wrk run measured: throughput, latency percentiles in ms, errors by kind."""
+
+    requests: int
+    seconds: float
+    rps: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    errors: dict[str, int]
+    connections: int
+    #: CPU time the server's processes spent per completed request, in ms: less
+    #: sensitive than req/s to other work on a shared machine.
+    cpu_ms_per_request: float = 0.0
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+
+def median(results: Sequence[WrkResult]) -> WrkResult:
+    """The run with the median req/s (the lower middle one of an even count)."""
+    ordered = sorted(results, key=lambda result: result.rps)
+    return ordered[(len(ordered) - 1) // 2]

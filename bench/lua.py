@@ -1,0 +1,75 @@
+"""The Lua script that tells wrk what to send, and makes it print its figures as JSON."""
+
+from __future__ import annotations
+
+import textwrap
+
+from bench.load import Load
+
+#: The line of wrk's output that holds the figures, and its prefix.
+RESULT_PREFIX = "BENCH_JSON "
+_DONE = """
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_JSON {"requests": %d, "duration_us": %d, "p50": %d, "p90": %d, "p99": %d,'
+    .. ' "max": %d, "connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+def lua_string(value: str) -> str:
+    """A Lua long-bracket string: no character in ``value`` needs escaping."""
+    return "[==[" + value + "]==]"
+
+
+def _unique_titles(load: Load) -> str:
+    """Each request's body gets a title of its own: thread number and counter."""
+    return textwrap.dedent(
+        f"""
+        local counter = 0
+        local threads = 0
+        thread_id = 0
+        function setup(thread)
+          threads = threads + 1
+          thread:set("thread_id", threads)
+        end
+        function request()
+          counter = counter + 1
+          local body = {lua_string(load.body or "")}
+            .. "&title=Bench+post+w" .. thread_id .. "-" .. counter
+          return wrk.format(nil, {lua_string(load.path)}, nil, body)
+        end
+        """
+    )
+
+
+def _rotation(load: Load) -> str:
+    """The requests go to each of ``load.rotate`` in turn."""
+    paths = ", ".join(lua_string(path) for path in load.rotate)
+    return textwrap.dedent(
+        f"""
+        local paths = {{{paths}}}
+        local i = 0
+        function request()
+          i = i + 1
+          return wrk.format(nil, paths[(i % #paths) + 1])
+        end
+        """
+    )
+
+
+def lua_script(load: Load) -> str:
+    """The whole script for one load."""
+    lines = [f"wrk.method = {lua_string(load.method)}"]
+    if load.body is not None:
+        lines.append('wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"')
+        lines.append(f"wrk.body = {lua_string(load.body)}")
+    if load.unique_title:
+        lines.append(_unique_titles(load))
+    elif load.rotate:
+        lines.append(_rotation(load))
+    lines.append(_DONE)
+    return "\n".join(lines)
