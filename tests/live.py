@@ -335,6 +335,20 @@ class Server:
 
 
 @contextmanager
+def configured(deployment: Deployment, *lines: str) -> Iterator[None]:
+    """Append settings to the instance config.py; put the file back as it was afterwards."""
+    saved = deployment.config.read_bytes()
+    mode = deployment.config.stat().st_mode
+    with deployment.config.open("a", encoding="utf-8") as config:
+        config.write("\n" + "\n".join(lines) + "\n")
+    try:
+        yield
+    finally:
+        deployment.config.write_bytes(saved)
+        os.chmod(deployment.config, mode)
+
+
+@contextmanager
 def serve(deployment: Deployment, log_dir: Path, processes: int | None = None) -> Iterator[Server]:
     """Serve the deployment until the block ends, then SIGTERM it.
 

@@ -21,10 +21,8 @@ import subprocess
 import urllib.parse
 import xml.etree.ElementTree as ET
 import zlib
-from collections.abc import Iterator
 from collections.abc import Mapping
 from contextlib import closing
-from contextlib import contextmanager
 from email.message import Message
 from pathlib import Path
 
@@ -32,6 +30,7 @@ import pytest
 
 from quart_flaskr.security import CSRF_ERROR
 from tests.live import Browser
+from tests.live import configured
 from tests.live import Deployment
 from tests.live import RawPage
 from tests.live import REQUEST_TIMEOUT
@@ -164,20 +163,6 @@ def multipart(
         )
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-
-
-@contextmanager
-def configured(deployment: Deployment, *lines: str) -> Iterator[None]:
-    """Append settings to the instance config.py; put the file back as it was afterwards."""
-    saved = deployment.config.read_bytes()
-    mode = deployment.config.stat().st_mode
-    with deployment.config.open("a", encoding="utf-8") as config:
-        config.write("\n" + "\n".join(lines) + "\n")
-    try:
-        yield
-    finally:
-        deployment.config.write_bytes(saved)
-        os.chmod(deployment.config, mode)
 
 
 def quart_command(deployment: Deployment, *args: str) -> subprocess.CompletedProcess[str]:

@@ -15,6 +15,7 @@ from werkzeug.datastructures import Headers
 
 from quart_flaskr import create_app
 from quart_flaskr.db import Database
+from quart_flaskr.db import SCHEMA_VERSION
 from quart_flaskr.deploy import deployment_problems
 from quart_flaskr.models import users
 from quart_flaskr.security import CSRF_ERROR
@@ -299,6 +300,23 @@ def test_check_deploy_reads_files_and_database(tmp_path: Path) -> None:
     assert f"chmod go-rwx {database}" in problems
     assert "delete journal mode, not WAL" in problems
     assert "schema is version 1" in problems
+
+
+def test_check_deploy_on_a_database_without_tables(tmp_path: Path) -> None:
+    instance = tmp_path / "instance"
+    instance.mkdir(mode=0o700)
+    database = instance / "empty.sqlite"
+    conn = sqlite3.connect(database)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.close()
+    os.chmod(database, 0o600)
+    app = create_app(make_config(tmp_path, DATABASE=str(database), SECRET_KEY=GOOD_KEY))
+    app.instance_path = str(instance)
+    problems = deployment_problems(app)
+    assert [problem for problem in problems if "schema" in problem] == [
+        f"The database schema is version 0, not {SCHEMA_VERSION}: run 'migrate'."
+    ]
+    assert not [problem for problem in problems if "username" in problem]
 
 
 def test_check_deploy_command(tmp_path: Path) -> None:

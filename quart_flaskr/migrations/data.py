@@ -4,13 +4,15 @@ Posts and comments store their body's HTML as the sanitiser returned it. It is
 missing for rows written before it was stored (schema 3 and older) and for
 rows whose HTML a new Markdown renderer makes differently (schema 5): it is
 made here, in batches off the event loop, so that a worker never renders an
-old body while serving.
+old body while serving. Users from before schema 6 get the key their name is
+compared by (see ``usernames.py``).
 """
 
 from __future__ import annotations
 
 from quart_flaskr import markdown
 from quart_flaskr.db import Database
+from quart_flaskr.models import users
 
 #: How each table marks HTML not made yet: a comment's column is NOT NULL.
 _MISSING = {"post": "body_html IS NULL", "comment": "body_html = ''"}
@@ -46,3 +48,4 @@ async def upgrade_data(db: Database) -> None:
     """Bring the rows up to date after the schema migrations."""
     for table in _MISSING:
         await store_missing_html(db, table)
+    await users.store_missing_username_keys(db)
