@@ -209,6 +209,8 @@ class Server:
     def __init__(self, deployment: Deployment, log_dir: Path, processes: int | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        #: How many Hypercorns must say they run before the server is ready.
+        self.servers = processes or 1
         self.stdout_path = log_dir / f"hypercorn-{self.port}.out"
         self.stderr_path = log_dir / f"hypercorn-{self.port}.err"
         hypercorn = [deployment.program("hypercorn"), "--config", str(HYPERCORN_TOML)]
@@ -257,7 +259,8 @@ class Server:
 
     def wait_until_ready(self, timeout: float = START_TIMEOUT) -> None:
         deadline = time.monotonic() + timeout
-        while not self.answers():
+        # Every Hypercorn sharing the port up, not only the first to answer.
+        while self.stderr.count("] Running on ") < self.servers or not self.answers():
             if self.process.poll() is not None:
                 pytest.fail(
                     f"Hypercorn exited with {self.process.returncode} before answering:\n"
