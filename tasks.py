@@ -34,13 +34,14 @@ def run(*command: str | Path, check: bool = True, **env: str) -> bool:
     return result.returncode == 0
 
 
-def install(extras: str = "") -> None:
-    """Create .venv if needed and install the project (editable) into it."""
+def install(group: str = "") -> None:
+    """Create .venv if needed and install the project (editable) into it, with a dependency group."""
     if not (BIN / "python").exists():
         venv.EnvBuilder(with_pip=True, symlinks=os.name != "nt").create(VENV)
-    target = f".[{extras}]" if extras else "."
-    run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    run(BIN / "python", "-m", "pip", "install", "--quiet", "--editable", target)
+    # Dependency groups (PEP 735) need pip 25.1 or newer.
+    run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip>=25.1")
+    groups = ["--group", group] if group else []
+    run(BIN / "python", "-m", "pip", "install", "--quiet", *groups, "--editable", ".")
 
 
 def install_chromium() -> None:
@@ -89,7 +90,7 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def test(args: argparse.Namespace) -> None:
-    install("test")
+    install("dev")
     install_chromium()
     run(BIN / "ruff", "check", ".")
     run(BIN / "ruff", "format", "--check", ".")
@@ -101,7 +102,7 @@ def test(args: argparse.Namespace) -> None:
 
 def screenshots(args: argparse.Namespace) -> None:
     """The browser tests, told to save the README's screenshots in docs/screenshots/."""
-    install("test")
+    install("dev")
     install_chromium()
     run(
         BIN / "python",
