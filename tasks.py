@@ -35,7 +35,7 @@ def run(*command: str | Path, check: bool = True, **env: str) -> bool:
 
 
 def install(group: str = "") -> None:
-    """Create .venv if needed and install the project (editable) into it, with a dependency group."""
+    """Create .venv if needed; install the project (editable) and a dependency group into it."""
     if not (BIN / "python").exists():
         venv.EnvBuilder(with_pip=True, symlinks=os.name != "nt").create(VENV)
     # Dependency groups (PEP 735) need pip 25.1 or newer.
