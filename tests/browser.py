@@ -35,9 +35,6 @@ from playwright.sync_api import StorageState
 from playwright.sync_api import sync_playwright
 from playwright.sync_api import WebError
 
-# The PNG maker lives in the harness now; the browser tests import it from here.
-from tests.harness.images import png as png
-
 #: Where ``python3 tasks.py screenshots`` has the tests write their pictures.
 SCREENSHOTS_ENV = "FLASKR_SCREENSHOTS"
 #: Where Debian's package puts Chromium; other names on PATH are tried after it.

@@ -16,7 +16,7 @@ from hypercorn.typing import ResponseSummary
 from quart_flaskr.accesslog import escape
 from quart_flaskr.accesslog import EscapeAccessLog
 from quart_flaskr.accesslog import EscapedAtoms
-from tests.live import HYPERCORN_TOML
+from tests.harness.hypercorn import HYPERCORN_TOML
 
 #: The checkout's format, read from hypercorn.toml as Hypercorn reads it.
 ACCESS_LOG_FORMAT = str(tomllib.loads(HYPERCORN_TOML.read_text("utf-8"))["access_log_format"])

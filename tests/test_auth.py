@@ -8,10 +8,10 @@ from quart import Quart
 from quart_flaskr.db import Database
 from quart_flaskr.models import users
 from quart_flaskr.usernames import username_key
-from tests.conftest import AuthActions
-from tests.conftest import Client
-from tests.conftest import post_form
-from tests.conftest import replay_cookie
+from tests.helpers import AuthActions
+from tests.helpers import Client
+from tests.helpers import post_form
+from tests.helpers import replay_cookie
 
 
 async def test_register(client: Client, auth: AuthActions, db: Database) -> None:

@@ -10,9 +10,9 @@ import pytest
 from quart import Quart
 
 from quart_flaskr.db import Database
-from tests.conftest import AuthActions
-from tests.conftest import Client
-from tests.conftest import csrf_token
+from tests.helpers import AuthActions
+from tests.helpers import Client
+from tests.helpers import csrf_token
 
 #: Tables whose rows legitimately change on a refused request.
 BOOKKEEPING = {"rate_limit"}

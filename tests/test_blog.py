@@ -12,10 +12,10 @@ from quart_flaskr.db import Database
 from quart_flaskr.models import likes
 from quart_flaskr.models import posts
 from quart_flaskr.models import tags as tag_queries
-from tests.conftest import AuthActions
-from tests.conftest import Client
-from tests.conftest import csrf_token
-from tests.conftest import post_form
+from tests.helpers import AuthActions
+from tests.helpers import Client
+from tests.helpers import csrf_token
+from tests.helpers import post_form
 
 
 async def test_index(client: Client, auth: AuthActions) -> None:

@@ -30,9 +30,9 @@ from tests.browser import find_chromium
 from tests.browser import launch
 from tests.browser import open_tab
 from tests.browser import PHONE
-from tests.browser import png
 from tests.browser import screenshot_dir
 from tests.browser import Width
+from tests.harness.images import png
 from tests.live import Deployment
 from tests.live import serve
 from tests.live import Server

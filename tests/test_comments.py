@@ -6,9 +6,9 @@ import pytest
 
 from quart_flaskr.db import Database
 from quart_flaskr.models import comments
-from tests.conftest import AuthActions
-from tests.conftest import Client
-from tests.conftest import post_form
+from tests.helpers import AuthActions
+from tests.helpers import Client
+from tests.helpers import post_form
 
 
 async def comment_bodies(client: Client, post_id: int = 1) -> list[str]:

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import Browser
+from tests.harness.http import Client
+from tests.harness.http import Page
 from tests.live import configured
 from tests.live import Deployment
 from tests.live import GRACEFUL_TIMEOUT
-from tests.live import Page
 from tests.live import serve
 from tests.live import Server
 
@@ -65,14 +65,14 @@ def test_concurrent_posts_on_two_processes_sharing_a_port(
         assert len(processes) == 2
         users = []
         for number in range(USERS):
-            user = Browser(server.url)
+            user = Client(server.url)
             assert user.register(f"writer{number}", "writer-password").location == "/auth/login"
             assert user.login(f"writer{number}", "writer-password").location == "/"
             users.append(user)
         start = threading.Barrier(CLIENTS)
 
         def write_posts(client: int) -> list[tuple[int, str | None]]:
-            browser = Browser(server.url)
+            browser = Client(server.url)
             browser.share_session(users[client % USERS])
             start.wait(timeout=60)
             results = []
@@ -102,20 +102,20 @@ def test_concurrent_posts_on_two_processes_sharing_a_port(
         for number in range(4):
             since = len(server.stdout)
             for _ in range(READS):
-                assert Browser(server.url).get("/").status == 200
+                assert Client(server.url).get("/").status == 200
             assert reads_by(server, since, READS) == processes
             form = {"title": f"fresh {number}", "body": "seen at once"}
             assert users[number % USERS].submit("/create", form).location == "/"
             since = len(server.stdout)
             for _ in range(READS):
-                assert f"fresh {number}" in Browser(server.url).get("/").text
+                assert f"fresh {number}" in Client(server.url).get("/").text
             assert reads_by(server, since, READS) == processes
 
 
 def test_sigterm_lets_requests_in_flight_finish(live_server: Server) -> None:
     assert len(live_server.worker_pids()) == 1
-    assert Browser(live_server.url).register("patient", "patient-password").status == 302
-    browsers = [Browser(live_server.url) for _ in range(LOGINS)]
+    assert Client(live_server.url).register("patient", "patient-password").status == 302
+    browsers = [Client(live_server.url) for _ in range(LOGINS)]
     tokens = [browser.csrf_token("/auth/login") for browser in browsers]
     start = threading.Barrier(LOGINS + 1)
 
@@ -128,7 +128,7 @@ def test_sigterm_lets_requests_in_flight_finish(live_server: Server) -> None:
         logins = [pool.submit(log_in, index) for index in range(LOGINS)]
         start.wait(timeout=60)
         deadline = time.monotonic() + 10
-        while live_server.open_connections() < LOGINS:
+        while live_server.open_connections(live_server.port) < LOGINS:
             assert time.monotonic() < deadline, "the logins did not reach the worker"
             time.sleep(0.01)
         # Time for the worker to read the requests, far shorter than the

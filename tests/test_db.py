@@ -18,12 +18,12 @@ from quart_flaskr.db import _split_script
 from quart_flaskr.db import check_schema
 from quart_flaskr.db import Database
 from quart_flaskr.db import get_db
-from quart_flaskr.db import MIGRATIONS
 from quart_flaskr.db import SCHEMA_VERSION
 from quart_flaskr.db import SchemaError
 from quart_flaskr.models import posts
-from tests.conftest import DATA_SQL
-from tests.conftest import make_config
+from tests.harness.databases import old_database
+from tests.helpers import DATA_SQL
+from tests.helpers import make_config
 
 
 def aiosqlite_threads() -> int:
@@ -130,21 +130,15 @@ def test_init_db_refuses_to_erase_data(runner: QuartCliRunner, cli_app: Quart) -
     assert _users(path) == []
 
 
-def _flaskr_database(path: str) -> None:
-    """A database as Flaskr's own init-db leaves it: schema version 1, no user_version."""
-    conn = sqlite3.connect(path)
-    with conn:
-        for statement in MIGRATIONS[0][1]:
-            conn.execute(statement)
-        conn.executescript(DATA_SQL)
-    conn.close()
+#: The schema Flaskr's own init-db makes; it records no version.
+FLASKR_SCHEMA = 1
 
 
 def test_migrate_upgrades_a_flaskr_database_in_place(
     runner: QuartCliRunner, cli_app: Quart
 ) -> None:
     path = cli_app.config["DATABASE"]
-    _flaskr_database(path)
+    old_database(path, FLASKR_SCHEMA, script=DATA_SQL)
     result = runner.invoke(args=["migrate"])
     assert result.exit_code == 0, result.output
     assert f"from schema version 1 to {SCHEMA_VERSION}" in result.output
@@ -161,7 +155,7 @@ def test_migrate_upgrades_a_flaskr_database_in_place(
 
 async def test_serving_migrates_an_old_database(tmp_path: Path) -> None:
     config = make_config(tmp_path)
-    _flaskr_database(config["DATABASE"])
+    old_database(config["DATABASE"], FLASKR_SCHEMA, script=DATA_SQL)
     app = create_app(config)
     async with app.test_app():
         page = await (await app.test_client().get("/")).get_data(as_text=True)
@@ -192,7 +186,7 @@ async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
 
 async def test_workers_migrating_together_apply_each_step_once(tmp_path: Path) -> None:
     path = str(tmp_path / "old.sqlite")
-    _flaskr_database(path)
+    old_database(path, FLASKR_SCHEMA, script=DATA_SQL)
     workers = [Database(path) for _ in range(4)]
     results = await asyncio.gather(*(worker.migrate() for worker in workers))
     assert sorted(start for start, _ in results) == [

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import Browser
+from tests.harness.http import Client
+from tests.harness.hypercorn import ROOT
 from tests.live import Deployment
-from tests.live import ROOT
 from tests.live import Server
 from tests.live import StillRunningError
 
@@ -45,8 +45,8 @@ def test_installed_from_the_wheel(deployment: Deployment) -> None:
 
 
 def test_blog_over_http(live_server: Server, fresh_deployment: Deployment) -> None:
-    alice = Browser(live_server.url)
-    bob = Browser(live_server.url)
+    alice = Client(live_server.url)
+    bob = Client(live_server.url)
 
     page = alice.register("alice", "alice-password")
     assert (page.status, page.location) == (302, "/auth/login")
@@ -105,7 +105,7 @@ def test_blog_over_http(live_server: Server, fresh_deployment: Deployment) -> No
     assert alice.get("/create").location == "/auth/login"
     assert bob.get("/create").status == 200
 
-    seconds = live_server.stop(timeout=5)
+    seconds = live_server.shut_down(timeout=5)
     assert live_server.process.returncode == 0, live_server.stderr
     assert seconds < 5
 

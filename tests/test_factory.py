@@ -4,8 +4,8 @@ import gc
 from pathlib import Path
 
 from quart_flaskr import create_app
-from tests.conftest import AppFactory
-from tests.conftest import make_config
+from tests.helpers import AppFactory
+from tests.helpers import make_config
 
 
 def test_config_defaults_and_override(tmp_path: Path) -> None:

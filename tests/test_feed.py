@@ -5,7 +5,7 @@ from email.utils import parsedate_to_datetime
 
 from quart_flaskr.db import Database
 from quart_flaskr.models import posts
-from tests.conftest import Client
+from tests.helpers import Client
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 DC = "{http://purl.org/dc/elements/1.1/}"

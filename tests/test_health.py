@@ -3,7 +3,7 @@ from __future__ import annotations
 from quart import Quart
 
 from quart_flaskr.db import Database
-from tests.conftest import Client
+from tests.helpers import Client
 
 
 async def test_healthy(client: Client) -> None:

@@ -11,9 +11,9 @@ from quart.datastructures import FileStorage
 from quart_flaskr import images
 from quart_flaskr.db import Database
 from quart_flaskr.models import posts
-from tests.conftest import AuthActions
-from tests.conftest import Client
-from tests.conftest import csrf_token
+from tests.helpers import AuthActions
+from tests.helpers import Client
+from tests.helpers import csrf_token
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 200

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.http import REQUEST_TIMEOUT
 from tests.live import Deployment
-from tests.live import REQUEST_TIMEOUT
 from tests.live import serve
 from tests.live import Server
 
@@ -82,7 +82,7 @@ def test_access_log_escapes_requests(
         ordinary = get(server, b"/hello", b"User-Agent: curl/8.5.0")
         # h11 refuses raw control bytes in the request line itself: 400, and no log line.
         refused = get(server, b"/refused\x1b[31m\x85")
-        server.stop()
+        server.shut_down()
     assert (ordinary, refused) == (200, 400)
     log = server.stdout_path.read_bytes()
     text = log.decode("utf-8")

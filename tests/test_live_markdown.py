@@ -11,10 +11,10 @@ import re
 
 import pytest
 
+from tests.live import logged_in
+from tests.live import no_server_errors
 from tests.live import Server
 from tests.pathological_markdown import CORPUS
-from tests.test_live_security import logged_in
-from tests.test_live_security import no_server_errors
 
 pytestmark = pytest.mark.slow
 

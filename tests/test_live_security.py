@@ -3,7 +3,7 @@
 Every test starts Hypercorn with the checkout's ``hypercorn.toml`` on the
 deployment built by ``tests/live.py`` (emptied by ``init-db --force`` first, which
 also resets the rate limits kept in the database), and talks to it with the
-standard library only. A test that changes the instance ``config.py`` restores it
+harness's client, as a browser does. A test that changes the instance ``config.py`` restores it
 before it ends: the deployment is shared with the other slow tests.
 """
 
@@ -14,32 +14,30 @@ import http.client
 import json
 import os
 import re
-import secrets
 import sqlite3
-import struct
-import subprocess
 import urllib.parse
 import xml.etree.ElementTree as ET
-import zlib
 from collections.abc import Mapping
 from contextlib import closing
-from email.message import Message
 from pathlib import Path
 
+import httpx
 import pytest
 
 from quart_flaskr.security import CSRF_ERROR
-from tests.live import Browser
+from tests.harness.http import Client
+from tests.harness.http import Page
+from tests.harness.http import REQUEST_TIMEOUT
+from tests.harness.images import solid_png
 from tests.live import configured
 from tests.live import Deployment
-from tests.live import RawPage
-from tests.live import REQUEST_TIMEOUT
+from tests.live import logged_in
+from tests.live import no_server_errors
 from tests.live import serve
 from tests.live import Server
 
 pytestmark = pytest.mark.slow
 
-PASSWORD = "correct-horse-battery"
 HSTS_SECONDS = 31_536_000
 #: What a production deployment adds to the instance config.py behind HTTPS.
 HTTPS_SETTINGS = ("SESSION_COOKIE_SECURE = True", f"HSTS_SECONDS = {HSTS_SECONDS}")
@@ -56,17 +54,17 @@ _IMAGE_SRC = re.compile(r'<img class="image" src="(/uploads/[^"]+)"')
 # Helpers
 
 
-def header_values(headers: Message, name: str) -> list[str]:
+def header_values(headers: httpx.Headers, name: str) -> list[str]:
     """The comma-separated values of a header, lower-cased."""
     return [
         value.strip().lower()
-        for header in headers.get_all(name) or []
+        for header in headers.get_list(name)
         for value in header.split(",")
         if value.strip()
     ]
 
 
-def csp_directives(headers: Message) -> dict[str, list[str]]:
+def csp_directives(headers: httpx.Headers) -> dict[str, list[str]]:
     policy = headers.get("Content-Security-Policy")
     assert policy is not None, "no Content-Security-Policy"
     directives = {}
@@ -76,32 +74,19 @@ def csp_directives(headers: Message) -> dict[str, list[str]]:
     return directives
 
 
-def session_cookie(headers: Message) -> dict[str, str]:
+def session_cookie(headers: httpx.Headers) -> dict[str, str]:
     """The attributes of the ``session`` cookie a response sets (names lower-cased)."""
-    for header in headers.get_all("Set-Cookie") or []:
+    for header in headers.get_list("Set-Cookie"):
         name_value, *attributes = header.split(";")
         if name_value.split("=", 1)[0].strip() == "session":
             parts = (attribute.strip().partition("=") for attribute in attributes)
             return {name.lower(): value for name, _, value in parts}
-    raise AssertionError(f"no session cookie set: {headers.get_all('Set-Cookie')}")
-
-
-def location_path(page: RawPage) -> str | None:
-    location = page.headers.get("Location")
-    return None if location is None else urllib.parse.urlsplit(location).path
-
-
-def logged_in(server: Server, username: str) -> Browser:
-    browser = Browser(server.url)
-    assert browser.register(username, PASSWORD).location == "/auth/login"
-    assert browser.login(username, PASSWORD).location == "/"
-    return browser
+    raise AssertionError(f"no session cookie set: {headers.get_list('Set-Cookie')}")
 
 
 def snapshot(deployment: Deployment) -> dict[str, list[str]]:
-    """Every row of every table but the rate limits', read-only, in a comparable form."""
-    uri = f"{deployment.database.as_uri()}?mode=ro"
-    with closing(sqlite3.connect(uri, uri=True)) as conn:
+    """Every row of every table but the rate limits', in a comparable form."""
+    with deployment.read_only() as conn:
         tables = [
             str(row[0])
             for row in conn.execute(
@@ -121,64 +106,7 @@ def uploads(deployment: Deployment) -> set[str]:
     return {path.name for path in folder.iterdir()} if folder.is_dir() else set()
 
 
-def png(width: int = 3, height: int = 2) -> bytes:
-    """A real PNG image: red pixels, 8-bit RGB."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data)
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
-def multipart(
-    fields: Mapping[str, str], files: Mapping[str, tuple[str, str, bytes]]
-) -> tuple[bytes, dict[str, str]]:
-    """A multipart/form-data body as a browser sends it, and its Content-Type header.
-
-    ``files`` maps a field name to (file name, content type, content).
-    """
-    boundary = f"----test{secrets.token_hex(12)}"
-    parts = []
-    for name, value in fields.items():
-        parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
-            + value.encode()
-            + b"\r\n"
-        )
-    for name, (filename, content_type, data) in files.items():
-        parts.append(
-            f"--{boundary}\r\n"
-            f'Content-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-            f"Content-Type: {content_type}\r\n\r\n".encode()
-            + data
-            + b"\r\n"
-        )
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-
-
-def quart_command(deployment: Deployment, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run an operator command of the installed app, whatever its exit status."""
-    return subprocess.run(
-        [deployment.program("quart"), "--app", "quart_flaskr", *args],
-        cwd=deployment.workdir,
-        env=deployment.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def post_oversized(browser: Browser, path: str, body: bytes, headers: Mapping[str, str]) -> int:
+def post_oversized(browser: Client, path: str, body: bytes, headers: Mapping[str, str]) -> int:
     """POST a body the server refuses for its size; the status it answers.
 
     The server answers as soon as it sees the Content-Length, and closes the
@@ -186,7 +114,7 @@ def post_oversized(browser: Browser, path: str, body: bytes, headers: Mapping[st
     broken pipe, and the client reads the answer anyway, as browsers do.
     """
     url = urllib.parse.urlsplit(browser.base_url)
-    cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in browser.cookies)
+    cookies = browser.cookie_header()
     conn = http.client.HTTPConnection(url.hostname or "", url.port, timeout=REQUEST_TIMEOUT)
     try:
         conn.putrequest("POST", path)
@@ -206,15 +134,10 @@ def post_oversized(browser: Browser, path: str, body: bytes, headers: Mapping[st
         conn.close()
 
 
-def no_server_errors(server: Server) -> None:
-    assert "Traceback" not in server.stderr, server.stderr
-    assert not re.search(r'" 5\d\d ', server.stdout), server.stdout
-
-
 # 1. Security headers and the session cookie
 
 
-def _common_headers(page: RawPage) -> None:
+def _common_headers(page: Page) -> None:
     directives = csp_directives(page.headers)
     assert directives["default-src"] == ["'self'"]
     policy = page.headers["Content-Security-Policy"]
@@ -225,13 +148,13 @@ def _common_headers(page: RawPage) -> None:
     assert page.headers["Referrer-Policy"]
 
 
-def _session_dependent(page: RawPage) -> None:
+def _session_dependent(page: Page) -> None:
     assert "cookie" in header_values(page.headers, "Vary")
     assert "private" in header_values(page.headers, "Cache-Control")
 
 
-def _page_static_error(server: Server) -> tuple[RawPage, RawPage, RawPage]:
-    browser = Browser(server.url)
+def _page_static_error(server: Server) -> tuple[Page, Page, Page]:
+    browser = Client(server.url)
     # The index (served to anonymous readers from the page cache) and a form.
     index = browser.send("GET", "/")
     assert index.status == 200
@@ -242,7 +165,7 @@ def _page_static_error(server: Server) -> tuple[RawPage, RawPage, RawPage]:
     error = browser.send("GET", "/no/such/page")
     assert page.status == 200
     assert static.status == 200
-    assert static.headers.get_content_type() == "text/css"
+    assert static.content_type == "text/css"
     assert error.status == 404
     assert "404 Not Found" in error.text
     return page, static, error
@@ -285,7 +208,7 @@ def test_security_headers_and_cookie(fresh_deployment: Deployment, tmp_path: Pat
 def test_csrf_refused_over_http(live_server: Server, fresh_deployment: Deployment) -> None:
     alice = logged_in(live_server, "alice")
     message = html.escape(CSRF_ERROR)
-    stranger_token = Browser(live_server.url).csrf_token("/auth/login")
+    stranger_token = Client(live_server.url).csrf_token("/auth/login")
     forms = {
         "no token": {"title": "forged", "body": "x"},
         "forged token": {"title": "forged", "body": "x", "csrf_token": "forged"},
@@ -295,11 +218,8 @@ def test_csrf_refused_over_http(live_server: Server, fresh_deployment: Deploymen
         page = alice.post("/create", form)
         assert page.status == 400, name
         assert message in page.text, name
-    forged_header = alice.send(
-        "POST",
-        "/create",
-        urllib.parse.urlencode({"title": "forged", "body": "x"}).encode(),
-        {"X-CSRF-Token": "forged"},
+    forged_header = alice.request(
+        "POST", "/create", form={"title": "forged", "body": "x"}, headers={"X-CSRF-Token": "forged"}
     )
     assert forged_header.status == 400
     assert fresh_deployment.post_titles() == []
@@ -324,7 +244,7 @@ def test_copied_session_cookie_dies_at_logout(live_server: Server) -> None:
     values = [cookie.value for cookie in alice.cookies if cookie.name == "session"]
     assert len(values) == 1 and values[0]
     stolen = {"Cookie": f"session={values[0]}"}
-    thief = Browser(live_server.url)
+    thief = Client(live_server.url)
 
     page = thief.send("GET", "/create", headers=stolen)
     assert page.status == 200
@@ -335,7 +255,7 @@ def test_copied_session_cookie_dies_at_logout(live_server: Server) -> None:
 
     page = thief.send("GET", "/create", headers=stolen)
     assert page.status == 302
-    assert location_path(page) == "/auth/login"
+    assert page.location == "/auth/login"
     page = thief.send("GET", "/", headers=stolen)
     assert page.status == 200
     assert "alice" not in page.text
@@ -349,7 +269,7 @@ def test_login_rate_limit(live_server: Server) -> None:
     # The limiter's state is in the database, which live_server emptied: this
     # client address has made no login attempt yet. Empty passwords are refused
     # before any password hash, so the attempts are quick.
-    browser = Browser(live_server.url)
+    browser = Client(live_server.url)
     token = browser.csrf_token("/auth/login")
     attempt = {"username": "nobody", "password": "", "csrf_token": token}
     for number in range(1, LOGIN_LIMIT + 1):
@@ -363,14 +283,14 @@ def test_login_rate_limit(live_server: Server) -> None:
 
     # Showing the form is not limited; another browser from the same address is.
     assert browser.get("/auth/login").status == 200
-    other = Browser(live_server.url)
+    other = Client(live_server.url)
     assert other.login("nobody", "some-password").status == 429
     # With no proxy trusted (PROXY_TRUSTED_HOPS = 0), a forged client address changes nothing.
-    forged = browser.send(
+    forged = browser.request(
         "POST",
         "/auth/login",
-        urllib.parse.urlencode(attempt).encode(),
-        {"X-Forwarded-For": "203.0.113.7", "X-Real-IP": "203.0.113.7"},
+        form=attempt,
+        headers={"X-Forwarded-For": "203.0.113.7", "X-Real-IP": "203.0.113.7"},
     )
     assert forged.status == 429
     no_server_errors(live_server)
@@ -475,9 +395,9 @@ def test_bad_input_over_http(live_server: Server, fresh_deployment: Deployment) 
 
 
 def test_healthz(live_server: Server) -> None:
-    page = Browser(live_server.url).send("GET", "/healthz")
+    page = Client(live_server.url).get("/healthz")
     assert page.status == 200
-    assert page.headers.get_content_type() == "application/json"
+    assert page.content_type == "application/json"
     assert json.loads(page.body) == {"status": "ok", "database": "ok"}
 
 
@@ -486,27 +406,24 @@ def test_healthz(live_server: Server) -> None:
 
 def test_images_feed_and_search(live_server: Server, fresh_deployment: Deployment) -> None:
     user = logged_in(live_server, "painter")
-    image = png()
+    image = solid_png()
     stored_before = uploads(fresh_deployment)
 
     fields = {
-        "csrf_token": user.csrf_token("/create"),
         "title": "Red pixels",
         "body": "A *tiny* picture.",
         "tags": "art",
         "image_alt": "six red pixels",
     }
     fake = b"<!doctype html><script>alert(document.cookie)</script>"
-    body, headers = multipart(fields, {"image": ("evil.png", "image/png", fake)})
-    page = user.send("POST", "/create", body, headers)
+    page = user.submit("/create", fields, files={"image": ("evil.png", fake, "image/png")})
     assert page.status == 200
     assert IMAGE_ERROR in page.text
     assert fresh_deployment.post_titles() == []
     assert uploads(fresh_deployment) == stored_before
 
-    body, headers = multipart(fields, {"image": ("red.png", "image/png", image)})
-    page = user.send("POST", "/create", body, headers)
-    assert (page.status, location_path(page)) == (302, "/")
+    page = user.submit("/create", fields, files={"image": ("red.png", image, "image/png")})
+    assert (page.status, page.location) == (302, "/")
     assert fresh_deployment.post_titles() == ["Red pixels"]
     (new_file,) = uploads(fresh_deployment) - stored_before
 
@@ -515,15 +432,15 @@ def test_images_feed_and_search(live_server: Server, fresh_deployment: Deploymen
     assert sources == [f"/uploads/{new_file}"]
     (post_id,) = (int(found) for found in _EDIT_LINK.findall(index.text))
     # Anyone may see it, as a PNG that browsers must not sniff as anything else.
-    served = Browser(live_server.url).send("GET", sources[0])
+    served = Client(live_server.url).get(sources[0])
     assert served.status == 200
     assert served.body == image
     assert served.headers["Content-Type"] == "image/png"
     assert served.headers["X-Content-Type-Options"] == "nosniff"
 
-    feed = Browser(live_server.url).send("GET", "/feed.xml")
+    feed = Client(live_server.url).get("/feed.xml")
     assert feed.status == 200
-    assert feed.headers.get_content_type() == "application/rss+xml"
+    assert feed.content_type == "application/rss+xml"
     root = ET.fromstring(feed.body)  # noqa: S314 (the test's own server)
     links = [element.text or "" for element in root.iter("link")]
     links += [element.text or "" for element in root.iter("guid")]
@@ -541,7 +458,7 @@ def test_images_feed_and_search(live_server: Server, fresh_deployment: Deploymen
 
     assert user.submit(f"/{post_id}/delete", {}, token_from="/").location == "/"
     assert fresh_deployment.post_titles() == []
-    assert Browser(live_server.url).send("GET", sources[0]).status == 404
+    assert Client(live_server.url).get(sources[0]).status == 404
     assert uploads(fresh_deployment) == stored_before
     no_server_errors(live_server)
 
@@ -559,20 +476,20 @@ def test_operator_commands_while_serving(
     assert fresh_deployment.post_titles() == titles
 
     copy = tmp_path / "copy.sqlite"
-    result = quart_command(fresh_deployment, "backup", str(copy))
+    result = fresh_deployment.try_quart("backup", str(copy))
     assert result.returncode == 0, result.stderr
     with closing(sqlite3.connect(copy)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert [row[0] for row in conn.execute("SELECT title FROM post ORDER BY id")] == titles
 
-    result = quart_command(fresh_deployment, "init-db")
+    result = fresh_deployment.try_quart("init-db")
     assert result.returncode != 0
     assert "already holds users" in result.stdout + result.stderr
     assert fresh_deployment.post_titles() == titles
     index = user.get("/")
     assert all(title in index.text for title in titles)
 
-    result = quart_command(fresh_deployment, "check-deploy")
+    result = fresh_deployment.try_quart("check-deploy")
     assert result.returncode != 0
     problems = [line for line in result.stdout.splitlines() if line.startswith("- ")]
     assert len(problems) == 3, result.stdout
@@ -583,13 +500,13 @@ def test_operator_commands_while_serving(
     with configured(fresh_deployment, *HTTPS_SETTINGS, 'ALLOWED_HOSTS = ["blog.example.com"]'):
         for path in (fresh_deployment.instance, fresh_deployment.config, fresh_deployment.database):
             assert path.stat().st_mode & 0o077 == 0, path
-        result = quart_command(fresh_deployment, "check-deploy")
+        result = fresh_deployment.try_quart("check-deploy")
         assert result.returncode == 0, result.stdout + result.stderr
         assert "No problems found." in result.stdout
 
         # A configuration file others can read is reported.
         os.chmod(fresh_deployment.config, 0o644)
-        result = quart_command(fresh_deployment, "check-deploy")
+        result = fresh_deployment.try_quart("check-deploy")
         assert result.returncode != 0
         assert f"{fresh_deployment.config} is open to other users" in result.stdout
     assert fresh_deployment.config.stat().st_mode & 0o077 == 0
@@ -601,9 +518,9 @@ def test_operator_commands_while_serving(
 
 
 def test_forged_host_does_not_poison_cached_pages(live_server: Server) -> None:
-    forged = Browser(live_server.url).send("GET", "/", headers={"Host": "evil.example"})
+    forged = Client(live_server.url).send("GET", "/", headers={"Host": "evil.example"})
     # Refusing the host or answering it are both fine; others must not see it.
     assert forged.status in (200, 400)
-    page = Browser(live_server.url).send("GET", "/")
+    page = Client(live_server.url).get("/")
     assert page.status == 200
     assert "evil.example" not in page.text

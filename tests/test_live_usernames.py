@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-import subprocess
 import unicodedata
 from contextlib import closing
 
 import pytest
 from werkzeug.security import generate_password_hash
 
-from tests.live import Browser
+from tests.harness.http import Client
 from tests.live import Deployment
 from tests.live import Server
 
@@ -30,19 +29,18 @@ LOOK_ALIKES = (
 
 
 def stored_users(deployment: Deployment) -> list[tuple[str, str | None]]:
-    """(username, username_key) of every user, read-only."""
-    uri = f"{deployment.database.as_uri()}?mode=ro"
-    with closing(sqlite3.connect(uri, uri=True)) as conn:
+    """(username, username_key) of every user."""
+    with deployment.read_only() as conn:
         return list(conn.execute("SELECT username, username_key FROM user ORDER BY id"))
 
 
 def test_look_alikes_cannot_register_beside_victim(
     live_server: Server, fresh_deployment: Deployment
 ) -> None:
-    victim = Browser(live_server.url)
+    victim = Client(live_server.url)
     assert victim.register("victim", PASSWORD).location == "/auth/login"
 
-    attacker = Browser(live_server.url)
+    attacker = Client(live_server.url)
     for username, message in LOOK_ALIKES:
         page = attacker.register(username, "attacker-password")
         assert page.status == 200, username
@@ -51,9 +49,9 @@ def test_look_alikes_cannot_register_beside_victim(
 
     # Whole Cyrillic and Hangul names register, and log in however typed.
     for name in (PYOTR, "\ube14\ub85c\uadf8"):
-        assert Browser(live_server.url).register(name, PASSWORD).location == "/auth/login"
+        assert Client(live_server.url).register(name, PASSWORD).location == "/auth/login"
     typed = unicodedata.normalize("NFD", PYOTR)
-    assert Browser(live_server.url).login(typed, PASSWORD).location == "/"
+    assert Client(live_server.url).login(typed, PASSWORD).location == "/"
     assert victim.login("VICTIM", PASSWORD).location == "/"
     assert stored_users(fresh_deployment) == [
         ("victim", "victim"),
@@ -75,9 +73,9 @@ def test_look_alike_accounts_from_before_keep_working_and_are_listed(
             ],
         )
     for name in ("victim", "Victim", "victim\u200b"):
-        browser = Browser(live_server.url)
+        browser = Client(live_server.url)
         assert browser.login(name, f"{name} password").location == "/", name
-    page = Browser(live_server.url).register("VICTIM", PASSWORD)
+    page = Client(live_server.url).register("VICTIM", PASSWORD)
     assert page.status == 200
     assert "User VICTIM is already registered." in page.text
     assert [name for name, _ in stored_users(fresh_deployment)] == [
@@ -86,15 +84,7 @@ def test_look_alike_accounts_from_before_keep_working_and_are_listed(
         "victim\u200b",
     ]
 
-    result = subprocess.run(
-        [fresh_deployment.program("quart"), "--app", "quart_flaskr", "check-deploy"],
-        cwd=fresh_deployment.workdir,
-        env=fresh_deployment.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = fresh_deployment.try_quart("check-deploy")
     assert result.returncode != 0
     assert (
         "- The usernames 'victim' (id 1), 'Victim' (id 2), 'victim\\u200b' (id 3) are one name"

@@ -7,17 +7,14 @@ also empties the rate limits kept there).
 
 from __future__ import annotations
 
-from email.message import Message
-
+import httpx
 import pytest
 
+from tests.harness.images import solid_png
 from tests.live import Deployment
+from tests.live import logged_in
+from tests.live import no_server_errors
 from tests.live import Server
-from tests.test_live_security import location_path
-from tests.test_live_security import logged_in
-from tests.test_live_security import multipart
-from tests.test_live_security import no_server_errors
-from tests.test_live_security import png
 
 pytestmark = pytest.mark.slow
 
@@ -25,9 +22,9 @@ pytestmark = pytest.mark.slow
 POSTS_PER_MINUTE = 10
 
 
-def one_retry_after(headers: Message) -> int:
+def one_retry_after(headers: httpx.Headers) -> int:
     """The wait a 429 asks for, which it must say exactly once."""
-    values = headers.get_all("Retry-After") or []
+    values = headers.get_list("Retry-After")
     assert len(values) == 1, values
     return int(values[0])
 
@@ -65,23 +62,22 @@ def test_login_limit_says_retry_after_once(live_server: Server) -> None:
 
 def test_public_files_carry_no_session_cookie(live_server: Server) -> None:
     user = logged_in(live_server, "painter")
-    style = user.send("GET", "/static/style.css")
+    style = user.get("/static/style.css")
     assert style.status == 200
     assert "public" in style.headers["Cache-Control"]
-    assert style.headers.get_all("Set-Cookie") is None
+    assert style.headers.get_list("Set-Cookie") == []
 
-    fields = {"csrf_token": user.csrf_token("/create"), "title": "Red", "body": ""}
-    body, headers = multipart(fields, {"image": ("red.png", "image/png", png())})
-    page = user.send("POST", "/create", body, headers)
-    assert (page.status, location_path(page)) == (302, "/")
+    fields = {"title": "Red", "body": ""}
+    page = user.submit("/create", fields, files={"image": ("red.png", solid_png(), "image/png")})
+    assert (page.status, page.location) == (302, "/")
     (source,) = (part.split('"', 1)[0] for part in user.get("/").text.split('src="/uploads/')[1:])
-    image = user.send("GET", f"/uploads/{source}")
+    image = user.get(f"/uploads/{source}")
     assert image.status == 200
     assert image.headers["Cache-Control"] == "public, max-age=86400"
-    assert image.headers.get_all("Set-Cookie") is None
+    assert image.headers.get_list("Set-Cookie") == []
 
     # Pages still refresh the login's cookie, and the login holds.
-    index = user.send("GET", "/")
+    index = user.get("/")
     assert "Log Out" in index.text
-    assert any(cookie.startswith("session=") for cookie in index.headers.get_all("Set-Cookie", []))
+    assert any(cookie.startswith("session=") for cookie in index.headers.get_list("Set-Cookie"))
     no_server_errors(live_server)

@@ -14,10 +14,10 @@ from quart_flaskr.models import posts
 from quart_flaskr.pagecache import cache_key
 from quart_flaskr.pagecache import get_page_cache
 from quart_flaskr.pagecache import PageCache
-from tests.conftest import AppFactory
-from tests.conftest import AuthActions
-from tests.conftest import Client
-from tests.conftest import post_form
+from tests.helpers import AppFactory
+from tests.helpers import AuthActions
+from tests.helpers import Client
+from tests.helpers import post_form
 
 
 @pytest.fixture

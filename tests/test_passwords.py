@@ -12,9 +12,9 @@ from werkzeug.security import check_password_hash
 
 from quart_flaskr import passwords
 from quart_flaskr.db import Database
-from tests.conftest import AppFactory
-from tests.conftest import AuthActions
-from tests.conftest import Client
+from tests.helpers import AppFactory
+from tests.helpers import AuthActions
+from tests.helpers import Client
 
 
 async def test_new_hashes_meet_owasp_minimum() -> None:

@@ -13,9 +13,9 @@ from quart.datastructures import FileStorage
 from werkzeug.routing import Rule
 
 from quart_flaskr.security import is_public
-from tests.conftest import AuthActions
-from tests.conftest import Client
-from tests.conftest import csrf_token
+from tests.helpers import AuthActions
+from tests.helpers import Client
+from tests.helpers import csrf_token
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 #: What each form-taking route is sent; other POST routes take no fields.

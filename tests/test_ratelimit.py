@@ -9,10 +9,10 @@ from quart import Quart
 from quart_flaskr.db import Database
 from quart_flaskr.models import comments
 from quart_flaskr.models import posts
-from tests.conftest import AppFactory
-from tests.conftest import AuthActions
-from tests.conftest import Client
-from tests.conftest import csrf_token
+from tests.helpers import AppFactory
+from tests.helpers import AuthActions
+from tests.helpers import Client
+from tests.helpers import csrf_token
 
 
 @pytest.mark.parametrize(

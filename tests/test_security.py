@@ -21,12 +21,12 @@ from quart_flaskr.models import users
 from quart_flaskr.security import CSRF_ERROR
 from quart_flaskr.security import is_public
 from quart_flaskr.security import secret_key_problem
-from tests.conftest import AppFactory
-from tests.conftest import AuthActions
-from tests.conftest import Client
-from tests.conftest import csrf_token
-from tests.conftest import make_config
-from tests.conftest import post_form
+from tests.helpers import AppFactory
+from tests.helpers import AuthActions
+from tests.helpers import Client
+from tests.helpers import csrf_token
+from tests.helpers import make_config
+from tests.helpers import post_form
 
 GOOD_KEY = "k" * 64
 

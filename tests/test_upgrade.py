@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from quart_flaskr import create_app
 from quart_flaskr.db import Database
-from quart_flaskr.db import MIGRATIONS
 from quart_flaskr.db import SCHEMA_VERSION
 from quart_flaskr.migrations import data
-from tests.conftest import AuthActions
-from tests.conftest import make_config
-from tests.conftest import post_form
+from tests.harness.databases import old_database
+from tests.helpers import AuthActions
+from tests.helpers import make_config
+from tests.helpers import post_form
 
 #: The schema version of the release before comments, likes, tags, images and search.
 PREVIOUS_VERSION = 3
@@ -25,25 +24,28 @@ PASSWORD = (
 
 def create_previous_version(path: Path) -> None:
     """What the previous release's init-db made, then used for a while."""
-    conn = sqlite3.connect(path)
-    for version, statements in MIGRATIONS:
-        if version <= PREVIOUS_VERSION:
-            for statement in statements:
-                conn.execute(statement)
-    conn.execute(f"PRAGMA user_version = {PREVIOUS_VERSION}")
-    conn.executemany(
-        "INSERT INTO user (username, password) VALUES (?, ?)",
-        [("test", PASSWORD), ("old timer", PASSWORD)],
-    )
-    conn.executemany(
-        "INSERT INTO post (title, body, author_id, created) VALUES (?, ?, ?, ?)",
-        [
-            ("Old news", "Written *before* the upgrade.\nSecond line.", 2, "2017-05-01 10:00:00"),
-            ("Older still", "<script>alert(1)</script>", 1, "2016-01-01 00:00:00"),
+    old_database(
+        path,
+        PREVIOUS_VERSION,
+        user=[
+            {"username": "test", "password": PASSWORD},
+            {"username": "old timer", "password": PASSWORD},
+        ],
+        post=[
+            {
+                "title": "Old news",
+                "body": "Written *before* the upgrade.\nSecond line.",
+                "author_id": 2,
+                "created": "2017-05-01 10:00:00",
+            },
+            {
+                "title": "Older still",
+                "body": "<script>alert(1)</script>",
+                "author_id": 1,
+                "created": "2016-01-01 00:00:00",
+            },
         ],
     )
-    conn.commit()
-    conn.close()
 
 
 async def test_migrate_keeps_users_and_posts(tmp_path: Path) -> None:
@@ -143,23 +145,26 @@ MARKDOWN_IT_VERSION = 4
 
 async def test_html_made_by_the_old_renderer_is_made_again(tmp_path: Path) -> None:
     path = tmp_path / "v4.sqlite"
-    conn = sqlite3.connect(path)
-    for version, statements in MIGRATIONS:
-        if version <= MARKDOWN_IT_VERSION:
-            for statement in statements:
-                conn.execute(statement)
-    conn.execute(f"PRAGMA user_version = {MARKDOWN_IT_VERSION}")
-    conn.execute("INSERT INTO user (username, password) VALUES ('test', ?)", (PASSWORD,))
-    conn.execute(
-        "INSERT INTO post (title, body, body_html, author_id) VALUES"
-        " ('t', '[x](javascript:y)', '<p>[x](javascript:y)</p>', 1)"
+    old_database(
+        path,
+        MARKDOWN_IT_VERSION,
+        user=[{"username": "test", "password": PASSWORD}],
+        post=[
+            {
+                "title": "t",
+                "body": "[x](javascript:y)",
+                "body_html": "<p>[x](javascript:y)</p>",
+                "author_id": 1,
+            }
+        ],
+        comment=[
+            {"post_id": 1, "author_id": 1, "body": body, "body_html": body_html}
+            for body, body_html in (
+                ("|a|\n|-|", "<table>\n<thead>"),
+                ("*c*", "<p><em>c</em></p>\n"),
+            )
+        ],
     )
-    conn.executemany(
-        "INSERT INTO comment (post_id, author_id, body, body_html) VALUES (1, 1, ?, ?)",
-        [("|a|\n|-|", "<table>\n<thead>"), ("*c*", "<p><em>c</em></p>\n")],
-    )
-    conn.commit()
-    conn.close()
     database = Database(str(path), data.upgrade_data)
     try:
         assert await database.migrate() == (MARKDOWN_IT_VERSION, SCHEMA_VERSION)

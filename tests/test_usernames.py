@@ -14,15 +14,15 @@ from werkzeug.security import generate_password_hash
 
 from quart_flaskr import create_app
 from quart_flaskr.db import Database
-from quart_flaskr.db import MIGRATIONS
 from quart_flaskr.deploy import deployment_problems
 from quart_flaskr.models import users
 from quart_flaskr.usernames import misleading
 from quart_flaskr.usernames import prepare_username
 from quart_flaskr.usernames import username_key
 from quart_flaskr.usernames import UsernameError
-from tests.conftest import AuthActions
-from tests.conftest import make_config
+from tests.harness.databases import old_database
+from tests.helpers import AuthActions
+from tests.helpers import make_config
 
 PYOTR = "\u041f\u0451\u0442\u0440"  # Пётр, as keyboards type it (NFC).
 PYOTR_DECOMPOSED = unicodedata.normalize("NFD", PYOTR)
@@ -306,21 +306,14 @@ def test_init_db_makes_the_key_column_index_and_trigger(
 
 def create_database_before_keys(path: Path) -> None:
     """A database of the release before usernames had keys, with look-alike accounts."""
-    conn = sqlite3.connect(path)
-    for version, statements in MIGRATIONS:
-        if version < KEY_VERSION:
-            for statement in statements:
-                conn.execute(statement)
-    conn.execute(f"PRAGMA user_version = {KEY_VERSION - 1}")
-    conn.executemany(
-        "INSERT INTO user (username, password) VALUES (?, ?)",
-        [
-            (name, generate_password_hash(f"{name} password", HASH))
+    old_database(
+        path,
+        KEY_VERSION - 1,
+        user=[
+            {"username": name, "password": generate_password_hash(f"{name} password", HASH)}
             for name in ("victim", "Victim", "victim\u200b", PYOTR, "old timer")
         ],
     )
-    conn.commit()
-    conn.close()
 
 
 async def test_an_upgraded_blog_keeps_look_alike_accounts_working(tmp_path: Path) -> None:
