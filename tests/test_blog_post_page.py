@@ -1,0 +1,29 @@
+"""A post's own page."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import AuthActions
+from tests.helpers import Client
+from tests.helpers import page_text
+
+
+async def test_detail(client: Client, auth: AuthActions) -> None:
+    page = await page_text(client, "/1")
+    assert "<title>test title - Flaskr</title>" in page
+    assert "by test on 2018-01-01" in page
+    assert "test\nbody" in page
+    assert 'href="/1/update"' not in page
+    assert "No comments yet." in page
+    assert "Log in</a> to comment" in page
+
+    await auth.login()
+    page = await page_text(client, "/1")
+    assert 'href="/1/update"' in page
+    assert 'action="/1/comment"' in page
+
+
+@pytest.mark.parametrize("path", ("/2", "/0", "/-1", "/9223372036854775808", "/abc"))
+async def test_detail_of_a_missing_post(client: Client, path: str) -> None:
+    assert (await client.get(path)).status_code == 404

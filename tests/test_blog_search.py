@@ -1,0 +1,184 @@
+"""Search: ranked full-text matches over titles, authors and bodies, any text taken."""
+
+from __future__ import annotations
+
+import pytest
+
+from quart_flaskr.db import Database
+from quart_flaskr.models import posts
+from quart_flaskr.models import tags as tag_queries
+from tests.helpers import add_posts
+from tests.helpers import AuthActions
+from tests.helpers import Client
+from tests.helpers import page_text
+from tests.helpers import post_form
+from tests.helpers import titles
+
+
+async def test_search(client: Client, auth: AuthActions, db: Database) -> None:
+    await posts.insert_post(db, 2, "Async ideas", "Quart runs on asyncio.")
+    await posts.insert_post(db, 1, "Flask", "A post about flasks and async views.")
+    await posts.insert_post(db, 1, "Unrelated", "Nothing to see.")
+
+    # Ranked: a match in the title counts more than one in the body.
+    assert titles(await page_text(client, "/?q=async")) == ["Async ideas", "Flask"]
+    # Every word must match, in any column; words are stemmed and case does not matter.
+    assert titles(await page_text(client, "/?q=ASYNC+flask")) == ["Flask"]
+    assert titles(await page_text(client, "/?q=posts")) == ["Flask"]
+    # The author's name is searched too.
+    assert titles(await page_text(client, "/?q=other")) == ["Async ideas"]
+    page = await page_text(client, "/?q=nowhere")
+    assert titles(page) == []
+    assert "No post matches your search." in page
+    assert "<title>Search: nowhere - Flaskr</title>" in page
+    # The search box keeps the words.
+    assert 'name="q" id="search-q" value="nowhere"' in page
+    # An empty search is the index.
+    assert len(titles(await page_text(client, "/?q=+"))) == 4
+
+
+async def test_search_ranking(client: Client, db: Database) -> None:
+    # Oldest first, so that date alone would give the opposite order.
+    # Control characters typed into a title are not taken for found words.
+    await posts.insert_post(db, 1, "\x01" * 9 + "Odd", "Quart.")
+    await posts.insert_post(db, 1, "Quart and Flask", "Old.")
+    await posts.insert_post(db, 1, "On Quart", "Notes.")
+    await posts.insert_post(db, 2, "Third", "About quart.")
+    await posts.insert_post(db, 1, "Fourth", "Quart, quart and the other one.")
+    await posts.insert_post(db, 1, "Flask", "Quart.")
+
+    # The title first, then the author's name, then the body; newest first among equals.
+    assert titles(await page_text(client, "/?q=quart")) == [
+        "On Quart",
+        "Quart and Flask",
+        "Flask",
+        "Fourth",
+        "Third",
+    ]
+    assert titles(await page_text(client, "/?q=quart&page=2")) == ["\x01" * 9 + "Odd"]
+    assert titles(await page_text(client, "/?q=other")) == ["Third", "Fourth"]
+    # Each word found in the title counts.
+    assert titles(await page_text(client, "/?q=quart+flask")) == ["Quart and Flask", "Flask"]
+
+
+async def test_search_follows_edits(client: Client, auth: AuthActions) -> None:
+    await auth.login()
+    assert titles(await page_text(client, "/?q=test")) == ["test title"]
+    await post_form(client, "/1/update", {"title": "renamed", "body": "fresh words"})
+    assert titles(await page_text(client, "/?q=fresh")) == ["renamed"]
+    assert titles(await page_text(client, "/?q=title")) == []
+    await post_form(client, "/1/delete", {}, token_from="/1/update")
+    assert titles(await page_text(client, "/?q=fresh")) == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    (
+        '"',
+        '"unbalanced',
+        "'",
+        "*",
+        "a*",
+        "^test",
+        "NEAR(test body)",
+        "NEAR(",
+        "(",
+        ")",
+        "test OR",
+        "AND",
+        "NOT test",
+        "-test",
+        "title:test",
+        "{title body}:test",
+        "test + body",
+        "\x00",
+        "te\x00st",
+        "\u00fcn\u00efc\u00f8d\u00e9 \u65e5\u672c\u8a9e \U0001f600",
+        "%",
+        "\\",
+    ),
+)
+async def test_search_takes_any_text(client: Client, query: str) -> None:
+    response = await client.get("/", query_string={"q": query})
+    assert response.status_code == 200
+
+
+async def test_search_finds_words_next_to_symbols(client: Client) -> None:
+    assert titles(await page_text(client, '/?q="test"')) == ["test title"]
+    assert titles(await page_text(client, "/?q=(test)")) == ["test title"]
+
+
+async def test_search_ranks_the_newest_matches(
+    client: Client, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_posts(db, 4, tags=["t"])
+    await posts.insert_post(db, 1, "Other", "A post.")
+    await posts.insert_post(db, 1, "Newest", "Post.")
+    monkeypatch.setattr(posts, "SEARCH_WINDOW", 3)
+    # The three newest matches ranked (the title match first), then the older
+    # matches by date, the page crossing from one to the other.
+    page = await page_text(client, "/?q=post")
+    assert titles(page) == ["post 4", "Newest", "Other", "post 3", "post 2"]
+    assert 'rel="next"' in page
+    page = await page_text(client, "/?q=post&page=2")
+    assert titles(page) == ["post 1"]
+    assert 'rel="next"' not in page
+    # Within a tag, the three newest matches with the tag, then the older one.
+    assert titles(await page_text(client, "/tag/t?q=post")) == [
+        "post 4",
+        "post 3",
+        "post 2",
+        "post 1",
+    ]
+
+
+@pytest.mark.parametrize("tagged", (False, True))
+async def test_search_pages_show_every_match_once(
+    db: Database, monkeypatch: pytest.MonkeyPatch, tagged: bool
+) -> None:
+    await add_posts(db, 7, tags=["t"])
+    for number in range(5):
+        await posts.insert_post(db, 2, f"other {number}", "About a post.", tags=["t"])
+    await posts.insert_post(db, 1, "untagged", "A post.")
+    await posts.insert_post(db, 1, "unrelated", "Nothing.")
+    tag_id = await tag_queries.select_tag_id(db, "t") if tagged else None
+    matching = await posts.select_posts(db, limit=100, tag_id=tag_id)
+    expected = {post.id for post in matching if "post" in post.body.lower() + post.title}
+    assert len(expected) == (12 if tagged else 13)
+
+    for window in (1, 4, 5, 6, 12, 13, 50):
+        monkeypatch.setattr(posts, "SEARCH_WINDOW", window)
+        found = await posts.select_posts(db, limit=100, search="post", tag_id=tag_id)
+        ids = [post.id for post in found]
+        assert sorted(ids) == sorted(expected), window
+        # The newest `window` matches come first, the title matches among them
+        # first; the rest follow newest first.
+        newest = sorted(expected, reverse=True)[:window]
+        assert set(ids[:window]) == set(newest)
+        ranked = [post.title.startswith("post") for post in found[:window]]
+        assert ranked == sorted(ranked, reverse=True)
+        assert ids[window:] == sorted(ids[window:], reverse=True)
+        for size in (1, 2, 5):
+            paged: list[int] = []
+            for offset in range(0, len(ids) + size, size):
+                page = await posts.select_posts(
+                    db, limit=size, offset=offset, search="post", tag_id=tag_id
+                )
+                paged += [post.id for post in page]
+            assert paged == ids, (window, size)
+
+
+async def test_search_too_long(client: Client) -> None:
+    response = await client.get("/", query_string={"q": "x" * 201})
+    assert response.status_code == 400
+    assert "at most 200 characters" in await response.get_data(as_text=True)
+
+
+async def test_search_pages(client: Client, db: Database) -> None:
+    await add_posts(db, 7)
+    page = await page_text(client, "/?q=post")
+    assert len(titles(page)) == 5
+    assert 'rel="next" href="/?q=post&amp;page=2"' in page
+    page = await page_text(client, "/?q=post&page=2")
+    assert len(titles(page)) == 2
+    assert 'rel="prev" href="/?q=post"' in page

@@ -1,0 +1,108 @@
+"""Tags: given when writing, checked, shown as links, each with its own listing."""
+
+from __future__ import annotations
+
+import html
+from urllib.parse import quote as url_quote
+
+import pytest
+
+from quart_flaskr.db import Database
+from tests.helpers import add_posts
+from tests.helpers import AuthActions
+from tests.helpers import Client
+from tests.helpers import page_text
+from tests.helpers import post_form
+from tests.helpers import titles
+
+
+async def test_tags(client: Client, auth: AuthActions, db: Database) -> None:
+    await auth.login()
+    await post_form(
+        client, "/create", {"title": "tagged", "body": "", "tags": " Python, web  Dev,python,,"}
+    )
+    page = await page_text(client, "/")
+    assert '<a rel="tag" href="/tag/python">python</a>' in page
+    assert '<a rel="tag" href="/tag/web%20dev">web dev</a>' in page
+
+    for path in ("/tag/python", "/tag/PYTHON", "/tag/web%20dev"):
+        page = await page_text(client, path)
+        assert titles(page) == ["tagged"]
+    assert "Tagged &#39;python&#39;" in await page_text(client, "/tag/Python")
+
+    # The edit form shows the tags; changing them drops the tag no post has any more.
+    assert 'value="python, web dev"' in await page_text(client, "/2/update")
+    await post_form(client, "/2/update", {"title": "tagged", "body": "", "tags": "python, flask"})
+    assert (await client.get("/tag/web%20dev")).status_code == 404
+    assert titles(await page_text(client, "/tag/flask")) == ["tagged"]
+    await post_form(client, "/1/update", {"title": "also", "body": "", "tags": "flask"})
+    assert titles(await page_text(client, "/tag/flask")) == ["tagged", "also"]
+
+    await post_form(client, "/2/delete", {}, token_from="/2/update")
+    assert titles(await page_text(client, "/tag/flask")) == ["also"]
+    assert (await client.get("/tag/python")).status_code == 404
+    names = await db.fetch_all("SELECT name FROM tag")
+    assert [row[0] for row in names] == ["flask"]
+
+
+async def test_unicode_tags(client: Client, auth: AuthActions) -> None:
+    await auth.login()
+    tags = "Caf\u0065\u0301, \u0939\u093f\u0928\u094d\u0926\u0940, c++, c#, node.js"
+    response = await post_form(client, "/create", {"title": "t", "body": "", "tags": tags})
+    assert response.status_code == 302
+    for name in ("caf\u00e9", "\u0939\u093f\u0928\u094d\u0926\u0940", "c++", "c#", "node.js"):
+        path = url_quote(f"/tag/{name}")
+        assert titles(await page_text(client, path)) == ["t"], name
+
+
+@pytest.mark.parametrize(
+    ("tags", "message"),
+    (
+        ("a/b", "Tags may hold letters, digits, spaces and - _ . + # only"),
+        ("<script>", "Tags may hold letters, digits, spaces and - _ . + # only"),
+        ("..", "at least one letter or digit"),
+        ("x" * 33, "Tags must be at most 32 characters"),
+        (",".join(f"t{number}" for number in range(11)), "A post can have at most 10 tags."),
+    ),
+)
+@pytest.mark.parametrize("path", ("/create", "/1/update"))
+async def test_bad_tags(
+    client: Client, auth: AuthActions, db: Database, path: str, tags: str, message: str
+) -> None:
+    await auth.login()
+    response = await post_form(client, path, {"title": "t", "body": "b", "tags": tags})
+    assert response.status_code == 200
+    page = await response.get_data(as_text=True)
+    assert html.escape(message, quote=True) in page
+    # What the user typed is kept in the form.
+    assert f'value="{html.escape(tags)}"' in page
+    post = await db.fetch_one("SELECT title, (SELECT COUNT(*) FROM post) FROM post WHERE id = 1")
+    assert post is not None and tuple(post) == ("test title", 1)
+    assert await db.fetch_one("SELECT 1 FROM tag") is None
+
+
+async def test_unknown_tag(client: Client) -> None:
+    response = await client.get("/tag/nothing")
+    assert response.status_code == 404
+    assert "No post is tagged" in await response.get_data(as_text=True)
+
+
+async def test_tag_pages(client: Client, db: Database) -> None:
+    await add_posts(db, 6, tags=["many"])
+    page = await page_text(client, "/tag/many")
+    assert titles(page) == ["post 6", "post 5", "post 4", "post 3", "post 2"]
+    assert 'rel="next" href="/tag/many?page=2"' in page
+    page = await page_text(client, "/tag/many?page=2")
+    assert titles(page) == ["post 1"]
+    assert 'rel="prev" href="/tag/many"' in page
+    assert (await client.get("/tag/many?page=3")).status_code == 404
+    # A search within a tag.
+    assert titles(await page_text(client, "/tag/many?q=body+3")) == ["post 3"]
+    assert titles(await page_text(client, "/tag/many?q=nowhere")) == []
+
+
+async def test_thousands_of_tags_are_refused(client: Client, auth: AuthActions) -> None:
+    await auth.login()
+    tags = ",".join(f"t{number}" for number in range(20_000))
+    response = await post_form(client, "/create", {"title": "t", "body": "", "tags": tags})
+    assert "A post can have at most 10 tags." in await response.get_data(as_text=True)

@@ -1,0 +1,157 @@
+"""Writing, editing and deleting posts: logged in, as their author, with valid input."""
+
+from __future__ import annotations
+
+import pytest
+
+from quart_flaskr.db import Database
+from quart_flaskr.models import posts
+from tests.helpers import AuthActions
+from tests.helpers import Client
+from tests.helpers import csrf_token
+from tests.helpers import page_text
+from tests.helpers import post_form
+
+
+@pytest.mark.parametrize("path", ("/create", "/1/update", "/1/delete"))
+async def test_login_required(client: Client, path: str) -> None:
+    response = await post_form(client, path, {}, token_from="/auth/login")
+    assert response.headers["Location"] == "/auth/login"
+
+
+async def test_author_required(client: Client, auth: AuthActions, db: Database) -> None:
+    # Give the post to another user.
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE post SET author_id = 2 WHERE id = 1")
+
+    await auth.login()
+    # The current user can't change another user's post...
+    assert (await post_form(client, "/1/update", {"title": "x", "body": ""})).status_code == 403
+    assert (await post_form(client, "/1/delete", {})).status_code == 403
+    # ...and sees no edit link for it.
+    assert 'href="/1/update"' not in await (await client.get("/")).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ("/2/update", "/2/delete", "/9223372036854775808/update"))
+async def test_exists_required(client: Client, auth: AuthActions, path: str) -> None:
+    await auth.login()
+    response = await post_form(client, path, {"title": "x", "body": ""})
+    assert response.status_code == 404
+
+
+async def test_missing_post_message(client: Client, auth: AuthActions) -> None:
+    await auth.login()
+    response = await client.get("/2/update")
+    assert "Post id 2 doesn&#39;t exist." in await response.get_data(as_text=True)
+
+
+async def test_create(client: Client, auth: AuthActions, db: Database) -> None:
+    await auth.login()
+    assert (await client.get("/create")).status_code == 200
+    response = await post_form(client, "/create", {"title": "created", "body": ""})
+    assert response.headers["Location"] == "/"
+    count = await db.fetch_one("SELECT COUNT(id) FROM post")
+    assert count is not None and count[0] == 2
+
+
+async def test_update(client: Client, auth: AuthActions, db: Database) -> None:
+    await auth.login()
+    assert (await client.get("/1/update")).status_code == 200
+    await post_form(client, "/1/update", {"title": "updated", "body": ""})
+    post = await db.fetch_one("SELECT * FROM post WHERE id = 1")
+    assert post is not None and post["title"] == "updated"
+
+
+@pytest.mark.parametrize("path", ("/create", "/1/update"))
+@pytest.mark.parametrize(
+    ("title", "body", "message"),
+    (
+        ("", "", "Title is required."),
+        ("x" * 201, "", "Title must be at most 200 characters."),
+        ("t", "x" * 20_001, "Body must be at most 20000 characters."),
+    ),
+)
+async def test_create_update_validate(
+    client: Client,
+    auth: AuthActions,
+    db: Database,
+    path: str,
+    title: str,
+    body: str,
+    message: str,
+) -> None:
+    await auth.login()
+    response = await post_form(client, path, {"title": title, "body": body})
+    page = await response.get_data(as_text=True)
+    assert message in page
+    # What the user typed is kept in the form.
+    assert body[:50] in page
+    post = await db.fetch_one("SELECT title, (SELECT COUNT(*) FROM post) FROM post WHERE id = 1")
+    assert post is not None and tuple(post) == ("test title", 1)
+
+
+async def test_delete(client: Client, auth: AuthActions, db: Database) -> None:
+    await auth.login()
+    response = await post_form(client, "/1/delete", {}, token_from="/1/update")
+    assert response.headers["Location"] == "/"
+    assert await db.fetch_one("SELECT * FROM post WHERE id = 1") is None
+
+
+async def test_user_content_is_escaped(client: Client, auth: AuthActions) -> None:
+    await auth.login()
+    await post_form(client, "/create", {"title": "<script>x</script>", "body": "<b>b</b>"})
+    page = await (await client.get("/")).get_data(as_text=True)
+    assert "<script>x</script>" not in page
+    assert "&lt;script&gt;x&lt;/script&gt;" in page
+    assert "&lt;b&gt;b&lt;/b&gt;" in page
+
+
+async def test_csrf_token_is_on_every_form(client: Client, auth: AuthActions) -> None:
+    await auth.login()
+    for path in ("/create", "/1/update", "/"):
+        assert await csrf_token(client, path)
+
+
+async def test_markdown_body(client: Client, auth: AuthActions) -> None:
+    await auth.login()
+    body = (
+        "Some **bold** and a [link](https://example.com).\n\n"
+        "<script>alert(1)</script> <img src=x onerror=alert(1)>"
+        " [bad](javascript:alert(1)) [also bad](JAVASCRIPT:alert(1))"
+    )
+    await post_form(client, "/create", {"title": "md", "body": body})
+    for path in ("/", "/2"):
+        page = await page_text(client, path)
+        assert "<strong>bold</strong>" in page
+        assert (
+            '<a href="https://example.com" rel="nofollow ugc noopener noreferrer">link</a>' in page
+        )
+        assert "<script>alert" not in page
+        assert "<img src=x" not in page
+        assert "&lt;img src=x onerror=alert(1)&gt;" in page
+        assert 'href="javascript' not in page.lower()
+
+
+async def test_body_html_is_stored_on_write(
+    client: Client, auth: AuthActions, db: Database
+) -> None:
+    await auth.login()
+    await post_form(client, "/1/update", {"title": "t", "body": "*new*"})
+    row = await db.fetch_one("SELECT body_html FROM post WHERE id = 1")
+    assert row is not None and row[0] == "<p><em>new</em></p>\n"
+
+
+async def test_refused_create_and_update_show_the_form_again_as_flaskr(
+    client: Client, auth: AuthActions
+) -> None:
+    await auth.login()
+    for path in ("/create", "/1/update"):
+        response = await post_form(client, path, {"title": "", "body": ""})
+        assert response.status_code == 200
+        assert "Title is required." in await response.get_data(as_text=True)
+
+
+async def test_update_of_a_deleted_post_frees_its_new_image(db: Database) -> None:
+    unused = await posts.update_post(db, 2, "t", "b", replace_image=True, image="new.png")
+    assert unused == "new.png"
+    assert await db.fetch_one("SELECT 1 FROM post WHERE id = 2") is None
