@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from quart import Blueprint
 from quart import ResponseReturnValue
 
+from quart_flaskr.db import DatabaseUnavailableError
 from quart_flaskr.db import get_db
 from quart_flaskr.db import SCHEMA_VERSION
 
@@ -18,7 +17,7 @@ async def healthz() -> ResponseReturnValue:
     """200 when the database answers with the current schema, else 503."""
     try:
         version = await get_db().schema_version()
-    except (sqlite3.Error, OSError, ValueError) as error:
+    except DatabaseUnavailableError as error:
         return {"status": "error", "database": f"unavailable: {error}"}, 503
     if version != SCHEMA_VERSION:
         return {"status": "error", "database": f"schema {version}, expected {SCHEMA_VERSION}"}, 503

@@ -13,13 +13,16 @@ from quart.testing import QuartCliRunner
 from quart.testing.app import LifespanError
 
 from quart_flaskr import create_app
-from quart_flaskr import db as db_module
-from quart_flaskr.db import _split_script
 from quart_flaskr.db import check_schema
 from quart_flaskr.db import Database
+from quart_flaskr.db import DatabaseBusyError
+from quart_flaskr.db import DatabaseUnavailableError
 from quart_flaskr.db import get_db
 from quart_flaskr.db import SCHEMA_VERSION
 from quart_flaskr.db import SchemaError
+from quart_flaskr.db import sqlite as db_module
+from quart_flaskr.db import SQLiteDatabase
+from quart_flaskr.db.schema import _split_script
 from quart_flaskr.models import posts
 from tests.harness.databases import old_database
 from tests.helpers import DATA_SQL
@@ -44,7 +47,7 @@ async def test_get_db_is_the_apps_database(app: Quart, db: Database) -> None:
 
 async def test_connections_are_closed_when_serving_stops(tmp_path: Path) -> None:
     app = create_app(make_config(tmp_path))
-    database: Database = app.extensions["quart_flaskr.db"]
+    database = get_db(app)
     await database.reset()
     await database.close()
     assert aiosqlite_threads() == 0
@@ -85,7 +88,7 @@ async def test_foreign_keys_wal_and_busy_timeout_on_every_connection(db: Databas
 
 
 async def test_database_file_is_private(tmp_path: Path) -> None:
-    database = Database(str(tmp_path / "new.sqlite"))
+    database = SQLiteDatabase(str(tmp_path / "new.sqlite"))
     await database.reset()
     await database.close()
     assert (tmp_path / "new.sqlite").stat().st_mode & 0o077 == 0
@@ -164,18 +167,18 @@ async def test_serving_migrates_an_old_database(tmp_path: Path) -> None:
 
 
 def get_db_of(app: Quart) -> Database:
-    return app.extensions["quart_flaskr.db"]  # type: ignore[no-any-return]
+    return get_db(app)
 
 
 async def test_serving_refuses_a_database_without_tables(tmp_path: Path) -> None:
-    database = Database(str(tmp_path / "empty.sqlite"))
+    database = SQLiteDatabase(str(tmp_path / "empty.sqlite"))
     with pytest.raises(SchemaError, match="init-db"):
         await check_schema(database)
     await database.close()
 
 
 async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
-    database = Database(str(tmp_path / "new.sqlite"))
+    database = SQLiteDatabase(str(tmp_path / "new.sqlite"))
     await database.reset()
     async with database.transaction() as tx:
         await tx.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
@@ -187,7 +190,7 @@ async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
 async def test_workers_migrating_together_apply_each_step_once(tmp_path: Path) -> None:
     path = str(tmp_path / "old.sqlite")
     old_database(path, FLASKR_SCHEMA, script=DATA_SQL)
-    workers = [Database(path) for _ in range(4)]
+    workers = [SQLiteDatabase(path) for _ in range(4)]
     results = await asyncio.gather(*(worker.migrate() for worker in workers))
     assert sorted(start for start, _ in results) == [
         1,
@@ -242,8 +245,8 @@ def test_split_script_keeps_trigger_bodies_and_a_last_statement_without_semicolo
 async def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     path = tmp_path / "not-a-database.sqlite"
     path.write_bytes(b"this is not SQLite" * 100)
-    database = Database(str(path))
-    with pytest.raises(sqlite3.DatabaseError):
+    database = SQLiteDatabase(str(path))
+    with pytest.raises(DatabaseUnavailableError, match="not a database"):
         await database.fetch_one("SELECT 1")
     # The half-opened connection was closed, thread and all.
     assert aiosqlite_threads() == 0
@@ -286,7 +289,7 @@ async def test_a_cancelled_write_leaves_the_writer_usable(db: Database) -> None:
         assert row is not None and row[0] == f"after {steps}"
 
 
-async def test_a_transaction_left_open_is_ended_first(db: Database) -> None:
+async def test_a_transaction_left_open_is_ended_first(db: SQLiteDatabase) -> None:
     async with db.transaction() as tx:
         await tx.execute("UPDATE post SET title = 'kept' WHERE id = 1")
     writer = db._writer
@@ -298,6 +301,14 @@ async def test_a_transaction_left_open_is_ended_first(db: Database) -> None:
     assert row is not None and row[0] == "after"
 
 
+def sqlite_error(message: str, code: int | None) -> sqlite3.OperationalError:
+    """An error as SQLite reports it, with its result code (None: one raised by Python)."""
+    error = sqlite3.OperationalError(message)
+    if code is not None:
+        error.sqlite_errorcode = code
+    return error
+
+
 async def test_switching_to_wal_waits_for_other_connections(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -305,7 +316,7 @@ async def test_switching_to_wal_waits_for_other_connections(
     import aiosqlite
 
     execute = aiosqlite.Connection.execute
-    refusals = [sqlite3.OperationalError("database is locked")] * 2
+    refusals = [sqlite_error("database is locked", sqlite3.SQLITE_BUSY)] * 2
 
     def locked_at_first(self: aiosqlite.Connection, sql: str, *args: object) -> object:
         if sql == "PRAGMA journal_mode = WAL" and refusals:
@@ -313,23 +324,29 @@ async def test_switching_to_wal_waits_for_other_connections(
         return execute(self, sql, *args)
 
     monkeypatch.setattr(aiosqlite.Connection, "execute", locked_at_first)
-    database = Database(str(tmp_path / "old.sqlite"))
+    database = SQLiteDatabase(str(tmp_path / "old.sqlite"))
     assert await database.fetch_one("PRAGMA journal_mode") is not None
     assert refusals == []
     await database.close()
 
     # Any other error is not waited out; nor is a lock that outlasts the timeout.
-    monkeypatch.setattr("quart_flaskr.db.BUSY_TIMEOUT_MS", 50)
-    monkeypatch.setattr("quart_flaskr.db.WAL_RETRY_MS", 1)
-    for error, attempts in (("disk I/O error", 1), ("database is locked", 10_000)):
-        refusals[:] = [sqlite3.OperationalError(error)] * attempts
-        with pytest.raises(sqlite3.OperationalError, match=error):
-            await Database(str(tmp_path / "other.sqlite")).fetch_one("SELECT 1")
+    # Locks are told by SQLite's code (here an extended one), not by the message.
+    monkeypatch.setattr("quart_flaskr.db.sqlite_connect.BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr("quart_flaskr.db.sqlite_connect.WAL_RETRY_MS", 1)
+    for error, code, attempts, raised in (
+        ("disk I/O error", sqlite3.SQLITE_IOERR, 1, DatabaseUnavailableError),
+        ("database is locked", sqlite3.SQLITE_BUSY_RECOVERY, 10_000, DatabaseBusyError),
+        ("database is locked", None, 1, sqlite3.OperationalError),
+    ):
+        refusals[:] = [sqlite_error(error, code)] * attempts
+        with pytest.raises(raised, match=error) as caught:
+            await SQLiteDatabase(str(tmp_path / "other.sqlite")).fetch_one("SELECT 1")
+        assert caught.type is raised
     assert aiosqlite_threads() == 0
 
 
 async def test_data_version_moves_with_every_commit_of_any_process(
-    db: Database, monkeypatch: pytest.MonkeyPatch
+    db: SQLiteDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def no_query(sql: str, params: object = ()) -> None:
         raise AssertionError(sql)

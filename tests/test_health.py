@@ -3,6 +3,7 @@ from __future__ import annotations
 from quart import Quart
 
 from quart_flaskr.db import Database
+from quart_flaskr.db import SQLiteDatabase
 from tests.helpers import Client
 
 
@@ -20,7 +21,7 @@ async def test_outdated_schema(client: Client, db: Database) -> None:
     assert "schema 2" in (await response.get_json())["database"]
 
 
-async def test_unreadable_database(app: Quart, client: Client, db: Database) -> None:
+async def test_unreadable_database(app: Quart, client: Client, db: SQLiteDatabase) -> None:
     db.path = "/nonexistent-directory/blog.sqlite"
     await db.close()
     response = await client.get("/healthz")

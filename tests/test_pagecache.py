@@ -9,7 +9,8 @@ from quart import Quart
 from quart import Response
 
 from quart_flaskr import pagecache
-from quart_flaskr.db import Database
+from quart_flaskr.db import get_db
+from quart_flaskr.db import SQLiteDatabase
 from quart_flaskr.models import posts
 from quart_flaskr.pagecache import cache_key
 from quart_flaskr.pagecache import get_page_cache
@@ -65,7 +66,7 @@ async def test_a_write_is_visible_to_the_next_read(
 
 
 async def test_a_write_by_another_process_is_visible(
-    client: Client, db: Database, renders: list[int]
+    client: Client, db: SQLiteDatabase, renders: list[int]
 ) -> None:
     assert "from elsewhere" not in await text(client, "/")
     conn = sqlite3.connect(db.path)
@@ -138,7 +139,7 @@ async def test_least_recently_used_pages_go_first(make_app: AppFactory) -> None:
     for path in ("/", "/1", "/", "/?q=x"):
         assert (await client.get(path)).status_code == 200
     cache = cache_of(app)
-    version = await app.extensions["quart_flaskr.db"].data_version()
+    version = await get_db(app).data_version()
     assert cache.get(cache_key(None, "localhost", "/?"), version) is not None
     assert cache.get(cache_key(None, "localhost", "/1?"), version) is None
 
@@ -220,7 +221,7 @@ async def test_readers_arriving_during_a_render_wait_for_it(
     # Not the readers of another page, nor of this one after a write.
     other = await asyncio.gather(text(app.test_client(), "/?q=test"), text(app.test_client(), "/"))
     assert len(slow_renders) == 2 and "test title" in other[0]
-    await posts.insert_post(app.extensions["quart_flaskr.db"], 1, "new", "post")
+    await posts.insert_post(get_db(app), 1, "new", "post")
     pages = await asyncio.gather(*(text(app.test_client(), "/") for _ in range(3)))
     assert len(slow_renders) == 3 and all("new" in page for page in pages)
 

@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash
 
 from quart_flaskr import passwords
 from quart_flaskr.db import Database
+from quart_flaskr.db import get_db
 from tests.helpers import AppFactory
 from tests.helpers import AuthActions
 from tests.helpers import Client
@@ -40,7 +41,7 @@ async def test_register_stores_a_hash(client: Client, auth: AuthActions, db: Dat
 
 async def test_old_hashes_are_upgraded_at_login(make_app: AppFactory) -> None:
     app = await make_app(PASSWORD_HASH_METHOD="scrypt:1024:8:1")
-    db: Database = app.extensions["quart_flaskr.db"]
+    db = get_db(app)
     auth = AuthActions(app.test_client())
     assert (await auth.login()).headers["Location"] == "/"
     row = await db.fetch_one("SELECT password FROM user WHERE username = 'test'")

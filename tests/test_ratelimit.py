@@ -7,6 +7,7 @@ import pytest
 from quart import Quart
 
 from quart_flaskr.db import Database
+from quart_flaskr.db import get_db
 from quart_flaskr.models import comments
 from quart_flaskr.models import posts
 from tests.helpers import AppFactory
@@ -44,7 +45,7 @@ async def test_limits_are_shared_through_the_database(
     make_app: AppFactory,
 ) -> None:
     app = await make_app()
-    db: Database = app.extensions["quart_flaskr.db"]
+    db = get_db(app)
     auth = AuthActions(app.test_client())
     await auth.login("nobody", "wrong")
     rows = await db.fetch_all("SELECT key FROM rate_limit")
@@ -105,7 +106,7 @@ WRITES: tuple[tuple[str, list[tuple[str, Form]], str], ...] = (
 async def writing_app(make_app: AppFactory, **config: Any) -> tuple[Quart, Database]:
     """An app with two more posts and a comment by the test user, to edit and delete."""
     app = await make_app(**config)
-    db: Database = app.extensions["quart_flaskr.db"]
+    db = get_db(app)
     await posts.insert_post(db, 1, "second", "")
     await posts.insert_post(db, 1, "third", "")
     await comments.insert_comment(db, 1, 1, "a comment")

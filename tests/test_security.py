@@ -16,6 +16,7 @@ from werkzeug.datastructures import Headers
 from quart_flaskr import create_app
 from quart_flaskr.db import Database
 from quart_flaskr.db import SCHEMA_VERSION
+from quart_flaskr.db import SQLiteDatabase
 from quart_flaskr.deploy import deployment_problems
 from quart_flaskr.models import users
 from quart_flaskr.security import CSRF_ERROR
@@ -285,7 +286,7 @@ def test_check_deploy_reads_files_and_database(tmp_path: Path) -> None:
     instance.mkdir(mode=0o755)
     os.chmod(instance, 0o755)  # noqa: S103 - the unsafe mode being checked for
     database = instance / "blog.sqlite"
-    db = Database(str(database))
+    db = SQLiteDatabase(str(database))
     asyncio.run(db.reset())
     asyncio.run(db.close())
     os.chmod(database, 0o644)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from quart_flaskr import create_app
-from quart_flaskr.db import Database
+from quart_flaskr.db import get_db
 from quart_flaskr.db import SCHEMA_VERSION
+from quart_flaskr.db import SQLiteDatabase
 from quart_flaskr.migrations import data
 from tests.harness.databases import old_database
 from tests.helpers import AuthActions
@@ -51,7 +52,7 @@ def create_previous_version(path: Path) -> None:
 async def test_migrate_keeps_users_and_posts(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
     create_previous_version(path)
-    database = Database(str(path))
+    database = SQLiteDatabase(str(path))
     try:
         assert await database.schema_version() == PREVIOUS_VERSION
         assert await database.migrate() == (PREVIOUS_VERSION, SCHEMA_VERSION)
@@ -86,7 +87,7 @@ async def test_upgraded_blog_works(tmp_path: Path) -> None:
     app = create_app(make_config(tmp_path, UPLOAD_FOLDER=str(tmp_path / "uploads")))
     async with app.test_app():
         # Start-up stored the old posts' HTML, so that no page renders it.
-        database: Database = app.extensions["quart_flaskr.db"]
+        database = get_db(app)
         rows = await database.fetch_all("SELECT body_html FROM post ORDER BY id")
         assert [row[0] for row in rows] == [
             "<p>Written <em>before</em> the upgrade.\nSecond line.</p>\n",
@@ -114,7 +115,7 @@ async def test_upgraded_blog_works(tmp_path: Path) -> None:
 
 async def test_old_posts_get_their_html_in_batches(tmp_path: Path) -> None:
     create_previous_version(tmp_path / "old.sqlite")
-    database = Database(str(tmp_path / "old.sqlite"))
+    database = SQLiteDatabase(str(tmp_path / "old.sqlite"))
     try:
         await database.migrate()
         async with database.transaction() as tx:
@@ -165,7 +166,7 @@ async def test_html_made_by_the_old_renderer_is_made_again(tmp_path: Path) -> No
             )
         ],
     )
-    database = Database(str(path), data.upgrade_data)
+    database = SQLiteDatabase(str(path), data.upgrade_data)
     try:
         assert await database.migrate() == (MARKDOWN_IT_VERSION, SCHEMA_VERSION)
         post = await database.fetch_one("SELECT body_html FROM post")
@@ -185,7 +186,7 @@ async def test_html_made_by_the_old_renderer_is_made_again(tmp_path: Path) -> No
 async def test_a_comment_shows_its_html_before_the_data_step(tmp_path: Path) -> None:
     app = create_app(make_config(tmp_path))
     async with app.app_context():
-        database = app.extensions["quart_flaskr.db"]
+        database = get_db(app)
         await database.reset()
         async with database.transaction() as tx:
             await tx.execute("INSERT INTO user (username, password) VALUES ('u', 'x')")

@@ -14,6 +14,8 @@ from werkzeug.security import generate_password_hash
 
 from quart_flaskr import create_app
 from quart_flaskr.db import Database
+from quart_flaskr.db import get_db
+from quart_flaskr.db import SQLiteDatabase
 from quart_flaskr.deploy import deployment_problems
 from quart_flaskr.models import users
 from quart_flaskr.usernames import misleading
@@ -184,7 +186,7 @@ def test_only_look_alikes_are_misleading(username: str, message: str | None) -> 
 @pytest.fixture
 async def database(tmp_path: Path) -> AsyncGenerator[Database]:
     """A database as init-db makes it."""
-    database = Database(str(tmp_path / "users.sqlite"))
+    database = SQLiteDatabase(str(tmp_path / "users.sqlite"))
     await database.reset()
     yield database
     await database.close()
@@ -235,7 +237,7 @@ async def test_registrations_racing_for_one_name_register_one(
     database: Database, tmp_path: Path
 ) -> None:
     # Two connections to one file, as two worker processes have.
-    other = Database(database.path)
+    other = SQLiteDatabase(database.location)
     try:
         for number in range(5):
             results = await asyncio.gather(
@@ -320,7 +322,7 @@ async def test_an_upgraded_blog_keeps_look_alike_accounts_working(tmp_path: Path
     create_database_before_keys(tmp_path / "test.sqlite")
     app = create_app(make_config(tmp_path))
     async with app.test_app():
-        database: Database = app.extensions["quart_flaskr.db"]
+        database = get_db(app)
         # The data step, as start-up runs it.
         await users.store_missing_username_keys(database)
         assert await database.fetch_one("SELECT 1 FROM user WHERE username_key IS NULL") is None

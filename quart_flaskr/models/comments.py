@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
 from markupsafe import Markup
 
 from quart_flaskr import markdown
 from quart_flaskr.db import Database
+from quart_flaskr.db import Row
 from quart_flaskr.models import parse_timestamp
 
 
@@ -34,7 +34,7 @@ _SELECT_COMMENT = (
 )
 
 
-def _comment(row: aiosqlite.Row) -> Comment:
+def _comment(row: Row) -> Comment:
     return Comment(
         id=row["id"],
         post_id=row["post_id"],

@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
 from markupsafe import Markup
 
 from quart_flaskr import markdown
 from quart_flaskr.db import Database
 from quart_flaskr.db import Params
+from quart_flaskr.db import Row
 from quart_flaskr.models import parse_timestamp
 from quart_flaskr.models import tags as tag_queries
 
@@ -95,7 +95,7 @@ _BY_DATE = "created DESC, post.id DESC"
 _BY_RANK = "page.rank DESC, post.id DESC"
 
 
-def _post(row: aiosqlite.Row) -> Post:
+def _post(row: Row) -> Post:
     html = row["body_html"]
     return Post(
         id=row["id"],

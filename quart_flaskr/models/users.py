@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from quart_flaskr.db import Database
 from quart_flaskr.db import Row
 from quart_flaskr.db import Transaction
@@ -21,7 +19,7 @@ class User:
     password: str
 
 
-def _user(row: aiosqlite.Row) -> User:
+def _user(row: Row) -> User:
     return User(id=row["id"], username=row["username"], password=row["password"])
 
 

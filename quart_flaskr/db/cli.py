@@ -1,0 +1,86 @@
+"""The database's commands: init-db, migrate and backup.
+
+Quart's ``with_appcontext`` already runs commands inside an event loop, so
+these are plain click commands that start their own (see :func:`_run`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from collections.abc import Callable
+from typing import TypeVar
+
+import click
+from quart import Quart
+from quart.cli import pass_script_info
+from quart.cli import ScriptInfo
+
+from quart_flaskr.db.extension import get_db
+from quart_flaskr.db.interface import Database
+
+T = TypeVar("T")
+
+
+def _run(app: Quart, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run ``work`` on the app's database within the app's context, then close the database."""
+
+    async def main() -> T:
+        database = get_db(app)
+        async with app.app_context():
+            try:
+                return await work(database)
+            finally:
+                await database.close()
+
+    return asyncio.run(main())
+
+
+@click.command("init-db")
+@click.option("--force", is_flag=True, help="Erase a database that already holds data.")
+@pass_script_info
+def init_db_command(info: ScriptInfo, force: bool) -> None:
+    """Create the database tables (refuses to erase existing data without --force)."""
+
+    async def work(database: Database) -> bool:
+        if await database.has_data() and not force:
+            return False
+        await database.reset()
+        return True
+
+    if not _run(info.load_app(), work):
+        raise click.ClickException(
+            "The database already holds users and posts; init-db would erase them."
+            " Run 'init-db --force' to erase it, or 'migrate' to upgrade it in place."
+        )
+    click.echo("Initialized the database.")
+
+
+@click.command("migrate")
+@pass_script_info
+def migrate_command(info: ScriptInfo) -> None:
+    """Upgrade the database schema in place, keeping its data."""
+    start, end = _run(info.load_app(), Database.migrate)
+    if start == end:
+        click.echo(f"The database is up to date (schema version {end}).")
+    else:
+        click.echo(f"Upgraded the database from schema version {start} to {end}.")
+
+
+@click.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, writable=True))
+@pass_script_info
+def backup_command(info: ScriptInfo, target: str) -> None:
+    """Write a consistent copy of the database to TARGET, even while serving."""
+
+    async def work(database: Database) -> None:
+        await database.backup(target)
+
+    _run(info.load_app(), work)
+    click.echo(f"Backed up the database to {target}.")
+
+
+def init_app(app: Quart) -> None:
+    app.cli.add_command(init_db_command)
+    app.cli.add_command(migrate_command)
+    app.cli.add_command(backup_command)

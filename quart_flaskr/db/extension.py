@@ -1,0 +1,49 @@
+"""The app's database: made from the config, checked at start-up, closed at the end."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from collections.abc import Callable
+
+from quart import current_app
+from quart import Quart
+
+from quart_flaskr.db.interface import Database
+from quart_flaskr.db.interface import no_data_upgrade
+from quart_flaskr.db.schema import check_schema
+from quart_flaskr.db.sqlite import SQLiteDatabase
+
+_EXTENSION = "quart_flaskr.db"
+
+
+def get_db(app: Quart | None = None) -> Database:
+    """The database of ``app``, by default the current app."""
+    database: Database = (current_app if app is None else app).extensions[_EXTENSION]
+    return database
+
+
+def init_app(
+    app: Quart, upgrade_data: Callable[[Database], Awaitable[object]] = no_data_upgrade
+) -> Database:
+    """Attach the database to the app and its life to the app's.
+
+    :param upgrade_data: what brings rows up to date after the schema migrations
+    """
+    database = SQLiteDatabase(app.config["DATABASE"], upgrade_data)
+    app.extensions[_EXTENSION] = database
+
+    @app.before_serving
+    async def open_database() -> None:
+        try:
+            await check_schema(database)
+        except BaseException:
+            # Quart skips after_serving when start-up fails; an open
+            # connection's thread would keep the process from exiting.
+            await database.close()
+            raise
+
+    @app.after_serving
+    async def close_database() -> None:
+        await database.close()
+
+    return database

@@ -1,0 +1,213 @@
+"""The SQLite backend: a reader and a writer connection per process, through aiosqlite.
+
+Each worker process holds two connections for its whole life instead of one per
+request: a reader shared by all requests (SQLite in WAL mode lets it read while
+another connection writes) and a writer used by one transaction at a time.
+Both are opened on first use and closed when the app stops serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mmap
+from collections.abc import AsyncIterator
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Iterable
+from contextlib import asynccontextmanager
+
+import aiosqlite
+
+from quart_flaskr.db.interface import Database
+from quart_flaskr.db.interface import no_data_upgrade
+from quart_flaskr.db.interface import Params
+from quart_flaskr.db.interface import Row
+from quart_flaskr.db.interface import Transaction
+from quart_flaskr.db.sqlite_connect import connect
+from quart_flaskr.db.sqlite_connect import create_private_file
+from quart_flaskr.db.sqlite_errors import translated_errors
+
+#: The first copy of SQLite's WAL-index header: the first 48 bytes of the
+#: database's ``-shm`` file, rewritten by every commit (its iChange field counts
+#: transactions; see https://sqlite.org/walformat.html). Writers write it last,
+#: so once a commit has returned, every reader of it sees the change.
+WAL_INDEX_HEADER = 48
+
+
+async def _read_schema_version(fetch_one: Callable[[str], Awaitable[Row | None]]) -> int:
+    """The schema version of the file, read with ``fetch_one``; a Flaskr database counts as 1."""
+    row = await fetch_one("PRAGMA user_version")
+    version = int(row[0]) if row else 0
+    if version == 0 and await fetch_one(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'user'"
+    ):
+        return 1
+    return version
+
+
+def _map_wal_index(path: str) -> mmap.mmap | None:
+    """Map the WAL-index header read-only, or None where there is none to map.
+
+    Only while one of this process's connections is open: it keeps SQLite from
+    truncating the file, which would make reading the map fail.
+    """
+    try:
+        with open(path + "-shm", "rb") as file:
+            return mmap.mmap(file.fileno(), WAL_INDEX_HEADER, prot=mmap.PROT_READ)
+    except (OSError, ValueError):  # No such file, or too short to be one.
+        return None
+
+
+class SQLiteTransaction(Transaction):
+    """The writer connection while one transaction holds it."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        with translated_errors():
+            async with self._conn.execute(sql, params) as cursor:
+                return cursor.rowcount
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        with translated_errors():
+            row_id = (await self._conn.execute_insert(sql, params) or (0,))[0]
+        return int(row_id)
+
+    async def execute_many(self, sql: str, params: Iterable[Params]) -> None:
+        with translated_errors():
+            await self._conn.executemany(sql, params)
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        with translated_errors():
+            return list(await self._conn.execute_fetchall(sql, params))
+
+    async def schema_version(self) -> int:
+        return await _read_schema_version(self.fetch_one)
+
+    async def set_schema_version(self, version: int) -> None:
+        # PRAGMA does not take parameters; the version is our own integer.
+        await self.execute(f"PRAGMA user_version = {version}")
+
+    async def drop_tables(self) -> None:
+        while True:
+            # Newest first, so tables go before the tables they reference.
+            # Dropping a full-text index also drops its shadow tables, so
+            # list again after each drop; triggers and indexes go with tables.
+            row = await self.fetch_one(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                " AND name NOT LIKE 'sqlite_%'"
+                " ORDER BY sql LIKE 'CREATE VIRTUAL%' DESC, rowid DESC"
+            )
+            if row is None:
+                break
+            await self.execute(f'DROP TABLE "{row[0]}"')
+
+
+class SQLiteDatabase(Database):
+    """The connections of one worker process to one SQLite file."""
+
+    def __init__(
+        self, path: str, upgrade_data: Callable[[Database], Awaitable[object]] = no_data_upgrade
+    ) -> None:
+        super().__init__(upgrade_data)
+        self.path = path
+        self._reader: aiosqlite.Connection | None = None
+        self._writer: aiosqlite.Connection | None = None
+        self._open_lock = asyncio.Lock()
+        self._write_lock = asyncio.Lock()
+        #: The WAL-index header, mapped while the reader is open.
+        self._wal_index: mmap.mmap | None = None
+
+    @property
+    def location(self) -> str:
+        return self.path
+
+    async def _get_reader(self) -> aiosqlite.Connection:
+        if self._reader is None:
+            async with self._open_lock:
+                # Another request may have opened it while this one waited.
+                self._reader = self._reader or await self._open_reader()
+        return self._reader
+
+    async def _open_reader(self) -> aiosqlite.Connection:
+        conn = await connect(self.path)
+        # Once a connection is open, SQLite's shared memory exists.
+        self._wal_index = await asyncio.to_thread(_map_wal_index, self.path)
+        return conn
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        """Run a read-only query on the shared reader connection."""
+        reader = await self._get_reader()
+        with translated_errors():
+            return list(await reader.execute_fetchall(sql, params))
+
+    async def data_version(self) -> int:
+        """A number that changes whenever any connection commits a change.
+
+        Read from SQLite's WAL-index header in shared memory, which every
+        commit of any connection in any process rewrites: no query, no lock,
+        no trip to a connection's thread. Where it cannot be mapped, SQLite's
+        ``PRAGMA data_version`` on the reader, which never writes (so this
+        process's writer moves it too).
+        """
+        if self._reader is None:
+            await self._get_reader()
+        if self._wal_index is not None:
+            return int.from_bytes(self._wal_index[:WAL_INDEX_HEADER], "little")
+        row = await self.fetch_one("PRAGMA data_version")
+        return int(row[0]) if row else 0
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """Hold the writer for one ``BEGIN IMMEDIATE`` transaction.
+
+        IMMEDIATE takes SQLite's write lock up front, so a transaction that
+        reads before it writes never fails half-way with "database is locked".
+        """
+        async with self._write_lock:
+            if self._writer is None:
+                self._writer = await connect(self.path)
+            writer = self._writer
+            if writer.in_transaction:
+                # A transaction whose rollback was itself cancelled: end it.
+                await writer.rollback()
+            try:
+                # Inside the try: a request cancelled (a client gone) while
+                # BEGIN is on its way still has the statement run, by the
+                # connection's thread, and must roll it back.
+                with translated_errors():
+                    await writer.execute("BEGIN IMMEDIATE")
+                yield SQLiteTransaction(writer)
+            except BaseException:
+                # Shielded, so that cancelling the request cannot stop it half-way.
+                await asyncio.shield(writer.rollback())
+                raise
+            with translated_errors():
+                await writer.commit()
+
+    async def schema_version(self) -> int:
+        """The schema version of the file; a Flaskr database counts as 1."""
+        return await _read_schema_version(self.fetch_one)
+
+    async def backup(self, target: str) -> None:
+        """Write a consistent copy of the database with SQLite's online backup.
+
+        The copy holds password hashes: like the database, it is its owner's only.
+        """
+        await asyncio.to_thread(create_private_file, target)
+        async with aiosqlite.connect(target) as dest:
+            reader = await self._get_reader()
+            with translated_errors():
+                await reader.backup(dest)
+
+    async def close(self) -> None:
+        """Close both connections, ending their threads."""
+        if self._wal_index is not None:
+            # Before the connections: the file is SQLite's once they are closed.
+            self._wal_index.close()
+            self._wal_index = None
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                await conn.close()
+        self._reader = self._writer = None
