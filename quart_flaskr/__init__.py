@@ -108,6 +108,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     from quart_flaskr import db
     from quart_flaskr import deploy
     from quart_flaskr import errors
+    from quart_flaskr import markdown
     from quart_flaskr import pagecache
     from quart_flaskr import ratelimit
     from quart_flaskr import security
@@ -117,6 +118,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
 
     app.url_map.converters["id"] = RowIdConverter
     app.jinja_env.globals["url_for"] = CachedURLs(app)
+    app.add_template_global(markdown.body_html)
     # Security first: its start-up check of the secret key runs before the
     # database is opened.
     security.init_app(app)

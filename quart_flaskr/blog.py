@@ -19,6 +19,7 @@ from quart import ResponseReturnValue
 from quart import url_for
 
 from quart_flaskr import images
+from quart_flaskr import markdown
 from quart_flaskr import paging
 from quart_flaskr.auth import login_required
 from quart_flaskr.db import get_db
@@ -230,6 +231,7 @@ async def create() -> ResponseReturnValue:
     if request.method == "POST":
         form, names, upload, error = await _read_submission()
         if error is None:
+            html = await markdown.render_in_thread(form.body)
             image = None if upload is None else await images.save(upload)
             try:
                 await posts.insert_post(
@@ -237,6 +239,7 @@ async def create() -> ResponseReturnValue:
                     g.user.id,
                     form.title,
                     form.body,
+                    html=html,
                     tags=names,
                     image=image,
                     image_alt=form.image_alt,
@@ -262,6 +265,7 @@ async def update(id: int) -> ResponseReturnValue:
         form, names, upload, error = await _read_submission()
         if error is None:
             remove_image = "remove_image" in await request.form
+            html = await markdown.render_in_thread(form.body)
             image = None if upload is None else await images.save(upload)
             try:
                 unused = await posts.update_post(
@@ -269,6 +273,7 @@ async def update(id: int) -> ResponseReturnValue:
                     id,
                     form.title,
                     form.body,
+                    html=html,
                     tags=names,
                     image_alt=form.image_alt,
                     replace_image=upload is not None or remove_image,

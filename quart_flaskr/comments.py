@@ -12,6 +12,7 @@ from quart import ResponseReturnValue
 from quart import url_for
 
 from quart_flaskr import blog
+from quart_flaskr import markdown
 from quart_flaskr.auth import login_required
 from quart_flaskr.db import get_db
 from quart_flaskr.forms import read_form
@@ -35,7 +36,8 @@ async def create(id: int) -> ResponseReturnValue:
     elif len(body) > COMMENT_MAX:
         error = f"A comment must be at most {COMMENT_MAX} characters."
     if error is None:
-        comment_id = await comments.insert_comment(get_db(), id, g.user.id, body)
+        html = await markdown.render_in_thread(body)
+        comment_id = await comments.insert_comment(get_db(), id, g.user.id, body, html=html)
         if comment_id is None:
             abort(404, f"Post id {id} doesn't exist.")
         return redirect(url_for("blog.detail", id=id, _anchor=f"comment-{comment_id}"))

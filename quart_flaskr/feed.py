@@ -10,6 +10,7 @@ from quart import Blueprint
 from quart import Response
 from quart import url_for
 
+from quart_flaskr import markdown
 from quart_flaskr.db import get_db
 from quart_flaskr.models import posts
 
@@ -57,7 +58,7 @@ async def rss() -> Response:
         _add(item, "title", post.title)
         _add(item, "link", link)
         # The sanitised HTML, escaped as RSS wants it.
-        _add(item, "description", str(post.html))
+        _add(item, "description", str(markdown.body_html(post)))
         _add(item, "guid", link, isPermaLink="true")
         _add(item, "pubDate", format_datetime(post.created, usegmt=True))
         _add(item, f"{{{DUBLIN_CORE}}}creator", post.username)

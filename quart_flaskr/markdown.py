@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -210,3 +211,23 @@ _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="markdown")
 async def render_in_thread(text: str) -> Markup:
     """Render away from the event loop, one text at a time (see ``_pool``)."""
     return await asyncio.get_running_loop().run_in_executor(_pool, render, text)
+
+
+class Written(Protocol):
+    """A post or comment: its Markdown, and its HTML once stored."""
+
+    @property
+    def body(self) -> str: ...
+
+    @property
+    def html(self) -> Markup | None: ...
+
+
+def body_html(item: Written) -> Markup:
+    """The HTML to show for a post or comment: as stored, else rendered now.
+
+    Only rows saved before their HTML was stored have none, and only during an
+    upgrade, until the data step after migrations (``migrations/data.py``)
+    stores it: pages and the feed show those rendered on the spot.
+    """
+    return render(item.body) if item.html is None else item.html

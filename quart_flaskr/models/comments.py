@@ -7,7 +7,6 @@ from datetime import datetime
 
 from markupsafe import Markup
 
-from quart_flaskr import markdown
 from quart_flaskr.db import Database
 from quart_flaskr.db import Row
 from quart_flaskr.models import parse_timestamp
@@ -21,8 +20,9 @@ class Comment:
     username: str
     created: datetime
     body: str
-    #: The body as sanitised HTML, ready to show.
-    html: Markup
+    #: The body as sanitised HTML, ready to show; None for a comment saved
+    #: before its HTML was stored, until the data step after migrations stores it.
+    html: Markup | None
     #: The author of the commented post, who may delete the comment too.
     post_author_id: int
 
@@ -43,8 +43,9 @@ def _comment(row: Row) -> Comment:
         created=parse_timestamp(row["created"]),
         body=row["body"],
         # body_html holds what the sanitiser returned when the comment was saved
-        # (or at the migration that last changed the renderer); empty until then.
-        html=Markup(row["body_html"]) or markdown.render(row["body"]),  # noqa: S704
+        # (or at the data step after the migration that last changed the
+        # renderer); the column is NOT NULL, so it is empty until then.
+        html=Markup(row["body_html"]) if row["body_html"] else None,  # noqa: S704
         post_author_id=row["post_author_id"],
     )
 
@@ -62,15 +63,20 @@ async def select_comment(db: Database, comment_id: int) -> Comment | None:
     return None if row is None else _comment(row)
 
 
-async def insert_comment(db: Database, post_id: int, author_id: int, body: str) -> int | None:
-    """Add a comment; return its id, or None if the post does not exist (any more)."""
-    html = await markdown.render_in_thread(body)
+async def insert_comment(
+    db: Database, post_id: int, author_id: int, body: str, *, html: Markup | None = None
+) -> int | None:
+    """Add a comment; return its id, or None if the post does not exist (any more).
+
+    :param html: the body as sanitised HTML (``markdown.render``); without it,
+        the data step after the next migration stores it
+    """
     async with db.transaction() as tx:
         if await tx.fetch_one("SELECT 1 FROM post WHERE id = ?", (post_id,)) is None:
             return None
         return await tx.insert(
             "INSERT INTO comment (post_id, author_id, body, body_html) VALUES (?, ?, ?, ?)",
-            (post_id, author_id, body, str(html)),
+            (post_id, author_id, body, "" if html is None else str(html)),
         )
 
 

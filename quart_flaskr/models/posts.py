@@ -16,7 +16,6 @@ from datetime import datetime
 
 from markupsafe import Markup
 
-from quart_flaskr import markdown
 from quart_flaskr.db import Database
 from quart_flaskr.db import Params
 from quart_flaskr.db import Row
@@ -38,8 +37,9 @@ class Post:
     created: datetime
     author_id: int
     username: str
-    #: The body as sanitised HTML, ready to show.
-    html: Markup
+    #: The body as sanitised HTML, ready to show; None for a post saved before
+    #: its HTML was stored, until the data step after migrations stores it.
+    html: Markup | None
     image: str | None = None
     image_alt: str = ""
     like_count: int = 0
@@ -105,8 +105,8 @@ def _post(row: Row) -> Post:
         author_id=row["author_id"],
         username=row["username"],
         # body_html holds what the sanitiser returned when the body was saved
-        # (or at the migration that added it); empty only if written by hand.
-        html=markdown.render(row["body"]) if html is None else Markup(html),  # noqa: S704
+        # (or at the data step after the migration that added it).
+        html=None if html is None else Markup(html),  # noqa: S704
         image=row["image"],
         image_alt=row["image_alt"],
         like_count=row["like_count"],
@@ -126,6 +126,11 @@ def match_expression(text: str) -> str:
     cleaned = "".join(" " if ord(char) < 32 or char == "\x7f" else char for char in text)
     words = cleaned.split()[:SEARCH_WORDS_MAX]
     return " ".join('"' + word.replace('"', '""') + '"' for word in words)
+
+
+def _stored(html: Markup | None) -> str | None:
+    """A body's HTML as the column holds it: NULL until made."""
+    return None if html is None else str(html)
 
 
 async def select_posts(
@@ -180,16 +185,21 @@ async def insert_post(
     title: str,
     body: str,
     *,
+    html: Markup | None = None,
     tags: Sequence[str] = (),
     image: str | None = None,
     image_alt: str = "",
 ) -> int:
-    html = await markdown.render_in_thread(body)
+    """Add a post; return its id.
+
+    :param html: the body as sanitised HTML (``markdown.render``); without it,
+        the data step after the next migration stores it
+    """
     async with db.transaction() as tx:
         post_id = await tx.insert(
             "INSERT INTO post (title, body, body_html, author_id, image, image_alt)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (title, body, str(html), author_id, image, image_alt),
+            (title, body, _stored(html), author_id, image, image_alt),
         )
         if tags:
             await tag_queries.set_post_tags(tx, post_id, tags)
@@ -202,6 +212,7 @@ async def update_post(
     title: str,
     body: str,
     *,
+    html: Markup | None = None,
     tags: Sequence[str] = (),
     image_alt: str = "",
     replace_image: bool = False,
@@ -209,10 +220,10 @@ async def update_post(
 ) -> str | None:
     """Change a post; with ``replace_image``, set its image to ``image`` (None removes it).
 
+    :param html: the new body as sanitised HTML, as for :func:`insert_post`
     :return: the name of an image file no post uses now, if any: the post's
         previous image, or ``image`` itself when the post was deleted meanwhile
     """
-    html = await markdown.render_in_thread(body)
     async with db.transaction() as tx:
         old = await tx.fetch_one("SELECT image FROM post WHERE id = ?", (post_id,))
         if old is None:
@@ -220,7 +231,7 @@ async def update_post(
             # that is gone; the new image, if any, is unused.
             return image
         columns = "title = ?, body = ?, body_html = ?, image_alt = ?"
-        params: Params = (title, body, str(html), image_alt)
+        params: Params = (title, body, _stored(html), image_alt)
         if replace_image:
             columns += ", image = ?"
             params = (*params, image)
