@@ -108,6 +108,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     from quart_flaskr import db
     from quart_flaskr import deploy
     from quart_flaskr import errors
+    from quart_flaskr import login
     from quart_flaskr import markdown
     from quart_flaskr import pagecache
     from quart_flaskr import ratelimit
@@ -127,6 +128,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     errors.init_app(app)
     pagecache.init_app(app)
     deploy.init_app(app)
+    # After the host and CSRF checks and the login and register rate limits:
+    # a request they refuse costs no query for its user.
+    login.init_app(app)
 
     from quart_flaskr import auth
     from quart_flaskr import blog

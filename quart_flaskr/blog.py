@@ -11,7 +11,6 @@ from quart import abort
 from quart import Blueprint
 from quart import current_app
 from quart import flash
-from quart import g
 from quart import redirect
 from quart import render_template
 from quart import request
@@ -21,9 +20,11 @@ from quart import url_for
 from quart_flaskr import images
 from quart_flaskr import markdown
 from quart_flaskr import paging
-from quart_flaskr.auth import login_required
 from quart_flaskr.db import get_db
 from quart_flaskr.forms import read_form
+from quart_flaskr.login import current_user
+from quart_flaskr.login import logged_in_user
+from quart_flaskr.login import login_required
 from quart_flaskr.models import comments
 from quart_flaskr.models import likes
 from quart_flaskr.models import posts
@@ -59,7 +60,8 @@ class PostForm:
 
 
 def _viewer_id() -> int | None:
-    return None if g.user is None else int(g.user.id)
+    user = current_user()
+    return None if user is None else user.id
 
 
 def normalise_tag(text: str) -> str:
@@ -172,7 +174,7 @@ async def get_post(id: int, check_author: bool = True) -> Post:
     post = await posts.select_post(get_db(), id)
     if post is None:
         abort(404, f"Post id {id} doesn't exist.")
-    if check_author and post.author_id != g.user.id:
+    if check_author and post.author_id != logged_in_user().id:
         abort(403)
     return post
 
@@ -236,7 +238,7 @@ async def create() -> ResponseReturnValue:
             try:
                 await posts.insert_post(
                     get_db(),
-                    g.user.id,
+                    logged_in_user().id,
                     form.title,
                     form.body,
                     html=html,
@@ -322,7 +324,7 @@ async def _back(id: int) -> ResponseReturnValue:
 @limit_writes("likes")
 async def like(id: int) -> ResponseReturnValue:
     """Like a post; liking it again changes nothing."""
-    if not await likes.like_post(get_db(), id, g.user.id):
+    if not await likes.like_post(get_db(), id, logged_in_user().id):
         abort(404, f"Post id {id} doesn't exist.")
     return await _back(id)
 
@@ -333,5 +335,5 @@ async def like(id: int) -> ResponseReturnValue:
 async def unlike(id: int) -> ResponseReturnValue:
     """Take back a like of a post."""
     await get_post(id, check_author=False)
-    await likes.unlike_post(get_db(), id, g.user.id)
+    await likes.unlike_post(get_db(), id, logged_in_user().id)
     return await _back(id)

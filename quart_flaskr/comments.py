@@ -6,16 +6,16 @@ from __future__ import annotations
 from quart import abort
 from quart import Blueprint
 from quart import flash
-from quart import g
 from quart import redirect
 from quart import ResponseReturnValue
 from quart import url_for
 
 from quart_flaskr import blog
 from quart_flaskr import markdown
-from quart_flaskr.auth import login_required
 from quart_flaskr.db import get_db
 from quart_flaskr.forms import read_form
+from quart_flaskr.login import logged_in_user
+from quart_flaskr.login import login_required
 from quart_flaskr.models import comments
 from quart_flaskr.ratelimit import limit_writes
 
@@ -37,7 +37,9 @@ async def create(id: int) -> ResponseReturnValue:
         error = f"A comment must be at most {COMMENT_MAX} characters."
     if error is None:
         html = await markdown.render_in_thread(body)
-        comment_id = await comments.insert_comment(get_db(), id, g.user.id, body, html=html)
+        comment_id = await comments.insert_comment(
+            get_db(), id, logged_in_user().id, body, html=html
+        )
         if comment_id is None:
             abort(404, f"Post id {id} doesn't exist.")
         return redirect(url_for("blog.detail", id=id, _anchor=f"comment-{comment_id}"))
@@ -53,7 +55,7 @@ async def delete(id: int) -> ResponseReturnValue:
     comment = await comments.select_comment(get_db(), id)
     if comment is None:
         abort(404, f"Comment id {id} doesn't exist.")
-    if g.user.id not in (comment.author_id, comment.post_author_id):
+    if logged_in_user().id not in (comment.author_id, comment.post_author_id):
         abort(403, "Only its author and the post's author can delete a comment.")
     await comments.delete_comment(get_db(), id)
     return redirect(url_for("blog.detail", id=comment.post_id, _anchor="comments"))

@@ -29,18 +29,19 @@ from typing import cast
 from typing import ParamSpec
 
 from quart import current_app
-from quart import g
+from quart import get_flashed_messages
 from quart import make_response
 from quart import Quart
 from quart import request
 from quart import Response
-from quart import session
 
 from quart_flaskr.db import get_db
-from quart_flaskr.security import CSRF_FIELD
-from quart_flaskr.security import csrf_token
+from quart_flaskr.login import login_session_id
+from quart_flaskr.security import csrf_secret
 
 P = ParamSpec("P")
+
+_EXTENSION = "quart_flaskr.pagecache"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +108,9 @@ class PageCache:
                 del self._rendering[key]
 
 
-def get_page_cache() -> PageCache:
-    cache: PageCache = current_app.extensions["quart_flaskr.pagecache"]
+def get_page_cache(app: Quart | None = None) -> PageCache:
+    """The page cache of ``app``, by default the current app."""
+    cache: PageCache = (current_app if app is None else app).extensions[_EXTENSION]
     return cache
 
 
@@ -133,21 +135,24 @@ def cached_page(
     """Serve the view's 200 pages from the cache, per login session.
 
     Anyone with a message waiting to be flashed sees it: their page is rendered.
+    (No view flashes a message and then redirects: each shows it on the page
+    it renders. A message waits only when that page failed before showing it.)
     """
 
     @functools.wraps(view)
     async def wrapped_view(*args: P.args, **kwargs: P.kwargs) -> Response:
         cache = get_page_cache()
-        if "_flashes" in session or not cache.size:
+        # Taken from the session now, they are the ones the page then shows.
+        if not cache.size or get_flashed_messages():
             return await _render(view, *args, **kwargs)
         data_version = await get_db().data_version()
         owner = None
-        if g.user is not None:
+        login_id = login_session_id()
+        if login_id is not None:
             # The login session and its form secret, not the user: a page holds
             # a form token that only this session's secret accepts. Made now
             # if missing, so that the page is kept under the secret it uses.
-            csrf_token()
-            owner = f"{session['login_id']} {session[CSRF_FIELD]}"
+            owner = f"{login_id} {csrf_secret()}"
         key = cache_key(owner, request.host, request.full_path)
         page = cache.get(key, data_version)
         if page is None and (under_way := cache.under_way(key, data_version)) is not None:
@@ -169,6 +174,6 @@ def cached_page(
 
 
 def init_app(app: Quart) -> None:
-    app.extensions["quart_flaskr.pagecache"] = PageCache(
+    app.extensions[_EXTENSION] = PageCache(
         app.config["PAGE_CACHE_SIZE"], app.config["PAGE_CACHE_SECONDS"]
     )

@@ -20,7 +20,6 @@ from typing import ParamSpec
 from typing import TypeVar
 
 from quart import current_app
-from quart import g
 from quart import Quart
 from quart import request
 from quart import ResponseReturnValue
@@ -33,6 +32,7 @@ from werkzeug.exceptions import TooManyRequests
 from quart_flaskr.db import Database
 from quart_flaskr.db import get_db
 from quart_flaskr.errors import render_error
+from quart_flaskr.login import logged_in_user
 from quart_flaskr.models import rate_limits
 
 F = TypeVar("F", bound=Callable[..., object])
@@ -50,6 +50,7 @@ WRITE_NOUNS: dict[WriteKind, str] = {
     "deletes": "deletions",
 }
 WRITE_PERIOD = timedelta(minutes=1)
+_WRITE_LOCK = "quart_flaskr.write_limits_lock"
 
 
 class DatabaseStore(RateLimiterStoreABC):
@@ -69,6 +70,12 @@ class DatabaseStore(RateLimiterStoreABC):
 
     async def after_serving(self) -> None:
         pass
+
+
+def get_write_lock(app: Quart | None = None) -> asyncio.Lock:
+    """The lock that makes counting a write one step in this process (see :func:`_count_write`)."""
+    lock: asyncio.Lock = (current_app if app is None else app).extensions[_WRITE_LOCK]
+    return lock
 
 
 async def client_address() -> str:
@@ -112,11 +119,11 @@ async def _count_write(kind: WriteKind) -> None:
     if not config["QUART_RATE_LIMITER_ENABLED"] or not allowed:
         return
     db = get_db()
-    key = f"{current_app.import_name}-writes-{kind}-user-{g.user.id}"
+    key = f"{current_app.import_name}-writes-{kind}-user-{logged_in_user().id}"
     interval = WRITE_PERIOD / allowed
     # Read and update as one step in this process: else many writes sent at
     # once by a script would all read the same arrival time, and all pass.
-    async with current_app.extensions["quart_flaskr.write_limits_lock"]:
+    async with get_write_lock():
         now = datetime.now(UTC)
         tat = max(await rate_limits.select_tat(db, key) or now, now)
         wait = tat - now - (WRITE_PERIOD - interval)
@@ -173,5 +180,5 @@ async def too_many_attempts(error: RateLimitExceeded) -> ResponseReturnValue:
 def init_app(app: Quart, db: Database) -> None:
     """Enforce the limits (QUART_RATE_LIMITER_ENABLED switches them all off)."""
     RateLimiter(app, key_function=client_address, store=DatabaseStore(db))
-    app.extensions["quart_flaskr.write_limits_lock"] = asyncio.Lock()
+    app.extensions[_WRITE_LOCK] = asyncio.Lock()
     app.register_error_handler(RateLimitExceeded, too_many_attempts)

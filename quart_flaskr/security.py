@@ -119,6 +119,14 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(keys, salt="csrf")
 
 
+def csrf_secret() -> str:
+    """The secret this session's form tokens carry, made now if the session has none."""
+    if CSRF_FIELD not in session:
+        session[CSRF_FIELD] = secrets.token_hex(32)
+    secret: str = session[CSRF_FIELD]
+    return secret
+
+
 def csrf_token() -> str:
     """A token for this session's forms, signed so that it changes on every page.
 
@@ -127,9 +135,7 @@ def csrf_token() -> str:
     """
     token: str | None = g.get("csrf_token")
     if token is None:
-        if CSRF_FIELD not in session:
-            session[CSRF_FIELD] = secrets.token_hex(32)
-        token = g.csrf_token = str(_serializer().dumps(session[CSRF_FIELD]))
+        token = g.csrf_token = str(_serializer().dumps(csrf_secret()))
     return token
 
 

@@ -36,7 +36,7 @@ def renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def cache_of(app: Quart) -> PageCache:
-    return app.extensions["quart_flaskr.pagecache"]  # type: ignore[no-any-return]
+    return get_page_cache(app)
 
 
 async def text(client: Client, path: str) -> str:

@@ -1,0 +1,118 @@
+"""Who is logged in: each request's login session and its user, and views that need one.
+
+A login is a row of the ``login_session`` table, and the session cookie carries
+its id; only this module reads or writes that id. Code asks
+:func:`current_user` (or :func:`logged_in_user` behind :func:`login_required`),
+templates read ``current_user``, and the page cache asks :func:`login_session_id`.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from collections.abc import Awaitable
+from collections.abc import Callable
+from datetime import datetime
+from datetime import UTC
+from typing import ParamSpec
+from typing import TypeVar
+
+from quart import current_app
+from quart import g
+from quart import Quart
+from quart import redirect
+from quart import ResponseReturnValue
+from quart import session
+from quart import url_for
+
+from quart_flaskr.db import get_db
+from quart_flaskr.models import users
+from quart_flaskr.models.users import User
+from quart_flaskr.security import is_public_view
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+#: The session key holding the login session's id.
+_LOGIN_ID = "login_id"
+#: The attribute of ``g`` holding the request's user (or None).
+_USER = "quart_flaskr_user"
+
+
+def current_user() -> User | None:
+    """The user of the request's live login session, or None for anonymous requests."""
+    user: User | None = g.get(_USER)
+    return user
+
+
+def logged_in_user() -> User:
+    """The logged-in user, for views behind :func:`login_required`.
+
+    :raise RuntimeError: when nobody is logged in, which ``login_required`` prevents
+    """
+    user = current_user()
+    if user is None:
+        raise RuntimeError("No user is logged in: is the view behind login_required?")
+    return user
+
+
+def login_session_id() -> str | None:
+    """The id of the request's login session while it is live (its user is logged in), else None."""
+    if current_user() is None:
+        return None
+    login_id: str = session[_LOGIN_ID]
+    return login_id
+
+
+def login_required(
+    view: Callable[P, Awaitable[T]],
+) -> Callable[P, Awaitable[T | ResponseReturnValue]]:
+    """Redirect anonymous users to the login page."""
+
+    @functools.wraps(view)
+    async def wrapped_view(*args: P.args, **kwargs: P.kwargs) -> T | ResponseReturnValue:
+        if current_user() is None:
+            return redirect(url_for("auth.login"))
+        return await view(*args, **kwargs)
+
+    return wrapped_view
+
+
+async def load_logged_in_user() -> None:
+    """Find the user of the request's live login session, if any."""
+    user = None
+    # A file served alike to everyone: no query, and the session untouched.
+    if not is_public_view():
+        login_id = session.get(_LOGIN_ID)
+        if login_id is not None:
+            user = await users.select_session_user(get_db(), login_id)
+    setattr(g, _USER, user)
+
+
+async def start_login_session(user_id: int) -> None:
+    """Record a login server-side and give the browser a fresh session for it."""
+    login_id = secrets.token_urlsafe(32)
+    expires = datetime.now(UTC) + current_app.permanent_session_lifetime
+    await users.insert_login_session(get_db(), login_id, user_id, expires)
+    # Nothing set before login (including a session planted by someone
+    # else) carries over into the logged-in session.
+    session.clear()
+    session.permanent = True
+    session[_LOGIN_ID] = login_id
+
+
+async def end_login_session() -> None:
+    """End the login session, server-side too, so a copied cookie stops working."""
+    login_id = session.get(_LOGIN_ID)
+    if login_id is not None:
+        await users.delete_login_session(get_db(), login_id)
+    session.clear()
+
+
+def init_app(app: Quart) -> None:
+    """Load each request's user before its view runs; templates see it as ``current_user``."""
+    app.before_request(load_logged_in_user)
+
+    @app.context_processor
+    async def user_for_templates() -> dict[str, User | None]:
+        return {"current_user": current_user()}
