@@ -108,6 +108,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     from quart_flaskr import db
     from quart_flaskr import deploy
     from quart_flaskr import errors
+    from quart_flaskr import limits
     from quart_flaskr import login
     from quart_flaskr import markdown
     from quart_flaskr import pagecache
@@ -119,6 +120,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
 
     app.url_map.converters["id"] = RowIdConverter
     app.jinja_env.globals["url_for"] = CachedURLs(app)
+    # Forms take their maxlength from the limits their views check.
+    app.jinja_env.globals["limits"] = limits
     app.add_template_global(markdown.body_html)
     # Security first: its start-up check of the secret key runs before the
     # database is opened.
@@ -145,6 +148,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     app.register_blueprint(feed.bp)
     app.register_blueprint(images.bp)
     app.register_blueprint(health.bp)
+    # Requests to views marked images.accepts_upload may carry an image.
+    app.request_class = images.upload_request_class(app)
     # The blog's index is the front page; "index" is the name Flaskr's
     # templates and redirects use for it.
     app.add_url_rule("/", endpoint="index")

@@ -17,16 +17,15 @@ from quart_flaskr import passwords
 from quart_flaskr import usernames
 from quart_flaskr.db import get_db
 from quart_flaskr.forms import read_form
+from quart_flaskr.limits import PASSWORD_MAX
+from quart_flaskr.limits import PASSWORD_MIN
+from quart_flaskr.limits import USERNAME_MAX
 from quart_flaskr.login import end_login_session
 from quart_flaskr.login import start_login_session
 from quart_flaskr.models import users
 from quart_flaskr.ratelimit import limit
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
-
-USERNAME_MAX = usernames.MAX_LENGTH
-PASSWORD_MIN = 8
-PASSWORD_MAX = 256
 
 
 def _check_credentials(username: str, password: str) -> str | None:

@@ -22,6 +22,12 @@ from quart_flaskr import markdown
 from quart_flaskr import paging
 from quart_flaskr.db import get_db
 from quart_flaskr.forms import read_form
+from quart_flaskr.limits import BODY_MAX
+from quart_flaskr.limits import IMAGE_ALT_MAX
+from quart_flaskr.limits import SEARCH_MAX
+from quart_flaskr.limits import TAG_MAX
+from quart_flaskr.limits import TAGS_MAX
+from quart_flaskr.limits import TITLE_MAX
 from quart_flaskr.login import current_user
 from quart_flaskr.login import logged_in_user
 from quart_flaskr.login import login_required
@@ -35,12 +41,6 @@ from quart_flaskr.ratelimit import limit_writes
 
 bp = Blueprint("blog", __name__)
 
-TITLE_MAX = 200
-BODY_MAX = 20_000
-IMAGE_ALT_MAX = 200
-TAG_MAX = 32
-TAGS_MAX = 10
-SEARCH_MAX = 200
 #: Besides letters, digits and combining marks, what a tag may hold.
 TAG_PUNCTUATION = frozenset(" -_.+#")
 
@@ -140,27 +140,29 @@ async def tag(name: str) -> ResponseReturnValue:
     return await _listing(f"Tagged {normal!r}", tag=normal, tag_id=tag_id)
 
 
-async def show_post(id: int, comment: str = "", status: int = 200) -> ResponseReturnValue:
-    """The page of one post with its comments; ``comment`` refills the comment form."""
+async def render_post_page(id: int, comment: str = "") -> str:
+    """The page of one post with its comments; ``comment`` refills the comment form.
+
+    :raise 404: if a post with the given id doesn't exist
+    """
     db = get_db()
     post = await posts.select_post(db, id, _viewer_id())
     if post is None:
         abort(404, f"Post id {id} doesn't exist.")
-    page = await render_template(
+    return await render_template(
         "blog/detail.html",
         post=post,
         comments=await comments.select_comments(db, id),
         comment=comment,
         here=url_for("blog.detail", id=id),
     )
-    return page, status
 
 
 @bp.route("/<id:id>")
 @cached_page
 async def detail(id: int) -> ResponseReturnValue:
     """Show one post, its comments, and a form to comment."""
-    return await show_post(id)
+    return await render_post_page(id)
 
 
 async def get_post(id: int, check_author: bool = True) -> Post:

@@ -14,14 +14,13 @@ from quart_flaskr import blog
 from quart_flaskr import markdown
 from quart_flaskr.db import get_db
 from quart_flaskr.forms import read_form
+from quart_flaskr.limits import COMMENT_MAX
 from quart_flaskr.login import logged_in_user
 from quart_flaskr.login import login_required
 from quart_flaskr.models import comments
 from quart_flaskr.ratelimit import limit_writes
 
 bp = Blueprint("comments", __name__)
-
-COMMENT_MAX = 5_000
 
 
 @bp.route("/<id:id>/comment", methods=("POST",))
@@ -44,7 +43,8 @@ async def create(id: int) -> ResponseReturnValue:
             abort(404, f"Post id {id} doesn't exist.")
         return redirect(url_for("blog.detail", id=id, _anchor=f"comment-{comment_id}"))
     await flash(error)
-    return await blog.show_post(id, comment=body, status=400)
+    # The post's page again, with the message and what was typed.
+    return await blog.render_post_page(id, comment=body), 400
 
 
 @bp.route("/comment/<id:id>/delete", methods=("POST",))

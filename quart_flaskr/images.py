@@ -15,7 +15,6 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from typing import cast
 from typing import TypeVar
 
 from quart import abort
@@ -24,7 +23,6 @@ from quart import current_app
 from quart import Quart
 from quart import ResponseReturnValue
 from quart import send_from_directory
-from quart.blueprints import BlueprintSetupState
 from quart.datastructures import FileStorage
 from quart.wrappers import Request
 from werkzeug.exceptions import HTTPException
@@ -180,11 +178,3 @@ def _upload_limit(app: Quart, method: str, path: str) -> int | None:
     if not getattr(app.view_functions.get(endpoint), _ACCEPTS_UPLOAD, False):
         return None
     return int(app.config["MAX_CONTENT_LENGTH"] + app.config["MAX_IMAGE_BYTES"])
-
-
-def _install_request_class(state: BlueprintSetupState) -> None:
-    app = cast(Quart, state.app)
-    app.request_class = upload_request_class(app)
-
-
-bp.record_once(_install_request_class)

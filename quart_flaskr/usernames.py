@@ -31,7 +31,7 @@ from fontTools.unicodedata import script_name
 from precis_i18n import get_profile
 from precis_i18n.unicode import UnicodeData
 
-MAX_LENGTH = 32
+from quart_flaskr.limits import USERNAME_MAX
 
 _PROFILE = get_profile("UsernameCasePreserved")
 _UCD = UnicodeData()
@@ -165,8 +165,8 @@ def prepare_username(username: str) -> str:
     problem = _misleading(name)
     if problem is not None:
         raise UsernameError(problem)
-    if len(name) > MAX_LENGTH:
-        raise UsernameError(f"Username must be at most {MAX_LENGTH} characters.")
+    if len(name) > USERNAME_MAX:
+        raise UsernameError(f"Username must be at most {USERNAME_MAX} characters.")
     try:
         return _PROFILE.enforce(name)
     except UnicodeEncodeError as error:
