@@ -231,18 +231,19 @@ class Tab:
         self.page.screenshot(path=path, full_page=full_page, animations="disabled", caret="hide")
         return path
 
-    def register(self, username: str, password: str) -> None:
-        self.visit("/auth/register")
+    def _send_credentials(self, path: str, username: str, password: str, button: str) -> None:
+        """Fill in the username and password of the form at ``path``, then press ``button``."""
+        self.visit(path)
         self.page.get_by_label("Username").fill(username)
         self.page.get_by_label("Password").fill(password)
-        self.page.get_by_role("button", name="Register").click()
+        self.page.get_by_role("button", name=button).click()
+
+    def register(self, username: str, password: str) -> None:
+        self._send_credentials("/auth/register", username, password, "Register")
         self.expect_at("/auth/login")
 
     def log_in(self, username: str, password: str) -> None:
-        self.visit("/auth/login")
-        self.page.get_by_label("Username").fill(username)
-        self.page.get_by_label("Password").fill(password)
-        self.page.get_by_role("button", name="Log In").click()
+        self._send_credentials("/auth/login", username, password, "Log In")
         self.expect_at("/")
         expect(self.page.get_by_role("button", name="Log Out")).to_be_visible()
 
