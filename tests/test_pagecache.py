@@ -15,6 +15,7 @@ from quart_flaskr.models import posts
 from quart_flaskr.pagecache import cache_key
 from quart_flaskr.pagecache import get_page_cache
 from quart_flaskr.pagecache import PageCache
+from tests.harness.forms import csrf_token_in
 from tests.helpers import AppFactory
 from tests.helpers import AuthActions
 from tests.helpers import Client
@@ -192,7 +193,8 @@ async def test_a_cached_page_carries_a_token_its_session_accepts(
     async with client.session_transaction() as session:
         session["csrf_token"] = "a secret set by the other tab"
     page = await text(client, "/")
-    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    token = csrf_token_in(page)
+    assert token is not None
     response = await client.post("/1/like", form={"csrf_token": token, "next": "/"})
     assert response.status_code == 302
 
