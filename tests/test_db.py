@@ -163,11 +163,7 @@ async def test_serving_migrates_an_old_database(tmp_path: Path) -> None:
     async with app.test_app():
         page = await (await app.test_client().get("/")).get_data(as_text=True)
         assert "test title" in page
-        assert await get_db_of(app).schema_version() == SCHEMA_VERSION
-
-
-def get_db_of(app: Quart) -> Database:
-    return get_db(app)
+        assert await get_db(app).schema_version() == SCHEMA_VERSION
 
 
 async def test_serving_refuses_a_database_without_tables(tmp_path: Path) -> None:
