@@ -10,6 +10,7 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from tests.harness.http import Client
+from tests.helpers import FAST_HASH
 from tests.live import Deployment
 from tests.live import Server
 
@@ -68,7 +69,7 @@ def test_look_alike_accounts_from_before_keep_working_and_are_listed(
         conn.executemany(
             "INSERT INTO user (username, password) VALUES (?, ?)",
             [
-                (name, generate_password_hash(f"{name} password", "pbkdf2:sha256:1000"))
+                (name, generate_password_hash(f"{name} password", FAST_HASH))
                 for name in ("victim", "Victim", "victim\u200b")
             ],
         )

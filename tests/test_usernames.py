@@ -24,13 +24,13 @@ from quart_flaskr.usernames import username_key
 from quart_flaskr.usernames import UsernameError
 from tests.harness.databases import old_database
 from tests.helpers import AuthActions
+from tests.helpers import FAST_HASH
 from tests.helpers import make_config
 
 PYOTR = "\u041f\u0451\u0442\u0440"  # Пётр, as keyboards type it (NFC).
 PYOTR_DECOMPOSED = unicodedata.normalize("NFD", PYOTR)
 #: The schema version that added user.username_key.
 KEY_VERSION = 6
-HASH = "pbkdf2:sha256:1000"
 
 
 # The rules
@@ -312,7 +312,7 @@ def create_database_before_keys(path: Path) -> None:
         path,
         KEY_VERSION - 1,
         user=[
-            {"username": name, "password": generate_password_hash(f"{name} password", HASH)}
+            {"username": name, "password": generate_password_hash(f"{name} password", FAST_HASH)}
             for name in ("victim", "Victim", "victim\u200b", PYOTR, "old timer")
         ],
     )
