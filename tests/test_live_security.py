@@ -3,8 +3,9 @@
 Every test starts Hypercorn with the checkout's ``hypercorn.toml`` on the
 deployment built by ``tests/live.py`` (emptied by ``init-db --force`` first, which
 also resets the rate limits kept in the database), and talks to it with the
-harness's client, as a browser does. A test that changes the instance ``config.py`` restores it
-before it ends: the deployment is shared with the other slow tests.
+harness's client, as a browser does. A test that changes the instance
+``config.py`` restores it before it ends: the deployment is shared with the other
+slow tests.
 """
 
 from __future__ import annotations
