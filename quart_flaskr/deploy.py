@@ -67,17 +67,22 @@ def gen_secret_key_command(info: ScriptInfo, rotate: bool) -> None:
     click.echo(f"Wrote a new SECRET_KEY to {config_path}.")
 
 
+async def _accounts(conn: aiosqlite.Connection) -> list[tuple[int, str]]:
+    """Every (id, username), in id order; none in a database without tables yet."""
+    if not await conn.execute_fetchall(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'user'"
+    ):
+        return []
+    rows = await conn.execute_fetchall("SELECT id, username FROM user ORDER BY id")
+    return [(int(row[0]), str(row[1])) for row in rows]
+
+
 async def _database_problems(path: str) -> list[str]:
     # Read-only, so that the check itself changes nothing (not even the journal mode).
     async with aiosqlite.connect(f"file:{path}?mode=ro", uri=True) as conn:
         journal = next(iter(await conn.execute_fetchall("PRAGMA journal_mode")))[0]
         version = next(iter(await conn.execute_fetchall("PRAGMA user_version")))[0]
-        accounts: list[tuple[int, str]] = []
-        if await conn.execute_fetchall(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'user'"
-        ):
-            rows = await conn.execute_fetchall("SELECT id, username FROM user ORDER BY id")
-            accounts = [(int(row[0]), str(row[1])) for row in rows]
+        accounts = await _accounts(conn)
     problems = []
     if journal != "wal":
         problems.append(
