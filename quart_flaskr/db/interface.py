@@ -46,7 +46,20 @@ class DatabaseBusyError(DatabaseUnavailableError):
     """Another connection held a lock this one needed for longer than the busy timeout."""
 
 
-class Transaction(ABC):
+class Queries(ABC):
+    """What reads rows: a transaction, or the database outside any."""
+
+    @abstractmethod
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        """Run a query and return its rows."""
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        """The first row of a query, or None."""
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
+
+
+class Transaction(Queries):
     """One connection while a transaction holds it: every statement is part of the transaction."""
 
     @abstractmethod
@@ -60,15 +73,6 @@ class Transaction(ABC):
     @abstractmethod
     async def execute_many(self, sql: str, params: Iterable[Params]) -> None:
         """Run a statement once for each set of parameters."""
-
-    @abstractmethod
-    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
-        """Run a query and return its rows."""
-
-    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
-        """The first row of a query, or None."""
-        rows = await self.fetch_all(sql, params)
-        return rows[0] if rows else None
 
     @abstractmethod
     async def schema_version(self) -> int:
@@ -87,11 +91,12 @@ async def no_data_upgrade(database: Database) -> None:
     """Nothing to bring up to date beyond what the schema migrations do."""
 
 
-class Database(ABC):
+class Database(Queries):
     """One process's connections to one database.
 
-    Reads run outside any transaction; writes run in :meth:`transaction`, which
-    the backend gives to one caller at a time.
+    Reads (:meth:`fetch_all`, :meth:`fetch_one`) run outside any transaction;
+    writes run in :meth:`transaction`, which the backend gives to one caller
+    at a time.
     """
 
     def __init__(self, upgrade_data: Callable[[Database], Awaitable[object]]) -> None:
@@ -106,15 +111,6 @@ class Database(ABC):
     @abstractmethod
     def location(self) -> str:
         """Where the database is (a file, an address), as messages to operators name it."""
-
-    @abstractmethod
-    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
-        """Run a read-only query outside any transaction."""
-
-    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
-        """The first row of a read-only query, or None."""
-        rows = await self.fetch_all(sql, params)
-        return rows[0] if rows else None
 
     @abstractmethod
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
