@@ -22,21 +22,10 @@ _PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,8}")
 class Page(Generic[T]):
     items: Sequence[T]
     number: int
-    has_next: bool
-    #: The URL of another page of the same listing, by number.
-    url_for_page: Callable[[int], str]
-
-    @property
-    def previous_url(self) -> str | None:
-        return self.url_for_page(self.number - 1) if self.number > 1 else None
-
-    @property
-    def next_url(self) -> str | None:
-        return self.url_for_page(self.number + 1) if self.has_next else None
-
-    @property
-    def url(self) -> str:
-        return self.url_for_page(self.number)
+    #: This page's URL, and its neighbours' (None where there is none).
+    url: str
+    previous_url: str | None
+    next_url: str | None
 
 
 def page_number() -> int:
@@ -64,4 +53,13 @@ def make_page(
     """
     if number > 1 and not found:
         abort(404, f"There is no page {number}: the listing ends before it.")
-    return Page(found[:per_page], number, len(found) > per_page, url_for_page)
+    # The links are made here, not in properties, so that they are built once
+    # per page (the template asks for each twice) and mutation testing reaches
+    # them (mutmut skips decorated functions).
+    return Page(
+        items=found[:per_page],
+        number=number,
+        url=url_for_page(number),
+        previous_url=url_for_page(number - 1) if number > 1 else None,
+        next_url=url_for_page(number + 1) if len(found) > per_page else None,
+    )

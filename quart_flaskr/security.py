@@ -204,23 +204,28 @@ async def add_security_headers(response: Response) -> Response:
     return response
 
 
+async def refuse_insecure_secret_key() -> None:
+    """Stop a production start-up (neither debug nor testing) whose SECRET_KEY is unfit.
+
+    :raise RuntimeError: naming the problem and the command that fixes it
+    """
+    if current_app.debug or current_app.testing:
+        return
+    problem = secret_key_problem(current_app.config["SECRET_KEY"])
+    if problem:
+        message = (
+            f"Refusing to start: {problem}. Write a random key into"
+            f" {current_app.instance_path}/config.py with"
+            " 'quart --app quart_flaskr gen-secret-key'."
+        )
+        current_app.logger.critical(message)
+        raise RuntimeError(message)
+
+
 def init_app(app: Quart) -> None:
     app.session_interface = PrivateSessionInterface()
     app.before_request(check_host)
     app.before_request(protect_from_csrf)
     app.after_request(add_security_headers)
     app.add_template_global(csrf_token)
-
-    @app.before_serving
-    async def refuse_insecure_secret_key() -> None:
-        if app.debug or app.testing:
-            return
-        problem = secret_key_problem(app.config["SECRET_KEY"])
-        if problem:
-            message = (
-                f"Refusing to start: {problem}. Write a random key into"
-                f" {app.instance_path}/config.py with"
-                " 'quart --app quart_flaskr gen-secret-key'."
-            )
-            app.logger.critical(message)
-            raise RuntimeError(message)
+    app.before_serving(refuse_insecure_secret_key)

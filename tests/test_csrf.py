@@ -1,0 +1,106 @@
+"""CSRF tokens: only this session's secret, signed by this site for forms, passes."""
+
+from __future__ import annotations
+
+import time
+from itertools import count
+
+import pytest
+from itsdangerous import URLSafeTimedSerializer
+from itsdangerous.timed import TimestampSigner
+from quart import Quart
+
+from quart_flaskr.db import Database
+from quart_flaskr.security import CSRF_ERROR
+from quart_flaskr.security import CSRF_FIELD
+from tests.harness.forms import csrf_token_in
+from tests.helpers import add_posts
+from tests.helpers import AuthActions
+from tests.helpers import Client
+from tests.helpers import csrf_token
+from tests.helpers import page_text
+
+NEW_POST = {"title": "new", "body": ""}
+
+
+async def session_secret(client: Client) -> str:
+    """The secret the session's tokens sign, once a page with a form has made it."""
+    await client.get("/create")
+    async with client.session_transaction() as session:
+        secret: str = session[CSRF_FIELD]
+    return secret
+
+
+async def refused(client: Client, token: str) -> bool:
+    """Whether creating a post with ``token`` is refused as a forgery (else it is created)."""
+    response = await client.post("/create", form={**NEW_POST, CSRF_FIELD: token})
+    if response.status_code == 400:
+        assert CSRF_ERROR in await response.get_data(as_text=True)
+        return True
+    assert response.status_code == 302
+    return False
+
+
+async def test_a_valid_token_of_another_session_is_refused(
+    app: Quart, client: Client, auth: AuthActions, db: Database
+) -> None:
+    await auth.login()
+    # The victim's session has a secret of its own, which the attacker's does not match.
+    await session_secret(client)
+    attacker = app.test_client()
+    token = await csrf_token(attacker, "/auth/login")
+    assert await refused(client, token)
+    assert await db.fetch_one("SELECT 1 FROM post WHERE title = 'new'") is None
+    # The attacker's token is good, for the attacker's own session.
+    response = await attacker.post(
+        "/auth/login", form={"username": "test", "password": "wrong", CSRF_FIELD: token}
+    )
+    assert response.status_code == 200
+    assert not await refused(client, await csrf_token(client, "/create"))
+
+
+@pytest.mark.parametrize(
+    ("salt", "is_refused"),
+    (
+        ("csrf", False),
+        # The serializer's default, and Quart's for session cookies: values the
+        # key signs for other purposes are no tokens.
+        ("itsdangerous", True),
+        ("cookie-session", True),
+        ("CSRF", True),
+    ),
+)
+async def test_only_values_signed_for_forms_are_tokens(
+    app: Quart, client: Client, auth: AuthActions, salt: str, is_refused: bool
+) -> None:
+    await auth.login()
+    secret = await session_secret(client)
+    token = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=salt).dumps(secret)
+    assert await refused(client, str(token)) is is_refused
+
+
+@pytest.mark.parametrize("value", (0, ["x"], {"csrf_token": "x"}, None))
+async def test_a_signed_value_that_is_no_secret_is_refused(
+    app: Quart, client: Client, auth: AuthActions, value: object
+) -> None:
+    await auth.login()
+    await session_secret(client)
+    token = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="csrf").dumps(value)
+    assert await refused(client, str(token))
+
+
+async def test_every_form_on_a_page_carries_the_same_token(
+    client: Client, auth: AuthActions, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_posts(db, 2)
+    await auth.login()
+    # A clock that ticks on every signature: a token signed twice would differ.
+    ticks = count(int(time.time()))
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: next(ticks))
+    page = await page_text(client, "/")
+    token = csrf_token_in(page)
+    assert token is not None
+    forms = page.count(f'name="{CSRF_FIELD}"')
+    # Three like forms and the logout form.
+    assert forms >= 4
+    assert page.count(f'value="{token}"') == forms

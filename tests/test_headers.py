@@ -1,0 +1,57 @@
+"""Response headers: what every page gets, what a view's own headers keep, and public files."""
+
+from __future__ import annotations
+
+from quart import Quart
+
+from quart_flaskr.security import public_view
+from tests.helpers import AppFactory
+from tests.helpers import AuthActions
+from tests.helpers import Client
+
+
+async def test_pages_vary_on_the_cookie_and_stay_private(client: Client) -> None:
+    response = await client.get("/hello")
+    assert response.headers["Vary"] == "Cookie"
+    assert response.headers["Cache-Control"] == "private, no-cache"
+
+
+async def test_a_views_own_headers_are_kept(make_app: AppFactory) -> None:
+    app = await make_app(HSTS_SECONDS=31536000)
+    own = {
+        "Strict-Transport-Security": "max-age=60",
+        "Cache-Control": "no-store",
+        "X-Frame-Options": "SAMEORIGIN",
+    }
+
+    @app.route("/own")
+    async def own_headers() -> tuple[str, dict[str, str]]:
+        return "", own
+
+    response = await app.test_client().get("/own")
+    for name, value in own.items():
+        assert response.headers[name] == value
+
+
+async def test_a_view_marked_public_serves_everyone_alike(
+    app: Quart, client: Client, auth: AuthActions
+) -> None:
+    @app.route("/shared")
+    @public_view
+    async def shared() -> tuple[str, dict[str, str]]:
+        return "same for all", {"Cache-Control": "public, max-age=60"}
+
+    await auth.login()
+    response = await client.get("/shared")
+    assert await response.get_data(as_text=True) == "same for all"
+    assert response.headers["Cache-Control"] == "public, max-age=60"
+    assert "Vary" not in response.headers
+    assert "Set-Cookie" not in response.headers
+
+
+async def test_every_page_moves_the_login_on(client: Client, auth: AuthActions) -> None:
+    await auth.login()
+    for _ in range(3):
+        # Pages that change nothing in the session still push its expiry on.
+        response = await client.get("/hello")
+        assert "Expires=" in response.headers["Set-Cookie"]

@@ -1,0 +1,59 @@
+"""SECRET_KEY: what makes one unfit for production, and the start-up that refuses one."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from quart.testing.app import LifespanError
+
+from quart_flaskr.security import secret_key_problem
+from tests.helpers import AppFactory
+
+FIX = "'quart --app quart_flaskr gen-secret-key'"
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    (
+        (None, "SECRET_KEY is not set"),
+        ("", "SECRET_KEY is not set"),
+        (b"", "SECRET_KEY is not set"),
+        ("dev", "SECRET_KEY is the development default 'dev'"),
+        ("short", "SECRET_KEY is 5 bytes long, shorter than 32"),
+        # Counted in bytes, as the signatures use it: 16 characters, 32 bytes.
+        ("é" * 16, None),
+        ("é" * 15 + "x", "SECRET_KEY is 31 bytes long, shorter than 32"),
+        (b"x" * 31, "SECRET_KEY is 31 bytes long, shorter than 32"),
+        ("x" * 32, None),
+    ),
+)
+def test_secret_key_problem_says_what_is_wrong(
+    key: str | bytes | None, problem: str | None
+) -> None:
+    assert secret_key_problem(key) == problem
+
+
+async def test_an_unfit_key_stops_the_start_with_the_fix(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = await make_app(TESTING=False, SECRET_KEY="x" * 31)
+    message = (
+        "Refusing to start: SECRET_KEY is 31 bytes long, shorter than 32. Write a random key"
+        f" into {app.instance_path}/config.py with {FIX}."
+    )
+    with pytest.raises(LifespanError) as raised:
+        async with app.test_app():
+            pass  # pragma: no cover - start-up fails
+    assert message in str(raised.value)
+    critical = [record for record in caplog.records if record.levelno == logging.CRITICAL]
+    assert [record.getMessage() for record in critical] == [message]
+
+
+@pytest.mark.parametrize(("debug", "testing"), ((True, False), (False, True), (True, True)))
+async def test_development_and_tests_start_with_any_key(
+    make_app: AppFactory, debug: bool, testing: bool
+) -> None:
+    app = await make_app(DEBUG=debug, TESTING=testing, SECRET_KEY="dev")
+    async with app.test_app():
+        assert (await app.test_client().get("/hello")).status_code == 200
