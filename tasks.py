@@ -3,6 +3,7 @@
     python3 tasks.py serve        # install into .venv, create the database, serve the blog
     python3 tasks.py test         # install into .venv, lint, type-check, run every test
     python3 tasks.py screenshots  # run the browser tests, saving docs/screenshots/*.png
+    python3 tasks.py mutate [module ...]  # mutation testing: what would the fast tests miss?
 
 Each creates the virtual environment ``.venv`` beside this file on first use.
 """
@@ -10,6 +11,7 @@ Each creates the virtual environment ``.venv`` beside this file on first use.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import os
 import shutil
 import subprocess
@@ -115,6 +117,36 @@ def screenshots(args: argparse.Namespace) -> None:
     print(f"Screenshots saved in {SCREENSHOTS.relative_to(ROOT)}/", flush=True)
 
 
+def mutate(args: argparse.Namespace) -> None:
+    """Mutation testing with mutmut, as [tool.mutmut] in pyproject.toml sets it up.
+
+    mutmut changes the code one small step at a time (``>`` to ``>=``, ``and``
+    to ``or``, a string to another) and runs the fast tests on each change; a
+    change no test notices, a survivor, is printed at the end. ``mutmut show
+    <name>`` shows one; ``mutmut browse`` all. Modules are named under
+    quart_flaskr, dotted or by path (``paging``, ``models.posts``, ``db``);
+    none means every one the configuration lists. mutmut keeps its copy of
+    the code and its results in mutants/ (delete it to start afresh).
+    """
+    if os.name == "nt":
+        sys.exit("mutmut needs fork(): run 'python3 tasks.py mutate' under WSL.")
+    install("dev")
+    patterns = [
+        "quart_flaskr." + name.removesuffix(".py").replace("/", ".") + ".*" for name in args.modules
+    ]
+    run(BIN / "mutmut", "run", *patterns)
+    results = subprocess.run(
+        [BIN / "mutmut", "results"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    survivors = [
+        line.strip()
+        for line in results.stdout.splitlines()
+        if not patterns or any(fnmatch.fnmatch(line.strip(), f"{p}:*") for p in patterns)
+    ]
+    print("\n".join(survivors) or "Every mutant was killed.")
+    print(f"{len(survivors)} mutant(s) not killed; 'mutmut show <name>' shows one.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -131,9 +163,14 @@ def main() -> None:
         "screenshots", help="run the browser tests, saving the README's screenshots"
     )
     screenshots_parser.set_defaults(func=screenshots)
+    mutate_parser = commands.add_parser(
+        "mutate", help="mutation testing of the modules named, or of all that pyproject.toml lists"
+    )
+    mutate_parser.add_argument("modules", nargs="*", help="e.g. paging, models.posts, db")
+    mutate_parser.set_defaults(func=mutate)
     # Whatever follows "test" or "screenshots", options included, goes to pytest.
     args, pytest_args = parser.parse_known_args()
-    if args.func is serve and pytest_args:
+    if args.func in (serve, mutate) and pytest_args:
         parser.error(f"unrecognized arguments: {' '.join(pytest_args)}")
     args.pytest_args = pytest_args
     args.func(args)
