@@ -12,6 +12,11 @@ REFUSED = '<p class="error">This site is not served under that host name.</p>'
 @pytest.mark.parametrize(
     ("allowed", "host", "status"),
     (
+        ([], "anything.example", 200),
+        (["blog.example.com"], "blog.example.com", 200),
+        (["blog.example.com"], "blog.example.com:8443", 200),
+        (["blog.example.com"], "evil.example", 400),
+        (["[::1]"], "[::1]", 200),
         (["blog.example.com"], "BLOG.Example.COM", 200),
         (["blog.example.com"], "BLOG.example.com:8000", 200),
         (["blog.example.com"], "blog.example.com.evil.example", 400),

@@ -180,24 +180,6 @@ async def test_login_starts_a_fresh_session(app: Quart, client: Client, auth: Au
 
 
 @pytest.mark.parametrize(
-    ("allowed", "host", "status"),
-    (
-        ([], "anything.example", 200),
-        (["blog.example.com"], "blog.example.com", 200),
-        (["blog.example.com"], "blog.example.com:8443", 200),
-        (["blog.example.com"], "evil.example", 400),
-        (["[::1]"], "[::1]", 200),
-    ),
-)
-async def test_allowed_hosts(
-    make_app: AppFactory, allowed: list[str], host: str, status: int
-) -> None:
-    app = await make_app(ALLOWED_HOSTS=allowed)
-    response = await app.test_client().get("/hello", headers={"Host": host})
-    assert response.status_code == status
-
-
-@pytest.mark.parametrize(
     ("key", "problem"),
     (
         (None, "not set"),
