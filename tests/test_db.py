@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
+import sys
 import threading
 from datetime import datetime
 from datetime import UTC
@@ -367,16 +369,18 @@ async def test_data_version_moves_with_every_commit_of_any_process(
 
 
 def test_no_wal_index_to_map(tmp_path: Path) -> None:
-    assert db_module._map_wal_index(str(tmp_path / "none.sqlite")) is None
+    assert db_module.WalIndex.open(str(tmp_path / "none.sqlite")) is None
     (tmp_path / "short.sqlite-shm").write_bytes(b"")
-    assert db_module._map_wal_index(str(tmp_path / "short.sqlite")) is None
+    short = db_module.WalIndex.open(str(tmp_path / "short.sqlite"))
+    assert short is not None and short.read() is None
+    short.close()
 
 
 async def test_data_version_without_the_wal_index_is_the_pragma(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Where SQLite's shared memory cannot be mapped, the query is used.
-    monkeypatch.setattr(db_module, "_map_wal_index", lambda path: None)
+    monkeypatch.setattr(db_module.WalIndex, "read", lambda self: None)
     await db.close()
     before = await db.data_version()
     row = await db.fetch_one("PRAGMA data_version")
@@ -384,3 +388,36 @@ async def test_data_version_without_the_wal_index_is_the_pragma(
     assert await db.data_version() == before
     await posts.insert_post(db, 1, "new", "post")
     assert await db.data_version() != before
+
+
+LOCK_PROBE = """
+import fcntl, sys
+for path in sys.argv[1:]:
+    with open(path, "rb+") as file:
+        try:
+            fcntl.lockf(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            print("held", path)
+        else:
+            print("free", path)
+"""
+
+
+async def test_another_process_sees_the_locks_of_an_open_database(db: SQLiteDatabase) -> None:
+    # SQLite's locks are per process: closing any descriptor of a database
+    # file drops them all, and then another process opening the database
+    # resets the shared memory under the open connections (a bus error).
+    await db.close()
+    await db.data_version()  # Opens the reader and maps the WAL index.
+    async with db.transaction() as tx:  # Opens the writer.
+        await tx.execute("UPDATE post SET title = title")
+    await db.fetch_one("SELECT 1")
+    files = [db.path, db.path + "-shm"]
+    probe = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", LOCK_PROBE, *files],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.splitlines() == [f"held {path}" for path in files]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import mmap
+import os
 from collections.abc import AsyncIterator
 from collections.abc import Awaitable
 from collections.abc import Callable
@@ -45,17 +46,44 @@ async def _read_schema_version(fetch_one: Callable[[str], Awaitable[Row | None]]
     return version
 
 
-def _map_wal_index(path: str) -> mmap.mmap | None:
-    """Map the WAL-index header read-only, or None where there is none to map.
+class WalIndex:
+    """The WAL-index header of a database, mapped read-only from its ``-shm`` file.
 
-    Only while one of this process's connections is open: it keeps SQLite from
-    truncating the file, which would make reading the map fail.
+    Open it only while one of this process's connections is open (that keeps
+    SQLite from truncating the file, which would make reading the map fail),
+    and close it only once they are all closed: SQLite's locks on the file are
+    POSIX locks, which closing *any* descriptor of the file in the process
+    releases. Released early, another process opening the database believes
+    it is the first, resets the shared memory under this one's connections,
+    and SQLite dies of a bus error on the next access.
     """
-    try:
-        with open(path + "-shm", "rb") as file:
-            return mmap.mmap(file.fileno(), WAL_INDEX_HEADER, prot=mmap.PROT_READ)
-    except (OSError, ValueError):  # No such file, or too short to be one.
-        return None
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        try:
+            self._header: mmap.mmap | None = mmap.mmap(fd, WAL_INDEX_HEADER, prot=mmap.PROT_READ)
+        except (OSError, ValueError):  # Too short to be one.
+            self._header = None
+
+    @classmethod
+    def open(cls, path: str) -> WalIndex | None:
+        """Open ``path``'s ``-shm`` file, or None where there is none."""
+        try:
+            return cls(os.open(path + "-shm", os.O_RDONLY))
+        except FileNotFoundError:
+            return None
+
+    def read(self) -> int | None:
+        """The header as a number, or None where the file could not be mapped."""
+        if self._header is None:
+            return None
+        return int.from_bytes(self._header[:WAL_INDEX_HEADER], "little")
+
+    def close(self) -> None:
+        """Unmap and close the file: only once this process's connections to it are closed."""
+        if self._header is not None:
+            self._header.close()
+        os.close(self._fd)
 
 
 class SQLiteTransaction(Transaction):
@@ -117,7 +145,7 @@ class SQLiteDatabase(Database):
         self._open_lock = asyncio.Lock()
         self._write_lock = asyncio.Lock()
         #: The WAL-index header, mapped while the reader is open.
-        self._wal_index: mmap.mmap | None = None
+        self._wal_index: WalIndex | None = None
 
     @property
     def location(self) -> str:
@@ -133,7 +161,7 @@ class SQLiteDatabase(Database):
     async def _open_reader(self) -> aiosqlite.Connection:
         conn = await connect(self.path)
         # Once a connection is open, SQLite's shared memory exists.
-        self._wal_index = await asyncio.to_thread(_map_wal_index, self.path)
+        self._wal_index = await asyncio.to_thread(WalIndex.open, self.path)
         return conn
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
@@ -153,8 +181,8 @@ class SQLiteDatabase(Database):
         """
         if self._reader is None:
             await self._get_reader()
-        if self._wal_index is not None:
-            return int.from_bytes(self._wal_index[:WAL_INDEX_HEADER], "little")
+        if self._wal_index is not None and (version := self._wal_index.read()) is not None:
+            return version
         row = await self.fetch_one("PRAGMA data_version")
         return int(row[0]) if row else 0
 
@@ -202,12 +230,12 @@ class SQLiteDatabase(Database):
                 await reader.backup(dest)
 
     async def close(self) -> None:
-        """Close both connections, ending their threads."""
-        if self._wal_index is not None:
-            # Before the connections: the file is SQLite's once they are closed.
-            self._wal_index.close()
-            self._wal_index = None
+        """Close both connections, ending their threads, then the WAL-index map."""
         for conn in (self._reader, self._writer):
             if conn is not None:
                 await conn.close()
         self._reader = self._writer = None
+        if self._wal_index is not None:
+            # After the connections: closing the file releases their locks.
+            self._wal_index.close()
+            self._wal_index = None

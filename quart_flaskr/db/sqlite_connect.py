@@ -8,6 +8,7 @@ foreign keys on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 
 import aiosqlite
@@ -24,9 +25,13 @@ WAL_RETRY_MS = 20
 def create_private_file(path: str) -> None:
     """Create the database file readable by its owner only, if it is missing.
 
-    SQLite gives the -wal and -shm files it creates the same permissions.
+    SQLite gives the -wal and -shm files it creates the same permissions. A
+    file that exists is never opened here: SQLite's locks are POSIX locks,
+    which closing any descriptor of the file releases for the whole process,
+    connections already open included.
     """
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 async def _switch_to_wal(conn: aiosqlite.Connection) -> None:
