@@ -80,7 +80,28 @@ def main(argv: list[str]) -> int:
     finally:
         for sock in sockets:
             sock.close()
-    return max(exit_status(process.wait()) for process in processes)
+    return wait_for_all(processes)
+
+
+def wait_for_all(processes: list[subprocess.Popen[bytes]]) -> int:
+    """Wait for every process; say on stderr as soon as one fails; the highest exit status."""
+    running = {process.pid: process for process in processes}
+    status = 0
+    while running:
+        pid, wait_status = os.wait()
+        process = running.pop(pid, None)
+        if process is None:
+            continue
+        process.returncode = os.waitstatus_to_exitcode(wait_status)
+        if process.returncode:
+            how = (
+                f"was killed by {signal.Signals(-process.returncode).name}"
+                if process.returncode < 0
+                else f"exited with {process.returncode}"
+            )
+            print(f"reuseport: process {pid} {how}", file=sys.stderr, flush=True)
+        status = max(status, exit_status(process.returncode))
+    return status
 
 
 if __name__ == "__main__":

@@ -59,6 +59,8 @@ def _environment(venv: Path) -> dict[str, str]:
         and name != "VIRTUAL_ENV"
     }
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    # A process that dies of a signal (a crash in a C library) says where.
+    env["PYTHONFAULTHANDLER"] = "1"
     return env
 
 

@@ -7,8 +7,11 @@ meet a small server of the test's own, so that what they do is seen directly.
 from __future__ import annotations
 
 import json
+import re
+import signal
 import sqlite3
 import struct
+import subprocess
 import sys
 import threading
 import urllib.parse
@@ -29,6 +32,7 @@ from tests.harness.errors import UnexpectedStatusError
 from tests.harness.forms import csrf_token_in
 from tests.harness.http import answers
 from tests.harness.http import Client
+from tests.harness.hypercorn import REUSEPORT
 from tests.harness.images import png
 from tests.harness.images import SIGNATURE
 from tests.harness.images import solid_png
@@ -253,6 +257,32 @@ def test_wait_until_tells_a_server_that_exited(tmp_path: Path) -> None:
     with ServerProcess(command, cwd=tmp_path, stdout_path=tmp_path / "server.log") as server:
         with pytest.raises(ServerFailedError, match=r"exited with 3 before answering:\nbad config"):
             server.wait_until(lambda: False, timeout=30, what="answering")
+
+
+#: Run by each process reuseport starts: the first to create "first" dies of SIGKILL.
+DIE_FIRST = """
+import os, signal
+try:
+    os.close(os.open("first", os.O_CREAT | os.O_EXCL))
+except FileExistsError:
+    pass
+else:
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_reuseport_says_which_process_died(tmp_path: Path) -> None:
+    command = [sys.executable, str(REUSEPORT), "2", f"127.0.0.1:{free_port()}"]
+    result = subprocess.run(
+        [*command, sys.executable, "-c", DIE_FIRST, "app"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 128 + signal.SIGKILL
+    assert re.fullmatch(r"reuseport: process \d+ was killed by SIGKILL\n", result.stderr)
 
 
 # Old databases
