@@ -73,7 +73,7 @@ async def _accounts(conn: aiosqlite.Connection) -> list[tuple[int, str]]:
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'user'"
     ):
         return []
-    rows = await conn.execute_fetchall("SELECT id, username FROM user ORDER BY id")
+    rows = await conn.execute_fetchall('SELECT id, username FROM "user" ORDER BY id')
     return [(int(row[0]), str(row[1])) for row in rows]
 
 

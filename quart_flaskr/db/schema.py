@@ -89,7 +89,7 @@ async def has_data(database: Database) -> bool:
     """Whether the database holds any user (posts cannot exist without one)."""
     if await database.schema_version() == 0:
         return False
-    return await database.fetch_one("SELECT 1 FROM user LIMIT 1") is not None
+    return await database.fetch_one('SELECT 1 FROM "user" LIMIT 1') is not None
 
 
 async def check_schema(database: Database) -> None:

@@ -30,7 +30,8 @@ class Comment:
 _SELECT_COMMENT = (
     "SELECT comment.id, comment.post_id, comment.author_id, username, comment.created,"
     " comment.body, comment.body_html, post.author_id AS post_author_id"
-    " FROM comment JOIN user ON user.id = comment.author_id JOIN post ON post.id = comment.post_id"
+    ' FROM comment JOIN "user" ON "user".id = comment.author_id'
+    " JOIN post ON post.id = comment.post_id"
 )
 
 

@@ -58,7 +58,7 @@ _COLUMNS = (
     "  WHERE post_like.post_id = post.id AND post_like.user_id = ?) AS liked"
 )
 _SELECT_POST = (
-    f"SELECT {_COLUMNS} FROM post JOIN user ON user.id = post.author_id WHERE post.id = ?"  # noqa: S608
+    f'SELECT {_COLUMNS} FROM post JOIN "user" ON "user".id = post.author_id WHERE post.id = ?'  # noqa: S608
 )
 
 # Each gives one page of post ids (and what to order them by) from an index.
@@ -168,7 +168,8 @@ async def select_posts(
         ids, params, order = _NEWEST_IDS, [limit, offset], _BY_DATE
     sql = (
         f"SELECT {_COLUMNS} FROM ({ids}) AS page"  # noqa: S608 - only constants are formatted in.
-        f" JOIN post ON post.id = page.id JOIN user ON user.id = post.author_id ORDER BY {order}"
+        ' JOIN post ON post.id = page.id JOIN "user" ON "user".id = post.author_id'
+        f" ORDER BY {order}"
     )
     rows = await db.fetch_all(sql, [viewer_id, *params])
     return [_post(row) for row in rows]

@@ -31,7 +31,7 @@ async def select_user_by_name(db: Database, username: str) -> User | None:
     from before the key may share one: then only each exact name finds its user.
     """
     rows = await db.fetch_all(
-        "SELECT id, username, password FROM user WHERE username = ? OR username_key = ?"
+        'SELECT id, username, password FROM "user" WHERE username = ? OR username_key = ?'
         " ORDER BY username = ? DESC LIMIT 2",
         (username, username_key(username), username),
     )
@@ -46,12 +46,12 @@ def _keys_for(rows: list[Row]) -> list[tuple[str, int, str]]:
 
 
 _STORE_KEY = (
-    "UPDATE user SET username_key = ? WHERE id = ? AND username = ? AND username_key IS NULL"
+    'UPDATE "user" SET username_key = ? WHERE id = ? AND username = ? AND username_key IS NULL'
 )
 
 
 async def _store_missing_keys(tx: Transaction) -> None:
-    rows = await tx.fetch_all("SELECT id, username FROM user WHERE username_key IS NULL")
+    rows = await tx.fetch_all('SELECT id, username FROM "user" WHERE username_key IS NULL')
     await tx.execute_many(_STORE_KEY, _keys_for(rows))
 
 
@@ -65,7 +65,7 @@ async def store_missing_username_keys(db: Database, batch: int = 500) -> int:
     """
     done = last_id = 0
     while rows := await db.fetch_all(
-        "SELECT id, username FROM user WHERE username_key IS NULL AND id > ? ORDER BY id LIMIT ?",
+        'SELECT id, username FROM "user" WHERE username_key IS NULL AND id > ? ORDER BY id LIMIT ?',
         (last_id, batch),
     ):
         async with db.transaction() as tx:
@@ -89,17 +89,17 @@ async def insert_user(db: Database, username: str, password_hash: str) -> int | 
         # Users stored without a key (before the data step ran, or by an older
         # release still serving during an upgrade) are compared too.
         await _store_missing_keys(tx)
-        if await tx.fetch_one("SELECT 1 FROM user WHERE username_key = ?", (key,)):
+        if await tx.fetch_one('SELECT 1 FROM "user" WHERE username_key = ?', (key,)):
             return None
         return await tx.insert(
-            "INSERT INTO user (username, username_key, password) VALUES (?, ?, ?)",
+            'INSERT INTO "user" (username, username_key, password) VALUES (?, ?, ?)',
             (username, key, password_hash),
         )
 
 
 async def update_password(db: Database, user_id: int, password_hash: str) -> None:
     async with db.transaction() as tx:
-        await tx.execute("UPDATE user SET password = ? WHERE id = ?", (password_hash, user_id))
+        await tx.execute('UPDATE "user" SET password = ? WHERE id = ?', (password_hash, user_id))
 
 
 async def insert_login_session(
@@ -117,8 +117,8 @@ async def insert_login_session(
 async def select_session_user(db: Database, session_id: str) -> User | None:
     """The user a live (not logged out, not expired) session belongs to."""
     row = await db.fetch_one(
-        "SELECT user.id, user.username, user.password"
-        " FROM login_session JOIN user ON user.id = login_session.user_id"
+        'SELECT "user".id, "user".username, "user".password'
+        ' FROM login_session JOIN "user" ON "user".id = login_session.user_id'
         " WHERE login_session.id = ? AND login_session.expires > CURRENT_TIMESTAMP",
         (session_id,),
     )
