@@ -7,8 +7,10 @@ from here what it calls itself.
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from collections.abc import Awaitable
 from collections.abc import Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from quart import Response
 from quart.typing import TestClientProtocol
 
 from quart_flaskr.db import Database
+from quart_flaskr.db import get_db
 from quart_flaskr.models import posts
 from tests.harness.forms import CSRF_FIELD
 from tests.harness.forms import csrf_token_in
@@ -48,6 +51,24 @@ async def seed(database: Database) -> None:
         for statement in DATA_SQL.split(";"):
             if statement.strip():
                 await tx.execute(statement)
+
+
+@asynccontextmanager
+async def serving(app: Quart) -> AsyncIterator[Quart]:
+    """The app serving on the seeded test database, its connections closed in every case.
+
+    test_app runs the start-up and shut-down hooks, which migrate the schema
+    and close the database's connections; but Quart skips the shut-down hooks
+    when the start-up fails, and the seeding opened the connections before it:
+    left open, their threads would keep pytest from exiting.
+    """
+    try:
+        async with app.app_context():
+            await seed(get_db(app))
+        async with app.test_app():
+            yield app
+    finally:
+        await get_db(app).close()
 
 
 async def csrf_token(client: Client, path: str = "/auth/login") -> str:

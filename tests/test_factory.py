@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import asyncio
 import gc
+import os
 from pathlib import Path
+
+import pytest
+from quart.testing.app import LifespanError
 
 from quart_flaskr import create_app
 from tests.helpers import AppFactory
 from tests.helpers import make_config
+from tests.helpers import serving
 
 
 def test_config_defaults_and_override(tmp_path: Path) -> None:
@@ -47,3 +53,15 @@ async def test_garbage_collector_tuned_while_serving(make_app: AppFactory) -> No
     async with app.test_app():
         assert gc.get_threshold() == (1234, 5, 6)
     assert gc.get_threshold() == default
+
+
+async def test_a_failed_start_closes_the_test_database(tmp_path: Path) -> None:
+    # The secret key check fails before the database's own start-up hook runs,
+    # after the seeding opened the connections: the app fixture closes them.
+    app = create_app(make_config(tmp_path, TESTING=False, SECRET_KEY="dev"))
+    with pytest.raises(LifespanError):
+        async with serving(app):
+            pass  # pragma: no cover - start-up fails
+    # SQLite removes the write-ahead log and the shared memory file (-wal,
+    # -shm) when the last connection to the database closes.
+    assert sorted(await asyncio.to_thread(os.listdir, tmp_path)) == ["instance", "test.sqlite"]
