@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 from collections.abc import Mapping
@@ -73,7 +74,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
         # Largest image accepted with a post; the forms that take one may be
         # this much larger than MAX_CONTENT_LENGTH.
         MAX_IMAGE_BYTES=4 * 1024 * 1024,
-        # Where uploaded images are stored.
+        # Where releases before schema 7 stored uploaded images as files: the
+        # data step after the migrations moves the images posts show from
+        # there into the database, where images now live.
         UPLOAD_FOLDER=os.path.join(app.instance_path, "uploads"),
         # Python's cyclic garbage collector thresholds while serving (its
         # default is 700, 10, 10). A request makes hundreds of objects that
@@ -126,7 +129,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     # Security first: its start-up check of the secret key runs before the
     # database is opened.
     security.init_app(app)
-    database = db.init_app(app, upgrade_data)
+    database = db.init_app(
+        app, functools.partial(upgrade_data, upload_folder=app.config["UPLOAD_FOLDER"])
+    )
     ratelimit.init_app(app, database)
     errors.init_app(app)
     pagecache.init_app(app)

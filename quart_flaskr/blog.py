@@ -236,21 +236,17 @@ async def create() -> ResponseReturnValue:
         form, names, upload, error = await _read_submission()
         if error is None:
             html = await markdown.render_in_thread(form.body)
-            image = None if upload is None else await images.save(upload)
-            try:
-                await posts.insert_post(
-                    get_db(),
-                    logged_in_user().id,
-                    form.title,
-                    form.body,
-                    html=html,
-                    tags=names,
-                    image=image,
-                    image_alt=form.image_alt,
-                )
-            except Exception:  # Not on cancellation: the commit may still land.
-                await images.remove(image)
-                raise
+            # The image is stored in the post's own transaction.
+            await posts.insert_post(
+                get_db(),
+                logged_in_user().id,
+                form.title,
+                form.body,
+                html=html,
+                tags=names,
+                image=None if upload is None else images.stored_image(upload),
+                image_alt=form.image_alt,
+            )
             return redirect(url_for("blog.index"))
         # As in Flaskr: the form again, with the message, what was typed, and 200.
         await flash(error)
@@ -270,23 +266,19 @@ async def update(id: int) -> ResponseReturnValue:
         if error is None:
             remove_image = "remove_image" in await request.form
             html = await markdown.render_in_thread(form.body)
-            image = None if upload is None else await images.save(upload)
-            try:
-                unused = await posts.update_post(
-                    get_db(),
-                    id,
-                    form.title,
-                    form.body,
-                    html=html,
-                    tags=names,
-                    image_alt=form.image_alt,
-                    replace_image=upload is not None or remove_image,
-                    image=image,
-                )
-            except Exception:  # Not on cancellation: the commit may still land.
-                await images.remove(image)
-                raise
-            await images.remove(unused)
+            # The new image is stored, and the one it replaces deleted, in the
+            # post's own transaction.
+            await posts.update_post(
+                get_db(),
+                id,
+                form.title,
+                form.body,
+                html=html,
+                tags=names,
+                image_alt=form.image_alt,
+                replace_image=upload is not None or remove_image,
+                image=None if upload is None else images.stored_image(upload),
+            )
             return redirect(url_for("blog.index"))
         await flash(error)
         return await render_template("blog/update.html", post=post, form=form)
@@ -299,7 +291,7 @@ async def update(id: int) -> ResponseReturnValue:
 async def delete(id: int) -> ResponseReturnValue:
     """Delete a post, its image and comments, if the current user is its author."""
     await get_post(id)
-    await images.remove(await posts.delete_post(get_db(), id))
+    await posts.delete_post(get_db(), id)
     return redirect(url_for("blog.index"))
 
 

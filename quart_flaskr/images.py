@@ -1,15 +1,14 @@
 """Images attached to posts: checked by their content, stored under generated names, served back.
 
 An upload is accepted only when its first bytes are those of a JPEG, PNG, GIF
-or WebP file; the name and content type the browser sent are ignored. Files
-live in ``UPLOAD_FOLDER`` (by default ``<instance>/uploads``) under random
-names, and are served with the content type of what they were checked to be.
+or WebP file; the name and content type the browser sent are ignored. Images
+live in the database (``models/images.py``), written in their post's own
+transaction under random names, and are served with the content type of what
+they were checked to be.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
 import secrets
 from collections.abc import Callable
@@ -21,13 +20,16 @@ from quart import abort
 from quart import Blueprint
 from quart import current_app
 from quart import Quart
+from quart import request
+from quart import Response
 from quart import ResponseReturnValue
-from quart import send_from_directory
 from quart.datastructures import FileStorage
 from quart.wrappers import Request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RoutingException
 
+from quart_flaskr.db import get_db
+from quart_flaskr.models import images as image_queries
 from quart_flaskr.security import public_view
 
 bp = Blueprint("images", __name__)
@@ -43,8 +45,9 @@ CONTENT_TYPES = {
 }
 #: Stored names: 128 random bits, then the kind's extension.
 _STORED_NAME = re.compile(r"[A-Za-z0-9_-]{22}\.(?:jpg|png|gif|webp)")
-#: How long browsers may keep an image: a stored name never changes content.
-CACHE_SECONDS = 24 * 3600
+#: How long browsers and shared caches may keep an image: a stored name never
+#: changes content. A year: the longest caches are commonly asked to keep anything.
+CACHE_SECONDS = 365 * 24 * 3600
 _ACCEPTS_UPLOAD = "accepts_image_upload"
 
 
@@ -91,50 +94,40 @@ def read_upload(file: FileStorage | None) -> Upload | None:
     return Upload(data, kind)
 
 
-def _write_new(path: str, data: bytes) -> None:
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    # O_EXCL: a generated name is never reused, not even by a race.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as file:
-        file.write(data)
+def stored_image(upload: Upload) -> image_queries.Image:
+    """The upload under a new random name, to store with its post."""
+    return image_queries.Image(f"{secrets.token_urlsafe(16)}.{upload.kind}", upload.data)
 
 
-async def save(upload: Upload) -> str:
-    """Store an image under a new random name and return that name."""
-    name = f"{secrets.token_urlsafe(16)}.{upload.kind}"
-    path = os.path.join(current_app.config["UPLOAD_FOLDER"], name)
-    await asyncio.to_thread(_write_new, path, upload.data)
-    return name
-
-
-async def remove(name: str | None) -> None:
-    """Delete a stored image, if there is one.
-
-    Already gone is fine; a file that cannot be deleted is logged and left,
-    since the post it belonged to has changed already.
-    """
-    if name is not None and _STORED_NAME.fullmatch(name):
-        path = os.path.join(current_app.config["UPLOAD_FOLDER"], name)
-        try:
-            await asyncio.to_thread(os.unlink, path)
-        except FileNotFoundError:
-            pass
-        except OSError as error:
-            current_app.logger.warning("Could not delete the unused image %s: %s", path, error)
+def is_stored_name(name: str) -> bool:
+    """Whether ``name`` is of the form stored names take (it may be stored or not)."""
+    return _STORED_NAME.fullmatch(name) is not None
 
 
 @bp.route("/uploads/<name>")
 @public_view
 async def serve(name: str) -> ResponseReturnValue:
-    """An uploaded image, with the content type it was checked to have."""
-    if not _STORED_NAME.fullmatch(name):
+    """A stored image, with the content type it was checked to have.
+
+    A stored name never names other bytes, so the name is the ETag and
+    browsers and shared caches may keep the image as long as they like; a
+    browser asking whether its copy is current gets 304 without the bytes
+    being read.
+    """
+    if not is_stored_name(name):
         abort(404)
-    response = await send_from_directory(
-        current_app.config["UPLOAD_FOLDER"],
-        name,
-        mimetype=CONTENT_TYPES[name.rsplit(".", 1)[1]],
-        cache_timeout=CACHE_SECONDS,
-    )
+    database = get_db()
+    if request.if_none_match.contains_weak(name):
+        if not await image_queries.image_exists(database, name):
+            abort(404)
+        response = Response(b"", status=304)
+    else:
+        data = await image_queries.select_image(database, name)
+        if data is None:
+            abort(404)
+        response = Response(data, mimetype=CONTENT_TYPES[name.rsplit(".", 1)[1]])
+    response.set_etag(name)
+    response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}, immutable"
     # Opened on its own, the image is a document that may do nothing at all.
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

@@ -6,6 +6,7 @@ import pytest
 
 from quart_flaskr.db import Database
 from quart_flaskr.models import posts
+from quart_flaskr.models.images import Image
 from tests.helpers import AuthActions
 from tests.helpers import Client
 from tests.helpers import csrf_token
@@ -151,7 +152,8 @@ async def test_refused_create_and_update_show_the_form_again_as_flaskr(
         assert "Title is required." in await response.get_data(as_text=True)
 
 
-async def test_update_of_a_deleted_post_frees_its_new_image(db: Database) -> None:
-    unused = await posts.update_post(db, 2, "t", "b", replace_image=True, image="new.png")
-    assert unused == "new.png"
+async def test_update_of_a_deleted_post_stores_no_image(db: Database) -> None:
+    image = Image("AAAAAAAAAAAAAAAAAAAAAA.png", b"\x89PNG\r\n\x1a\n")
+    assert await posts.update_post(db, 2, "t", "b", replace_image=True, image=image) is False
     assert await db.fetch_one("SELECT 1 FROM post WHERE id = 2") is None
+    assert await db.fetch_one("SELECT 1 FROM image") is None

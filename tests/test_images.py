@@ -2,15 +2,21 @@ from __future__ import annotations
 
 import io
 import re
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from quart import Quart
 from quart.datastructures import FileStorage
+from quart.testing import QuartCliRunner
 
 from quart_flaskr import images
 from quart_flaskr.db import Database
+from quart_flaskr.models import images as image_queries
 from quart_flaskr.models import posts
+from quart_flaskr.models import tags
+from quart_flaskr.models.images import Image
 from tests.helpers import AuthActions
 from tests.helpers import Client
 from tests.helpers import csrf_token
@@ -24,33 +30,30 @@ MAX_CONTENT_LENGTH = 8 * 1024
 
 
 @pytest.fixture
-def app(app: Quart, tmp_path: Path) -> Quart:
-    """The test app, with its uploads in the test's folder and small limits to test them."""
-    app.config.update(
-        UPLOAD_FOLDER=str(tmp_path / "uploads"),
-        MAX_IMAGE_BYTES=MAX_IMAGE_BYTES,
-        MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
-    )
+def app(app: Quart) -> Quart:
+    """The test app, with small limits to test them."""
+    app.config.update(MAX_IMAGE_BYTES=MAX_IMAGE_BYTES, MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH)
     return app
 
 
-@pytest.fixture
-def uploads(app: Quart) -> Path:
-    return Path(app.config["UPLOAD_FOLDER"])
+async def stored(db: Database) -> list[str]:
+    """The names of the images the database holds."""
+    return [row[0] for row in await db.fetch_all("SELECT name FROM image ORDER BY name")]
 
 
-def stored(uploads: Path) -> list[str]:
-    return sorted(path.name for path in uploads.iterdir()) if uploads.exists() else []
+async def stored_data(db: Database, name: str) -> bytes:
+    row = await db.fetch_one("SELECT data FROM image WHERE name = ?", (name,))
+    assert row is not None, name
+    return bytes(row[0])
+
+
+def exists(path: str) -> bool:
+    return Path(path).exists()
 
 
 def private(path: Path) -> bool:
     """Whether only the owner can read the file or folder."""
     return path.stat().st_mode & 0o077 == 0
-
-
-def add_foreign_file(uploads: Path) -> None:
-    uploads.mkdir()
-    (uploads / "keep.txt").write_text("not ours")
 
 
 async def send_post(
@@ -103,7 +106,6 @@ async def test_create_with_image(
     client: Client,
     auth: AuthActions,
     db: Database,
-    uploads: Path,
     data: bytes,
     kind: str,
     content_type: str,
@@ -112,9 +114,9 @@ async def test_create_with_image(
     # The name the browser sends means nothing: the content decides.
     status, _ = await send_post(client, "/create", data, filename="../../evil.html")
     assert status == 302
-    (name,) = stored(uploads)
+    (name,) = await stored(db)
     assert re.fullmatch(r"[A-Za-z0-9_-]{22}\." + kind, name)
-    assert (uploads / name).read_bytes() == data
+    assert await stored_data(db, name) == data
     row = await db.fetch_one("SELECT image FROM post WHERE id = 2")
     assert row is not None and row[0] == name
 
@@ -128,6 +130,7 @@ async def test_create_with_image(
     assert response.content_type == content_type
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert response.headers["Content-Length"] == str(len(data))
     assert await response.get_data() == data
 
 
@@ -157,7 +160,6 @@ async def test_bad_image(
     client: Client,
     auth: AuthActions,
     db: Database,
-    uploads: Path,
     path: str,
     data: bytes,
     filename: str,
@@ -167,35 +169,46 @@ async def test_bad_image(
     status, page = await send_post(client, path, data, filename=filename)
     assert status == 200  # The form again, with the message.
     assert message in page
-    assert stored(uploads) == []
+    assert await stored(db) == []
     post = await db.fetch_one("SELECT title, (SELECT COUNT(*) FROM post) FROM post WHERE id = 1")
     assert post is not None and tuple(post) == ("test title", 1)
 
 
 @pytest.mark.parametrize("path", ("/create", "/1/update"))
-async def test_bad_description(client: Client, auth: AuthActions, uploads: Path, path: str) -> None:
+async def test_bad_description(client: Client, auth: AuthActions, db: Database, path: str) -> None:
     await auth.login()
     status, page = await send_post(client, path, PNG, image_alt="x" * 201)
     assert status == 200  # The form again, with the message.
     assert "The image description must be at most 200 characters." in page
-    assert stored(uploads) == []
+    assert await stored(db) == []
 
 
-async def test_no_file_chosen(
-    client: Client, auth: AuthActions, db: Database, uploads: Path
+@pytest.mark.parametrize("path", ("/create", "/1/update"))
+async def test_refused_post_stores_no_image(
+    client: Client, auth: AuthActions, db: Database, path: str
 ) -> None:
+    await auth.login()
+    status, page = await send_post(client, path, PNG, title="")
+    assert status == 200  # The form again, with the message.
+    assert "Title is required." in page
+    assert await stored(db) == []
+    post = await db.fetch_one("SELECT title, image, (SELECT COUNT(*) FROM post) FROM post")
+    assert post is not None and tuple(post) == ("test title", None, 1)
+
+
+async def test_no_file_chosen(client: Client, auth: AuthActions, db: Database) -> None:
     await auth.login()
     # Browsers send an empty part without a name when no file was chosen.
     status, _ = await send_post(client, "/create", b"", filename="")
     assert status == 302
     row = await db.fetch_one("SELECT image FROM post WHERE id = 2")
     assert row is not None and row[0] is None
-    assert stored(uploads) == []
+    assert await stored(db) == []
     assert "<img" not in await (await client.get("/2")).get_data(as_text=True)
 
 
 async def test_upload_forms_allow_an_image_other_forms_stay_small(
-    client: Client, auth: AuthActions, db: Database, uploads: Path
+    client: Client, auth: AuthActions, db: Database
 ) -> None:
     await auth.login()
     image = PNG + b"\x00" * (MAX_IMAGE_BYTES - len(PNG))
@@ -213,7 +226,8 @@ async def test_upload_forms_allow_an_image_other_forms_stay_small(
     # Nor does an upload form when the body is larger than an image and the form.
     huge = image + b"\x00" * MAX_CONTENT_LENGTH
     assert (await send_post(client, "/create", huge))[0] == 413
-    assert len(stored(uploads)) == 1
+    (name,) = await stored(db)
+    assert await stored_data(db, name) == image
 
 
 async def test_no_limit_without_max_content_length(
@@ -224,12 +238,10 @@ async def test_no_limit_without_max_content_length(
     assert (await send_post(client, "/create", PNG))[0] == 302
 
 
-async def test_replace_and_remove_image(
-    client: Client, auth: AuthActions, db: Database, uploads: Path
-) -> None:
+async def test_replace_and_remove_image(client: Client, auth: AuthActions, db: Database) -> None:
     await auth.login()
     await send_post(client, "/create", PNG)
-    (first,) = stored(uploads)
+    (first,) = await stored(db)
     page = await (await client.get("/2/update")).get_data(as_text=True)
     assert f'src="/uploads/{first}"' in page
     assert 'name="remove_image"' in page
@@ -237,47 +249,81 @@ async def test_replace_and_remove_image(
 
     # Saving without a new file keeps the image, and changes the description.
     await send_post(client, "/2/update", None, image_alt="kept")
-    assert stored(uploads) == [first]
+    assert await stored(db) == [first]
     row = await db.fetch_one("SELECT image, image_alt FROM post WHERE id = 2")
     assert row is not None and tuple(row) == (first, "kept")
 
+    # A new file replaces the image: the old one's row goes in the same save.
     await send_post(client, "/2/update", GIF)
-    (second,) = stored(uploads)
+    (second,) = await stored(db)
     assert second.endswith(".gif") and second != first
+    assert await stored_data(db, second) == GIF
+    row = await db.fetch_one("SELECT image FROM post WHERE id = 2")
+    assert row is not None and row[0] == second
     assert (await client.get(f"/uploads/{first}")).status_code == 404
+    assert (await client.get(f"/uploads/{second}")).status_code == 200
 
     await send_post(client, "/2/update", None, remove_image="1")
-    assert stored(uploads) == []
+    assert await stored(db) == []
     row = await db.fetch_one("SELECT image FROM post WHERE id = 2")
     assert row is not None and row[0] is None
+    assert (await client.get(f"/uploads/{second}")).status_code == 404
     assert 'name="remove_image"' not in await (await client.get("/2/update")).get_data(as_text=True)
 
+    # Removing the image of a post without one changes nothing else.
+    await send_post(client, "/2/update", None, remove_image="1")
+    assert await stored(db) == []
 
-async def test_image_goes_with_its_post(client: Client, auth: AuthActions, uploads: Path) -> None:
+
+async def test_image_goes_with_its_post(client: Client, auth: AuthActions, db: Database) -> None:
     await auth.login()
     await send_post(client, "/create", PNG)
+    await send_post(client, "/create", GIF)
+    first, second = (
+        row[0] for row in await db.fetch_all("SELECT image FROM post WHERE id > 1 ORDER BY id")
+    )
     token = await csrf_token(client, "/2/update")
-    await client.post("/2/delete", form={"csrf_token": token})
-    assert stored(uploads) == []
+    assert (await client.post("/2/delete", form={"csrf_token": token})).status_code == 302
+    # The other post's image stays.
+    assert await stored(db) == [second]
+    assert (await client.get(f"/uploads/{first}")).status_code == 404
+    # A post without an image goes on its own.
+    assert (await client.post("/1/delete", form={"csrf_token": token})).status_code == 302
+    assert await stored(db) == [second]
 
 
-async def test_image_kept_when_saving_the_post_fails(
-    client: Client, auth: AuthActions, uploads: Path, monkeypatch: pytest.MonkeyPatch
+async def test_delete_post_deletes_its_image(db: Database) -> None:
+    image = Image("AAAAAAAAAAAAAAAAAAAAAA.png", PNG)
+    post_id = await posts.insert_post(db, 1, "t", "b", image=image)
+    assert await stored(db) == [image.name]
+    assert await posts.delete_post(db, post_id) is True
+    assert await stored(db) == []
+    # Already gone: nothing to delete.
+    assert await posts.delete_post(db, post_id) is False
+
+
+async def test_image_not_stored_when_saving_the_post_fails(
+    client: Client, auth: AuthActions, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await auth.login()
     await send_post(client, "/create", PNG)
-    (kept,) = stored(uploads)
+    (kept,) = await stored(db)
 
     async def fail(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(posts, "insert_post", fail)
-    monkeypatch.setattr(posts, "update_post", fail)
+    # The tags are written last, after the image, in the post's transaction.
+    monkeypatch.setattr(tags, "set_post_tags", fail)
     for path in ("/create", "/2/update"):
         # An unexpected failure: the error page, and the app's log, tell it.
-        assert (await send_post(client, path, JPEG))[0] == 500
-        # The new file is removed again; the post's own image stays.
-        assert stored(uploads) == [kept]
+        assert (await send_post(client, path, JPEG, tags="new"))[0] == 500
+        # The whole transaction rolled back: no new image, and the post's own stays.
+        assert await stored(db) == [kept]
+        post = await db.fetch_one(
+            "SELECT image, (SELECT COUNT(*) FROM post) FROM post WHERE id = 2"
+        )
+        assert post is not None and tuple(post) == (kept, 2)
+    assert await stored_data(db, kept) == PNG
 
 
 @pytest.mark.parametrize(
@@ -293,53 +339,147 @@ async def test_image_kept_when_saving_the_post_fails(
 )
 async def test_serve_only_stored_images(client: Client, name: str) -> None:
     assert (await client.get(f"/uploads/{name}")).status_code == 404
+    assert (await client.get(f"/uploads/{name}", headers={"If-None-Match": "*"})).status_code == 404
 
 
-async def test_remove_tolerates_missing_and_foreign_names(app: Quart, uploads: Path) -> None:
-    add_foreign_file(uploads)
-    async with app.app_context():
-        await images.remove(None)
-        await images.remove("AAAAAAAAAAAAAAAAAAAAAA.png")
-        await images.remove("keep.txt")
-    assert stored(uploads) == ["keep.txt"]
-
-
-async def test_remove_logs_what_it_cannot_delete(
-    app: Quart, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    "name",
+    (
+        "short.png",
+        "AAAAAAAAAAAAAAAAAAAAAA.svg",
+        "AAAAAAAAAAAAAAAAAAAAAA.png.png",
+        "AAAAAAAAAAAAAAAAAAAA~~.png",
+        "..%2Fquart_flaskr.sqlite",
+    ),
+)
+async def test_malformed_names_are_not_looked_up(
+    client: Client, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
-    def refuse(path: str) -> None:
-        raise PermissionError("read-only file system")
+    async def no_query(*args: object) -> None:
+        raise AssertionError("queried the database")
 
-    monkeypatch.setattr("quart_flaskr.images.os.unlink", refuse)
-    async with app.app_context():
-        await images.remove("AAAAAAAAAAAAAAAAAAAAAA.png")
-    assert "Could not delete the unused image" in caplog.text
+    monkeypatch.setattr(image_queries, "select_image", no_query)
+    monkeypatch.setattr(image_queries, "image_exists", no_query)
+    assert (await client.get(f"/uploads/{name}")).status_code == 404
+    assert (await client.get(f"/uploads/{name}", headers={"If-None-Match": "*"})).status_code == 404
 
 
-async def test_uploads_are_private(client: Client, auth: AuthActions, uploads: Path) -> None:
+async def test_images_are_not_files(
+    client: Client, auth: AuthActions, app: Quart, db: Database
+) -> None:
     await auth.login()
     await send_post(client, "/create", PNG)
-    (name,) = stored(uploads)
-    assert private(uploads)
-    assert private(uploads / name)
+    await send_post(client, "/2/update", GIF)
+    assert len(await stored(db)) == 1
+    # Nothing is written to the folder earlier releases kept images in: they
+    # are in the database, whose file is its owner's only.
+    assert not exists(app.config["UPLOAD_FOLDER"])
+    assert private(Path(app.config["DATABASE"]))
 
 
 async def test_images_are_served_without_the_session(
-    client: Client, auth: AuthActions, uploads: Path
+    client: Client, auth: AuthActions, db: Database
 ) -> None:
     await auth.login()
     await send_post(client, "/create", PNG)
-    (name,) = stored(uploads)
+    (name,) = await stored(db)
     response = await client.get(f"/uploads/{name}")
     assert response.status_code == 200
     # Shared caches may keep it, so it carries no login, and is the same whoever asks.
-    assert response.headers["Cache-Control"] == f"public, max-age={images.CACHE_SECONDS}"
+    assert response.headers["Cache-Control"] == f"public, max-age={images.CACHE_SECONDS}, immutable"
     assert "Set-Cookie" not in response.headers
     assert "Vary" not in response.headers
-    # A browser that has it asks again with If-Modified-Since: still no cookie.
-    modified = response.headers["Last-Modified"]
-    again = await client.get(f"/uploads/{name}", headers={"If-Modified-Since": modified})
+    # A browser that has it asks again with If-None-Match: still no cookie.
+    again = await client.get(
+        f"/uploads/{name}", headers={"If-None-Match": response.headers["ETag"]}
+    )
     assert again.status_code == 304
     assert "Set-Cookie" not in again.headers
+    assert "Vary" not in again.headers
     # The login carries on.
     assert "Log Out" in await (await client.get("/")).get_data(as_text=True)
+
+
+async def test_etag_and_not_modified(client: Client, auth: AuthActions, db: Database) -> None:
+    await auth.login()
+    await send_post(client, "/create", PNG)
+    (name,) = await stored(db)
+    response = await client.get(f"/uploads/{name}")
+    # The stored name is the ETag: it never names other bytes.
+    assert response.headers["ETag"] == f'"{name}"'
+
+    for matching in (f'"{name}"', f'W/"{name}"', f'"other", "{name}"', "*"):
+        again = await client.get(f"/uploads/{name}", headers={"If-None-Match": matching})
+        assert again.status_code == 304, matching
+        assert await again.get_data() == b""
+        assert again.headers["ETag"] == f'"{name}"'
+        assert (
+            again.headers["Cache-Control"] == f"public, max-age={images.CACHE_SECONDS}, immutable"
+        )
+
+    for other in ('"other"', f'"{name}x"', f'"{name[:-4]}.gif"'):
+        again = await client.get(f"/uploads/{name}", headers={"If-None-Match": other})
+        assert again.status_code == 200, other
+        assert again.content_type == "image/png"
+        assert await again.get_data() == PNG
+
+    head = await client.head(f"/uploads/{name}")
+    assert head.status_code == 200
+    assert head.headers["ETag"] == f'"{name}"'
+
+    # Once the post's image is removed, a browser's copy is no longer current.
+    await send_post(client, "/2/update", None, remove_image="1")
+    gone = await client.get(f"/uploads/{name}", headers={"If-None-Match": f'"{name}"'})
+    assert gone.status_code == 404
+    assert (await client.get(f"/uploads/{name}")).status_code == 404
+
+
+async def test_image_queries(db: Database) -> None:
+    image = Image("AAAAAAAAAAAAAAAAAAAAAA.webp", WEBP)
+    assert await image_queries.select_image(db, image.name) is None
+    assert await image_queries.image_exists(db, image.name) is False
+    async with db.transaction() as tx:
+        await image_queries.insert_image(tx, image)
+    assert await image_queries.select_image(db, image.name) == WEBP
+    assert await image_queries.image_exists(db, image.name) is True
+    async with db.transaction() as tx:
+        await image_queries.delete_image(tx, image.name)
+    assert await image_queries.select_image(db, image.name) is None
+
+
+def _add_post_with_image(path: str, name: str, data: bytes) -> None:
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("INSERT INTO \"user\" (username, password) VALUES ('painter', 'x')")
+        conn.execute(
+            "INSERT INTO post (title, body, author_id, image) VALUES ('p', 'b', 1, ?)", (name,)
+        )
+        conn.execute("INSERT INTO image (name, data) VALUES (?, ?)", (name, data))
+
+
+def _images_in(path: str | Path) -> list[tuple[str, bytes]]:
+    with closing(sqlite3.connect(path)) as conn:
+        return [tuple(row) for row in conn.execute("SELECT name, data FROM image ORDER BY name")]
+
+
+def test_backup_holds_the_images(runner: QuartCliRunner, cli_app: Quart, tmp_path: Path) -> None:
+    assert runner.invoke(args=["init-db"]).exit_code == 0
+    name = "AAAAAAAAAAAAAAAAAAAAAA.png"
+    _add_post_with_image(cli_app.config["DATABASE"], name, PNG)
+    target = tmp_path / "backup.sqlite"
+    result = runner.invoke(args=["backup", str(target)])
+    assert result.exit_code == 0, result.output
+    assert _images_in(target) == [(name, PNG)]
+    with closing(sqlite3.connect(target)) as conn:
+        assert conn.execute("SELECT image FROM post").fetchall() == [(name,)]
+
+
+def test_init_db_force_leaves_no_images(runner: QuartCliRunner, cli_app: Quart) -> None:
+    path = cli_app.config["DATABASE"]
+    assert runner.invoke(args=["init-db"]).exit_code == 0
+    _add_post_with_image(path, "AAAAAAAAAAAAAAAAAAAAAA.png", PNG)
+    assert len(_images_in(path)) == 1
+    result = runner.invoke(args=["init-db", "--force"])
+    assert result.exit_code == 0, result.output
+    assert _images_in(path) == []
+    # Nor any file: images are never written to the uploads folder.
+    assert not exists(cli_app.config["UPLOAD_FOLDER"])

@@ -103,8 +103,10 @@ def snapshot(deployment: Deployment) -> dict[str, list[str]]:
 
 
 def uploads(deployment: Deployment) -> set[str]:
-    folder = deployment.instance / "uploads"
-    return {path.name for path in folder.iterdir()} if folder.is_dir() else set()
+    """The names of the images stored in the database; none are files."""
+    assert not (deployment.instance / "uploads").exists()
+    with deployment.read_only() as conn:
+        return {str(row[0]) for row in conn.execute("SELECT name FROM image")}
 
 
 def post_oversized(browser: Client, path: str, body: bytes, headers: Mapping[str, str]) -> int:
@@ -426,11 +428,11 @@ def test_images_feed_and_search(live_server: Server, fresh_deployment: Deploymen
     page = user.submit("/create", fields, files={"image": ("red.png", image, "image/png")})
     assert (page.status, page.location) == (302, "/")
     assert fresh_deployment.post_titles() == ["Red pixels"]
-    (new_file,) = uploads(fresh_deployment) - stored_before
+    (new_image,) = uploads(fresh_deployment) - stored_before
 
     index = user.get("/")
     sources = _IMAGE_SRC.findall(index.text)
-    assert sources == [f"/uploads/{new_file}"]
+    assert sources == [f"/uploads/{new_image}"]
     (post_id,) = (int(found) for found in _EDIT_LINK.findall(index.text))
     # Anyone may see it, as a PNG that browsers must not sniff as anything else.
     served = Client(live_server.url).get(sources[0])

@@ -73,7 +73,7 @@ def test_public_files_carry_no_session_cookie(live_server: Server) -> None:
     (source,) = (part.split('"', 1)[0] for part in user.get("/").text.split('src="/uploads/')[1:])
     image = user.get(f"/uploads/{source}")
     assert image.status == 200
-    assert image.headers["Cache-Control"] == "public, max-age=86400"
+    assert image.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert image.headers.get_list("Set-Cookie") == []
 
     # Pages still refresh the login's cookie, and the login holds.

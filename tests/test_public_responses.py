@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +11,8 @@ from quart import Quart
 from quart.datastructures import FileStorage
 from werkzeug.routing import Rule
 
+from quart_flaskr.db import get_db
+from quart_flaskr.images import CACHE_SECONDS
 from quart_flaskr.security import is_public
 from tests.helpers import AuthActions
 from tests.helpers import Client
@@ -60,8 +61,7 @@ def requests(app: Quart, site: Site) -> Iterator[tuple[str, str, str]]:
     return iter(sorted(found, key=lambda request: request[0] == "auth.logout"))
 
 
-async def make_site(app: Quart, client: Client, tmp_path: Path) -> Site:
-    app.config["UPLOAD_FOLDER"] = str(tmp_path / "uploads")
+async def make_site(app: Quart, client: Client) -> Site:
     token = await csrf_token(client, "/create")
     pictured = {"title": "pictured", "body": "b", "tags": "pictures", "csrf_token": token}
     image = FileStorage(io.BytesIO(PNG), filename="photo.png", name="image")
@@ -71,16 +71,16 @@ async def make_site(app: Quart, client: Client, tmp_path: Path) -> Site:
     assert (await client.post("/create", form=doomed)).status_code == 302
     comment = {"body": "first", "csrf_token": token}
     assert (await client.post("/1/comment", form=comment)).status_code == 302
-    (upload,) = (path.name for path in (tmp_path / "uploads").iterdir())
+    (upload,) = (row[0] for row in await get_db(app).fetch_all("SELECT name FROM image"))
     return Site(upload)
 
 
 @pytest.mark.parametrize("logged_in", (True, False))
 async def test_no_public_response_sets_a_cookie(
-    app: Quart, client: Client, auth: AuthActions, tmp_path: Path, logged_in: bool
+    app: Quart, client: Client, auth: AuthActions, logged_in: bool
 ) -> None:
     await auth.login()
-    site = await make_site(app, client, tmp_path)
+    site = await make_site(app, client)
     if not logged_in:
         await auth.logout()
     public = set()
@@ -115,11 +115,11 @@ async def test_style_sheet_has_no_cookie_for_a_logged_in_user(
 
 
 async def test_uploaded_image_has_no_cookie_for_a_logged_in_user(
-    app: Quart, client: Client, auth: AuthActions, tmp_path: Path
+    app: Quart, client: Client, auth: AuthActions
 ) -> None:
     await auth.login()
-    site = await make_site(app, client, tmp_path)
+    site = await make_site(app, client)
     response = await client.get(f"/uploads/{site.upload}")
     assert response.status_code == 200
-    assert response.headers["Cache-Control"] == "public, max-age=86400"
+    assert response.headers["Cache-Control"] == f"public, max-age={CACHE_SECONDS}, immutable"
     assert "Set-Cookie" not in response.headers

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import functools
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
+import pytest
+
 from quart_flaskr import create_app
+from quart_flaskr.db import Database
 from quart_flaskr.db import get_db
 from quart_flaskr.db import SCHEMA_VERSION
 from quart_flaskr.db import SQLiteDatabase
 from quart_flaskr.migrations import data
+from quart_flaskr.models import images as image_queries
 from quart_flaskr.models import posts
+from quart_flaskr.models.images import Image
 from tests.harness.databases import old_database
 from tests.helpers import AuthActions
 from tests.helpers import make_config
@@ -57,7 +65,7 @@ async def test_migrate_keeps_users_and_posts(tmp_path: Path) -> None:
     try:
         assert await database.schema_version() == PREVIOUS_VERSION
         assert await database.migrate() == (PREVIOUS_VERSION, SCHEMA_VERSION)
-        users = await database.fetch_all("SELECT id, username, password FROM user ORDER BY id")
+        users = await database.fetch_all('SELECT id, username, password FROM "user" ORDER BY id')
         assert [tuple(row) for row in users] == [(1, "test", PASSWORD), (2, "old timer", PASSWORD)]
         rows = await database.fetch_all(
             "SELECT id, title, author_id, created, like_count, comment_count, image, body_html"
@@ -190,7 +198,7 @@ async def test_posts_and_comments_show_their_html_before_the_data_step(tmp_path:
         database = get_db(app)
         await database.reset()
         async with database.transaction() as tx:
-            await tx.execute("INSERT INTO user (username, password) VALUES ('u', 'x')")
+            await tx.execute("INSERT INTO \"user\" (username, password) VALUES ('u', 'x')")
             # As migration 5 leaves them: a post's HTML NULL, a comment's empty.
             await tx.execute(
                 "INSERT INTO post (title, body, author_id) VALUES ('t', '**early**', 1)"
@@ -211,3 +219,126 @@ async def test_posts_and_comments_show_their_html_before_the_data_step(tmp_path:
     assert "<strong>early</strong>" in listing
     assert "<strong>early</strong>" in page and "<em>comment</em>" in page
     assert "&lt;strong&gt;early&lt;/strong&gt;" in feed
+
+
+#: The schema version of the release that kept images as files in UPLOAD_FOLDER.
+IMAGE_FILES_VERSION = 6
+#: Stored names, as that release made them, and the files' bytes.
+RED = ("Redredredredredredred0.png", b"\x89PNG\r\n\x1a\nred")
+BLUE = ("Blueblueblueblueblue01.jpg", b"\xff\xd8\xffblue")
+LOST = ("Lostlostlostlostlost01.gif", b"GIF89alost")
+
+
+def create_image_files_version(path: Path, uploads: Path) -> None:
+    """A blog of the release before images moved into the database: posts and their files."""
+    old_database(
+        path,
+        IMAGE_FILES_VERSION,
+        user=[{"username": "painter", "password": PASSWORD, "username_key": "painter"}],
+        post=[
+            {"title": title, "body": "b", "author_id": 1, "image": image}
+            for title, image in (
+                ("red", RED[0]),
+                ("blue", BLUE[0]),
+                ("lost", LOST[0]),
+                ("plain", None),
+            )
+        ],
+    )
+    uploads.mkdir(mode=0o700)
+    for name, content in (RED, BLUE):
+        (uploads / name).write_bytes(content)
+    # A file no post shows (its post was deleted while the file stayed), and
+    # one that is not an image of the blog's.
+    (uploads / "Unusedunusedunusedunus.png").write_bytes(b"\x89PNG\r\n\x1a\nunused")
+    (uploads / "notes.txt").write_text("the operator's")
+
+
+async def test_images_move_from_files_into_the_database(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    uploads = tmp_path / "uploads"
+    create_image_files_version(tmp_path / "test.sqlite", uploads)
+    app = create_app(make_config(tmp_path, UPLOAD_FOLDER=str(uploads)))
+    # The app upgrades its database when it starts serving.
+    async with app.test_app():
+        database = get_db(app)
+        rows = await database.fetch_all("SELECT name, data FROM image ORDER BY name")
+        assert [tuple(row) for row in rows] == [BLUE, RED]
+        client = app.test_client()
+        for name, content in (RED, BLUE):
+            response = await client.get(f"/uploads/{name}")
+            assert response.status_code == 200
+            assert await response.get_data() == content
+        # The missing file is in the log; its post still names it.
+        assert (await client.get(f"/uploads/{LOST[0]}")).status_code == 404
+        lost = await database.fetch_one("SELECT image FROM post WHERE title = 'lost'")
+        assert lost is not None and lost[0] == LOST[0]
+        created = [
+            tuple(row) for row in await database.fetch_all("SELECT * FROM image ORDER BY name")
+        ]
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert len(warnings) == 2
+    assert "could not be moved into the database" in warnings[0]
+    assert str(uploads / LOST[0]) in warnings[0]
+    assert (
+        warnings[1]
+        == f"Moved 2 images from {uploads} into the database; the files are no longer used."
+    )
+    # The files stay, for the operator to delete.
+    assert sorted(path.name for path in uploads.iterdir()) == sorted(
+        [RED[0], BLUE[0], "Unusedunusedunusedunus.png", "notes.txt"]
+    )
+
+    # Migrating again changes nothing, and names the missing file again.
+    caplog.clear()
+    database = SQLiteDatabase(
+        str(tmp_path / "test.sqlite"),
+        functools.partial(data.upgrade_data, upload_folder=str(uploads)),
+    )
+    try:
+        assert await database.migrate() == (SCHEMA_VERSION, SCHEMA_VERSION)
+        again = [
+            tuple(row) for row in await database.fetch_all("SELECT * FROM image ORDER BY name")
+        ]
+        assert again == created
+    finally:
+        await database.close()
+    (warning,) = (record.getMessage() for record in caplog.records)
+    assert str(uploads / LOST[0]) in warning
+
+
+async def test_image_files_in_batches_and_names_that_are_not_stored_names(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    uploads = tmp_path / "uploads"
+    path = tmp_path / "v6.sqlite"
+    create_image_files_version(path, uploads)
+    # Nothing but a stored name is ever read from the folder.
+    (tmp_path / "secret.png").write_bytes(b"\x89PNG\r\n\x1a\nsecret")
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("UPDATE post SET image = '../secret.png' WHERE title = 'plain'")
+    database = SQLiteDatabase(str(path))
+    try:
+        await database.migrate()
+        assert await data.store_image_files(database, str(uploads), batch=1) == 2
+        rows = await database.fetch_all("SELECT name FROM image ORDER BY name")
+        assert [row[0] for row in rows] == [BLUE[0], RED[0]]
+        assert "'../secret.png', which is not a stored name" in caplog.text
+        assert await data.store_image_files(database, str(uploads)) == 0
+    finally:
+        await database.close()
+
+
+async def test_an_image_file_is_stored_only_while_a_post_shows_it(db: Database) -> None:
+    red = Image(*RED)
+    # No post shows it (its post was edited or deleted meanwhile): not stored.
+    assert await image_queries.store_shown_image(db, red) is False
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE post SET image = ? WHERE id = 1", (red.name,))
+    assert await image_queries.select_unstored_names(db) == [red.name]
+    assert await image_queries.store_shown_image(db, red) is True
+    assert await image_queries.select_unstored_names(db) == []
+    # Stored by another process first: kept as it is.
+    assert await image_queries.store_shown_image(db, Image(red.name, b"other")) is False
+    assert await image_queries.select_image(db, red.name) == RED[1]

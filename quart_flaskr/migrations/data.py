@@ -5,14 +5,23 @@ missing for rows written before it was stored (schema 3 and older) and for
 rows whose HTML a new Markdown renderer makes differently (schema 5): it is
 made here, in batches off the event loop, so that a worker never renders an
 old body while serving. Users from before schema 6 get the key their name is
-compared by (see ``usernames.py``).
+compared by (see ``usernames.py``). Images that posts from before schema 7
+show are moved from the files of the uploads folder into the database.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from pathlib import Path
+
 from quart_flaskr import markdown
 from quart_flaskr.db import Database
+from quart_flaskr.images import is_stored_name
+from quart_flaskr.models import images as image_queries
 from quart_flaskr.models import users
+
+logger = logging.getLogger(__name__)
 
 #: How each table marks HTML not made yet: a comment's column is NOT NULL.
 _MISSING = {"post": "body_html IS NULL", "comment": "body_html = ''"}
@@ -44,8 +53,50 @@ async def store_missing_html(db: Database, table: str, batch: int = 100) -> int:
     return done
 
 
-async def upgrade_data(db: Database) -> None:
-    """Bring the rows up to date after the schema migrations."""
+async def store_image_files(db: Database, upload_folder: str, batch: int = 100) -> int:
+    """Store the images posts show that are files in ``upload_folder``, not rows yet.
+
+    The files are left where they are: the operator deletes the folder once
+    the log names no image missing from it. A post whose image is missing (or
+    unreadable) keeps its name, shown as a broken image, and is named in the
+    log at each start, so that restoring the file and restarting brings it back.
+
+    :return: how many images were stored
+    """
+    done = 0
+    last = ""
+    while names := await image_queries.select_unstored_names(db, last, batch):
+        for name in names:
+            if not is_stored_name(name):
+                # Never a path outside the folder, whatever the column holds.
+                logger.warning("A post shows the image %r, which is not a stored name.", name)
+                continue
+            path = Path(upload_folder, name)
+            try:
+                data = await asyncio.to_thread(path.read_bytes)
+            except OSError as error:
+                logger.warning("A post's image could not be moved into the database: %s", error)
+                continue
+            if await image_queries.store_shown_image(db, image_queries.Image(name, data)):
+                done += 1
+        last = names[-1]
+    if done:
+        logger.warning(
+            "Moved %d images from %s into the database; the files are no longer used.",
+            done,
+            upload_folder,
+        )
+    return done
+
+
+async def upgrade_data(db: Database, upload_folder: str | None = None) -> None:
+    """Bring the rows up to date after the schema migrations.
+
+    :param upload_folder: where releases before schema 7 kept images as files
+        (the factory passes ``UPLOAD_FOLDER``); None stores none
+    """
     for table in _MISSING:
         await store_missing_html(db, table)
     await users.store_missing_username_keys(db)
+    if upload_folder is not None:
+        await store_image_files(db, upload_folder)

@@ -19,6 +19,7 @@ from markupsafe import Markup
 from quart_flaskr.db import Database
 from quart_flaskr.db import Params
 from quart_flaskr.db import Row
+from quart_flaskr.models import images as image_queries
 from quart_flaskr.models import parse_timestamp
 from quart_flaskr.models import tags as tag_queries
 
@@ -188,19 +189,24 @@ async def insert_post(
     *,
     html: Markup | None = None,
     tags: Sequence[str] = (),
-    image: str | None = None,
+    image: image_queries.Image | None = None,
     image_alt: str = "",
 ) -> int:
-    """Add a post; return its id.
+    """Add a post, and its image if it has one, in one transaction; return its id.
 
     :param html: the body as sanitised HTML (``markdown.render``); without it,
         the data step after the next migration stores it
+    :param image: the post's image, under a new stored name
     """
+    name = None
     async with db.transaction() as tx:
+        if image is not None:
+            await image_queries.insert_image(tx, image)
+            name = image.name
         post_id = await tx.insert(
             "INSERT INTO post (title, body, body_html, author_id, image, image_alt)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (title, body, _stored(html), author_id, image, image_alt),
+            (title, body, _stored(html), author_id, name, image_alt),
         )
         if tags:
             await tag_queries.set_post_tags(tx, post_id, tags)
@@ -217,35 +223,46 @@ async def update_post(
     tags: Sequence[str] = (),
     image_alt: str = "",
     replace_image: bool = False,
-    image: str | None = None,
-) -> str | None:
+    image: image_queries.Image | None = None,
+) -> bool:
     """Change a post; with ``replace_image``, set its image to ``image`` (None removes it).
 
+    The new image is stored and the one it replaces deleted in the post's own
+    transaction.
+
     :param html: the new body as sanitised HTML, as for :func:`insert_post`
-    :return: the name of an image file no post uses now, if any: the post's
-        previous image, or ``image`` itself when the post was deleted meanwhile
+    :return: whether the post was there to change (False when it was deleted
+        meanwhile: then nothing, not even the new image, is stored)
     """
     async with db.transaction() as tx:
         old = await tx.fetch_one("SELECT image FROM post WHERE id = ?", (post_id,))
         if old is None:
-            # Deleted meanwhile: nothing to change, and no tags for a post
-            # that is gone; the new image, if any, is unused.
-            return image
+            # Deleted meanwhile: nothing to change, and no tags or image for
+            # a post that is gone.
+            return False
         columns = "title = ?, body = ?, body_html = ?, image_alt = ?"
         params: Params = (title, body, _stored(html), image_alt)
         if replace_image:
+            if old["image"] is not None:
+                await image_queries.delete_image(tx, old["image"])
+            if image is not None:
+                await image_queries.insert_image(tx, image)
             columns += ", image = ?"
-            params = (*params, image)
+            params = (*params, None if image is None else image.name)
         await tx.execute(f"UPDATE post SET {columns} WHERE id = ?", (*params, post_id))  # noqa: S608
         await tag_queries.set_post_tags(tx, post_id, tags)
-    return old["image"] if replace_image else None
+    return True
 
 
-async def delete_post(db: Database, post_id: int) -> str | None:
-    """Delete a post with its comments, likes and tags.
+async def delete_post(db: Database, post_id: int) -> bool:
+    """Delete a post with its image, comments, likes and tags, in one transaction.
 
-    :return: the name of the post's image file, now unused, if it had one
+    :return: whether there was such a post
     """
     async with db.transaction() as tx:
         row = await tx.fetch_one("DELETE FROM post WHERE id = ? RETURNING image", (post_id,))
-    return None if row is None else row["image"]
+        if row is None:
+            return False
+        if row["image"] is not None:
+            await image_queries.delete_image(tx, row["image"])
+    return True
