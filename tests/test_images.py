@@ -1,18 +1,24 @@
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 import sqlite3
+from collections.abc import Awaitable
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from quart import Quart
 from quart.datastructures import FileStorage
 from quart.testing import QuartCliRunner
 
+from quart_flaskr import create_app
 from quart_flaskr import images
 from quart_flaskr.db import Database
+from quart_flaskr.db import get_db
 from quart_flaskr.models import images as image_queries
 from quart_flaskr.models import posts
 from quart_flaskr.models import tags
@@ -20,6 +26,8 @@ from quart_flaskr.models.images import Image
 from tests.helpers import AuthActions
 from tests.helpers import Client
 from tests.helpers import csrf_token
+from tests.helpers import make_config
+from tests.helpers import serving
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 200
@@ -27,6 +35,7 @@ GIF = b"GIF89a" + b"\x00" * 200
 WEBP = b"RIFF\x00\x01\x00\x00WEBPVP8 " + b"\x00" * 200
 MAX_IMAGE_BYTES = 32 * 1024
 MAX_CONTENT_LENGTH = 8 * 1024
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -371,10 +380,22 @@ async def test_images_are_not_files(
     await send_post(client, "/create", PNG)
     await send_post(client, "/2/update", GIF)
     assert len(await stored(db)) == 1
-    # Nothing is written to the folder earlier releases kept images in: they
-    # are in the database, whose file is its owner's only.
+    # Nothing is written to the folder earlier releases kept images in.
     assert not exists(app.config["UPLOAD_FOLDER"])
-    assert private(Path(app.config["DATABASE"]))
+
+
+async def test_images_are_in_the_private_database_file_only(tmp_path: Path) -> None:
+    async with serving(create_app(make_config(tmp_path))) as app:
+        client = app.test_client()
+        await AuthActions(client).login()
+        assert (await send_post(client, "/create", PNG))[0] == 302
+    # The database file is its owner's only, and holds the image.
+    database = Path(app.config["DATABASE"])
+    assert private(database)
+    ((_, data),) = _images_in(database)
+    assert data == PNG
+    assert _files_in(tmp_path) == []
+    assert not exists(app.config["UPLOAD_FOLDER"])
 
 
 async def test_images_are_served_without_the_session(
@@ -447,39 +468,65 @@ async def test_image_queries(db: Database) -> None:
     assert await image_queries.select_image(db, image.name) is None
 
 
-def _add_post_with_image(path: str, name: str, data: bytes) -> None:
-    with closing(sqlite3.connect(path)) as conn, conn:
-        conn.execute("INSERT INTO \"user\" (username, password) VALUES ('painter', 'x')")
-        conn.execute(
-            "INSERT INTO post (title, body, author_id, image) VALUES ('p', 'b', 1, ?)", (name,)
-        )
-        conn.execute("INSERT INTO image (name, data) VALUES (?, ?)", (name, data))
-
-
 def _images_in(path: str | Path) -> list[tuple[str, bytes]]:
     with closing(sqlite3.connect(path)) as conn:
         return [tuple(row) for row in conn.execute("SELECT name, data FROM image ORDER BY name")]
 
 
-def test_backup_holds_the_images(runner: QuartCliRunner, cli_app: Quart, tmp_path: Path) -> None:
+def _files_in(folder: Path) -> list[str]:
+    """The stored names of images among the files under ``folder``: there are none."""
+    found = (path.name for path in folder.rglob("*"))
+    return sorted(name for name in found if images.is_stored_name(name))
+
+
+def _on_database(app: Quart, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run ``work`` on the app's database, as the command line does, then close it."""
+
+    async def main() -> T:
+        async with app.app_context():
+            database = get_db(app)
+            try:
+                return await work(database)
+            finally:
+                await database.close()
+
+    return asyncio.run(main())
+
+
+async def _add_post_with_image(database: Database) -> None:
+    async with database.transaction() as tx:
+        await tx.execute("INSERT INTO \"user\" (username, password) VALUES ('painter', 'x')")
+    await posts.insert_post(database, 1, "p", "b", image=Image("AAAAAAAAAAAAAAAAAAAAAA.png", PNG))
+
+
+async def _image_count(database: Database) -> int:
+    row = await database.fetch_one("SELECT COUNT(*) FROM image")
+    assert row is not None
+    return int(row[0])
+
+
+def test_backup_holds_the_images(tmp_path: Path) -> None:
+    # SQLite's: the database's own file, copied.
+    app = create_app(make_config(tmp_path))
+    runner = app.test_cli_runner()
     assert runner.invoke(args=["init-db"]).exit_code == 0
-    name = "AAAAAAAAAAAAAAAAAAAAAA.png"
-    _add_post_with_image(cli_app.config["DATABASE"], name, PNG)
+    _on_database(app, _add_post_with_image)
     target = tmp_path / "backup.sqlite"
     result = runner.invoke(args=["backup", str(target)])
     assert result.exit_code == 0, result.output
-    assert _images_in(target) == [(name, PNG)]
+    assert _images_in(target) == [("AAAAAAAAAAAAAAAAAAAAAA.png", PNG)]
     with closing(sqlite3.connect(target)) as conn:
-        assert conn.execute("SELECT image FROM post").fetchall() == [(name,)]
+        assert conn.execute("SELECT image FROM post").fetchall() == [
+            ("AAAAAAAAAAAAAAAAAAAAAA.png",)
+        ]
 
 
 def test_init_db_force_leaves_no_images(runner: QuartCliRunner, cli_app: Quart) -> None:
-    path = cli_app.config["DATABASE"]
     assert runner.invoke(args=["init-db"]).exit_code == 0
-    _add_post_with_image(path, "AAAAAAAAAAAAAAAAAAAAAA.png", PNG)
-    assert len(_images_in(path)) == 1
+    _on_database(cli_app, _add_post_with_image)
+    assert _on_database(cli_app, _image_count) == 1
     result = runner.invoke(args=["init-db", "--force"])
     assert result.exit_code == 0, result.output
-    assert _images_in(path) == []
+    assert _on_database(cli_app, _image_count) == 0
     # Nor any file: images are never written to the uploads folder.
     assert not exists(cli_app.config["UPLOAD_FOLDER"])

@@ -65,10 +65,12 @@ async def store_shown_image(db: Database, image: Image) -> bool:
     deleted meanwhile): no row outlives its post.
     """
     async with db.transaction() as tx:
+        # Writers take turns (the transaction holds the write lock from its
+        # start), so no post can start or stop showing the name meanwhile.
+        if await tx.fetch_one("SELECT 1 FROM post WHERE image = ?", (image.name,)) is None:
+            return False
         stored = await tx.execute(
-            "INSERT INTO image (name, data) SELECT ?, ?"
-            " WHERE EXISTS (SELECT 1 FROM post WHERE image = ?)"
-            " ON CONFLICT (name) DO NOTHING",
-            (image.name, image.data, image.name),
+            "INSERT INTO image (name, data) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+            (image.name, image.data),
         )
     return stored > 0
