@@ -342,3 +342,29 @@ async def test_an_image_file_is_stored_only_while_a_post_shows_it(db: Database) 
     # Stored by another process first: kept as it is.
     assert await image_queries.store_shown_image(db, Image(red.name, b"other")) is False
     assert await image_queries.select_image(db, red.name) == RED[1]
+
+
+async def test_an_image_file_whose_post_changes_meanwhile_is_not_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uploads = tmp_path / "uploads"
+    path = tmp_path / "v6.sqlite"
+    create_image_files_version(path, uploads)
+    select = image_queries.select_unstored_names
+
+    async def then_edit(db: Database, after: str = "", limit: int = 100) -> list[str]:
+        names = await select(db, after, limit)
+        # The red post's author removes its image while the step reads the files.
+        async with db.transaction() as tx:
+            await tx.execute("UPDATE post SET image = NULL WHERE image = ?", (RED[0],))
+        return names
+
+    database = SQLiteDatabase(str(path))
+    try:
+        await database.migrate()
+        monkeypatch.setattr(image_queries, "select_unstored_names", then_edit)
+        assert await data.store_image_files(database, str(uploads)) == 1
+        rows = await database.fetch_all("SELECT name FROM image")
+        assert [row[0] for row in rows] == [BLUE[0]]
+    finally:
+        await database.close()
