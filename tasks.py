@@ -65,6 +65,41 @@ def install_chromium() -> None:
         print("Chromium could not be installed: the browser tests will skip.", flush=True)
 
 
+def install_postgresql() -> None:
+    """Install Debian's PostgreSQL for its tests, unless one is installed or a server answers.
+
+    The tests use the server at 127.0.0.1:5432 (or $QUART_FLASKR_TEST_POSTGRES)
+    when one answers, and otherwise start a throwaway cluster of their own
+    from Debian's programs. Only as root on a system with apt-get; elsewhere
+    the tests say what is missing.
+    """
+    if Path("/usr/lib/postgresql").is_dir() or shutil.which("apt-get") is None:
+        return
+    if _postgres_answers():
+        return
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        print("No PostgreSQL, and not root: the PostgreSQL tests will fail.", flush=True)
+        return
+    quiet = {"DEBIAN_FRONTEND": "noninteractive"}
+    if not (
+        run("apt-get", "update", "-q", check=False, **quiet)
+        and run("apt-get", "install", "-y", "-q", "postgresql", check=False, **quiet)
+    ):
+        print("PostgreSQL could not be installed: its tests will fail.", flush=True)
+
+
+def _postgres_answers() -> bool:
+    """Whether the tests' PostgreSQL server answers (see tests/harness/postgres.py)."""
+    url = os.environ.get(
+        "QUART_FLASKR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+    code = f"import psycopg; psycopg.connect({url!r}, connect_timeout=3).close()"
+    return (
+        subprocess.run([BIN / "python", "-c", code], capture_output=True, check=False).returncode
+        == 0
+    )
+
+
 def serve(args: argparse.Namespace) -> None:
     install()
     quart: list[str | Path] = [BIN / "quart", "--app", "quart_flaskr"]
@@ -94,6 +129,7 @@ def serve(args: argparse.Namespace) -> None:
 def test(args: argparse.Namespace) -> None:
     install("dev")
     install_chromium()
+    install_postgresql()
     run(BIN / "ruff", "check", ".")
     run(BIN / "ruff", "format", "--check", ".")
     run(BIN / "mypy")

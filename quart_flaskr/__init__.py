@@ -27,6 +27,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
         SECRET_KEY="dev",  # noqa: S106
         SECRET_KEY_FALLBACKS=[],
         DATABASE=os.path.join(app.instance_path, "quart_flaskr.sqlite"),
+        # A postgresql:// URL puts the blog in PostgreSQL instead, shared by
+        # every host that names it (see README); None keeps the SQLite file.
+        DATABASE_URL=None,
+        # PostgreSQL only: connections each process keeps at most, and the
+        # seconds a request waits for one, to connect, or for a statement,
+        # before it gets a 503.
+        DATABASE_POOL_SIZE=10,
+        DATABASE_TIMEOUT=5.0,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         # Set True when the site is served over HTTPS (see README).

@@ -7,7 +7,9 @@ import asyncio
 import os
 import secrets
 import stat
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 import click
@@ -15,7 +17,9 @@ from quart import Quart
 from quart.cli import pass_script_info
 from quart.cli import ScriptInfo
 
+from quart_flaskr.db import DatabaseUnavailableError
 from quart_flaskr.db import SCHEMA_VERSION
+from quart_flaskr.db.extension import database_from_config
 from quart_flaskr.security import secret_key_problem
 from quart_flaskr.usernames import misleading
 from quart_flaskr.usernames import username_key
@@ -97,6 +101,31 @@ async def _database_problems(path: str) -> list[str]:
     return problems
 
 
+async def _postgres_problems(config: Mapping[str, Any]) -> list[str]:
+    """What is wrong with the PostgreSQL database DATABASE_URL names, read without writing."""
+    database = database_from_config(config)
+    try:
+        version = await database.schema_version()
+        rows = (
+            await database.fetch_all('SELECT id, username FROM "user" ORDER BY id')
+            if version
+            else []
+        )
+    except DatabaseUnavailableError as error:
+        return [f"The database cannot be reached: {error}"]
+    finally:
+        await database.close()
+    problems = []
+    if version == 0:
+        problems.append(f"The database {database.location} has no tables: run 'init-db'.")
+    elif version != SCHEMA_VERSION:
+        problems.append(
+            f"The database schema is version {version}, not {SCHEMA_VERSION}: run 'migrate'."
+        )
+    problems.extend(username_problems([(int(row[0]), str(row[1])) for row in rows]))
+    return problems
+
+
 def username_problems(accounts: list[tuple[int, str]]) -> list[str]:
     """Accounts, (id, username) in id order, whose names pass for another's.
 
@@ -122,8 +151,12 @@ def username_problems(accounts: list[tuple[int, str]]) -> list[str]:
     return problems
 
 
-def _readable_by_others(path: Path) -> bool:
-    return path.exists() and bool(path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
+def _open_to_others(path: Path) -> list[str]:
+    """The problem with ``path`` if users other than its owner may read or write it."""
+    if not path.exists() or not path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return []
+    mode = stat.filemode(path.stat().st_mode)
+    return [f"{path} is open to other users (mode {mode}): chmod go-rwx {path}"]
 
 
 def deployment_problems(app: Quart) -> list[str]:
@@ -153,12 +186,13 @@ def deployment_problems(app: Quart) -> list[str]:
             " List the site's host names."
         )
     instance = Path(app.instance_path)
+    if config["DATABASE_URL"]:
+        for path in (instance, instance / "config.py"):
+            problems.extend(_open_to_others(path))
+        problems.extend(asyncio.run(_postgres_problems(config)))
+        return problems
     for path in (instance, instance / "config.py", Path(config["DATABASE"])):
-        if _readable_by_others(path):
-            problems.append(
-                f"{path} is open to other users (mode {stat.filemode(path.stat().st_mode)}):"
-                f" chmod go-rwx {path}"
-            )
+        problems.extend(_open_to_others(path))
     if os.path.exists(config["DATABASE"]):
         problems.extend(asyncio.run(_database_problems(config["DATABASE"])))
     else:

@@ -1,11 +1,24 @@
-"""Error pages: every HTTP error is shown in the site's layout, with its message."""
+"""Error pages: every HTTP error is shown in the site's layout, with its message.
+
+A database that cannot answer now (down, restarting, every connection busy)
+is a 503 with ``Retry-After``, never a 500: the same request a few seconds
+later may well succeed.
+"""
 
 from __future__ import annotations
 
+from quart import current_app
+from quart import g
 from quart import Quart
 from quart import render_template
 from quart import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ServiceUnavailable
+
+from quart_flaskr.db import DatabaseUnavailableError
+
+#: Seconds a client is asked to wait before trying again when the database is away.
+RETRY_AFTER_SECONDS = 5
 
 
 async def render_error(error: HTTPException) -> ResponseReturnValue:
@@ -15,5 +28,27 @@ async def render_error(error: HTTPException) -> ResponseReturnValue:
     return response
 
 
+#: Set on ``g`` once a request has found the database unavailable.
+_UNAVAILABLE = "quart_flaskr_database_unavailable"
+
+
+def database_was_unavailable() -> bool:
+    """Whether this request already found the database unavailable (and will get a 503)."""
+    return bool(g.get(_UNAVAILABLE))
+
+
+async def database_unavailable(error: DatabaseUnavailableError) -> ResponseReturnValue:
+    current_app.logger.warning("Database unavailable: %s", error)
+    setattr(g, _UNAVAILABLE, True)
+    return await render_error(
+        ServiceUnavailable(
+            "The blog's database cannot be reached just now:"
+            f" try again in {RETRY_AFTER_SECONDS} seconds.",
+            retry_after=RETRY_AFTER_SECONDS,
+        )
+    )
+
+
 def init_app(app: Quart) -> None:
     app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(DatabaseUnavailableError, database_unavailable)

@@ -20,8 +20,10 @@ from typing import ParamSpec
 from typing import TypeVar
 
 from quart import current_app
+from quart import g
 from quart import Quart
 from quart import request
+from quart import Response
 from quart import ResponseReturnValue
 from quart_rate_limiter import rate_limit
 from quart_rate_limiter import RateLimiter
@@ -29,7 +31,9 @@ from quart_rate_limiter import RateLimitExceeded
 from quart_rate_limiter.store import RateLimiterStoreABC
 from werkzeug.exceptions import TooManyRequests
 
+from quart_flaskr import errors
 from quart_flaskr.db import Database
+from quart_flaskr.db import DatabaseUnavailableError
 from quart_flaskr.db import get_db
 from quart_flaskr.errors import render_error
 from quart_flaskr.login import logged_in_user
@@ -51,6 +55,8 @@ WRITE_NOUNS: dict[WriteKind, str] = {
 }
 WRITE_PERIOD = timedelta(minutes=1)
 _WRITE_LOCK = "quart_flaskr.write_limits_lock"
+#: Set on ``g`` once the response is made, before the limiter adds its headers.
+_FINISHING = "quart_flaskr_rate_limit_headers"
 
 
 class DatabaseStore(RateLimiterStoreABC):
@@ -63,7 +69,17 @@ class DatabaseStore(RateLimiterStoreABC):
         pass
 
     async def get(self, key: str, default: datetime) -> datetime:
-        return await rate_limits.select_tat(self._db, key) or default
+        if g.get(_FINISHING) and errors.database_was_unavailable():
+            # The 503 page's RateLimit headers: no second wait for the database.
+            return default
+        try:
+            return await rate_limits.select_tat(self._db, key) or default
+        except DatabaseUnavailableError:
+            if g.get(_FINISHING):
+                # Only the RateLimit headers of a response made without the
+                # database: sent without them rather than as a 500.
+                return default
+            raise
 
     async def set(self, key: str, tat: datetime) -> None:
         await rate_limits.upsert_tat(self._db, key, tat)
@@ -180,5 +196,13 @@ async def too_many_attempts(error: RateLimitExceeded) -> ResponseReturnValue:
 def init_app(app: Quart, db: Database) -> None:
     """Enforce the limits (QUART_RATE_LIMITER_ENABLED switches them all off)."""
     RateLimiter(app, key_function=client_address, store=DatabaseStore(db))
+
+    @app.after_request
+    async def finishing(response: Response) -> Response:
+        # Registered after the limiter's, so it runs before it: what the
+        # limiter reads from here on only adds headers to a finished response.
+        setattr(g, _FINISHING, True)
+        return response
+
     app.extensions[_WRITE_LOCK] = asyncio.Lock()
     app.register_error_handler(RateLimitExceeded, too_many_attempts)

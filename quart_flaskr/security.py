@@ -222,9 +222,21 @@ async def refuse_insecure_secret_key() -> None:
         raise RuntimeError(message)
 
 
+async def refuse_nul_in_path() -> None:
+    """400 for a NUL character in the path: no name the blog stores holds one.
+
+    Forms refuse it field by field (``forms.read_form``), and a search takes
+    it as a space; PostgreSQL cannot even compare text with it, so a path
+    (a tag's name) holding one is refused before any view looks it up.
+    """
+    if "\x00" in request.path:
+        abort(400, "The address holds characters that are not valid text.")
+
+
 def init_app(app: Quart) -> None:
     app.session_interface = PrivateSessionInterface()
     app.before_request(check_host)
+    app.before_request(refuse_nul_in_path)
     app.before_request(protect_from_csrf)
     app.after_request(add_security_headers)
     app.add_template_global(csrf_token)

@@ -15,4 +15,4 @@ import pytest
 # Before the plugins import them, so that their assertions explain themselves as tests' do.
 pytest.register_assert_rewrite("tests.helpers", "tests.live")
 
-pytest_plugins = ("tests.fixtures.app", "tests.fixtures.live")
+pytest_plugins = ("tests.fixtures.app", "tests.fixtures.live", "tests.fixtures.postgres")

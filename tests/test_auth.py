@@ -18,7 +18,7 @@ async def test_register(client: Client, auth: AuthActions, db: Database) -> None
     assert (await client.get("/auth/register")).status_code == 200
     response = await auth.register("a", "a long enough password")
     assert response.headers["Location"] == "/auth/login"
-    assert await db.fetch_one("SELECT * FROM user WHERE username = 'a'") is not None
+    assert await db.fetch_one("SELECT * FROM \"user\" WHERE username = 'a'") is not None
 
 
 @pytest.mark.parametrize(
@@ -38,7 +38,7 @@ async def test_register_validate_input(
 ) -> None:
     response = await auth.register(username, password)
     assert message in await response.get_data(as_text=True)
-    count = await db.fetch_one("SELECT COUNT(*) FROM user")
+    count = await db.fetch_one('SELECT COUNT(*) FROM "user"')
     assert count is not None and count[0] == 2
 
 
@@ -67,7 +67,7 @@ async def test_register_refuses_names_that_pass_for_another(
     response = await auth.register(username, "long enough")
     assert response.status_code == 200
     assert message in await response.get_data(as_text=True)
-    count = await db.fetch_one("SELECT COUNT(*) FROM user")
+    count = await db.fetch_one('SELECT COUNT(*) FROM "user"')
     assert count is not None and count[0] == 2
 
 
@@ -87,7 +87,7 @@ async def test_register_stores_the_normalised_name(
 ) -> None:
     response = await auth.register(username, "long enough")
     assert response.headers["Location"] == "/auth/login"
-    row = await db.fetch_one("SELECT username, username_key FROM user WHERE id = 3")
+    row = await db.fetch_one('SELECT username, username_key FROM "user" WHERE id = 3')
     assert row is not None and tuple(row) == (stored, username_key(stored))
 
 
@@ -116,8 +116,8 @@ async def test_accounts_sharing_a_name_from_before_keep_their_exact_names(
     # by key, with the password of "other".
     async with db.transaction() as tx:
         await tx.execute(
-            "INSERT INTO user (username, password)"
-            " SELECT 'Test', password FROM user WHERE username = 'other'"
+            'INSERT INTO "user" (username, password)'
+            " SELECT 'Test', password FROM \"user\" WHERE username = 'other'"
         )
     await users.store_missing_username_keys(db)
     for username, password in (("Test", "other"), ("test", "test")):

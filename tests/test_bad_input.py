@@ -13,9 +13,10 @@ from quart_flaskr.db import Database
 from tests.helpers import AuthActions
 from tests.helpers import Client
 from tests.helpers import csrf_token
+from tests.helpers import table_names
 
 #: Tables whose rows legitimately change on a refused request.
-BOOKKEEPING = {"rate_limit"}
+BOOKKEEPING = {"rate_limit", "data_version"}
 
 #: Values for each kind of URL part: existing, missing, and out of range.
 PARTS = {
@@ -100,14 +101,9 @@ def concrete_paths(app: Quart) -> list[tuple[str, str]]:
 
 async def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     """Every table's rows, but for full-text indexes, whose internals are derived data."""
-    tables = await db.fetch_all(
-        "SELECT name FROM sqlite_master AS t WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        " AND sql NOT LIKE 'CREATE VIRTUAL%' AND NOT EXISTS (SELECT 1 FROM sqlite_master AS v"
-        " WHERE v.sql LIKE 'CREATE VIRTUAL%' AND t.name LIKE v.name || '\\_%' ESCAPE '\\')"
-    )
     return {
         name: [tuple(row) for row in await db.fetch_all(f'SELECT * FROM "{name}" ORDER BY 1')]  # noqa: S608
-        for (name,) in tables
+        for name in await table_names(db)
         if name not in BOOKKEEPING
     }
 

@@ -80,6 +80,7 @@ async def test_posts_per_page_is_configurable(app: Quart, client: Client, db: Da
     assert titles(await page_text(client, "/?page=2")) == ["test title"]
 
 
+@pytest.mark.sqlite_only
 async def test_listing_costs_no_scan(db: Database) -> None:
     """Each page's posts come from an index, whatever the page: no table scan, no sort."""
     plans = {

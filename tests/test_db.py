@@ -25,8 +25,10 @@ from quart_flaskr.db import SchemaError
 from quart_flaskr.db import sqlite as db_module
 from quart_flaskr.db import SQLiteDatabase
 from quart_flaskr.db.schema import _split_script
+from quart_flaskr.db.schema import load_migrations
 from quart_flaskr.models import posts
 from tests.harness.databases import old_database
+from tests.helpers import CONSTRAINT_ERRORS
 from tests.helpers import DATA_SQL
 from tests.helpers import make_config
 
@@ -71,14 +73,15 @@ async def test_timestamps_are_datetimes(db: Database) -> None:
 
 
 async def test_failed_transaction_rolls_back(db: Database) -> None:
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(CONSTRAINT_ERRORS):
         async with db.transaction() as tx:
             await tx.execute("UPDATE post SET title = 'changed' WHERE id = 1")
-            await tx.execute("INSERT INTO user (username, password) VALUES ('test', 'x')")
+            await tx.execute("INSERT INTO \"user\" (username, password) VALUES ('test', 'x')")
     row = await db.fetch_one("SELECT title FROM post WHERE id = 1")
     assert row is not None and row[0] == "test title"
 
 
+@pytest.mark.sqlite_only
 async def test_foreign_keys_wal_and_busy_timeout_on_every_connection(db: Database) -> None:
     assert (await db.fetch_one("PRAGMA foreign_keys"))[0] == 1  # type: ignore[index]
     assert (await db.fetch_one("PRAGMA journal_mode"))[0] == "wal"  # type: ignore[index]
@@ -96,30 +99,32 @@ async def test_database_file_is_private(tmp_path: Path) -> None:
     assert (tmp_path / "new.sqlite").stat().st_mode & 0o077 == 0
 
 
+@pytest.mark.sqlite_only
 def test_init_db_command(runner: QuartCliRunner, cli_app: Quart) -> None:
     result = runner.invoke(args=["init-db"])
     assert result.exit_code == 0, result.output
     assert "Initialized the database." in result.output
     with sqlite3.connect(cli_app.config["DATABASE"]) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-        assert conn.execute("SELECT COUNT(*) FROM user").fetchone()[0] == 0
+        assert conn.execute('SELECT COUNT(*) FROM "user"').fetchone()[0] == 0
     conn.close()
 
 
 def _add_user(path: str) -> None:
     conn = sqlite3.connect(path)
     with conn:
-        conn.execute("INSERT INTO user (username, password) VALUES ('kept', 'x')")
+        conn.execute("INSERT INTO \"user\" (username, password) VALUES ('kept', 'x')")
     conn.close()
 
 
 def _users(path: str) -> list[str]:
     conn = sqlite3.connect(path)
-    names = [row[0] for row in conn.execute("SELECT username FROM user ORDER BY id")]
+    names = [row[0] for row in conn.execute('SELECT username FROM "user" ORDER BY id')]
     conn.close()
     return names
 
 
+@pytest.mark.sqlite_only
 def test_init_db_refuses_to_erase_data(runner: QuartCliRunner, cli_app: Quart) -> None:
     path = cli_app.config["DATABASE"]
     assert runner.invoke(args=["init-db"]).exit_code == 0
@@ -139,6 +144,7 @@ def test_init_db_refuses_to_erase_data(runner: QuartCliRunner, cli_app: Quart) -
 FLASKR_SCHEMA = 1
 
 
+@pytest.mark.sqlite_only
 def test_migrate_upgrades_a_flaskr_database_in_place(
     runner: QuartCliRunner, cli_app: Quart
 ) -> None:
@@ -200,6 +206,7 @@ async def test_workers_migrating_together_apply_each_step_once(tmp_path: Path) -
         await worker.close()
 
 
+@pytest.mark.sqlite_only
 def test_backup_command(runner: QuartCliRunner, cli_app: Quart, tmp_path: Path) -> None:
     assert runner.invoke(args=["init-db"]).exit_code == 0
     _add_user(cli_app.config["DATABASE"])
@@ -211,6 +218,7 @@ def test_backup_command(runner: QuartCliRunner, cli_app: Quart, tmp_path: Path) 
     assert target.stat().st_mode & 0o077 == 0
 
 
+@pytest.mark.sqlite_only
 async def test_backup_while_serving_is_consistent(app: Quart, db: Database, tmp_path: Path) -> None:
     async def write_posts() -> None:
         for number in range(50):
@@ -240,6 +248,16 @@ def test_split_script_keeps_trigger_bodies_and_a_last_statement_without_semicolo
     ]
 
 
+def test_the_schema_scripts_load_in_version_order() -> None:
+    # schema.sql is version 1, each migrations/NNNN_name.sql version NNNN;
+    # every script opens with a comment that says which version it is.
+    migrations = load_migrations()
+    assert [version for version, _ in migrations] == list(range(1, SCHEMA_VERSION + 1))
+    for version, statements in migrations:
+        assert statements[0].startswith(f"-- Schema version {version}: ")
+    assert "CREATE TABLE user (" in migrations[0][1][0]
+
+
 async def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     path = tmp_path / "not-a-database.sqlite"
     path.write_bytes(b"this is not SQLite" * 100)
@@ -250,6 +268,7 @@ async def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     assert aiosqlite_threads() == 0
 
 
+@pytest.mark.sqlite_only
 async def test_requests_arriving_together_share_one_reader(db: Database) -> None:
     await db.close()
     results = await asyncio.gather(*(db.fetch_one("SELECT 1") for _ in range(5)))
@@ -287,6 +306,7 @@ async def test_a_cancelled_write_leaves_the_writer_usable(db: Database) -> None:
         assert row is not None and row[0] == f"after {steps}"
 
 
+@pytest.mark.sqlite_only
 async def test_a_transaction_left_open_is_ended_first(db: SQLiteDatabase) -> None:
     async with db.transaction() as tx:
         await tx.execute("UPDATE post SET title = 'kept' WHERE id = 1")
@@ -343,6 +363,7 @@ async def test_switching_to_wal_waits_for_other_connections(
     assert aiosqlite_threads() == 0
 
 
+@pytest.mark.sqlite_only
 async def test_data_version_moves_with_every_commit_of_any_process(
     db: SQLiteDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -376,6 +397,7 @@ def test_no_wal_index_to_map(tmp_path: Path) -> None:
     short.close()
 
 
+@pytest.mark.sqlite_only
 async def test_data_version_without_the_wal_index_is_the_pragma(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -403,6 +425,7 @@ for path in sys.argv[1:]:
 """
 
 
+@pytest.mark.sqlite_only
 async def test_another_process_sees_the_locks_of_an_open_database(db: SQLiteDatabase) -> None:
     # SQLite's locks are per process: closing any descriptor of a database
     # file drops them all, and then another process opening the database

@@ -25,7 +25,7 @@ async def test_a_write_lock_held_past_the_busy_timeout_is_busy(
             async with database.transaction():
                 pass
         # Reads go on meanwhile (WAL).
-        assert await database.fetch_one("SELECT 1 FROM user") is None
+        assert await database.fetch_one('SELECT 1 FROM "user"') is None
         other.execute("ROLLBACK")
         other.close()
         # Told by SQLite's code, kept as the cause.
@@ -34,7 +34,9 @@ async def test_a_write_lock_held_past_the_busy_timeout_is_busy(
         assert cause.sqlite_errorname == "SQLITE_BUSY"
         # The writer works once the lock is gone.
         async with database.transaction() as tx:
-            assert await tx.execute("INSERT INTO user (username, password) VALUES ('u', 'x')") == 1
+            assert (
+                await tx.execute("INSERT INTO \"user\" (username, password) VALUES ('u', 'x')") == 1
+            )
     finally:
         await database.close()
 

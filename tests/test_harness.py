@@ -304,6 +304,6 @@ def test_old_database(tmp_path: Path, version: int, recorded: int) -> None:
         assert conn.execute("PRAGMA user_version").fetchone() == (recorded,)
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
         assert ("comment" in tables) == (version >= 4)
-        assert conn.execute("SELECT username FROM user").fetchall() == [("kept",)]
+        assert conn.execute('SELECT username FROM "user"').fetchall() == [("kept",)]
         titles = conn.execute("SELECT title FROM post ORDER BY id").fetchall()
         assert titles == [("first",), ("second",)]

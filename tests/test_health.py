@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from quart import Quart
 
 from quart_flaskr.db import Database
@@ -15,12 +16,13 @@ async def test_healthy(client: Client) -> None:
 
 async def test_outdated_schema(client: Client, db: Database) -> None:
     async with db.transaction() as tx:
-        await tx.execute("PRAGMA user_version = 2")
+        await tx.set_schema_version(2)
     response = await client.get("/healthz")
     assert response.status_code == 503
     assert "schema 2" in (await response.get_json())["database"]
 
 
+@pytest.mark.sqlite_only
 async def test_unreadable_database(app: Quart, client: Client, db: SQLiteDatabase) -> None:
     db.path = "/nonexistent-directory/blog.sqlite"
     await db.close()

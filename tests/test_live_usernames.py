@@ -32,7 +32,7 @@ LOOK_ALIKES = (
 def stored_users(deployment: Deployment) -> list[tuple[str, str | None]]:
     """(username, username_key) of every user."""
     with deployment.read_only() as conn:
-        return list(conn.execute("SELECT username, username_key FROM user ORDER BY id"))
+        return list(conn.execute('SELECT username, username_key FROM "user" ORDER BY id'))
 
 
 def test_look_alikes_cannot_register_beside_victim(
@@ -67,7 +67,7 @@ def test_look_alike_accounts_from_before_keep_working_and_are_listed(
     # As a release before usernames were compared by key left them.
     with closing(sqlite3.connect(fresh_deployment.database)) as conn, conn:
         conn.executemany(
-            "INSERT INTO user (username, password) VALUES (?, ?)",
+            'INSERT INTO "user" (username, password) VALUES (?, ?)',
             [
                 (name, generate_password_hash(f"{name} password", FAST_HASH))
                 for name in ("victim", "Victim", "victim\u200b")

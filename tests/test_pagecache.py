@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from typing import Any
 
 import pytest
@@ -9,13 +8,14 @@ from quart import Quart
 from quart import Response
 
 from quart_flaskr import pagecache
+from quart_flaskr.db import Database
 from quart_flaskr.db import get_db
-from quart_flaskr.db import SQLiteDatabase
 from quart_flaskr.models import posts
 from quart_flaskr.pagecache import cache_key
 from quart_flaskr.pagecache import get_page_cache
 from quart_flaskr.pagecache import PageCache
 from tests.harness.forms import csrf_token_in
+from tests.helpers import another_connection
 from tests.helpers import AppFactory
 from tests.helpers import AuthActions
 from tests.helpers import Client
@@ -67,13 +67,15 @@ async def test_a_write_is_visible_to_the_next_read(
 
 
 async def test_a_write_by_another_process_is_visible(
-    client: Client, db: SQLiteDatabase, renders: list[int]
+    client: Client, db: Database, renders: list[int]
 ) -> None:
     assert "from elsewhere" not in await text(client, "/")
-    conn = sqlite3.connect(db.path)
-    with conn:
-        conn.execute("UPDATE post SET title = 'from elsewhere' WHERE id = 1")
-    conn.close()
+    elsewhere = another_connection(db)
+    try:
+        async with elsewhere.transaction() as tx:
+            await tx.execute("UPDATE post SET title = 'from elsewhere' WHERE id = 1")
+    finally:
+        await elsewhere.close()
     assert "from elsewhere" in await text(client, "/")
 
 

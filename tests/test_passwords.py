@@ -34,7 +34,7 @@ def test_the_app_uses_the_owasp_method_by_default(tmp_path: object) -> None:
 
 async def test_register_stores_a_hash(client: Client, auth: AuthActions, db: Database) -> None:
     await auth.register("newuser", "a long password")
-    row = await db.fetch_one("SELECT password FROM user WHERE username = 'newuser'")
+    row = await db.fetch_one("SELECT password FROM \"user\" WHERE username = 'newuser'")
     assert row is not None and row[0].startswith("pbkdf2:sha256:1000$")
     assert "a long password" not in row[0]
 
@@ -44,20 +44,20 @@ async def test_old_hashes_are_upgraded_at_login(make_app: AppFactory) -> None:
     db = get_db(app)
     auth = AuthActions(app.test_client())
     assert (await auth.login()).headers["Location"] == "/"
-    row = await db.fetch_one("SELECT password FROM user WHERE username = 'test'")
+    row = await db.fetch_one("SELECT password FROM \"user\" WHERE username = 'test'")
     assert row is not None and row[0].startswith("scrypt:1024:8:1$")
     # The upgraded hash still logs the user in, and is not upgraded again.
     assert (await AuthActions(app.test_client()).login()).headers["Location"] == "/"
-    again = await db.fetch_one("SELECT password FROM user WHERE username = 'test'")
+    again = await db.fetch_one("SELECT password FROM \"user\" WHERE username = 'test'")
     assert again is not None and again[0] == row[0]
 
 
 async def test_failed_login_does_not_upgrade(
     client: Client, auth: AuthActions, db: Database
 ) -> None:
-    before = await db.fetch_one("SELECT password FROM user WHERE username = 'test'")
+    before = await db.fetch_one("SELECT password FROM \"user\" WHERE username = 'test'")
     await auth.login("test", "wrong")
-    after = await db.fetch_one("SELECT password FROM user WHERE username = 'test'")
+    after = await db.fetch_one("SELECT password FROM \"user\" WHERE username = 'test'")
     assert before is not None and after is not None and before[0] == after[0]
 
 

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
+from datetime import tzinfo
+from datetime import UTC
 from typing import Any
 
 import pytest
 from quart import Quart
 
+from quart_flaskr import ratelimit
 from quart_flaskr.db import Database
 from quart_flaskr.db import get_db
 from quart_flaskr.models import comments
@@ -170,7 +174,20 @@ async def test_the_default_limits_a_user_to_10_posts_a_minute(
     assert (await client.get("/create")).status_code == 200
 
 
-async def test_likes_and_unlikes_count_together(client: Client, auth: AuthActions) -> None:
+class FrozenClock(datetime):
+    """The write limits' clock, stopped: however long the requests take, no token comes back."""
+
+    frozen = datetime.now(UTC)
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> FrozenClock:
+        return cls.fromtimestamp(cls.frozen.timestamp(), tz)
+
+
+async def test_likes_and_unlikes_count_together(
+    client: Client, auth: AuthActions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ratelimit, "datetime", FrozenClock)
     await auth.login()
     token = await csrf_token(client, "/")
     # 60 a minute by default: a click a second, after the first 60.

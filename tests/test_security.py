@@ -73,7 +73,7 @@ async def test_csrf_on_login_and_register(client: Client, db: Database) -> None:
     for path in ("/auth/login", "/auth/register"):
         response = await client.post(path, form={"username": "new", "password": "long enough"})
         assert response.status_code == 400
-    row = await db.fetch_one("SELECT COUNT(*) FROM user")
+    row = await db.fetch_one('SELECT COUNT(*) FROM "user"')
     assert row is not None and row[0] == 2
 
 
@@ -448,3 +448,10 @@ async def test_a_session_change_makes_a_public_response_private(
     # The browser gets the change, and no shared cache may keep it.
     assert "Set-Cookie" in response.headers
     assert response.headers["Cache-Control"] == "max-age=60, private"
+
+
+@pytest.mark.parametrize("path", ("/tag/a%00b", "/%00"))
+async def test_a_nul_character_in_the_path_is_refused(client: Client, path: str) -> None:
+    response = await client.get(path)
+    assert response.status_code == 400
+    assert "characters that are not valid text" in await response.get_data(as_text=True)

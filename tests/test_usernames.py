@@ -196,11 +196,11 @@ async def insert_without_key(database: Database, *names: str) -> None:
     """Users as a release before keys (or raw SQL) stored them."""
     async with database.transaction() as tx:
         for name in names:
-            await tx.execute("INSERT INTO user (username, password) VALUES (?, 'x')", (name,))
+            await tx.execute("INSERT INTO \"user\" (username, password) VALUES (?, 'x')", (name,))
 
 
 async def stored(database: Database) -> list[tuple[str, str | None]]:
-    rows = await database.fetch_all("SELECT username, username_key FROM user ORDER BY id")
+    rows = await database.fetch_all('SELECT username, username_key FROM "user" ORDER BY id')
     return [(row[0], row[1]) for row in rows]
 
 
@@ -224,7 +224,7 @@ async def test_the_database_itself_refuses_a_taken_key(database: Database) -> No
     with pytest.raises(sqlite3.IntegrityError, match="username_key"):
         async with database.transaction() as tx:
             await tx.execute(
-                "INSERT INTO user (username, username_key, password)"
+                'INSERT INTO "user" (username, username_key, password)'
                 " VALUES ('Victim', 'victim', 'x')"
             )
     # A release before keys stores none: its users are compared when the next
@@ -279,7 +279,7 @@ async def test_missing_keys_are_stored_in_batches(database: Database) -> None:
     await insert_without_key(database, "a", "B", "c", "D", "e")
     async with database.transaction() as tx:
         # One key set meanwhile (by a registration): left as it is.
-        await tx.execute("UPDATE user SET username_key = 'kept' WHERE username = 'c'")
+        await tx.execute("UPDATE \"user\" SET username_key = 'kept' WHERE username = 'c'")
     assert await users.store_missing_username_keys(database, batch=2) == 4
     assert await stored(database) == [
         ("a", "a"),
@@ -291,6 +291,7 @@ async def test_missing_keys_are_stored_in_batches(database: Database) -> None:
     assert await users.store_missing_username_keys(database) == 0
 
 
+@pytest.mark.sqlite_only
 def test_init_db_makes_the_key_column_index_and_trigger(
     runner: QuartCliRunner, tmp_path: Path
 ) -> None:
@@ -325,7 +326,7 @@ async def test_an_upgraded_blog_keeps_look_alike_accounts_working(tmp_path: Path
         database = get_db(app)
         # The data step, as start-up runs it.
         await users.store_missing_username_keys(database)
-        assert await database.fetch_one("SELECT 1 FROM user WHERE username_key IS NULL") is None
+        assert await database.fetch_one('SELECT 1 FROM "user" WHERE username_key IS NULL') is None
         client = app.test_client()
         auth = AuthActions(client)
         for name in ("victim", "Victim", "victim\u200b", PYOTR):
@@ -340,7 +341,7 @@ async def test_an_upgraded_blog_keeps_look_alike_accounts_working(tmp_path: Path
         response = await auth.register("VICTIM", "long enough")
         assert response.status_code == 200
         assert "User VICTIM is already registered." in await response.get_data(as_text=True)
-        count = await database.fetch_one("SELECT COUNT(*) FROM user")
+        count = await database.fetch_one('SELECT COUNT(*) FROM "user"')
         assert count is not None and count[0] == 5
 
 

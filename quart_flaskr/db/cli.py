@@ -1,4 +1,4 @@
-"""The database's commands: init-db, migrate and backup.
+"""The database's commands: init-db, migrate, backup and copy-db.
 
 Quart's ``with_appcontext`` already runs commands inside an event loop, so
 these are plain click commands that start their own (see :func:`_run`).
@@ -16,6 +16,9 @@ from quart import Quart
 from quart.cli import pass_script_info
 from quart.cli import ScriptInfo
 
+from quart_flaskr.db.copy import copy_blog
+from quart_flaskr.db.copy import CopyError
+from quart_flaskr.db.extension import database_from_config
 from quart_flaskr.db.extension import get_db
 from quart_flaskr.db.interface import Database
 
@@ -80,7 +83,37 @@ def backup_command(info: ScriptInfo, target: str) -> None:
     click.echo(f"Backed up the database to {target}.")
 
 
+@click.command("copy-db")
+@click.argument("target")
+@pass_script_info
+def copy_db_command(info: ScriptInfo, target: str) -> None:
+    """Copy the blog into TARGET, an empty database: a postgresql:// URL or an SQLite file.
+
+    Stop serving writes first: what is written meanwhile may be missed.
+    """
+    app = info.load_app()
+    if target.startswith(("postgresql://", "postgres://")):
+        settings = {**app.config, "DATABASE_URL": target}
+    else:
+        settings = {**app.config, "DATABASE_URL": None, "DATABASE": target}
+    destination = database_from_config(settings)
+
+    async def work(database: Database) -> dict[str, int]:
+        try:
+            return await copy_blog(database, destination)
+        finally:
+            await destination.close()
+
+    try:
+        counts = _run(app, work)
+    except CopyError as error:
+        raise click.ClickException(str(error)) from error
+    copied = ", ".join(f"{count} {table}" for table, count in counts.items())
+    click.echo(f"Copied {copied} into {destination.location}.")
+
+
 def init_app(app: Quart) -> None:
     app.cli.add_command(init_db_command)
     app.cli.add_command(migrate_command)
     app.cli.add_command(backup_command)
+    app.cli.add_command(copy_db_command)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from collections.abc import Callable
+from collections.abc import Mapping
+from typing import Any
 
 from quart import current_app
 from quart import Quart
@@ -22,6 +24,32 @@ def get_db(app: Quart | None = None) -> Database:
     return database
 
 
+def database_from_config(
+    config: Mapping[str, Any],
+    upgrade_data: Callable[[Database], Awaitable[object]] = no_data_upgrade,
+) -> Database:
+    """The database the config names: ``DATABASE_URL`` when set (PostgreSQL), else ``DATABASE``.
+
+    :raise ValueError: ``DATABASE_URL`` is not a PostgreSQL URL
+    """
+    url = config["DATABASE_URL"]
+    if not url:
+        return SQLiteDatabase(config["DATABASE"], upgrade_data)
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ValueError(
+            f"DATABASE_URL must start with postgresql:// (got {url.split(':', 1)[0]}:...);"
+            " leave it unset to use the SQLite file DATABASE."
+        )
+    from quart_flaskr.db.postgres import PostgresDatabase
+
+    return PostgresDatabase(
+        url,
+        upgrade_data,
+        pool_size=config["DATABASE_POOL_SIZE"],
+        timeout=config["DATABASE_TIMEOUT"],
+    )
+
+
 def init_app(
     app: Quart, upgrade_data: Callable[[Database], Awaitable[object]] = no_data_upgrade
 ) -> Database:
@@ -29,7 +57,7 @@ def init_app(
 
     :param upgrade_data: what brings rows up to date after the schema migrations
     """
-    database = SQLiteDatabase(app.config["DATABASE"], upgrade_data)
+    database = database_from_config(app.config, upgrade_data)
     app.extensions[_EXTENSION] = database
 
     @app.before_serving

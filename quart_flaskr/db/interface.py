@@ -1,6 +1,6 @@
 """What the models and the app use of a database, whichever backend holds it.
 
-A backend (``sqlite.py`` today) implements :class:`Database` and
+A backend (``sqlite.py``, ``postgres.py``) implements :class:`Database` and
 :class:`Transaction`, returns rows that read by column name or position, and
 raises :class:`DatabaseBusyError` or :class:`DatabaseUnavailableError` (never
 its driver's own exceptions) when the database cannot answer now. Other driver
@@ -83,6 +83,13 @@ class Transaction(Queries):
         """Record that the database holds this version of the schema."""
 
     @abstractmethod
+    async def follow_ids(self, table: str) -> None:
+        """Have ``table``'s next new row take an id above every stored one.
+
+        For rows inserted with their ids, as a copy does.
+        """
+
+    @abstractmethod
     async def drop_tables(self) -> None:
         """Drop every table (with their indexes and triggers), leaving an empty database."""
 
@@ -98,6 +105,10 @@ class Database(Queries):
     writes run in :meth:`transaction`, which the backend gives to one caller
     at a time.
     """
+
+    #: Which SQL the backend speaks beyond what both do ("sqlite", "postgresql"):
+    #: the schema scripts and the few queries written twice choose by it.
+    dialect: str
 
     def __init__(self, upgrade_data: Callable[[Database], Awaitable[object]]) -> None:
         """

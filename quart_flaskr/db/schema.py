@@ -3,7 +3,8 @@
 ``quart_flaskr/schema.sql`` is version 1, the schema Flaskr itself creates; each
 ``quart_flaskr/migrations/NNNN_name.sql`` upgrades the schema to version NNNN.
 After them, the database's data step (``migrations/data.py``) brings rows up to
-date where SQL cannot. The scripts are SQLite's: a second backend brings its own.
+date where SQL cannot. PostgreSQL has its own scripts in
+``migrations/postgresql/``, for the same versions.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
     from quart_flaskr.db.interface import Database
 
 #: Each schema version and the statements that upgrade the one before it to it.
@@ -38,20 +41,37 @@ def _split_script(script: str) -> list[str]:
 
 
 def load_migrations() -> Migrations:
-    """Read the schema scripts shipped with the package, in version order."""
+    """Read SQLite's schema scripts shipped with the package, in version order."""
     package = resources.files("quart_flaskr")
     scripts = [(1, package.joinpath("schema.sql").read_text("utf-8"))]
-    scripts += [
-        (int(entry.name.split("_", 1)[0]), entry.read_text("utf-8"))
-        for entry in package.joinpath("migrations").iterdir()
-        if entry.name.endswith(".sql")
-    ]
+    scripts += _versioned_scripts(package.joinpath("migrations"))
     scripts.sort()
     return [(version, _split_script(script)) for version, script in scripts]
 
 
+def load_postgres_migrations() -> Migrations:
+    """Read PostgreSQL's schema scripts, in version order: each runs as one statement.
+
+    The first creates the whole schema of its version; PostgreSQL runs a
+    script of several statements (function bodies included) in one call.
+    """
+    folder = resources.files("quart_flaskr").joinpath("migrations", "postgresql")
+    return [(version, [script]) for version, script in sorted(_versioned_scripts(folder))]
+
+
+def _versioned_scripts(folder: Traversable) -> list[tuple[int, str]]:
+    """The ``NNNN_name.sql`` scripts in ``folder``: (NNNN, text)."""
+    return [
+        (int(entry.name.split("_", 1)[0]), entry.read_text("utf-8"))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".sql")
+    ]
+
+
 MIGRATIONS = load_migrations()
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+#: Each backend's scripts, by its dialect.
+MIGRATIONS_BY_DIALECT = {"sqlite": MIGRATIONS, "postgresql": load_postgres_migrations()}
 
 
 async def migrate(database: Database) -> tuple[int, int]:
@@ -68,7 +88,7 @@ async def migrate(database: Database) -> tuple[int, int]:
                 f"The database {database.location} has schema version {start}, newer"
                 f" than this release knows ({SCHEMA_VERSION}): upgrade quart_flaskr."
             )
-        for version, statements in MIGRATIONS:
+        for version, statements in MIGRATIONS_BY_DIALECT[database.dialect]:
             if version > start:
                 for statement in statements:
                     await tx.execute(statement)
@@ -93,11 +113,17 @@ async def has_data(database: Database) -> bool:
 
 
 async def check_schema(database: Database) -> None:
-    """Upgrade the schema at start-up, or refuse to serve a database that has none.
+    """Upgrade the schema at start-up, or refuse to serve an SQLite file that has none.
 
-    :raise SchemaError: when the database has no tables, or a newer schema
+    An SQLite file without tables is most likely a mistyped ``DATABASE`` (SQLite
+    creates what it is asked to open), so it takes ``init-db`` to make a blog
+    of it. A PostgreSQL database exists only once an operator has created it:
+    the first host to start on an empty one creates the tables, while any
+    other starting at the same time waits for it (see :func:`migrate`).
+
+    :raise SchemaError: when an SQLite database has no tables, or any has a newer schema
     """
-    if await database.schema_version() == 0:
+    if database.dialect == "sqlite" and await database.schema_version() == 0:
         raise SchemaError(
             f"The database {database.location} has no tables: run"
             " 'quart --app quart_flaskr init-db' first."

@@ -117,6 +117,9 @@ class SQLiteTransaction(Transaction):
         # PRAGMA does not take parameters; the version is our own integer.
         await self.execute(f"PRAGMA user_version = {version}")
 
+    async def follow_ids(self, table: str) -> None:
+        """Nothing to do: SQLite's next id always follows the highest stored one."""
+
     async def drop_tables(self) -> None:
         while True:
             # Newest first, so tables go before the tables they reference.
@@ -134,6 +137,8 @@ class SQLiteTransaction(Transaction):
 
 class SQLiteDatabase(Database):
     """The connections of one worker process to one SQLite file."""
+
+    dialect = "sqlite"
 
     def __init__(
         self, path: str, upgrade_data: Callable[[Database], Awaitable[object]] = no_data_upgrade

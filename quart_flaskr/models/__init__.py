@@ -6,9 +6,15 @@ from datetime import datetime
 from datetime import UTC
 
 
-def parse_timestamp(value: str) -> datetime:
-    """Read an SQLite ``CURRENT_TIMESTAMP`` (UTC, no zone) as an aware datetime."""
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+def parse_timestamp(value: str | datetime) -> datetime:
+    """Read a stored timestamp (UTC, no zone) as an aware datetime.
+
+    SQLite holds text as its ``CURRENT_TIMESTAMP`` writes it; PostgreSQL a
+    ``timestamp``, which its driver reads as a datetime.
+    """
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)
 
 
 def format_timestamp(value: datetime) -> str:

@@ -92,6 +92,24 @@ _OLDER = (
 )
 _SEARCH_IDS = f"SELECT * FROM ({_RANKED}) UNION ALL SELECT * FROM ({_OLDER})"  # noqa: S608
 _IN_TAG = " AND rowid IN (SELECT post_id FROM post_tag WHERE tag_id = ?)"
+# The same on PostgreSQL: the words are one text (every one must match,
+# as search_query in its schema says), the index is post.search (GIN), and
+# search_hits counts what highlight() counts above. The parameters come in
+# the same order as for SQLite, the words once more for each count.
+_PG_MATCHES = "FROM post WHERE search @@ search_query(?){tag}"
+_PG_RANKED = (
+    "SELECT id, 2 * search_hits(title, ?) + search_hits(username, ?) AS rank FROM"
+    ' (SELECT post.id, title, username FROM post JOIN "user" ON "user".id = post.author_id'
+    " WHERE search @@ search_query(?){tag} ORDER BY post.id DESC LIMIT ?) AS window_posts"
+    " ORDER BY rank DESC, id DESC LIMIT ? OFFSET ?"
+)
+_PG_OLDER = (
+    f"SELECT id, -1 AS rank {_PG_MATCHES} AND id <"  # noqa: S608
+    f" (SELECT min(id) FROM (SELECT id {_PG_MATCHES} ORDER BY id DESC LIMIT ?) AS window_ids)"
+    " ORDER BY id DESC LIMIT ? OFFSET ?"
+)
+_PG_SEARCH_IDS = f"({_PG_RANKED}) UNION ALL ({_PG_OLDER})"
+_PG_IN_TAG = " AND post.id IN (SELECT post_id FROM post_tag WHERE tag_id = ?)"
 _BY_DATE = "created DESC, post.id DESC"
 _BY_RANK = "page.rank DESC, post.id DESC"
 
@@ -117,6 +135,12 @@ def _post(row: Row) -> Post:
     )
 
 
+def search_words(text: str) -> list[str]:
+    """The words of a search that are looked up: control characters separate them."""
+    cleaned = "".join(" " if ord(char) < 32 or char == "\x7f" else char for char in text)
+    return cleaned.split()[:SEARCH_WORDS_MAX]
+
+
 def match_expression(text: str) -> str:
     """An FTS5 query finding posts with every word of ``text``, whatever its characters.
 
@@ -124,9 +148,7 @@ def match_expression(text: str) -> str:
     column names and parentheses are only ever text to look for. Control
     characters (which would end the string early) separate words.
     """
-    cleaned = "".join(" " if ord(char) < 32 or char == "\x7f" else char for char in text)
-    words = cleaned.split()[:SEARCH_WORDS_MAX]
-    return " ".join('"' + word.replace('"', '""') + '"' for word in words)
+    return " ".join('"' + word.replace('"', '""') + '"' for word in search_words(text))
 
 
 def _stored(html: Markup | None) -> str | None:
@@ -151,16 +173,19 @@ async def select_posts(
     """
     params: list[object]
     if search is not None:
-        expression = match_expression(search)
+        postgres = db.dialect == "postgresql"
+        expression = " ".join(search_words(search)) if postgres else match_expression(search)
         if not expression:
             return []
-        ids = _SEARCH_IDS.format(tag="" if tag_id is None else _IN_TAG)
+        in_tag = "" if tag_id is None else _PG_IN_TAG if postgres else _IN_TAG
+        ids = (_PG_SEARCH_IDS if postgres else _SEARCH_IDS).format(tag=in_tag)
         matching = [expression] if tag_id is None else [expression, tag_id]
         # Rows offset .. offset + limit of the ranked window, then of the older
         # matches (none when the window holds every match).
         ranked = max(0, min(limit, SEARCH_WINDOW - offset))
         older = (limit - ranked, max(0, offset - SEARCH_WINDOW))
-        params = [*matching, SEARCH_WINDOW, ranked, offset]
+        counted = [expression, expression] if postgres else []
+        params = [*counted, *matching, SEARCH_WINDOW, ranked, offset]
         params += [*matching, *matching, SEARCH_WINDOW, *older]
         order = _BY_RANK
     elif tag_id is not None:

@@ -1,0 +1,345 @@
+"""The PostgreSQL backend: a pool of psycopg connections per process, shared by every host.
+
+Reads run in autocommit on any pooled connection; a write takes a connection
+for one transaction, which first takes the blog's advisory lock: writers go
+one at a time across every process of every host, as SQLite's ``BEGIN
+IMMEDIATE`` makes them go on one machine, so the models' read-then-write
+transactions (a username's check, a post's tags) mean the same on both.
+
+The pool is opened on first use and waits at most ``timeout`` seconds for a
+connection, and every statement at most as long: a database that is down or
+stuck gives :class:`DatabaseUnavailableError` within seconds, and the pool
+connects again by itself once the database is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import re
+import shutil
+from collections.abc import AsyncIterator
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Sequence
+from contextlib import asynccontextmanager
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.rows import RowMaker
+from psycopg_pool import AsyncConnectionPool
+
+from quart_flaskr.db.interface import Database
+from quart_flaskr.db.interface import DatabaseBusyError
+from quart_flaskr.db.interface import DatabaseUnavailableError
+from quart_flaskr.db.interface import no_data_upgrade
+from quart_flaskr.db.interface import Params
+from quart_flaskr.db.interface import Row
+from quart_flaskr.db.interface import Transaction
+from quart_flaskr.db.sqlite_connect import create_private_file
+
+#: The advisory lock every write transaction holds ("qfwr"): one writer at a time.
+WRITE_LOCK = 0x71667772
+#: The placeholders and literals of the models' SQL: ``?``, ``%`` and quoted text.
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
+
+
+@functools.lru_cache(maxsize=512)
+def to_pyformat(sql: str) -> str:
+    """The models' SQL (``?`` placeholders) in psycopg's: ``%s``, and ``%`` written ``%%``.
+
+    A ``?`` in quotes is text and stays; psycopg reads ``%`` everywhere, quotes included.
+    """
+    return _TOKENS.sub(_to_pyformat_token, sql)
+
+
+def _to_pyformat_token(match: re.Match[str]) -> str:
+    text = match.group()
+    return "%s" if text == "?" else text.replace("%", "%%")
+
+
+class PostgresRow(Sequence[Any]):
+    """A row read by position or by column name, as SQLite's rows are."""
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, values: Sequence[Any], index: dict[str, int]) -> None:
+        self._values = values
+        self._index = index
+
+    def __getitem__(self, key: int | str, /) -> Any:  # type: ignore[override]
+        return self._values[self._index[key] if isinstance(key, str) else key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+
+def _row_maker(cursor: psycopg.AsyncCursor[Any]) -> RowMaker[PostgresRow]:
+    names = [column.name for column in cursor.description or ()]
+    index = {name: position for position, name in enumerate(names)}
+    return functools.partial(PostgresRow, index=index)
+
+
+@contextmanager
+def translated_errors(location: str) -> Iterator[None]:
+    """Raise the data layer's errors for a database that cannot answer now.
+
+    A statement cancelled by ``statement_timeout`` or a lock not granted in
+    time is busy; anything else about the connection (refused, lost, the
+    server shutting down, no pooled connection in time) is unavailable.
+    """
+    try:
+        yield
+    except (pg_errors.QueryCanceled, pg_errors.LockNotAvailable) as error:
+        raise DatabaseBusyError(f"{location}: {error}") from error
+    except psycopg.OperationalError as error:
+        raise DatabaseUnavailableError(f"{location}: {error}") from error
+
+
+class PostgresTransaction(Transaction):
+    """One pooled connection while a transaction holds it."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[PostgresRow], location: str) -> None:
+        self._conn = conn
+        self._location = location
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run a statement; without parameters, as written (a whole schema script may be one)."""
+        with translated_errors(self._location):
+            if params:
+                cursor = await self._conn.execute(to_pyformat(sql), params)
+            else:
+                cursor = await self._conn.execute(sql.encode())
+            return cursor.rowcount
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        with translated_errors(self._location):
+            cursor = await self._conn.execute(to_pyformat(sql) + " RETURNING id", params)
+            row = await cursor.fetchone()
+        assert row is not None  # An INSERT ... VALUES that succeeds returns its row.
+        return int(row[0])
+
+    async def execute_many(self, sql: str, params: Iterable[Params]) -> None:
+        with translated_errors(self._location):
+            async with self._conn.cursor() as cursor:
+                await cursor.executemany(to_pyformat(sql), list(params))
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[PostgresRow]:  # type: ignore[override]
+        with translated_errors(self._location):
+            cursor = await self._conn.execute(to_pyformat(sql), params)
+            return await cursor.fetchall()
+
+    async def schema_version(self) -> int:
+        return await _read_schema_version(self.fetch_one)
+
+    async def set_schema_version(self, version: int) -> None:
+        if version == 0:
+            return  # Only ever after drop_tables: no table left to say so.
+        await self.execute("UPDATE schema_version SET version = ?", (version,))
+
+    async def follow_ids(self, table: str) -> None:
+        """Move the table's identity sequence past its highest id (or back to 1 when empty)."""
+        last = f'SELECT max(id) FROM "{table}"'  # noqa: S608 - a table of the schema's own
+        await self.execute(
+            f"SELECT setval(pg_get_serial_sequence(?, 'id'), coalesce(({last}), 1),"
+            f" ({last}) IS NOT NULL)",
+            (f'"{table}"',),
+        )
+
+    async def drop_tables(self) -> None:
+        # What the schema scripts create: tables, then functions (with the
+        # triggers and aggregates that use them), then text search objects;
+        # extensions' own functions stay.
+        await self.execute(_DROP_EVERYTHING)
+
+
+_DROP_EVERYTHING = """
+DO $$
+DECLARE
+  statement TEXT;
+BEGIN
+  FOR statement IN
+    SELECT 'DROP TABLE IF EXISTS ' || quote_ident(tablename) || ' CASCADE'
+    FROM pg_tables WHERE schemaname = current_schema()
+  LOOP
+    EXECUTE statement;
+  END LOOP;
+  FOR statement IN
+    SELECT 'DROP FUNCTION IF EXISTS ' || p.oid::regprocedure::text || ' CASCADE'
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = current_schema() AND p.prokind = 'f'
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+  LOOP
+    EXECUTE statement;
+  END LOOP;
+  DROP TEXT SEARCH CONFIGURATION IF EXISTS quart_flaskr_search;
+  DROP TEXT SEARCH DICTIONARY IF EXISTS quart_flaskr_english;
+END
+$$
+"""
+
+
+async def _read_schema_version(fetch_one: Callable[[str], Awaitable[Row | None]]) -> int:
+    """The version the schema_version table records; 0 where there is no such table."""
+    row = await fetch_one("SELECT to_regclass('schema_version') IS NOT NULL")
+    if not row or not row[0]:
+        return 0
+    row = await fetch_one("SELECT version FROM schema_version")
+    return int(row[0]) if row else 0
+
+
+async def _configure(conn: psycopg.AsyncConnection[Any], milliseconds: int) -> None:
+    """Set up a new connection: UTC, and every statement and lock wait bounded.
+
+    The schema stores UTC timestamps without a zone, as SQLite does, and the
+    models compare them with ``CURRENT_TIMESTAMP``: in UTC, they mean the same.
+    """
+    await conn.execute("SET TIME ZONE 'UTC'")
+    await conn.execute(f"SET statement_timeout = {milliseconds}")
+    await conn.execute(f"SET lock_timeout = {milliseconds}")
+
+
+class PostgresDatabase(Database):
+    """One process's pool of connections to one PostgreSQL database."""
+
+    dialect = "postgresql"
+
+    def __init__(
+        self,
+        url: str,
+        upgrade_data: Callable[[Database], Awaitable[object]] = no_data_upgrade,
+        *,
+        pool_size: int = 10,
+        timeout: float = 5.0,
+    ) -> None:
+        """
+        :param url: a libpq connection string or ``postgresql://`` URL
+        :param pool_size: most connections this process holds
+        :param timeout: seconds to wait for a connection, to connect, and
+            for any statement to finish
+        """
+        super().__init__(upgrade_data)
+        self.url = url
+        self._pool_size = pool_size
+        self._timeout = timeout
+        self._pool: AsyncConnectionPool[psycopg.AsyncConnection[PostgresRow]] | None = None
+        self._open_lock = asyncio.Lock()
+
+    @property
+    def location(self) -> str:
+        """The URL without its password, if it has one."""
+        return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", self.url)
+
+    def _new_pool(self) -> AsyncConnectionPool[psycopg.AsyncConnection[PostgresRow]]:
+        milliseconds = int(self._timeout * 1000)
+        return AsyncConnectionPool(
+            self.url,
+            connection_class=psycopg.AsyncConnection[PostgresRow],
+            kwargs={
+                "autocommit": True,
+                "row_factory": _row_maker,
+                # No server-side prepared statements: safe behind PgBouncer.
+                "prepare_threshold": None,
+                "connect_timeout": max(1, round(self._timeout)),
+            },
+            configure=functools.partial(_configure, milliseconds=milliseconds),
+            min_size=1,
+            max_size=self._pool_size,
+            timeout=self._timeout,
+            # A connection the server closed (a restart, pg_terminate_backend)
+            # is found before a request gets it, not by the request failing.
+            check=AsyncConnectionPool.check_connection,
+            open=False,
+            name="quart_flaskr",
+        )
+
+    async def _get_pool(self) -> AsyncConnectionPool[psycopg.AsyncConnection[PostgresRow]]:
+        pool = self._pool
+        if pool is None:
+            async with self._open_lock:
+                # Another request may have opened it while this one waited.
+                pool = self._pool = self._pool or await self._open_pool()
+        return pool
+
+    async def _open_pool(self) -> AsyncConnectionPool[psycopg.AsyncConnection[PostgresRow]]:
+        pool = self._new_pool()
+        # Connecting goes on in the background; the first request waits for
+        # a connection at most the timeout.
+        await pool.open(wait=False)
+        return pool
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[PostgresRow]]:
+        pool = await self._get_pool()
+        with translated_errors(self.location):
+            async with pool.connection() as conn:
+                yield conn
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[PostgresRow]:  # type: ignore[override]
+        """Run a read-only query on a pooled connection, in autocommit."""
+        async with self._connection() as conn:
+            cursor = await conn.execute(to_pyformat(sql), params)
+            return await cursor.fetchall()
+
+    async def data_version(self) -> int:
+        """The counter the schema's triggers move with every write to a table pages show."""
+        row = await self.fetch_one("SELECT version FROM data_version")
+        return int(row[0]) if row else 0
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """One transaction on one pooled connection, holding the write lock from its start."""
+        async with self._connection() as conn:
+            with translated_errors(self.location):
+                async with conn.transaction():
+                    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                    yield PostgresTransaction(conn, self.location)
+
+    async def schema_version(self) -> int:
+        return await _read_schema_version(self.fetch_one)
+
+    async def backup(self, target: str) -> None:
+        """A consistent snapshot by PostgreSQL's own ``pg_dump``, in its format for ``pg_restore``.
+
+        pg_dump reads in one repeatable-read transaction, so the copy is
+        consistent while every host keeps serving. Like the database, the
+        file is its owner's only.
+
+        :raise DatabaseUnavailableError: pg_dump is not installed, or failed
+        """
+        program = shutil.which("pg_dump")
+        if program is None:
+            raise DatabaseUnavailableError(
+                "pg_dump is not installed: install PostgreSQL's client programs"
+                " (Debian: apt-get install postgresql-client) of the server's version or newer."
+            )
+        await asyncio.to_thread(create_private_file, target)
+        process = await asyncio.create_subprocess_exec(
+            program,
+            "--format=custom",
+            f"--file={target}",
+            f"--dbname={self.url}",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, errors = await process.communicate()
+        if process.returncode != 0:
+            raise DatabaseUnavailableError(
+                f"pg_dump of {self.location} failed: {errors.decode(errors='replace').strip()}"
+            )
+
+    async def close(self) -> None:
+        """Close the pool and its connections; the next query opens a new one."""
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()

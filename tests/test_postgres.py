@@ -1,0 +1,517 @@
+"""The PostgreSQL backend against a real server: what it adds to what both backends share."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from datetime import timedelta
+from datetime import UTC
+from pathlib import Path
+
+import psycopg
+import pytest
+from quart import Quart
+
+from quart_flaskr import create_app
+from quart_flaskr.db import Database
+from quart_flaskr.db import DatabaseBusyError
+from quart_flaskr.db import DatabaseUnavailableError
+from quart_flaskr.db import get_db
+from quart_flaskr.db import SCHEMA_VERSION
+from quart_flaskr.db import SQLiteDatabase
+from quart_flaskr.db.copy import copy_blog
+from quart_flaskr.db.copy import CopyError
+from quart_flaskr.db.extension import database_from_config
+from quart_flaskr.db.postgres import PostgresDatabase
+from quart_flaskr.db.postgres import PostgresRow
+from quart_flaskr.db.postgres import to_pyformat
+from quart_flaskr.db.schema import load_postgres_migrations
+from quart_flaskr.deploy import deployment_problems
+from quart_flaskr.models import comments
+from quart_flaskr.models import images
+from quart_flaskr.models import likes
+from quart_flaskr.models import posts
+from quart_flaskr.models import rate_limits
+from quart_flaskr.models import tags
+from quart_flaskr.models import users
+from quart_flaskr.models.images import Image
+from tests.harness.forms import csrf_token_in
+from tests.harness.postgres import new_database
+from tests.harness.processes import free_port
+from tests.helpers import make_config
+
+#: A secret key check-deploy accepts.
+GOOD_KEY = "k" * 64
+
+
+@pytest.fixture
+async def pg(postgres_url: str) -> AsyncIterator[PostgresDatabase]:
+    database = PostgresDatabase(postgres_url, timeout=2.0)
+    await database.migrate()
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def pg_empty(postgres_url: str) -> AsyncIterator[PostgresDatabase]:
+    database = PostgresDatabase(postgres_url)
+    yield database
+    await database.close()
+
+
+def unreachable_url() -> str:
+    return f"postgresql://quart:secret@127.0.0.1:{free_port()}/blog"
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    (
+        ("SELECT ? + ?", "SELECT %s + %s"),
+        ("SELECT 5 % ?", "SELECT 5 %% %s"),
+        ("SELECT '?', 'a%b', 'it''s ?' WHERE x = ?", "SELECT '?', 'a%%b', 'it''s ?' WHERE x = %s"),
+        ('SELECT "col?" FROM t', 'SELECT "col?" FROM t'),
+    ),
+)
+def test_placeholders_become_psycopgs_outside_quotes(sql: str, expected: str) -> None:
+    # Inside quotes, a ? is text; a % is always doubled (psycopg reads it everywhere).
+    assert to_pyformat(sql) == expected
+
+
+def test_rows_read_by_name_and_position() -> None:
+    row = PostgresRow((1, "alice"), {"id": 0, "username": 1})
+    assert (row["id"], row["username"], row[0], row[1]) == (1, "alice", 1, "alice")
+    assert list(row) == [1, "alice"] and len(row) == 2 and row.keys() == ["id", "username"]
+
+
+def test_scripts_end_at_the_same_version_as_sqlites() -> None:
+    assert load_postgres_migrations()[-1][0] == SCHEMA_VERSION
+
+
+def test_the_config_chooses_the_backend(tmp_path: Path) -> None:
+    config = create_app(make_config(tmp_path)).config
+    assert isinstance(database_from_config(config), SQLiteDatabase)
+    config["DATABASE_URL"] = "postgresql://blog@db.example/blog"
+    database = database_from_config(config)
+    assert isinstance(database, PostgresDatabase) and database.url == config["DATABASE_URL"]
+    config["DATABASE_URL"] = "mysql://blog@db.example/blog"
+    with pytest.raises(ValueError, match="DATABASE_URL must start with postgresql://"):
+        database_from_config(config)
+
+
+def test_messages_never_show_the_password() -> None:
+    assert PostgresDatabase(unreachable_url()).location.startswith("postgresql://quart:***@")
+    assert PostgresDatabase("postgresql:///blog").location == "postgresql:///blog"
+
+
+async def test_migrate_creates_the_schema_once_and_reset_empties_it(postgres_url: str) -> None:
+    database = PostgresDatabase(postgres_url)
+    try:
+        assert await database.schema_version() == 0
+        assert await database.has_data() is False
+        assert await database.migrate() == (0, SCHEMA_VERSION)
+        assert await database.migrate() == (SCHEMA_VERSION, SCHEMA_VERSION)
+        assert await users.insert_user(database, "alice", "hash") == 1
+        assert await database.has_data() is True
+        await database.reset()
+        assert await database.schema_version() == SCHEMA_VERSION
+        assert await database.has_data() is False
+        # Identities start again from 1.
+        assert await users.insert_user(database, "bob", "hash") == 1
+    finally:
+        await database.close()
+
+
+async def test_two_hosts_starting_together_migrate_once(postgres_url: str) -> None:
+    hosts = [PostgresDatabase(postgres_url) for _ in range(4)]
+    try:
+        results = await asyncio.gather(*(host.migrate() for host in hosts))
+        assert sorted(results) == [(0, SCHEMA_VERSION)] + [(SCHEMA_VERSION, SCHEMA_VERSION)] * 3
+    finally:
+        for host in hosts:
+            await host.close()
+
+
+async def test_the_models_on_postgresql(pg: PostgresDatabase) -> None:
+    alice = await users.insert_user(pg, "alice", "hash")
+    assert alice is not None
+    # Names are compared by their key, as on SQLite.
+    assert await users.insert_user(pg, "ALICE", "hash") is None
+    post_id = await posts.insert_post(pg, alice, "Title", "Body", tags=["b", "a"])
+    assert await likes.like_post(pg, post_id, alice) is True
+    post = await posts.select_post(pg, post_id, viewer_id=alice)
+    assert post is not None
+    assert (post.title, post.username, post.tags, post.like_count, post.liked) == (
+        "Title",
+        "alice",
+        ("a", "b"),
+        1,
+        True,
+    )
+    assert post.created.tzinfo is UTC
+    assert abs(post.created - datetime.now(UTC)) < timedelta(minutes=1)
+    await posts.update_post(pg, post_id, "New", "Body", tags=["a"])
+    assert await tags.select_tag_id(pg, "b") is None
+    expires = datetime.now(UTC) + timedelta(hours=1)
+    await users.insert_login_session(pg, "live", alice, expires)
+    await users.insert_login_session(pg, "old", alice, datetime.now(UTC) - timedelta(seconds=1))
+    assert await users.select_session_user(pg, "live") is not None
+    assert await users.select_session_user(pg, "old") is None
+    tat = datetime.now(UTC) + timedelta(seconds=30)
+    await rate_limits.upsert_tat(pg, "login:1", tat)
+    assert await rate_limits.select_tat(pg, "login:1") == tat.replace(microsecond=tat.microsecond)
+
+
+async def test_a_write_moves_data_version_and_a_rate_limit_does_not(pg: PostgresDatabase) -> None:
+    before = await pg.data_version()
+    await rate_limits.upsert_tat(pg, "login:1", datetime.now(UTC))
+    assert await pg.data_version() == before
+    await users.insert_user(pg, "alice", "hash")
+    after = await pg.data_version()
+    assert after > before
+    # Another host's write, seen by this one's next read.
+    other = PostgresDatabase(pg.url)
+    try:
+        await users.insert_user(other, "bob", "hash")
+    finally:
+        await other.close()
+    assert await pg.data_version() > after
+
+
+async def test_concurrent_registrations_of_one_name_on_two_hosts(pg: PostgresDatabase) -> None:
+    other = PostgresDatabase(pg.url)
+    try:
+        results = await asyncio.gather(
+            *(users.insert_user(host, "alice", "hash") for host in (pg, other) * 5)
+        )
+    finally:
+        await other.close()
+    assert sorted(results, key=lambda result: result is None) == [1] + [None] * 9
+
+
+async def test_search_finds_and_ranks_as_on_sqlite(pg: PostgresDatabase, tmp_path: Path) -> None:
+    sqlite = SQLiteDatabase(str(tmp_path / "blog.sqlite"))
+    await sqlite.migrate()
+    try:
+        found = []
+        for database in (sqlite, pg):
+            alice = await users.insert_user(database, "alice", "hash")
+            posty = await users.insert_user(database, "posty", "hash")
+            assert alice is not None and posty is not None
+            for number in range(70):
+                await posts.insert_post(
+                    database,
+                    alice if number % 2 else posty,
+                    f"Post {number} about café" if number % 3 else f"Note {number}",
+                    "the quick brown foxes jump" if number % 5 else "post post post",
+                    tags=["x"] if number % 4 == 0 else [],
+                )
+            tag_id = await tags.select_tag_id(database, "x")
+            results = []
+            for words in ("posts", "Café", "the", "quick fox", 'post* "quoted"', "NEAR(post)"):
+                for offset in (0, 45, 50):
+                    page = await posts.select_posts(database, limit=7, offset=offset, search=words)
+                    results.append([post.id for post in page])
+                page = await posts.select_posts(database, limit=7, search=words, tag_id=tag_id)
+                results.append([post.id for post in page])
+            found.append(results)
+    finally:
+        await sqlite.close()
+    assert found[0] == found[1]
+    # Not only empty pages: titles and the author's name rank first.
+    assert found[1][0] == [69, 68, 66, 65, 63, 62, 60]
+
+
+async def test_a_database_that_is_down_is_unavailable_within_the_timeout() -> None:
+    database = PostgresDatabase(unreachable_url(), timeout=1.0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(DatabaseUnavailableError, match=r"quart:\*\*\*@"):
+            await database.fetch_one("SELECT 1")
+        with pytest.raises(DatabaseUnavailableError):
+            async with database.transaction():
+                pass  # pragma: no cover - never reached
+    finally:
+        await database.close()
+    assert time.monotonic() - started < 10
+
+
+async def test_requests_arriving_together_share_one_pool(postgres_url: str) -> None:
+    database = PostgresDatabase(postgres_url)
+    try:
+        rows = await asyncio.gather(*(database.fetch_one("SELECT 1") for _ in range(3)))
+        assert [row[0] for row in rows if row] == [1, 1, 1]
+        assert database._pool is not None and database._pool.get_stats()["pool_max"] == 10
+    finally:
+        await database.close()
+
+
+async def test_a_statement_past_the_timeout_is_busy(pg: PostgresDatabase) -> None:
+    database = PostgresDatabase(pg.url, timeout=0.5)
+    try:
+        with pytest.raises(DatabaseBusyError):
+            await database.fetch_one("SELECT pg_sleep(3)")
+        # The connection serves the next request.
+        assert (await database.fetch_one("SELECT 1")) is not None
+    finally:
+        await database.close()
+
+
+async def test_a_killed_connection_fails_no_request(pg: PostgresDatabase) -> None:
+    await pg.fetch_one("SELECT 1")
+    with psycopg.connect(pg.url, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    assert await posts.select_posts(pg, limit=5) == []
+
+
+async def test_pages_are_503_with_retry_after_while_the_database_is_away(tmp_path: Path) -> None:
+    app: Quart = create_app(
+        make_config(tmp_path, DATABASE_URL=unreachable_url(), DATABASE_TIMEOUT=1.0)
+    )
+    client = app.test_client()
+    try:
+        for path in ("/", "/1", "/feed.xml"):
+            response = await client.get(path)
+            assert response.status_code == 503
+            assert response.headers["Retry-After"] == "5"
+            page = await response.get_data(as_text=True)
+            assert "database cannot be reached just now: try again in 5 seconds" in page
+        health = await client.get("/healthz")
+        assert health.status_code == 503
+        # A page that needs no database still answers (its RateLimit headers
+        # read the database after the page is made: they fall back, not to a 500).
+        login = await client.get("/auth/login")
+        assert login.status_code == 200
+        form = await login.get_data(as_text=True)
+        assert 'name="password"' in form
+        # Logging in needs it: the login limit's count is the first to find it away.
+        token = csrf_token_in(form)
+        attempt = await client.post(
+            "/auth/login", form={"username": "a", "password": "b", "csrf_token": token or ""}
+        )
+        assert attempt.status_code == 503
+        assert attempt.headers["Retry-After"] == "5"
+    finally:
+        await get_db(app).close()
+
+
+async def test_backup_is_a_snapshot_pg_restore_reads(
+    pg: PostgresDatabase, postgres_server_url: str, tmp_path: Path
+) -> None:
+    await users.insert_user(pg, "alice", "hash")
+    target = tmp_path / "blog.dump"
+    await pg.backup(str(target))
+    assert target.stat().st_mode & 0o077 == 0
+    with new_database(postgres_server_url) as url:
+        restore = await asyncio.create_subprocess_exec(
+            "pg_restore", "--no-owner", f"--dbname={url}", str(target)
+        )
+        assert await restore.wait() == 0
+        restored = PostgresDatabase(url)
+        try:
+            assert await restored.schema_version() == SCHEMA_VERSION
+            assert await users.select_user_by_name(restored, "alice") is not None
+        finally:
+            await restored.close()
+
+
+async def test_backup_says_what_went_wrong(
+    pg: PostgresDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(DatabaseUnavailableError, match="pg_dump of postgresql://quart:\\*\\*\\*@"):
+        await PostgresDatabase(unreachable_url()).backup(str(tmp_path / "none.dump"))
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    with pytest.raises(DatabaseUnavailableError, match="pg_dump is not installed"):
+        await pg.backup(str(tmp_path / "blog.dump"))
+
+
+def test_check_deploy_reads_the_postgresql_database(postgres_url: str, tmp_path: Path) -> None:
+    instance = tmp_path / "instance"
+    instance.mkdir(mode=0o700)
+
+    def database_problems(url: str) -> list[str]:
+        app = create_app(make_config(tmp_path, DATABASE_URL=url, SECRET_KEY=GOOD_KEY))
+        app.instance_path = str(instance)
+        return [problem for problem in deployment_problems(app) if "database" in problem.lower()]
+
+    assert database_problems(postgres_url) == [
+        f"The database {postgres_url} has no tables: run 'init-db'."
+    ]
+    database = PostgresDatabase(postgres_url)
+
+    async def migrate() -> None:
+        await database.migrate()
+        await database.close()
+
+    asyncio.run(migrate())
+    assert database_problems(postgres_url) == []
+
+    async def outdated() -> None:
+        async with database.transaction() as tx:
+            await tx.set_schema_version(2)
+            await tx.execute(
+                'INSERT INTO "user" (username, password) VALUES (?, ?), (?, ?)',
+                ("victim", "x", "Victim", "x"),
+            )
+        await database.close()
+
+    asyncio.run(outdated())
+    problems = "\n".join(deployment_problems_of(tmp_path, instance, postgres_url))
+    assert f"schema is version 2, not {SCHEMA_VERSION}" in problems
+    assert "one name once normalised" in problems
+    assert database_problems(unreachable_url())[0].startswith(
+        "The database cannot be reached: postgresql://quart:***@"
+    )
+
+
+def deployment_problems_of(tmp_path: Path, instance: Path, url: str) -> list[str]:
+    app = create_app(make_config(tmp_path, DATABASE_URL=url, SECRET_KEY=GOOD_KEY))
+    app.instance_path = str(instance)
+    return deployment_problems(app)
+
+
+def test_init_db_on_postgresql_refuses_to_erase_data(postgres_url: str, tmp_path: Path) -> None:
+    app = create_app(make_config(tmp_path, DATABASE_URL=postgres_url))
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["init-db"]).exit_code == 0
+    database = PostgresDatabase(postgres_url)
+
+    async def add_user() -> None:
+        await users.insert_user(database, "kept", "hash")
+        await database.close()
+
+    asyncio.run(add_user())
+    refused = runner.invoke(args=["init-db"])
+    assert refused.exit_code == 1 and "already holds users and posts" in refused.output
+    assert "up to date" in runner.invoke(args=["migrate"]).output
+    assert runner.invoke(args=["init-db", "--force"]).exit_code == 0
+
+    async def has_data() -> bool:
+        try:
+            return await database.has_data()
+        finally:
+            await database.close()
+
+    assert asyncio.run(has_data()) is False
+
+
+async def fill_blog(database: Database) -> None:
+    """Users (two of one key, from before keys), posts with tags and images, likes, comments."""
+    async with database.transaction() as tx:
+        for name in ("alice", "Bob", "bob"):
+            await tx.insert('INSERT INTO "user" (username, password) VALUES (?, ?)', (name, "h"))
+    for number in range(1, 8):
+        image = Image(f"{'A' * 21}{number}.png", b"\x89PNG" + bytes([number]) * 3000)
+        await posts.insert_post(
+            database,
+            1 + number % 3,
+            f"Post {number}",
+            f"Body {number} about foxes",
+            tags=[f"tag{number % 2}", "all"],
+            image=image if number % 2 else None,
+        )
+    for post_id in (2, 3):
+        await likes.like_post(database, post_id, 1)
+        await likes.like_post(database, post_id, 3)
+        await comments.insert_comment(database, post_id, 2, f"a comment on {post_id}")
+    await posts.delete_post(database, 5)
+    await users.insert_login_session(database, "live", 1, datetime.now(UTC) + timedelta(hours=1))
+
+
+async def blog_as_shown(database: Database) -> list[object]:
+    """What readers see of a blog: every page of posts, searches, images, comments, sessions."""
+    shown: list[object] = [await posts.select_posts(database, limit=50)]
+    shown.append(await posts.select_posts(database, limit=50, search="foxes post"))
+    tag_id = await tags.select_tag_id(database, "tag1")
+    shown.append(await posts.select_posts(database, limit=50, tag_id=tag_id))
+    for number in range(1, 8):
+        shown.append(await images.select_image(database, f"{'A' * 21}{number}.png"))
+        shown.append(await comments.select_comments(database, number))
+    shown.append(await users.select_session_user(database, "live"))
+    shown.append(await users.select_user_by_name(database, "BOB"))
+    return shown
+
+
+async def test_copy_from_sqlite_to_postgresql_and_back(
+    pg_empty: PostgresDatabase, tmp_path: Path
+) -> None:
+    sqlite = SQLiteDatabase(str(tmp_path / "blog.sqlite"))
+    back = SQLiteDatabase(str(tmp_path / "back.sqlite"))
+    try:
+        await sqlite.migrate()
+        await fill_blog(sqlite)
+        counts = await copy_blog(sqlite, pg_empty)
+        assert counts == {
+            "user": 3,
+            "image": 3,
+            "post": 6,
+            "tag": 3,
+            "post_tag": 12,
+            "post_like": 4,
+            "comment": 2,
+            "login_session": 1,
+        }
+        original = await blog_as_shown(sqlite)
+        assert await blog_as_shown(pg_empty) == original
+        # New rows take the ids after the copied ones, on both sides.
+        assert await copy_blog(pg_empty, back) == counts
+        assert await blog_as_shown(back) == original
+        for database in (pg_empty, back):
+            assert await posts.insert_post(database, 1, "Next", "after the copy") == 8
+            assert await users.insert_user(database, "carol", "h") == 4
+        with pytest.raises(CopyError, match="already holds users and posts"):
+            await copy_blog(sqlite, back)
+    finally:
+        await sqlite.close()
+        await back.close()
+
+
+async def test_copy_refuses_a_source_at_another_schema(
+    pg_empty: PostgresDatabase, tmp_path: Path
+) -> None:
+    sqlite = SQLiteDatabase(str(tmp_path / "blog.sqlite"))
+    try:
+        with pytest.raises(
+            CopyError, match=f"schema version 0, not {SCHEMA_VERSION}: run 'migrate'"
+        ):
+            await copy_blog(sqlite, pg_empty)
+    finally:
+        await sqlite.close()
+
+
+def test_copy_db_command(postgres_url: str, tmp_path: Path) -> None:
+    app = create_app(make_config(tmp_path))
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["init-db"]).exit_code == 0
+    sqlite = SQLiteDatabase(app.config["DATABASE"])
+
+    async def fill() -> None:
+        await users.insert_user(sqlite, "alice", "h")
+        await sqlite.close()
+
+    asyncio.run(fill())
+    result = runner.invoke(args=["copy-db", postgres_url])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Copied 1 user, 0 image, 0 post,")
+    assert result.output.rstrip().endswith(f"into {postgres_url}.")
+    again = runner.invoke(args=["copy-db", postgres_url])
+    assert again.exit_code == 1 and "already holds users and posts" in again.output
+    back = runner.invoke(args=["copy-db", str(tmp_path / "back.sqlite")])
+    assert back.exit_code == 0, back.output
+
+
+async def test_hosts_starting_on_an_empty_database_create_the_tables(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    apps = [create_app(make_config(tmp_path, DATABASE_URL=postgres_url)) for _ in range(3)]
+    try:
+        await asyncio.gather(*(app.startup() for app in apps))
+        for app in apps:
+            assert await get_db(app).schema_version() == SCHEMA_VERSION
+    finally:
+        for app in apps:
+            await app.shutdown()
