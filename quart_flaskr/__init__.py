@@ -123,7 +123,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     from quart_flaskr import login
     from quart_flaskr import markdown
     from quart_flaskr import pagecache
-    from quart_flaskr import ratelimit
     from quart_flaskr import security
     from quart_flaskr.migrations.data import upgrade_data
     from quart_flaskr.routing import CachedURLs
@@ -137,15 +136,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     # Security first: its start-up check of the secret key runs before the
     # database is opened.
     security.init_app(app)
-    database = db.init_app(
-        app, functools.partial(upgrade_data, upload_folder=app.config["UPLOAD_FOLDER"])
-    )
-    ratelimit.init_app(app, database)
+    db.init_app(app, functools.partial(upgrade_data, upload_folder=app.config["UPLOAD_FOLDER"]))
     errors.init_app(app)
     pagecache.init_app(app)
     deploy.init_app(app)
-    # After the host and CSRF checks and the login and register rate limits:
-    # a request they refuse costs no query for its user.
+    # After the host and CSRF checks: a request they refuse costs no query
+    # for its user.
     login.init_app(app)
 
     from quart_flaskr import auth

@@ -56,6 +56,23 @@ async def test_limits_are_shared_through_the_database(
     assert len(rows) == 1 and "login" in rows[0][0]
 
 
+async def test_attempts_arriving_together_at_two_hosts_are_counted_one_by_one(
+    make_app: AppFactory,
+) -> None:
+    # Two apps, each with connections of its own to one database: two hosts.
+    hosts = [await make_app(), await make_app()]
+    clients = [hosts[number % 2].test_client() for number in range(15)]
+    tokens = [await csrf_token(client) for client in clients]
+
+    async def attempt(client: Client, token: str) -> int:
+        form = {"username": "nobody", "password": "wrong", "csrf_token": token}
+        return (await client.post("/auth/login", form=form)).status_code
+
+    statuses = await asyncio.gather(*map(attempt, clients, tokens))
+    # 10 a minute per address: the 5 after the first 10 are refused, whichever they are.
+    assert sorted(statuses) == [200] * 10 + [429] * 5
+
+
 async def test_limits_can_be_switched_off(make_app: AppFactory) -> None:
     app = await make_app(QUART_RATE_LIMITER_ENABLED=False)
     auth = AuthActions(app.test_client())
