@@ -515,3 +515,35 @@ async def test_hosts_starting_on_an_empty_database_create_the_tables(
     finally:
         for app in apps:
             await app.shutdown()
+
+
+async def plan(
+    database: PostgresDatabase, sql: str, params: tuple[object, ...], *, in_order: bool = False
+) -> str:
+    """PostgreSQL's plan for a query, with sequential scans priced out of reach.
+
+    A table of a few rows is cheaper to scan than any index: pricing scans out
+    shows whether an index can answer the query at all, as it must on a big
+    blog; ``in_order`` prices out bitmap scans too, which give rows unordered.
+    """
+    async with database.transaction() as tx:
+        await tx.execute("SET LOCAL enable_seqscan = off")
+        if in_order:
+            await tx.execute("SET LOCAL enable_bitmapscan = off")
+        rows = await tx.fetch_all("EXPLAIN " + sql, params)
+    return "\n".join(row[0] for row in rows)
+
+
+async def test_listings_and_searches_read_an_index_never_the_table(pg: PostgresDatabase) -> None:
+    alice = await users.insert_user(pg, "alice", "hash")
+    assert alice is not None
+    for number in range(20):
+        await posts.insert_post(pg, alice, f"Post {number}", "foxes", tags=["t"])
+    newest = await plan(pg, posts._NEWEST_IDS, (5, 0), in_order=True)
+    assert "Index Only Scan using post_created" in newest and "Sort" not in newest, newest
+    tagged = await plan(pg, posts._TAG_IDS, (1, 5, 0), in_order=True)
+    assert "post_tag_listing" in tagged and "Sort" not in tagged, tagged
+    search = posts._PG_SEARCH_IDS.format(tag="")
+    searched = await plan(pg, search, ("fox", "fox", "fox", 50, 5, 0, "fox", "fox", 50, 0, 0))
+    assert "Seq Scan" not in searched, searched
+    assert "post_search" in searched, searched
