@@ -182,3 +182,26 @@ async def test_search_pages(client: Client, db: Database) -> None:
     page = await page_text(client, "/?q=post&page=2")
     assert len(titles(page)) == 2
     assert 'rel="prev" href="/?q=post"' in page
+
+
+@pytest.mark.parametrize(
+    ("text", "expression"),
+    (
+        ("async views", '"async" "views"'),
+        # Control characters and DEL separate words, like spaces.
+        ("a\x01b\x1fc\x7fd", '"a" "b" "c" "d"'),
+        ("\x00\t\n", ""),
+        # Quotes are doubled: the word is always one FTS5 string.
+        ('say "hi"', '"say" """hi"""'),
+        # Printable characters are kept, whatever FTS5 would make of them.
+        ("~a* ^b", '"~a*" "^b"'),
+    ),
+)
+def test_match_expression(text: str, expression: str) -> None:
+    assert posts.match_expression(text) == expression
+
+
+def test_match_expression_looks_up_the_first_words_only() -> None:
+    words = [f"w{number}" for number in range(posts.SEARCH_WORDS_MAX + 5)]
+    expected = " ".join(f'"{word}"' for word in words[: posts.SEARCH_WORDS_MAX])
+    assert posts.match_expression(" ".join(words)) == expected

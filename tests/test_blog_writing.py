@@ -157,3 +157,38 @@ async def test_update_of_a_deleted_post_stores_no_image(db: Database) -> None:
     assert await posts.update_post(db, 2, "t", "b", replace_image=True, image=image) is False
     assert await db.fetch_one("SELECT 1 FROM post WHERE id = 2") is None
     assert await db.fetch_one("SELECT 1 FROM image") is None
+
+
+async def test_the_edit_form_holds_the_post_as_it_is(
+    client: Client, auth: AuthActions, db: Database
+) -> None:
+    post_id = await posts.insert_post(
+        db, 1, "Kept title", "Kept body", tags=["b", "a"], image_alt="Kept description"
+    )
+    await auth.login()
+    page = await page_text(client, f"/{post_id}/update")
+    assert '<input name="title" id="title" value="Kept title"' in page
+    assert '<textarea name="body" id="body" maxlength="20000">Kept body</textarea>' in page
+    assert '<input name="tags" id="tags" value="a, b"' in page
+    assert '<input name="image_alt" id="image_alt" value="Kept description"' in page
+
+
+async def test_a_post_written_without_an_image_or_description_has_neither(db: Database) -> None:
+    post = await posts.select_post(db, await posts.insert_post(db, 1, "t", "b"))
+    assert post is not None
+    assert (post.image, post.image_alt) == (None, "")
+
+
+async def test_an_update_keeps_the_image_unless_told_to_replace_it(db: Database) -> None:
+    image = Image("AAAAAAAAAAAAAAAAAAAAAA.png", b"\x89PNG\r\n\x1a\n")
+    post_id = await posts.insert_post(db, 1, "t", "b", image=image, image_alt="A dot")
+    assert await posts.update_post(db, post_id, "new title", "new body") is True
+    post = await posts.select_post(db, post_id)
+    assert post is not None
+    # The description is the one given: none.
+    assert (post.title, post.body, post.image, post.image_alt) == (
+        "new title",
+        "new body",
+        image.name,
+        "",
+    )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -131,6 +132,18 @@ async def test_etag_gives_304(client: Client) -> None:
     assert other.status_code == 200
 
 
+async def test_a_changed_page_has_a_new_etag(app: Quart, client: Client) -> None:
+    etag = (await client.get("/")).headers["ETag"]
+    # Another page, or the same one after a write, is sent in full.
+    other = await client.get("/1", headers={"If-None-Match": etag})
+    assert other.status_code == 200 and other.headers["ETag"] != etag
+    await posts.insert_post(get_db(app), 1, "written since", "")
+    again = await client.get("/", headers={"If-None-Match": etag})
+    assert again.status_code == 200
+    assert "written since" in await again.get_data(as_text=True)
+    assert again.headers["ETag"] != etag
+
+
 async def test_errors_are_not_cached(app: Quart, client: Client) -> None:
     assert (await client.get("/99")).status_code == 404
     assert len(cache_of(app)) == 0
@@ -153,6 +166,19 @@ async def test_pages_expire(make_app: AppFactory, renders: list[int]) -> None:
     await text(client, "/")
     await text(client, "/")
     assert len(renders) == 2
+
+
+def test_a_page_is_kept_for_max_age_seconds_and_no_longer(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    # The cache's own clock, not the one the event loop reads.
+    monkeypatch.setattr(pagecache, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    cache = PageCache(8, 300)
+    page = cache.put("k", 1, b"page")
+    now[0] += 300
+    assert cache.get("k", 1) is page
+    now[0] += 0.5
+    assert cache.get("k", 1) is None
+    assert len(cache) == 0
 
 
 async def test_cache_can_be_switched_off(make_app: AppFactory, renders: list[int]) -> None:
