@@ -46,6 +46,19 @@ def install(group: str = "") -> None:
     run(BIN / "python", "-m", "pip", "install", "--quiet", *groups, "--editable", ".")
 
 
+def apt_install(package: str, what: str, without: str) -> None:
+    """Install a Debian package with apt-get, as root; else say what ``what`` does without it."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        print(f"No {what}, and not root: {without}.", flush=True)
+        return
+    quiet = {"DEBIAN_FRONTEND": "noninteractive"}
+    if not (
+        run("apt-get", "update", "-q", check=False, **quiet)
+        and run("apt-get", "install", "-y", "-q", package, check=False, **quiet)
+    ):
+        print(f"{what} could not be installed: {without}.", flush=True)
+
+
 def install_chromium() -> None:
     """Install Debian's Chromium for the browser tests, if it is missing and apt-get may.
 
@@ -54,15 +67,7 @@ def install_chromium() -> None:
     """
     if CHROMIUM.exists() or shutil.which("apt-get") is None:
         return
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        print(f"No {CHROMIUM}, and not root: the browser tests will skip.", flush=True)
-        return
-    quiet = {"DEBIAN_FRONTEND": "noninteractive"}
-    if not (
-        run("apt-get", "update", "-q", check=False, **quiet)
-        and run("apt-get", "install", "-y", "-q", "chromium", check=False, **quiet)
-    ):
-        print("Chromium could not be installed: the browser tests will skip.", flush=True)
+    apt_install("chromium", "Chromium", "the browser tests will skip")
 
 
 def install_postgresql() -> None:
@@ -75,17 +80,8 @@ def install_postgresql() -> None:
     """
     if Path("/usr/lib/postgresql").is_dir() or shutil.which("apt-get") is None:
         return
-    if _postgres_answers():
-        return
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        print("No PostgreSQL, and not root: the PostgreSQL tests will fail.", flush=True)
-        return
-    quiet = {"DEBIAN_FRONTEND": "noninteractive"}
-    if not (
-        run("apt-get", "update", "-q", check=False, **quiet)
-        and run("apt-get", "install", "-y", "-q", "postgresql", check=False, **quiet)
-    ):
-        print("PostgreSQL could not be installed: its tests will fail.", flush=True)
+    if not _postgres_answers():
+        apt_install("postgresql", "PostgreSQL", "its tests will fail")
 
 
 def _postgres_answers() -> bool:
