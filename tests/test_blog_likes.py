@@ -74,6 +74,7 @@ async def test_like_a_missing_post(client: Client, auth: AuthActions, path: str)
         "https://evil.example/",
         "/\\evil.example",
         "/\t/evil.example",
+        "/\x7f/evil.example",
         "/ok path",
         "/caf\u00e9",
         "javascript:alert(1)",
@@ -85,3 +86,10 @@ async def test_like_never_redirects_off_site(
     await auth.login()
     response = await post_form(client, "/1/like", {"next": next_url})
     assert response.headers["Location"] == "/1"
+
+
+async def test_like_goes_back_to_any_printable_path(client: Client, auth: AuthActions) -> None:
+    await auth.login()
+    # "!" and "~", the first and last printable ASCII characters after the space.
+    response = await post_form(client, "/1/like", {"next": "/!~?q=a"})
+    assert response.headers["Location"] == "/!~?q=a#post-1"

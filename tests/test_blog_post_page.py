@@ -27,3 +27,17 @@ async def test_detail(client: Client, auth: AuthActions) -> None:
 @pytest.mark.parametrize("path", ("/2", "/0", "/-1", "/9223372036854775808", "/abc"))
 async def test_detail_of_a_missing_post(client: Client, path: str) -> None:
     assert (await client.get(path)).status_code == 404
+
+
+async def test_a_missing_post_says_which(client: Client) -> None:
+    response = await client.get("/2")
+    assert response.status_code == 404
+    assert "Post id 2 doesn&#39;t exist." in await response.get_data(as_text=True)
+
+
+async def test_the_post_page_forms(client: Client, auth: AuthActions) -> None:
+    await auth.login()
+    page = await page_text(client, "/1")
+    # Liking the post comes back to this page; the comment form starts empty.
+    assert '<input type="hidden" name="next" value="/1">' in page
+    assert 'maxlength="5000" required></textarea>' in page

@@ -7,7 +7,10 @@ from urllib.parse import quote as url_quote
 
 import pytest
 
+from quart_flaskr.blog import parse_tags
 from quart_flaskr.db import Database
+from quart_flaskr.limits import TAG_MAX
+from quart_flaskr.limits import TAGS_MAX
 from tests.helpers import add_posts
 from tests.helpers import AuthActions
 from tests.helpers import Client
@@ -106,3 +109,17 @@ async def test_thousands_of_tags_are_refused(client: Client, auth: AuthActions) 
     tags = ",".join(f"t{number}" for number in range(20_000))
     response = await post_form(client, "/create", {"title": "t", "body": "", "tags": tags})
     assert "A post can have at most 10 tags." in await response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    (
+        # Empty parts and repeats are skipped, and the tags after them kept.
+        ("b, , B,a,, c ", ["b", "a", "c"]),
+        # At the limits: a tag of TAG_MAX characters, TAGS_MAX tags.
+        ("x" * TAG_MAX, ["x" * TAG_MAX]),
+        (",".join(f"t{number}" for number in range(TAGS_MAX)), [f"t{n}" for n in range(TAGS_MAX)]),
+    ),
+)
+def test_parse_tags_keeps_every_tag_up_to_the_limits(text: str, names: list[str]) -> None:
+    assert parse_tags(text) == (names, None)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 
 from quart_flaskr.db import Database
+from quart_flaskr.limits import BODY_MAX
+from quart_flaskr.limits import IMAGE_ALT_MAX
+from quart_flaskr.limits import TITLE_MAX
 from quart_flaskr.models import posts
 from quart_flaskr.models.images import Image
 from tests.helpers import AuthActions
@@ -191,4 +194,42 @@ async def test_an_update_keeps_the_image_unless_told_to_replace_it(db: Database)
         "new body",
         image.name,
         "",
+    )
+
+
+async def test_a_flaskr_form_makes_a_post_without_tags_or_description(
+    client: Client, auth: AuthActions, db: Database
+) -> None:
+    # Flaskr's own form has only the title and the body.
+    await auth.login()
+    response = await post_form(client, "/create", {"title": "plain", "body": "b"})
+    assert response.status_code == 302
+    [post] = await posts.select_posts(db, limit=1)
+    assert (post.title, post.tags, post.image_alt) == ("plain", (), "")
+
+
+async def test_the_refusal_is_the_message_alone(client: Client, auth: AuthActions) -> None:
+    await auth.login()
+    response = await post_form(client, "/create", {"title": "", "body": ""})
+    page = await response.get_data(as_text=True)
+    assert '<div class="flash" role="alert">Title is required.</div>' in page
+
+
+async def test_fields_at_their_limits_are_taken(
+    client: Client, auth: AuthActions, db: Database
+) -> None:
+    await auth.login()
+    form = {
+        "title": "t" * TITLE_MAX,
+        "body": "b" * BODY_MAX,
+        "tags": "",
+        "image_alt": "a" * IMAGE_ALT_MAX,
+    }
+    response = await post_form(client, "/create", form)
+    assert response.status_code == 302
+    [post] = await posts.select_posts(db, limit=1)
+    assert (post.title, post.body, post.image_alt) == (
+        form["title"],
+        form["body"],
+        form["image_alt"],
     )
