@@ -24,6 +24,7 @@ from bench.errors import BenchError
 from bench.errors import WrkMissingError
 from bench.measurements import extras
 from bench.measurements import main_table
+from bench.measurements import postgres
 from bench.ours import app_source
 from bench.report import log
 from bench.settings import parse_args
@@ -101,6 +102,8 @@ def run(argv: Sequence[str] | None) -> None:
             if not settings.skip_main:
                 main_table.run(context)
             extras.run(context)
+            if settings.postgres:
+                postgres.run(context)
         finally:
             stop_all()
         context.results["seconds"] = round(time.monotonic() - started, 1)

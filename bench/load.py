@@ -19,6 +19,9 @@ class Load:
     unique_title: bool = False
     #: Several paths to send in turn (ignores path).
     rotate: tuple[str, ...] = ()
+    #: Loopback ports wrk's threads connect to, one each in turn (else the URL's):
+    #: the load split over several servers, its latency measured as one.
+    ports: tuple[int, ...] = ()
 
 
 @dataclasses.dataclass

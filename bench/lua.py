@@ -25,17 +25,31 @@ def lua_string(value: str) -> str:
     return "[==[" + value + "]==]"
 
 
+def _setup(load: Load) -> str:
+    """Numbers each thread (for unique titles); sends each to a port of ``load.ports`` in turn."""
+    ports = ", ".join(lua_string(str(port)) for port in load.ports)
+    to_port = (
+        '  thread.addr = wrk.lookup("127.0.0.1", ports[((threads - 1) % #ports) + 1])[1]\n'
+        if load.ports
+        else ""
+    )
+    return (
+        f"local ports = {{{ports}}}\n"
+        "local threads = 0\n"
+        "thread_id = 0\n"
+        "function setup(thread)\n"
+        "  threads = threads + 1\n"
+        '  thread:set("thread_id", threads)\n'
+        f"{to_port}"
+        "end\n"
+    )
+
+
 def _unique_titles(load: Load) -> str:
     """Each request's body gets a title of its own: thread number and counter."""
     return textwrap.dedent(
         f"""
         local counter = 0
-        local threads = 0
-        thread_id = 0
-        function setup(thread)
-          threads = threads + 1
-          thread:set("thread_id", threads)
-        end
         function request()
           counter = counter + 1
           local body = {lua_string(load.body or "")}
@@ -67,6 +81,8 @@ def lua_script(load: Load) -> str:
     if load.body is not None:
         lines.append('wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"')
         lines.append(f"wrk.body = {lua_string(load.body)}")
+    if load.unique_title or load.ports:
+        lines.append(_setup(load))
     if load.unique_title:
         lines.append(_unique_titles(load))
     elif load.rotate:

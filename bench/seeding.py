@@ -9,6 +9,8 @@ from datetime import timedelta
 from datetime import UTC
 from pathlib import Path
 
+import psycopg
+
 from bench.errors import BenchError
 from bench.scenarios import ANON
 from bench.scenarios import CREATE
@@ -29,8 +31,11 @@ from tests.harness.forms import csrf_token_in
 from tests.harness.http import Client
 
 
-def seed_ours(url: str, database: Path, posts: int) -> Seeded:
-    """Register, log in and write ``posts`` posts as a browser would; measure each answer."""
+def seed_ours(url: str, database: Path | str, posts: int) -> Seeded:
+    """Register, log in and write ``posts`` posts as a browser would; measure each answer.
+
+    ``database``: the app's SQLite file, or its PostgreSQL database's URL.
+    """
     account = {"username": USERNAME, "password": PASSWORD}
     with Client(url) as user, Client(url) as anonymous:
         token = _token(user, "/auth/register")
@@ -102,8 +107,19 @@ def seed_flaskr(url: str, database: Path, posts: int) -> Seeded:
         )
 
 
-def middle_post_id(database: Path) -> int:
-    """The id of the post in the middle: neither the newest nor the oldest."""
+def middle_post_id(database: Path | str) -> int:
+    """The id of the post in the middle: neither the newest nor the oldest.
+
+    ``database``: an SQLite file, or a PostgreSQL database's URL.
+    """
+    if isinstance(database, str):
+        with psycopg.connect(database) as conn:
+            found = conn.execute("SELECT count(*) FROM post").fetchone()
+            count = int(found[0]) if found else 0
+            row = conn.execute(
+                "SELECT id FROM post ORDER BY id LIMIT 1 OFFSET %s", (count // 2,)
+            ).fetchone()
+        return int(row[0]) if row else 1
     with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as conn:
         count = conn.execute("SELECT count(*) FROM post").fetchone()[0]
         row = conn.execute(

@@ -53,6 +53,7 @@ class Settings:
     data: bool
     memory: bool
     profile: bool
+    postgres: bool
     rate_limits: bool
     skip_main: bool
     quick: bool
@@ -96,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", action="store_true", help="100,000 posts vs 50")
     parser.add_argument("--memory", action="store_true", help="RSS before/after 100k requests")
     parser.add_argument("--profile", action="store_true", help="py-spy the worker under load")
+    parser.add_argument(
+        "--postgres", action="store_true", help="SQLite vs PostgreSQL vs two hosts on PostgreSQL"
+    )
     parser.add_argument("--big-posts", type=int, help="posts for --data (default 100000)")
     parser.add_argument("--memory-requests", type=int, help="requests for --memory (100000)")
     parser.add_argument(
@@ -143,6 +147,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         data=full or bool(args.data),
         memory=full or bool(args.memory),
         profile=full or bool(args.profile),
+        postgres=full or bool(args.postgres),
         rate_limits=bool(args.rate_limits),
         skip_main=bool(args.skip_main),
         quick=quick,

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from bench.cpus import Cpus
@@ -99,11 +100,22 @@ class Wrk:
         return taskset(cpus.client, command)
 
     def run(
-        self, server: Server, load: Load, duration: float, connections: int, cpus: Cpus
+        self,
+        server: Server,
+        load: Load,
+        duration: float,
+        connections: int,
+        cpus: Cpus,
+        also: Sequence[Server] = (),
     ) -> WrkResult:
-        """Run wrk to the end, then wait for the server to finish what wrk left queued."""
+        """Run wrk to the end, then wait for the server to finish what wrk left queued.
+
+        ``also``: the other servers a load split over ports (``load.ports``)
+        reaches; they are waited for, and their CPU time counted, too.
+        """
         command = self.command(server.port, load, duration, connections, cpus)
-        processes = server.processes()
+        servers = [server, *also]
+        processes = [process for each in servers for process in each.processes()]
         cpu_before = cpu_seconds(processes)
         result = subprocess.run(
             command,
@@ -114,7 +126,8 @@ class Wrk:
         )
         if result.returncode != 0:
             raise BenchError(f"wrk failed ({result.returncode}): {result.stderr.strip()}")
-        settle(server)
+        for each in servers:
+            settle(each)
         # The processes of before the load: one that exited meanwhile counts nothing.
         cpu_used = cpu_seconds(processes) - cpu_before
         parsed = parse_output(result.stdout, connections)

@@ -6,6 +6,7 @@ people to compare, as ratios, within one run.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -65,6 +66,62 @@ def test_quick_benchmark_prints_a_row_per_scenario(tmp_path: Path) -> None:
     for key in ("anon", "user", "hello", "detail", "search", "create", "login"):
         assert data["main"][key]["ours"]["requests"] > 0
         assert data["main"][key]["bare"]["requests"] > 0
+
+
+#: The PostgreSQL table's setups, in the order they print under each scenario.
+POSTGRES_SETUPS = (
+    "(a) SQLite, 1 host",
+    "(b) PostgreSQL, 1 host",
+    "(c) PostgreSQL, 2 hosts, 1 core",
+    "(c') PostgreSQL, 2 hosts, 2 cores",
+)
+
+
+@pytest.mark.slow
+def test_quick_postgres_benchmark_prints_every_setup(tmp_path: Path) -> None:
+    """``--postgres`` (kept out of ``--quick``: it needs a PostgreSQL server, and adds a minute).
+
+    Like the tests on PostgreSQL, it uses the local server or a throwaway cluster.
+    """
+    results = tmp_path / "results.json"
+    command = [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--skip-main"]
+    run = subprocess.run(
+        [*command, "--postgres", "--json", str(results)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if run.returncode == EXIT_NO_WRK:
+        pytest.skip(f"wrk is not available: {run.stderr.strip()}")
+    assert run.returncode == 0, run.stdout + run.stderr
+
+    lines = run.stdout.splitlines()
+    table = lines.index("PostgreSQL: one host on SQLite, one on PostgreSQL, two on one PostgreSQL")
+    rows = list(itertools.takewhile(lambda line: not line.startswith("  * "), lines[table + 3 :]))
+    setups = POSTGRES_SETUPS if len(rows) == 5 * 4 else POSTGRES_SETUPS[:3]
+    labels = ("GET / (anonymous)", "GET / (logged in)", "GET /<id>", "GET /?q=word", "POST /create")
+    assert len(rows) == len(labels) * len(setups), run.stdout
+    for number, row in enumerate(rows):
+        label, setup = labels[number // len(setups)], setups[number % len(setups)]
+        if number % len(setups) == 0:
+            assert row.startswith(label + " "), row
+            row = row[len(label) :]
+        cells = row.split(setup, 1)[1].split()
+        rate, p50, p99, errors, cpu, database_cpu = cells[:6]
+        assert RATE.fullmatch(rate), row
+        assert LATENCY.fullmatch(p50) and LATENCY.fullmatch(p99), row
+        assert errors.isdigit() and RATE.fullmatch(cpu), row
+        assert RATE.fullmatch(database_cpu) or database_cpu == "-", row
+        # Every setup but SQLite's gives its ratio to the one it is compared with.
+        assert (len(cells) == 8) == (setup != setups[0]), row
+
+    data = json.loads(results.read_text("utf-8"))["postgres"]
+    for key in ("anon", "user", "detail", "search", "create"):
+        assert len(data["scenarios"][key]) == len(setups)
+        for measured in data["scenarios"][key].values():
+            assert measured["requests"] > 0
 
 
 @pytest.mark.slow
