@@ -8,7 +8,6 @@ later may well succeed.
 from __future__ import annotations
 
 from quart import current_app
-from quart import g
 from quart import Quart
 from quart import render_template
 from quart import ResponseReturnValue
@@ -28,18 +27,8 @@ async def render_error(error: HTTPException) -> ResponseReturnValue:
     return response
 
 
-#: Set on ``g`` once a request has found the database unavailable.
-_UNAVAILABLE = "quart_flaskr_database_unavailable"
-
-
-def database_was_unavailable() -> bool:
-    """Whether this request already found the database unavailable (and will get a 503)."""
-    return bool(g.get(_UNAVAILABLE))
-
-
 async def database_unavailable(error: DatabaseUnavailableError) -> ResponseReturnValue:
     current_app.logger.warning("Database unavailable: %s", error)
-    setattr(g, _UNAVAILABLE, True)
     return await render_error(
         ServiceUnavailable(
             "The blog's database cannot be reached just now:"
