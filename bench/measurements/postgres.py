@@ -89,6 +89,7 @@ def run(context: BenchContext) -> None:
                     **dataclasses.asdict(_median(runs_).result),
                     "database_cpu_ms_per_request": _median(runs_).database_cpu_ms,
                     "rounds": [each.result.rps for each in runs_],
+                    "errors_per_round": [each.result.error_count for each in runs_],
                 }
                 for name, runs_ in by_setup.items()
             }
