@@ -118,7 +118,7 @@ async def _listing(
 
     page = paging.make_page(found, number, per_page, url_for_page)
     return await render_template(
-        "blog/index.html", title=title, page=page, posts=page.items, search=search, tag=tag
+        "blog/index.html", title=title, page=page, posts=page.items, search=search
     )
 
 

@@ -172,6 +172,10 @@ async def test_search_too_long(client: Client) -> None:
     response = await client.get("/", query_string={"q": "x" * 201})
     assert response.status_code == 400
     assert "at most 200 characters" in await response.get_data(as_text=True)
+    # At the limit, it is a search.
+    response = await client.get("/", query_string={"q": "x" * 200})
+    assert response.status_code == 200
+    assert "No post matches your search." in await response.get_data(as_text=True)
 
 
 async def test_search_pages(client: Client, db: Database) -> None:
