@@ -267,8 +267,8 @@ async def update(id: int) -> ResponseReturnValue:
             remove_image = "remove_image" in await request.form
             html = await markdown.render_in_thread(form.body)
             # The new image is stored, and the one it replaces deleted, in the
-            # post's own transaction.
-            await posts.update_post(
+            # post's own transaction; nothing is, if the post was deleted meanwhile.
+            updated = await posts.update_post(
                 get_db(),
                 id,
                 form.title,
@@ -279,6 +279,8 @@ async def update(id: int) -> ResponseReturnValue:
                 replace_image=upload is not None or remove_image,
                 image=None if upload is None else images.stored_image(upload),
             )
+            if not updated:
+                abort(404, f"Post id {id} doesn't exist.")
             return redirect(url_for("blog.index"))
         await flash(error)
         return await render_template("blog/update.html", post=post, form=form)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from quart_flaskr import markdown
 from quart_flaskr.db import Database
 from quart_flaskr.limits import BODY_MAX
 from quart_flaskr.limits import IMAGE_ALT_MAX
@@ -160,6 +161,24 @@ async def test_update_of_a_deleted_post_stores_no_image(db: Database) -> None:
     assert await posts.update_post(db, 2, "t", "b", replace_image=True, image=image) is False
     assert await db.fetch_one("SELECT 1 FROM post WHERE id = 2") is None
     assert await db.fetch_one("SELECT 1 FROM image") is None
+
+
+async def test_an_edit_of_a_post_deleted_meanwhile_is_a_404(
+    client: Client, auth: AuthActions, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await auth.login()
+    token = await csrf_token(client, "/1/update")
+    render = markdown.render_in_thread
+
+    async def deleted_while_rendering(body: str) -> object:
+        await posts.delete_post(db, 1)
+        return await render(body)
+
+    monkeypatch.setattr(markdown, "render_in_thread", deleted_while_rendering)
+    response = await client.post("/1/update", form={"title": "t", "body": "b", "csrf_token": token})
+    assert response.status_code == 404
+    assert "Post id 1 doesn&#39;t exist." in await response.get_data(as_text=True)
+    assert await db.fetch_one("SELECT 1 FROM post") is None
 
 
 async def test_the_edit_form_holds_the_post_as_it_is(
