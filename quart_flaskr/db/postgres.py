@@ -18,6 +18,7 @@ import asyncio
 import functools
 import re
 import shutil
+import time
 from collections.abc import AsyncIterator
 from collections.abc import Awaitable
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from collections.abc import Iterator
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from contextlib import contextmanager
+from contextlib import suppress
 from typing import Any
 
 import psycopg
@@ -256,9 +258,12 @@ class PostgresDatabase(Database):
             min_size=1,
             max_size=self._pool_size,
             timeout=self._timeout,
-            # A connection the server closed (a restart, pg_terminate_backend)
-            # is found before a request gets it, not by the request failing.
-            check=AsyncConnectionPool.check_connection,
+            # A connection that cannot be made is tried again after 1 s, 2 s,
+            # 4 s...: with the default (5 minutes), after an outage of a minute
+            # the next try could be a minute away. Given up after the timeout,
+            # its place goes to the next request that waits, which tries at once.
+            reconnect_timeout=self._timeout,
+            # Connections are checked as requests take them (_live_connection).
             open=False,
             name="quart_flaskr",
         )
@@ -282,8 +287,37 @@ class PostgresDatabase(Database):
     async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[PostgresRow]]:
         pool = await self._get_pool()
         with translated_errors(self.location):
-            async with pool.connection() as conn:
-                yield conn
+            conn = await self._live_connection(pool)
+            try:
+                async with conn:
+                    yield conn
+            finally:
+                await pool.putconn(conn)
+
+    async def _live_connection(
+        self, pool: AsyncConnectionPool[psycopg.AsyncConnection[PostgresRow]]
+    ) -> psycopg.AsyncConnection[PostgresRow]:
+        """A pooled connection that answers, within the timeout.
+
+        A connection the server closed (a restart, ``pg_terminate_backend``)
+        is found before a request uses it, handed back for the pool to
+        replace, and the next one tried at once. (The pool's own check waits
+        a second, then two, between tries: with a few such connections in the
+        pool, a request waited past its timeout for a database that answered.)
+        """
+        deadline = time.monotonic() + self._timeout
+        while True:
+            conn = await pool.getconn(timeout=max(deadline - time.monotonic(), 0.0))
+            answers = False
+            try:
+                with suppress(psycopg.OperationalError):
+                    await conn.execute("")
+                    answers = True
+            finally:
+                if not answers:
+                    await pool.putconn(conn)
+            if answers:
+                return conn
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[PostgresRow]:  # type: ignore[override]
         """Run a read-only query on a pooled connection, in autocommit."""

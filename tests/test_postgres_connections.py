@@ -1,0 +1,63 @@
+"""The PostgreSQL pool when the server ends its connections or goes away: requests get new ones."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import psycopg
+import pytest
+
+from quart_flaskr.db import DatabaseUnavailableError
+from quart_flaskr.db.postgres import PostgresDatabase
+from tests.harness.postgres import new_database
+from tests.harness.postgres import throwaway_cluster
+
+
+def end_connections(url: str) -> int:
+    """End every other connection to the database, as ``pg_terminate_backend`` does; how many."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        row = admin.execute(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def test_idle_connections_the_server_ended_fail_no_request(postgres_url: str) -> None:
+    database = PostgresDatabase(postgres_url, timeout=2.0)
+    try:
+        # Requests arriving together fill the pool with several connections.
+        await asyncio.gather(*(database.fetch_one("SELECT pg_sleep(0.2)") for _ in range(4)))
+        assert database._pool is not None
+        idle = database._pool.get_stats()["pool_available"]
+        assert idle >= 2
+        assert end_connections(postgres_url) == idle
+        # Each ended connection is found and replaced before a request uses it,
+        # without a wait between them that would outlast the timeout.
+        for number in range(idle + 1):
+            row = await database.fetch_one("SELECT ?::int", (number,))
+            assert row is not None and row[0] == number
+    finally:
+        await database.close()
+
+
+async def test_the_first_request_after_an_outage_connects() -> None:
+    with throwaway_cluster() as cluster, new_database(cluster.url) as url:
+        database = PostgresDatabase(url, timeout=1.0)
+        try:
+            assert await database.fetch_one("SELECT 1") is not None
+            await asyncio.to_thread(cluster.stop)
+            # Requests keep failing for a while: the pool's tries to connect
+            # again back off, 1 s, 2 s, 4 s... apart.
+            away = time.monotonic()
+            while time.monotonic() - away < 4:
+                with pytest.raises(DatabaseUnavailableError):
+                    await database.fetch_one("SELECT 1")
+            await asyncio.to_thread(cluster.start)
+            # The next request does not wait for the next of those tries.
+            row = await database.fetch_one("SELECT 2")
+            assert row is not None and row[0] == 2
+        finally:
+            await database.close()
