@@ -248,15 +248,35 @@ def serve(deployment: Deployment, log_dir: Path, processes: int | None = None) -
     On leaving the block normally, a server still running must exit promptly
     and cleanly; whatever happens, no process of it is left behind.
     """
-    server = Server(deployment, log_dir, processes)
-    try:
-        server.wait_until_ready()
+    with serve_hosts(deployment, log_dir, 1, processes) as (server,):
         yield server
-        if server.process.poll() is None:
-            server.shut_down()
-            assert server.process.returncode == 0, server.stderr
+
+
+@contextmanager
+def serve_hosts(
+    deployment: Deployment, log_dir: Path, count: int, processes: int | None = None
+) -> Iterator[list[Server]]:
+    """``count`` servers of the deployment, started at once, each on a port of its own.
+
+    As several hosts of one blog would be: the same install and instance
+    config, so with a shared ``DATABASE_URL`` they serve one blog. Each is
+    stopped as :func:`serve` stops its one: SIGTERM, then a prompt and clean
+    exit; whatever happens, no process of any is left behind.
+    """
+    servers: list[Server] = []
+    try:
+        for _ in range(count):
+            servers.append(Server(deployment, log_dir, processes))
+        for server in servers:
+            server.wait_until_ready()
+        yield servers
+        for server in servers:
+            if server.process.poll() is None:
+                server.shut_down()
+                assert server.process.returncode == 0, server.stderr
     finally:
-        server.kill()
+        for server in servers:
+            server.kill()
 
 
 def logged_in(server: Server, username: str, password: str = PASSWORD) -> Client:
