@@ -33,11 +33,17 @@ RATE = re.compile(r"\d[\d,]*(\.\d+)?")
 LATENCY = re.compile(r"\d+(\.\d+)?(ms|s)")
 
 
-@pytest.mark.slow
-def test_quick_benchmark_prints_a_row_per_scenario(tmp_path: Path) -> None:
-    results = tmp_path / "results.json"
+def quick_bench(results: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """``bench/run.py --quick`` with ``options``, its figures in ``results``; skips without wrk."""
     run = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--json", str(results)],
+        [
+            sys.executable,
+            str(ROOT / "bench" / "run.py"),
+            "--quick",
+            *options,
+            "--json",
+            str(results),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -47,6 +53,13 @@ def test_quick_benchmark_prints_a_row_per_scenario(tmp_path: Path) -> None:
     if run.returncode == EXIT_NO_WRK:
         pytest.skip(f"wrk is not available: {run.stderr.strip()}")
     assert run.returncode == 0, run.stdout + run.stderr
+    return run
+
+
+@pytest.mark.slow
+def test_quick_benchmark_prints_a_row_per_scenario(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    run = quick_bench(results)
 
     lines = run.stdout.splitlines()
     for label in SCENARIOS:
@@ -84,18 +97,7 @@ def test_quick_postgres_benchmark_prints_every_setup(tmp_path: Path) -> None:
     Like the tests on PostgreSQL, it uses the local server or a throwaway cluster.
     """
     results = tmp_path / "results.json"
-    command = [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--skip-main"]
-    run = subprocess.run(
-        [*command, "--postgres", "--json", str(results)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    if run.returncode == EXIT_NO_WRK:
-        pytest.skip(f"wrk is not available: {run.stderr.strip()}")
-    assert run.returncode == 0, run.stdout + run.stderr
+    run = quick_bench(results, "--skip-main", "--postgres")
 
     lines = run.stdout.splitlines()
     table = lines.index("PostgreSQL: one host on SQLite, one on PostgreSQL, two on one PostgreSQL")

@@ -489,8 +489,10 @@ def test_the_database_stopped_and_started_under_load(
             answer for answer in answers if stopped < answer.sent and answer.received < starting
         ]
         assert {answer.kind for answer in away} == {"read", "write"}
-        assert {answer.host for answer in away} == {0, 1}
         assert {answer.status for answer in away} == {503}
+        # Both hosts met the outage (on a busy machine, one host's requests
+        # may all straddle its start or end, so not only those wholly inside).
+        assert {answer.host for answer in answers if answer.status == 503} == {0, 1}
         after = [answer for answer in answers if answer.sent > starting + recovered]
         assert after, "no requests after the database was back"
         assert all(answer.status != 503 for answer in after), after
