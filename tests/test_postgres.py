@@ -9,6 +9,7 @@ from datetime import datetime
 from datetime import timedelta
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -322,8 +323,20 @@ async def test_backup_is_a_snapshot_pg_restore_reads(
 async def test_backup_says_what_went_wrong(
     pg: PostgresDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    started = []
+    start = asyncio.create_subprocess_exec
+
+    async def watched(*command: str, **options: Any) -> asyncio.subprocess.Process:
+        started.append((command, options["env"]))
+        return await start(*command, **options)
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", watched)
     with pytest.raises(DatabaseUnavailableError, match="pg_dump of postgresql://quart:\\*\\*\\*@"):
         await PostgresDatabase(unreachable_url()).backup(str(tmp_path / "none.dump"))
+    # The password is in pg_dump's environment, not on its command line.
+    ((command, environment),) = started
+    assert not any("secret" in part for part in command)
+    assert environment["PGPASSWORD"] == "secret"
     monkeypatch.setattr("shutil.which", lambda name: None)
     with pytest.raises(DatabaseUnavailableError, match="pg_dump is not installed"):
         await pg.backup(str(tmp_path / "blog.dump"))

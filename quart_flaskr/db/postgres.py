@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import re
 import shutil
 import time
@@ -32,6 +33,8 @@ from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import make_conninfo
 from psycopg.rows import RowMaker
 from psycopg_pool import AsyncConnectionPool
 
@@ -347,7 +350,8 @@ class PostgresDatabase(Database):
 
         pg_dump reads in one repeatable-read transaction, so the copy is
         consistent while every host keeps serving. Like the database, the
-        file is its owner's only.
+        file is its owner's only. The password goes to pg_dump in its
+        environment, never on its command line, which other users may read.
 
         :raise DatabaseUnavailableError: pg_dump is not installed, or failed
         """
@@ -358,13 +362,19 @@ class PostgresDatabase(Database):
                 " (Debian: apt-get install postgresql-client) of the server's version or newer."
             )
         await asyncio.to_thread(create_private_file, target)
+        settings = conninfo_to_dict(self.url)
+        password = settings.pop("password", None)
+        environment = dict(os.environ)
+        if password is not None:
+            environment["PGPASSWORD"] = str(password)
         process = await asyncio.create_subprocess_exec(
             program,
             "--format=custom",
             f"--file={target}",
-            f"--dbname={self.url}",
+            f"--dbname={make_conninfo('', **settings)}",
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
+            env=environment,
         )
         _, errors = await process.communicate()
         if process.returncode != 0:
