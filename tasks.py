@@ -25,6 +25,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 #: Debian's Chromium, which the browser tests drive.
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+TRANSLATIONS = ROOT / "quart_flaskr" / "translations"
 
 
 def run(*command: str | Path, check: bool = True, **env: str) -> bool:
@@ -149,6 +150,31 @@ def screenshots(args: argparse.Namespace) -> None:
     print(f"Screenshots saved in {SCREENSHOTS.relative_to(ROOT)}/", flush=True)
 
 
+def translations(args: argparse.Namespace) -> None:
+    """Bring the message catalogs up to date with the code, then compile them.
+
+    Extracts every message of the code and templates into messages.pot, adds
+    a catalog for each language named with --add, updates every catalog's
+    .po from messages.pot (new messages come in untranslated; the tests fail
+    until each has its translation), and compiles each .po to the .mo the
+    app reads.
+    """
+    install()
+    pybabel = BIN / "pybabel"
+    pot = TRANSLATIONS / "messages.pot"
+    run(
+        pybabel, "extract", "--mapping-file=babel.cfg", "--keyword=N_", "--no-location",
+        "--sort-output", "--project=quart_flaskr", f"--output-file={pot}", "quart_flaskr",
+    )  # fmt: skip
+    for language in args.add:
+        run(pybabel, "init", f"--input-file={pot}", f"--output-dir={TRANSLATIONS}", "-l", language)
+    run(
+        pybabel, "update", f"--input-file={pot}", f"--output-dir={TRANSLATIONS}",
+        "--no-fuzzy-matching", "--ignore-obsolete", "--width=100",
+    )  # fmt: skip
+    run(pybabel, "compile", f"--directory={TRANSLATIONS}", "--statistics")
+
+
 def mutate(args: argparse.Namespace) -> None:
     """Mutation testing with mutmut, as [tool.mutmut] in pyproject.toml sets it up.
 
@@ -195,6 +221,13 @@ def main() -> None:
         "screenshots", help="run the browser tests, saving the README's screenshots"
     )
     screenshots_parser.set_defaults(func=screenshots)
+    translations_parser = commands.add_parser(
+        "translations", help="extract the messages, update each language's catalog, compile them"
+    )
+    translations_parser.add_argument(
+        "--add", action="append", default=[], metavar="LANGUAGE", help="start a catalog (e.g. de)"
+    )
+    translations_parser.set_defaults(func=translations)
     mutate_parser = commands.add_parser(
         "mutate", help="mutation testing of the modules named, or of all that pyproject.toml lists"
     )
@@ -202,7 +235,7 @@ def main() -> None:
     mutate_parser.set_defaults(func=mutate)
     # Whatever follows "test" or "screenshots", options included, goes to pytest.
     args, pytest_args = parser.parse_known_args()
-    if args.func in (serve, mutate) and pytest_args:
+    if args.func in (serve, mutate, translations) and pytest_args:
         parser.error(f"unrecognized arguments: {' '.join(pytest_args)}")
     args.pytest_args = pytest_args
     args.func(args)

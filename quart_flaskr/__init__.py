@@ -119,6 +119,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     from quart_flaskr import db
     from quart_flaskr import deploy
     from quart_flaskr import errors
+    from quart_flaskr import i18n
     from quart_flaskr import limits
     from quart_flaskr import login
     from quart_flaskr import markdown
@@ -133,6 +134,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     # Forms take their maxlength from the limits their views check.
     app.jinja_env.globals["limits"] = limits
     app.add_template_global(markdown.body_html)
+    i18n.init_app(app)
     # Security first: its start-up check of the secret key runs before the
     # database is opened.
     security.init_app(app)

@@ -17,6 +17,8 @@ from quart_flaskr import passwords
 from quart_flaskr import usernames
 from quart_flaskr.db import get_db
 from quart_flaskr.forms import read_form
+from quart_flaskr.i18n import gettext
+from quart_flaskr.i18n import ngettext
 from quart_flaskr.limits import PASSWORD_MAX
 from quart_flaskr.limits import PASSWORD_MIN
 from quart_flaskr.limits import USERNAME_MAX
@@ -30,13 +32,21 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 def _check_credentials(username: str, password: str) -> str | None:
     if not username:
-        return "Username is required."
+        return gettext("Username is required.")
     if not password:
-        return "Password is required."
+        return gettext("Password is required.")
     if len(username) > USERNAME_MAX:
-        return f"Username must be at most {USERNAME_MAX} characters."
+        return ngettext(
+            "Username must be at most %(num)d character.",
+            "Username must be at most %(num)d characters.",
+            USERNAME_MAX,
+        )
     if len(password) > PASSWORD_MAX:
-        return f"Password must be at most {PASSWORD_MAX} characters."
+        return ngettext(
+            "Password must be at most %(num)d character.",
+            "Password must be at most %(num)d characters.",
+            PASSWORD_MAX,
+        )
     return None
 
 
@@ -49,7 +59,7 @@ async def register() -> ResponseReturnValue:
         username, password = form["username"], form["password"]
         error = _check_credentials(username, password)
         if error is None and username != username.strip():
-            error = "Username cannot start or end with spaces."
+            error = gettext("Username cannot start or end with spaces.")
         name = username
         if error is None:
             try:
@@ -57,13 +67,17 @@ async def register() -> ResponseReturnValue:
             except usernames.UsernameError as refused:
                 error = str(refused)
         if error is None and len(password) < PASSWORD_MIN:
-            error = f"Password must be at least {PASSWORD_MIN} characters."
+            error = ngettext(
+                "Password must be at least %(num)d character.",
+                "Password must be at least %(num)d characters.",
+                PASSWORD_MIN,
+            )
         if error is None:
             password_hash = await passwords.hash_password(
                 password, current_app.config["PASSWORD_HASH_METHOD"]
             )
             if await users.insert_user(get_db(), name, password_hash) is None:
-                error = f"User {name} is already registered."
+                error = gettext("User %(name)s is already registered.", name=name)
             else:
                 return redirect(url_for("auth.login"))
         await flash(error)
@@ -93,7 +107,9 @@ async def login() -> ResponseReturnValue:
                     await users.update_password(db, user.id, new_hash)
                 await start_login_session(user.id)
                 return redirect(url_for("index"))
-            error = "Incorrect username." if user is None else "Incorrect password."
+            error = (
+                gettext("Incorrect username.") if user is None else gettext("Incorrect password.")
+            )
         await flash(error)
         return await render_template("auth/login.html", username=username)
     return await render_template("auth/login.html", username="")

@@ -22,6 +22,9 @@ from quart_flaskr import markdown
 from quart_flaskr import paging
 from quart_flaskr.db import get_db
 from quart_flaskr.forms import read_form
+from quart_flaskr.i18n import gettext
+from quart_flaskr.i18n import N_
+from quart_flaskr.i18n import ngettext
 from quart_flaskr.limits import BODY_MAX
 from quart_flaskr.limits import IMAGE_ALT_MAX
 from quart_flaskr.limits import SEARCH_MAX
@@ -38,6 +41,10 @@ from quart_flaskr.models import tags
 from quart_flaskr.models.posts import Post
 from quart_flaskr.pagecache import cached_page
 from quart_flaskr.ratelimit import limit_writes
+from quart_flaskr.security import local_path
+
+#: The message of a 404 for a post that is not there (``id``: the id asked for).
+POST_MISSING = N_("Post id %(id)d doesn't exist.")
 
 bp = Blueprint("blog", __name__)
 
@@ -77,18 +84,28 @@ def parse_tags(text: str) -> tuple[list[str], str | None]:
         if not name or name in names:
             continue
         if len(name) > TAG_MAX:
-            return [], f"Tags must be at most {TAG_MAX} characters: {name!r} is longer."
+            return [], ngettext(
+                "Tags must be at most %(num)d character: %(tag)s is longer.",
+                "Tags must be at most %(num)d characters: %(tag)s is longer.",
+                TAG_MAX,
+                tag=repr(name),
+            )
         if not any(char.isalnum() for char in name) or not all(
             unicodedata.category(char)[0] in "LMN" or char in TAG_PUNCTUATION for char in name
         ):
-            return [], (
-                f"Tags may hold letters, digits, spaces and - _ . + # only,"
-                f" and at least one letter or digit: {name!r} does not."
+            return [], gettext(
+                "Tags may hold letters, digits, spaces and - _ . + # only,"
+                " and at least one letter or digit: %(tag)s does not.",
+                tag=repr(name),
             )
         names.append(name)
         # Checked as they come: a field of thousands of tags stops here.
         if len(names) > TAGS_MAX:
-            return [], f"A post can have at most {TAGS_MAX} tags."
+            return [], ngettext(
+                "A post can have at most %(num)d tag.",
+                "A post can have at most %(num)d tags.",
+                TAGS_MAX,
+            )
     return names, None
 
 
@@ -98,7 +115,14 @@ async def _listing(
     """A page of posts, newest first, or best match first for a search (``?q=``)."""
     search = request.args.get("q", "").strip() or None
     if search is not None and len(search) > SEARCH_MAX:
-        abort(400, f"A search can be at most {SEARCH_MAX} characters long.")
+        abort(
+            400,
+            ngettext(
+                "A search can be at most %(num)d character long.",
+                "A search can be at most %(num)d characters long.",
+                SEARCH_MAX,
+            ),
+        )
     number = paging.page_number()
     per_page = current_app.config["POSTS_PER_PAGE"]
     found = await posts.select_posts(
@@ -126,7 +150,7 @@ async def _listing(
 @cached_page
 async def index() -> ResponseReturnValue:
     """Show the posts, most recent first, a page at a time; ``?q=`` searches them."""
-    return await _listing("Posts")
+    return await _listing(gettext("Posts"))
 
 
 @bp.route("/tag/<name>")
@@ -136,8 +160,8 @@ async def tag(name: str) -> ResponseReturnValue:
     normal = normalise_tag(name)
     tag_id = await tags.select_tag_id(get_db(), normal)
     if tag_id is None:
-        abort(404, f"No post is tagged {name!r}.")
-    return await _listing(f"Tagged {normal!r}", tag=normal, tag_id=tag_id)
+        abort(404, gettext("No post is tagged %(tag)s.", tag=repr(name)))
+    return await _listing(gettext("Tagged %(tag)s", tag=repr(normal)), tag=normal, tag_id=tag_id)
 
 
 async def render_post_page(id: int, comment: str = "") -> str:
@@ -148,7 +172,7 @@ async def render_post_page(id: int, comment: str = "") -> str:
     db = get_db()
     post = await posts.select_post(db, id, _viewer_id())
     if post is None:
-        abort(404, f"Post id {id} doesn't exist.")
+        abort(404, gettext(POST_MISSING, id=id))
     return await render_template(
         "blog/detail.html",
         post=post,
@@ -175,7 +199,7 @@ async def get_post(id: int, check_author: bool = True) -> Post:
     """
     post = await posts.select_post(get_db(), id)
     if post is None:
-        abort(404, f"Post id {id} doesn't exist.")
+        abort(404, gettext(POST_MISSING, id=id))
     if check_author and post.author_id != logged_in_user().id:
         abort(403)
     return post
@@ -199,13 +223,25 @@ async def _read_post_form() -> tuple[PostForm, list[str], str | None]:
     )
     names, error = parse_tags(form.tags)
     if not form.title:
-        error = "Title is required."
+        error = gettext("Title is required.")
     elif len(form.title) > TITLE_MAX:
-        error = f"Title must be at most {TITLE_MAX} characters."
+        error = ngettext(
+            "Title must be at most %(num)d character.",
+            "Title must be at most %(num)d characters.",
+            TITLE_MAX,
+        )
     elif len(form.body) > BODY_MAX:
-        error = f"Body must be at most {BODY_MAX} characters."
+        error = ngettext(
+            "Body must be at most %(num)d character.",
+            "Body must be at most %(num)d characters.",
+            BODY_MAX,
+        )
     elif len(form.image_alt) > IMAGE_ALT_MAX:
-        error = f"The image description must be at most {IMAGE_ALT_MAX} characters."
+        error = ngettext(
+            "The image description must be at most %(num)d character.",
+            "The image description must be at most %(num)d characters.",
+            IMAGE_ALT_MAX,
+        )
     return form, names, error
 
 
@@ -280,7 +316,7 @@ async def update(id: int) -> ResponseReturnValue:
                 image=None if upload is None else images.stored_image(upload),
             )
             if not updated:
-                abort(404, f"Post id {id} doesn't exist.")
+                abort(404, gettext(POST_MISSING, id=id))
             return redirect(url_for("blog.index"))
         await flash(error)
         return await render_template("blog/update.html", post=post, form=form)
@@ -301,16 +337,10 @@ async def _back(id: int) -> ResponseReturnValue:
     """Back to the page a like form was on (a path on this site), at the post.
 
     The form's ``next`` field is a URL this site built; anything that could
-    lead elsewhere (``//host``, a scheme, a backslash or a space, which
-    browsers read as a slash or drop) sends the user to the post instead.
+    lead elsewhere (see ``security.local_path``) sends the user to the post instead.
     """
     target = (await request.form).get("next", "")
-    local = (
-        target.startswith("/")
-        and not target.startswith("//")
-        and all(33 <= ord(char) < 127 and char != "\\" for char in target)
-    )
-    if not local:
+    if not local_path(target):
         return redirect(url_for("blog.detail", id=id))
     return redirect(f"{target}#post-{id}")
 
@@ -321,7 +351,7 @@ async def _back(id: int) -> ResponseReturnValue:
 async def like(id: int) -> ResponseReturnValue:
     """Like a post; liking it again changes nothing."""
     if not await likes.like_post(get_db(), id, logged_in_user().id):
-        abort(404, f"Post id {id} doesn't exist.")
+        abort(404, gettext(POST_MISSING, id=id))
     return await _back(id)
 
 

@@ -14,6 +14,8 @@ from quart_flaskr import blog
 from quart_flaskr import markdown
 from quart_flaskr.db import get_db
 from quart_flaskr.forms import read_form
+from quart_flaskr.i18n import gettext
+from quart_flaskr.i18n import ngettext
 from quart_flaskr.limits import COMMENT_MAX
 from quart_flaskr.login import logged_in_user
 from quart_flaskr.login import login_required
@@ -31,16 +33,20 @@ async def create(id: int) -> ResponseReturnValue:
     body = (await read_form("body"))["body"]
     error = None
     if not body.strip():
-        error = "A comment cannot be empty."
+        error = gettext("A comment cannot be empty.")
     elif len(body) > COMMENT_MAX:
-        error = f"A comment must be at most {COMMENT_MAX} characters."
+        error = ngettext(
+            "A comment must be at most %(num)d character.",
+            "A comment must be at most %(num)d characters.",
+            COMMENT_MAX,
+        )
     if error is None:
         html = await markdown.render_in_thread(body)
         comment_id = await comments.insert_comment(
             get_db(), id, logged_in_user().id, body, html=html
         )
         if comment_id is None:
-            abort(404, f"Post id {id} doesn't exist.")
+            abort(404, gettext(blog.POST_MISSING, id=id))
         return redirect(url_for("blog.detail", id=id, _anchor=f"comment-{comment_id}"))
     await flash(error)
     # The post's page again, with the message and what was typed.
@@ -54,8 +60,8 @@ async def delete(id: int) -> ResponseReturnValue:
     """Delete a comment, if the current user wrote it or the post it is on."""
     comment = await comments.select_comment(get_db(), id)
     if comment is None:
-        abort(404, f"Comment id {id} doesn't exist.")
+        abort(404, gettext("Comment id %(id)d doesn't exist.", id=id))
     if logged_in_user().id not in (comment.author_id, comment.post_author_id):
-        abort(403, "Only its author and the post's author can delete a comment.")
+        abort(403, gettext("Only its author and the post's author can delete a comment."))
     await comments.delete_comment(get_db(), id)
     return redirect(url_for("blog.detail", id=comment.post_id, _anchor="comments"))

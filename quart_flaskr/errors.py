@@ -15,14 +15,53 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import ServiceUnavailable
 
 from quart_flaskr.db import DatabaseUnavailableError
+from quart_flaskr.i18n import gettext
+from quart_flaskr.i18n import N_
+from quart_flaskr.i18n import ngettext
 
 #: Seconds a client is asked to wait before trying again when the database is away.
 RETRY_AFTER_SECONDS = 5
 
 
+#: The names and standard messages of the errors the blog can answer with, as
+#: Werkzeug words them, so that the catalogs translate them; a view's own
+#: message (``abort(404, gettext(...))``) is translated where it is raised.
+HTTP_ERROR_TEXTS = (
+    N_("Bad Request"),
+    N_("The browser (or proxy) sent a request that this server could not understand."),
+    N_("Forbidden"),
+    N_(
+        "You don't have the permission to access the requested resource. It is either"
+        " read-protected or not readable by the server."
+    ),
+    N_("Not Found"),
+    N_(
+        "The requested URL was not found on the server. If you entered the URL manually"
+        " please check your spelling and try again."
+    ),
+    N_("Method Not Allowed"),
+    N_("The method is not allowed for the requested URL."),
+    N_("Request Entity Too Large"),
+    N_("The data value transmitted exceeds the capacity limit."),
+    N_("Too Many Requests"),
+    N_("Internal Server Error"),
+    N_(
+        "The server encountered an internal error and was unable to complete your request."
+        " Either the server is overloaded or there is an error in the application."
+    ),
+    N_("Service Unavailable"),
+)
+
+
 async def render_error(error: HTTPException) -> ResponseReturnValue:
     response = error.get_response()
-    response.set_data(await render_template("error.html", error=error))
+    page = await render_template(
+        "error.html",
+        error=error,
+        name=gettext(error.name),
+        description=gettext(error.description) if error.description else "",
+    )
+    response.set_data(page)
     response.content_type = "text/html; charset=utf-8"
     return response
 
@@ -31,8 +70,11 @@ async def database_unavailable(error: DatabaseUnavailableError) -> ResponseRetur
     current_app.logger.warning("Database unavailable: %s", error)
     return await render_error(
         ServiceUnavailable(
-            "The blog's database cannot be reached just now:"
-            f" try again in {RETRY_AFTER_SECONDS} seconds.",
+            ngettext(
+                "The blog's database cannot be reached just now: try again in %(num)d second.",
+                "The blog's database cannot be reached just now: try again in %(num)d seconds.",
+                RETRY_AFTER_SECONDS,
+            ),
             retry_after=RETRY_AFTER_SECONDS,
         )
     )

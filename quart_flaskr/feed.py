@@ -12,6 +12,8 @@ from quart import url_for
 
 from quart_flaskr import markdown
 from quart_flaskr.db import get_db
+from quart_flaskr.i18n import current_language
+from quart_flaskr.i18n import gettext
 from quart_flaskr.models import posts
 
 bp = Blueprint("feed", __name__)
@@ -42,7 +44,8 @@ async def rss() -> Response:
     channel = ET.SubElement(root, "channel")
     _add(channel, "title", "Flaskr")
     _add(channel, "link", url_for("blog.index", _external=True))
-    _add(channel, "description", "The newest posts on Flaskr.")
+    _add(channel, "description", gettext("The newest posts on Flaskr."))
+    _add(channel, "language", current_language())
     ET.SubElement(
         channel,
         f"{{{ATOM}}}link",

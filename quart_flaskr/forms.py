@@ -5,6 +5,8 @@ from __future__ import annotations
 from quart import abort
 from quart import request
 
+from quart_flaskr.i18n import gettext
+
 
 async def read_form(*names: str) -> dict[str, str]:
     """The named fields of the submitted form.
@@ -15,9 +17,14 @@ async def read_form(*names: str) -> dict[str, str]:
     form = await request.form
     missing = [name for name in names if name not in form]
     if missing:
-        abort(400, f"The form is missing the field(s): {', '.join(missing)}.")
+        abort(
+            400, gettext("The form is missing the field(s): %(names)s.", names=", ".join(missing))
+        )
     values = {name: form[name] for name in names}
     for name, value in values.items():
         if "\x00" in value or "\ufffd" in value:
-            abort(400, f"The field {name} holds characters that are not valid text.")
+            abort(
+                400,
+                gettext("The field %(name)s holds characters that are not valid text.", name=name),
+            )
     return values

@@ -29,6 +29,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RoutingException
 
 from quart_flaskr.db import get_db
+from quart_flaskr.i18n import gettext
 from quart_flaskr.models import images as image_queries
 from quart_flaskr.security import public_view
 
@@ -87,10 +88,10 @@ def read_upload(file: FileStorage | None) -> Upload | None:
         # Browsers send an empty, nameless file when none was chosen.
         return None
     if len(data) > limit:
-        raise ImageError(f"The image must be at most {limit // 1024} KiB.")
+        raise ImageError(gettext("The image must be at most %(size)d KiB.", size=limit // 1024))
     kind = image_kind(data)
     if kind is None:
-        raise ImageError("The image must be a JPEG, PNG, GIF or WebP file.")
+        raise ImageError(gettext("The image must be a JPEG, PNG, GIF or WebP file."))
     return Upload(data, kind)
 
 

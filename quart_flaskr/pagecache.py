@@ -1,12 +1,12 @@
 """Rendered pages, kept until the database next changes.
 
 Readers see the same page for the same URL until someone writes: anonymous
-readers all share one copy, and each logged-in session (whose page shows its
-user's name, buttons and form token) has its own. A page is rendered once and
-then served from memory. Each entry remembers the database's data version
-when it was rendered (``Database.data_version``): it moves on whenever any
-connection (this worker's writer, or another process) commits, so a write is
-visible to the very next read, in every worker.
+readers of one language all share one copy, and each logged-in session (whose
+page shows its user's name, buttons and form token) has its own per language.
+A page is rendered once and then served from memory. Each entry remembers the
+database's data version when it was rendered (``Database.data_version``): it
+moves on whenever any connection (this worker's writer, or another process)
+commits, so a write is visible to the very next read, in every worker.
 Pages also carry an ETag, so a browser that has one gets a 304. While a page
 is being rendered, other requests for it wait for that render instead of
 making their own: after a write, a crowd of readers costs one render, not one
@@ -36,6 +36,7 @@ from quart import request
 from quart import Response
 
 from quart_flaskr.db import get_db
+from quart_flaskr.i18n import current_language
 from quart_flaskr.login import login_session_id
 from quart_flaskr.security import csrf_secret
 
@@ -120,13 +121,13 @@ async def _render(
     return cast(Response, await make_response(await view(*args, **kwargs)))
 
 
-def cache_key(owner: str | None, host: str, full_path: str) -> str:
-    """Where a page is kept: by its owner (None for anonymous readers) and URL.
+def cache_key(owner: str | None, language: str, host: str, full_path: str) -> str:
+    """Where a page is kept: by its owner (None for anonymous readers), language and URL.
 
     The host is part of it: pages hold absolute links built from it, and a
     request with a forged Host header must not change what others are served.
     """
-    return f"{owner or ''} {host} {full_path}"
+    return f"{owner or ''} {language} {host} {full_path}"
 
 
 def cached_page(
@@ -153,7 +154,7 @@ def cached_page(
             # a form token that only this session's secret accepts. Made now
             # if missing, so that the page is kept under the secret it uses.
             owner = f"{login_id} {csrf_secret()}"
-        key = cache_key(owner, request.host, request.full_path)
+        key = cache_key(owner, current_language(), request.host, request.full_path)
         page = cache.get(key, data_version)
         if page is None and (under_way := cache.under_way(key, data_version)) is not None:
             page = await asyncio.shield(under_way)

@@ -25,6 +25,9 @@ from quart import request
 from werkzeug.exceptions import TooManyRequests
 
 from quart_flaskr.db import get_db
+from quart_flaskr.i18n import gettext
+from quart_flaskr.i18n import N_
+from quart_flaskr.i18n import ngettext
 from quart_flaskr.login import logged_in_user
 from quart_flaskr.models import rate_limits
 
@@ -34,12 +37,12 @@ T = TypeVar("T")
 #: What each per-user write limit counts; ``<KIND>_PER_MINUTE`` in the config sets it.
 WriteKind = Literal["posts", "edits", "comments", "likes", "deletes"]
 #: How a refusal names each kind to the user.
-WRITE_NOUNS: dict[WriteKind, str] = {
-    "posts": "new posts",
-    "edits": "edits",
-    "comments": "comments",
-    "likes": "likes and unlikes",
-    "deletes": "deletions",
+WRITE_REFUSALS: dict[WriteKind, str] = {
+    "posts": N_("You have sent too many new posts: at most %(count)d a minute."),
+    "edits": N_("You have sent too many edits: at most %(count)d a minute."),
+    "comments": N_("You have sent too many comments: at most %(count)d a minute."),
+    "likes": N_("You have sent too many likes and unlikes: at most %(count)d a minute."),
+    "deletes": N_("You have sent too many deletions: at most %(count)d a minute."),
 }
 WRITE_PERIOD = timedelta(minutes=1)
 
@@ -57,11 +60,6 @@ def client_address() -> str:
 async def reading_the_form() -> bool:
     """Only submitting a form counts against a limit; showing it does not."""
     return request.method != "POST"
-
-
-def _seconds(count: int) -> str:
-    """A wait as a refusal words it: "1 second", "6 seconds"."""
-    return "1 second" if count == 1 else f"{count} seconds"
 
 
 async def count_attempt(key: str, count: int, period: timedelta) -> int:
@@ -113,8 +111,13 @@ def limit(
         retry_after = await count_attempt(key, count, period)
         if retry_after:
             raise TooManyRequests(
-                f"Too many attempts from your address. Wait {_seconds(retry_after)},"
-                " then try again.",
+                gettext("Too many attempts from your address.")
+                + " "
+                + ngettext(
+                    "Wait %(num)d second, then try again.",
+                    "Wait %(num)d seconds, then try again.",
+                    retry_after,
+                ),
                 retry_after=retry_after,
             )
 
@@ -140,9 +143,13 @@ def limit_writes(
         retry_after = await count_attempt(key, allowed, WRITE_PERIOD)
         if retry_after:
             raise TooManyRequests(
-                f"You have sent too many {WRITE_NOUNS[kind]}: at most {allowed} a minute."
-                f" Nothing was saved. Wait {_seconds(retry_after)}, then go back and send it"
-                " again.",
+                gettext(WRITE_REFUSALS[kind], count=allowed)
+                + " "
+                + ngettext(
+                    "Nothing was saved. Wait %(num)d second, then go back and send it again.",
+                    "Nothing was saved. Wait %(num)d seconds, then go back and send it again.",
+                    retry_after,
+                ),
                 retry_after=retry_after,
             )
 

@@ -23,6 +23,9 @@ from quart.sessions import SessionMixin
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from quart_flaskr.i18n import gettext
+from quart_flaskr.i18n import N_
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Methods that change state and so must carry a CSRF token.
@@ -31,13 +34,15 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MIN_SECRET_KEY_BYTES = 32
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-CSRF_ERROR = (
+CSRF_ERROR = N_(
     "The form was not sent from this site or has expired (missing or invalid CSRF"
     " token). Go back, reload the page and try again."
 )
 
 #: The attribute ``public_view`` sets on a view function.
 _PUBLIC_VIEW = "serves_public_files"
+#: The attribute ``same_origin_form`` sets on a view function.
+_SAME_ORIGIN_FORM = "takes_same_origin_forms"
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -55,6 +60,44 @@ def public_view(view: F) -> F:
     """Mark a view that serves everyone the same files: it runs without a logged-in user."""
     setattr(view, _PUBLIC_VIEW, True)
     return view
+
+
+def same_origin_form(view: F) -> F:
+    """Mark a view whose form pages shared by every reader carry, so no token can be in it.
+
+    Such a form (the language switcher) is protected by what the browser says
+    of where it was sent from instead: ``Sec-Fetch-Site``, or else ``Origin``.
+    """
+    setattr(view, _SAME_ORIGIN_FORM, True)
+    return view
+
+
+def _sent_from_this_site() -> bool:
+    """Whether the browser says the request comes from one of this site's pages.
+
+    Every browser of the last years sends ``Sec-Fetch-Site`` or at least
+    ``Origin`` with a form it posts; a request with neither is refused.
+    """
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site == "same-origin"
+    origin = request.headers.get("Origin")
+    if origin is None or "://" not in origin:
+        return False
+    return origin.split("://", 1)[1].lower() == request.host.lower()
+
+
+def local_path(target: str) -> bool:
+    """Whether ``target`` is a path on this site, safe to redirect to.
+
+    Anything that could lead elsewhere (``//host``, a scheme, a backslash or
+    a space, which browsers read as a slash or drop) is not.
+    """
+    return (
+        target.startswith("/")
+        and not target.startswith("//")
+        and all(33 <= ord(char) < 127 and char != "\\" for char in target)
+    )
 
 
 def is_public_view() -> bool:
@@ -157,19 +200,27 @@ async def check_host() -> None:
     if not host.endswith("]"):  # Not a bare IPv6 literal: drop any port.
         host = host.rsplit(":", 1)[0]
     if allowed and host not in allowed:
-        abort(400, "This site is not served under that host name.")
+        abort(400, gettext("This site is not served under that host name."))
 
 
 async def protect_from_csrf() -> None:
     """Refuse a state-changing request that does not carry this session's token."""
     if request.method not in UNSAFE_METHODS:
         return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, _SAME_ORIGIN_FORM, False):
+        if not _sent_from_this_site():
+            abort(400, gettext(CSRF_ERROR))
+        return
     token = request.headers.get(CSRF_HEADER)
     if token is None:
         token = (await request.form).get(CSRF_FIELD)
     if not _valid_csrf_token(token):
-        abort(400, CSRF_ERROR)
+        abort(400, gettext(CSRF_ERROR))
 
+
+#: What every page but public files depends on (see ``add_security_headers``).
+_PAGES_VARY = "Cookie, Accept-Language"
 
 #: Sent with every response, unless the view set its own.
 SECURITY_HEADERS = (
@@ -192,13 +243,17 @@ async def add_security_headers(response: Response) -> Response:
         headers["Strict-Transport-Security"] = f"max-age={hsts}; includeSubDomains"
     if not is_public_view():
         # Every page shows who is logged in, so every page depends on the
-        # session cookie, read or not. (Plain strings: this runs on every
+        # session cookie, read or not, and on the language cookie and the
+        # browser's Accept-Language. (Plain strings: this runs on every
         # response, and parsing the headers into objects costs more.)
         vary = headers.get("Vary")
         if not vary:
-            headers["Vary"] = "Cookie"
-        elif "cookie" not in vary.lower():
-            headers["Vary"] = f"{vary}, Cookie"
+            headers["Vary"] = _PAGES_VARY
+        else:
+            named = vary.lower()
+            missing = [name for name in _PAGES_VARY.split(", ") if name.lower() not in named]
+            if missing:
+                headers["Vary"] = ", ".join((vary, *missing))
         if "Cache-Control" not in headers:
             headers["Cache-Control"] = "private, no-cache"
     return response
@@ -230,7 +285,7 @@ async def refuse_nul_in_path() -> None:
     (a tag's name) holding one is refused before any view looks it up.
     """
     if "\x00" in request.path:
-        abort(400, "The address holds characters that are not valid text.")
+        abort(400, gettext("The address holds characters that are not valid text."))
 
 
 def init_app(app: Quart) -> None:

@@ -31,6 +31,9 @@ from fontTools.unicodedata import script_name
 from precis_i18n import get_profile
 from precis_i18n.unicode import UnicodeData
 
+from quart_flaskr.i18n import gettext
+from quart_flaskr.i18n import ngettext
+from quart_flaskr.i18n import script_display_name
 from quart_flaskr.limits import USERNAME_MAX
 
 _PROFILE = get_profile("UsernameCasePreserved")
@@ -94,7 +97,8 @@ def _script_names(name: str) -> str:
     names: dict[str, None] = {}
     for char in name:
         if _scripts(char):
-            names[str(script_name(script(char)))] = None
+            code = script(char)
+            names[script_display_name(code, str(script_name(code)))] = None
     return ", ".join(names)
 
 
@@ -123,19 +127,28 @@ def misleading(username: str) -> str | None:
 def _misleading(name: str) -> str | None:
     for char in name:
         if unicodedata.category(char) == "Cc":
-            return f"Username cannot contain control characters ({_describe(char)})."
+            return gettext(
+                "Username cannot contain control characters (%(char)s).", char=_describe(char)
+            )
         if unicodedata.category(char) == "Cf" or _UCD.default_ignorable(ord(char)):
-            return (
-                f"Username cannot contain invisible or formatting characters ({_describe(char)})."
+            return gettext(
+                "Username cannot contain invisible or formatting characters (%(char)s).",
+                char=_describe(char),
             )
     if _mixed_scripts(name):
-        return f"Username cannot mix letters of different scripts ({_script_names(name)})."
+        return gettext(
+            "Username cannot mix letters of different scripts (%(scripts)s).",
+            scripts=_script_names(name),
+        )
     zeros = {ord(char) - unicodedata.digit(char) for char in name if char.isdecimal()}
     if len(zeros) > 1:
-        return "Username cannot mix digits of different number systems."
+        return gettext("Username cannot mix digits of different number systems.")
     mark = _hidden_mark(name)
     if mark is not None:
-        return f"Username cannot contain a combining mark that does not show ({_describe(mark)})."
+        return gettext(
+            "Username cannot contain a combining mark that does not show (%(char)s).",
+            char=_describe(mark),
+        )
     return None
 
 
@@ -143,14 +156,15 @@ def _refusal(error: UnicodeEncodeError) -> str:
     """The message for what the PRECIS profile refused."""
     reason = error.reason.removeprefix("DISALLOWED/")
     if reason == "spaces":
-        return "Username cannot contain spaces."
+        return gettext("Username cannot contain spaces.")
     if reason == "bidi_rule":
-        return "Username cannot mix right-to-left and left-to-right characters."
+        return gettext("Username cannot mix right-to-left and left-to-right characters.")
     char = error.object[error.start]
     shown = f"{char} " if char.isprintable() else ""
-    return (
-        f"Username cannot contain {shown}({_describe(char)}):"
-        " use letters, digits and ASCII punctuation."
+    return gettext(
+        "Username cannot contain %(shown)s(%(char)s): use letters, digits and ASCII punctuation.",
+        shown=shown,
+        char=_describe(char),
     )
 
 
@@ -161,12 +175,18 @@ def prepare_username(username: str) -> str:
     """
     name = unicodedata.normalize("NFKC", username)
     if not name:
-        raise UsernameError("Username is required.")
+        raise UsernameError(gettext("Username is required."))
     problem = _misleading(name)
     if problem is not None:
         raise UsernameError(problem)
     if len(name) > USERNAME_MAX:
-        raise UsernameError(f"Username must be at most {USERNAME_MAX} characters.")
+        raise UsernameError(
+            ngettext(
+                "Username must be at most %(num)d character.",
+                "Username must be at most %(num)d characters.",
+                USERNAME_MAX,
+            )
+        )
     try:
         return _PROFILE.enforce(name)
     except UnicodeEncodeError as error:

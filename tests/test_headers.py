@@ -12,7 +12,7 @@ from tests.helpers import Client
 
 async def test_pages_vary_on_the_cookie_and_stay_private(client: Client) -> None:
     response = await client.get("/hello")
-    assert response.headers["Vary"] == "Cookie"
+    assert response.headers["Vary"] == "Cookie, Accept-Language"
     assert response.headers["Cache-Control"] == "private, no-cache"
 
 

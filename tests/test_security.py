@@ -380,7 +380,11 @@ async def test_vary_set_by_a_view_is_kept(app: Quart) -> None:
     response = await client.get("/varies/Accept-Language")
     assert response.headers["Vary"] == "Accept-Language, Cookie"
     response = await client.get("/varies/cookie")
-    assert response.headers["Vary"] == "cookie"
+    assert response.headers["Vary"] == "cookie, Accept-Language"
+    response = await client.get("/varies/Origin")
+    assert response.headers["Vary"] == "Origin, Cookie, Accept-Language"
+    response = await client.get("/varies/accept-language, cookie")
+    assert response.headers["Vary"] == "accept-language, cookie"
 
 
 @pytest.mark.parametrize(

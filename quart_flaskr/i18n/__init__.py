@@ -1,0 +1,124 @@
+"""The reader's language: English, Russian or Korean, chosen on the page or by the browser.
+
+Every message the blog shows is English in the code and translated through
+gettext catalogs (``translations/<language>/LC_MESSAGES/messages.po``, compiled
+to ``.mo`` beside it; README says how to add a language). The language of a
+request is the one the reader picked with the switcher at the foot of every
+page (kept in a cookie), else the best the browser's ``Accept-Language``
+asks for, else English. Outside a request (commands, logs) it is English.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+from datetime import UTC
+from gettext import NullTranslations
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_datetime
+from babel.support import Translations
+from quart import g
+from quart import has_request_context
+from quart import Quart
+from quart import request
+
+#: The languages the blog speaks, each named in itself; English is the source.
+LANGUAGES = {"en": "English", "ru": "Русский", "ko": "한국어"}
+DEFAULT_LANGUAGE = "en"
+#: The cookie that keeps a reader's choice, for a year.
+COOKIE = "lang"
+COOKIE_SECONDS = 365 * 24 * 3600
+TRANSLATIONS = Path(__file__).parent.parent / "translations"
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for translation only"
+    """Mark ``message`` for translation where it is defined; ``gettext`` translates it later."""
+    return message
+
+
+@functools.cache
+def translations(language: str) -> NullTranslations:
+    """The compiled catalog of ``language`` (English needs none: it is the code's own text)."""
+    if language == DEFAULT_LANGUAGE:
+        return NullTranslations()
+    return Translations.load(TRANSLATIONS, [language])
+
+
+def choose_language(chosen: str | None, accepted: list[str]) -> str:
+    """The reader's own choice if the blog speaks it, else the browser's best, else English.
+
+    :param accepted: the browser's languages, best first (``ru-RU`` matches ``ru``)
+    """
+    if chosen in LANGUAGES:
+        return chosen
+    for tag in accepted:
+        primary = tag.replace("_", "-").split("-", 1)[0].lower()
+        if primary in LANGUAGES:
+            return primary
+    return DEFAULT_LANGUAGE
+
+
+def current_language() -> str:
+    """The language of this request's pages and messages; English outside a request."""
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
+    language: str | None = g.get("language")
+    if language is None:
+        accepted = [tag for tag, quality in request.accept_languages if quality > 0]
+        language = g.language = choose_language(request.cookies.get(COOKIE), accepted)
+    return language
+
+
+def gettext(message: str, **variables: object) -> str:
+    """``message`` in the request's language, with ``%(name)s`` placeholders filled in."""
+    text = translations(current_language()).gettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: object) -> str:
+    """The form of a message for ``num`` (Russian has three), ``%(num)d`` filled in too."""
+    text = translations(current_language()).ngettext(singular, plural, num)
+    return text % {"num": num, **variables}
+
+
+def format_time(moment: datetime, pattern: str) -> str:
+    """A UTC time in the request's language, by a CLDR ``pattern`` (translated: each
+    language's translators choose how its readers write a time)."""
+    return format_datetime(
+        moment.replace(tzinfo=UTC),
+        pattern,
+        tzinfo=UTC,
+        locale=Locale.parse(current_language()),
+    )
+
+
+def script_display_name(code: str, english: str) -> str:
+    """A writing system's name (ISO 15924 ``code``) in the request's language."""
+    language = current_language()
+    if language == DEFAULT_LANGUAGE:
+        return english
+    name: str = Locale.parse(language).scripts.get(code, english)
+    return name
+
+
+def _template_gettext(message: str) -> str:
+    return translations(current_language()).gettext(message)
+
+
+def _template_ngettext(singular: str, plural: str, num: int) -> str:
+    return translations(current_language()).ngettext(singular, plural, num)
+
+
+def init_app(app: Quart) -> None:
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        _template_gettext, _template_ngettext, newstyle=True
+    )
+    app.add_template_global(current_language)
+    app.add_template_global(format_time)
+    app.jinja_env.globals["languages"] = LANGUAGES
+    from quart_flaskr.i18n import switch
+
+    app.register_blueprint(switch.bp)
