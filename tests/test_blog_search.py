@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from quart_flaskr import search
 from quart_flaskr.db import Database
 from quart_flaskr.models import posts
 from quart_flaskr.models import tags as tag_queries
@@ -189,23 +190,30 @@ async def test_search_pages(client: Client, db: Database) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "expression"),
+    ("text", "expression", "tsquery"),
     (
-        ("async views", '"async" "views"'),
+        ("async views", '"async" "view"', "'async' & 'view'"),
         # Control characters and DEL separate words, like spaces.
-        ("a\x01b\x1fc\x7fd", '"a" "b" "c" "d"'),
-        ("\x00\t\n", ""),
-        # Quotes are doubled: the word is always one FTS5 string.
-        ('say "hi"', '"say" """hi"""'),
-        # Printable characters are kept, whatever FTS5 would make of them.
-        ("~a* ^b", '"~a*" "^b"'),
+        ("a\x01b\x1fc\x7fd", '"a" "b" "c" "d"', "'a' & 'b' & 'c' & 'd'"),
+        ("\x00\t\n", "", ""),
+        # Quotes, operators and FTS5's syntax are only ever separators or words.
+        ('say "hi"', '"say" "hi"', "'say' & 'hi'"),
+        ("~a* ^b", '"a" "b"', "'a' & 'b'"),
+        ("NEAR(x OR y) title:z", '"near" "x" "or" "y" "titl" "z"', None),
+        ("a & !b | c <-> d:* 'e'", '"a" "b" "c" "d" "e"', "'a' & 'b' & 'c' & 'd' & 'e'"),
+        # A CJK word of two or more characters is a phrase of its bigrams.
+        ("서버에 휠", '"서버 버에" "휠"', "'서버' & '버에' & '휠'"),
+        # A word repeated, or two stemming alike, is looked up once.
+        ("post posts POST", '"post"', "'post'"),
     ),
 )
-def test_match_expression(text: str, expression: str) -> None:
+def test_match_expression(text: str, expression: str, tsquery: str | None) -> None:
     assert posts.match_expression(text) == expression
+    if tsquery is not None:
+        assert posts.tsquery_text(text) == tsquery
 
 
 def test_match_expression_looks_up_the_first_words_only() -> None:
-    words = [f"w{number}" for number in range(posts.SEARCH_WORDS_MAX + 5)]
-    expected = " ".join(f'"{word}"' for word in words[: posts.SEARCH_WORDS_MAX])
+    words = [f"w{number}" for number in range(search.SEARCH_WORDS_MAX + 5)]
+    expected = " ".join(f'"{word}"' for word in words[: search.SEARCH_WORDS_MAX])
     assert posts.match_expression(" ".join(words)) == expected

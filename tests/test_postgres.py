@@ -557,6 +557,10 @@ async def test_listings_and_searches_read_an_index_never_the_table(pg: PostgresD
     tagged = await plan(pg, posts._TAG_IDS, (1, 5, 0), in_order=True)
     assert "post_tag_listing" in tagged and "Sort" not in tagged, tagged
     search = posts._PG_SEARCH_IDS.format(tag="")
-    searched = await plan(pg, search, ("fox", "fox", "fox", 50, 5, 0, "fox", "fox", 50, 0, 0))
-    assert "Seq Scan" not in searched, searched
-    assert "post_search" in searched, searched
+    for query, phrases in (("'fox'", []), ("'서버' & '버에'", [" 서버  버에 "])):
+        matching = (query, phrases)
+        counted = ([" fox "], [" fox "])
+        params = (*counted, *matching, 50, 5, 0, *matching, *matching, 50, 0, 0)
+        searched = await plan(pg, search, params)
+        assert "Seq Scan" not in searched, searched
+        assert "post_search" in searched, searched

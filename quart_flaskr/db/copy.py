@@ -4,7 +4,8 @@ Users, posts, images, tags, likes, comments and login sessions are copied with
 their ids, in batches, in one transaction on the target: a copy that fails
 leaves the target empty. Like and comment counts are not copied but counted
 again by the target's own triggers as the likes and comments arrive, and its
-search index is built the same way. Rate-limit state is not copied.
+search index is built the same way from the posts' search terms (the same on
+both backends: analysed in Python, see ``search.py``). Rate-limit state is not copied.
 """
 
 from __future__ import annotations
@@ -35,7 +36,20 @@ TABLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("image", ("name", "data", "created"), ("name",)),
     (
         "post",
-        ("id", "author_id", "created", "title", "body", "body_html", "image", "image_alt"),
+        (
+            "id",
+            "author_id",
+            "created",
+            "title",
+            "body",
+            "body_html",
+            "image",
+            "image_alt",
+            # The terms, not the index: the target's own triggers index them.
+            "search_title",
+            "search_author",
+            "search_body",
+        ),
         ("id",),
     ),
     ("tag", ("id", "name"), ("id",)),

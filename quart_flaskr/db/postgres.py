@@ -163,8 +163,10 @@ class PostgresTransaction(Transaction):
 
     async def drop_tables(self) -> None:
         # What the schema scripts create: tables, then functions (with the
-        # triggers and aggregates that use them), then text search objects;
-        # extensions' own functions stay.
+        # triggers and aggregates that use them), then the text search objects
+        # of a database still at schema 7 (version 8 dropped them, but
+        # "init-db --force" must also empty an older database, whose script 7
+        # then creates them again); extensions' own functions stay.
         await self.execute(_DROP_EVERYTHING)
 
 

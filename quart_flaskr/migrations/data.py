@@ -6,7 +6,9 @@ rows whose HTML a new Markdown renderer makes differently (schema 5): it is
 made here, in batches off the event loop, so that a worker never renders an
 old body while serving. Users from before schema 6 get the key their name is
 compared by (see ``usernames.py``). Images that posts from before schema 7
-show are moved from the files of the uploads folder into the database.
+show are moved from the files of the uploads folder into the database. Posts
+from before schema 8 get their search terms (see ``search.py``), analysed in
+batches off the event loop too.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import logging
 from pathlib import Path
 
 from quart_flaskr import markdown
+from quart_flaskr import search
 from quart_flaskr.db import Database
+from quart_flaskr.db import Row
 from quart_flaskr.images import is_stored_name
 from quart_flaskr.models import images as image_queries
 from quart_flaskr.models import users
@@ -51,6 +55,43 @@ async def store_missing_html(db: Database, table: str, batch: int = 100) -> int:
         done += len(rows)
         last_id = rows[-1]["id"]
     return done
+
+
+async def store_missing_search_terms(db: Database, batch: int = 100) -> int:
+    """Analyse and store the search terms of the posts that lack them.
+
+    :return: how many posts were analysed
+    """
+    done = last_id = 0
+    while rows := await db.fetch_all(
+        'SELECT post.id, title, body, author_id, username FROM post JOIN "user"'
+        ' ON "user".id = post.author_id WHERE search_body IS NULL AND post.id > ?'
+        " ORDER BY post.id LIMIT ?",
+        (last_id, batch),
+    ):
+        params = await asyncio.to_thread(_analysed, rows)
+        async with db.transaction() as tx:
+            # Unless the post was edited meanwhile (which stores its terms).
+            await tx.execute_many(
+                "UPDATE post SET search_title = ?, search_author = ?, search_body = ?"
+                " WHERE id = ? AND title = ? AND body = ? AND author_id = ?"
+                " AND search_body IS NULL",
+                params,
+            )
+        done += len(rows)
+        last_id = rows[-1]["id"]
+    return done
+
+
+def _analysed(rows: list[Row]) -> list[tuple[object, ...]]:
+    """The parameters storing each post's terms, unless it changed since it was read."""
+    params: list[tuple[object, ...]] = []
+    for row in rows:
+        terms = search.post_terms(row["title"], row["body"])
+        author = search.indexed(row["username"])
+        changed = (row["id"], row["title"], row["body"], row["author_id"])
+        params.append((terms.title, author, terms.body, *changed))
+    return params
 
 
 async def store_image_files(db: Database, upload_folder: str, batch: int = 100) -> int:
@@ -98,5 +139,6 @@ async def upgrade_data(db: Database, upload_folder: str | None = None) -> None:
     for table in _MISSING:
         await store_missing_html(db, table)
     await users.store_missing_username_keys(db)
+    await store_missing_search_terms(db)
     if upload_folder is not None:
         await store_image_files(db, upload_folder)

@@ -10,6 +10,7 @@ follow them, newest first.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,9 +23,11 @@ from quart_flaskr.db import Row
 from quart_flaskr.models import images as image_queries
 from quart_flaskr.models import parse_timestamp
 from quart_flaskr.models import tags as tag_queries
+from quart_flaskr.search import analyse_post
+from quart_flaskr.search import indexed
+from quart_flaskr.search import query as search_query
+from quart_flaskr.search import stored_phrase
 
-#: Most words of a search that are looked up; the rest are ignored.
-SEARCH_WORDS_MAX = 20
 #: How many of the newest matching posts a search ranks (older matches follow,
 #: by date): the cost of a search grows with this window, not with the blog.
 SEARCH_WINDOW = 50
@@ -72,18 +75,26 @@ _TAG_IDS = (
 # the title counts 2, in the author's name 1 (the body is where every other
 # match is), and the newest come first among equals. FTS5's bm25 would count
 # every post holding a word to weigh it, a cost that grows with the blog (0.6 ms
-# in SQLite for a word in 20,000 of 100,000 posts); highlight() only reads the
-# window's own titles and names. It puts a character before each occurrence:
-# the length it adds is their number. Older matches follow, by date, ranked -1.
+# in SQLite for a word in 20,000 of 100,000 posts); counting reads only the
+# window's own title and name terms, stored with the post (search.indexed: each
+# term between two spaces, so that a word, or a CJK word's phrase of bigrams,
+# is a substring found and counted exactly). Both backends count with the same
+# expression, over the same terms. Older matches follow, by date, ranked -1.
 # Each part has its own LIMIT and OFFSET (see select_posts), so a page reads no
 # further than it shows.
+_HITS = (
+    "(SELECT coalesce(sum((length({column}) - length(replace({column}, {word}, '')))"
+    " / length({word})), 0) FROM {words})"
+)
 _MATCHES = "FROM post_search WHERE post_search MATCH ?{tag}"  # {tag}: _IN_TAG or nothing
 _RANKED = (
-    "SELECT id, 2 * title_hits + author_hits AS rank FROM (SELECT rowid AS id,"  # noqa: S608
-    " length(highlight(post_search, 0, char(1), '')) - length(title) AS title_hits,"
-    " length(highlight(post_search, 2, char(1), '')) - length(author) AS author_hits"
-    f" {_MATCHES} ORDER BY rowid DESC LIMIT ?)"
+    "SELECT id, 2 * {title_hits} + {author_hits} AS rank FROM (SELECT rowid AS id,"  # noqa: S608
+    f" search_title, search_author {_MATCHES} ORDER BY rowid DESC LIMIT ?)"
     " ORDER BY rank DESC, id DESC LIMIT ? OFFSET ?"
+).format(
+    title_hits=_HITS.format(column="search_title", word="value", words="json_each(?)"),
+    author_hits=_HITS.format(column="search_author", word="value", words="json_each(?)"),
+    tag="{tag}",
 )
 _OLDER = (
     f"SELECT rowid AS id, -1 AS rank {_MATCHES} AND rowid <"  # noqa: S608
@@ -92,16 +103,26 @@ _OLDER = (
 )
 _SEARCH_IDS = f"SELECT * FROM ({_RANKED}) UNION ALL SELECT * FROM ({_OLDER})"  # noqa: S608
 _IN_TAG = " AND rowid IN (SELECT post_id FROM post_tag WHERE tag_id = ?)"
-# The same on PostgreSQL: the words are one text (every one must match,
-# as search_query in its schema says), the index is post.search (GIN), and
-# search_hits counts what highlight() counts above. The parameters come in
-# the same order as for SQLite, the words once more for each count.
-_PG_MATCHES = "FROM post WHERE search @@ search_query(?){tag}"
+# The same on PostgreSQL: post.search (GIN) holds the post's terms, a tsquery
+# asks for every term of the search, and the posts it finds are then checked
+# for the search's CJK phrases, in their stored terms, as FTS5's phrase queries
+# check them on SQLite. The parameters come in the same order as for SQLite.
+_PG_PHRASES = (
+    " AND NOT EXISTS (SELECT 1 FROM unnest(?::text[]) AS phrases (phrase)"
+    " WHERE strpos(search_title, phrase) = 0 AND strpos(search_author, phrase) = 0"
+    " AND strpos(search_body, phrase) = 0)"
+)
+_PG_MATCHES = f"FROM post WHERE search @@ ?::tsquery{_PG_PHRASES}{{tag}}"
+_PG_WORDS = "unnest(?::text[]) AS words (word)"
 _PG_RANKED = (
-    "SELECT id, 2 * search_hits(title, ?) + search_hits(username, ?) AS rank FROM"
-    ' (SELECT post.id, title, username FROM post JOIN "user" ON "user".id = post.author_id'
-    " WHERE search @@ search_query(?){tag} ORDER BY post.id DESC LIMIT ?) AS window_posts"
+    "SELECT id, 2 * {title_hits} + {author_hits} AS rank FROM"  # noqa: S608
+    f" (SELECT post.id, search_title, search_author {_PG_MATCHES}"
+    " ORDER BY post.id DESC LIMIT ?) AS window_posts"
     " ORDER BY rank DESC, id DESC LIMIT ? OFFSET ?"
+).format(
+    title_hits=_HITS.format(column="search_title", word="word", words=_PG_WORDS),
+    author_hits=_HITS.format(column="search_author", word="word", words=_PG_WORDS),
+    tag="{tag}",
 )
 _PG_OLDER = (
     f"SELECT id, -1 AS rank {_PG_MATCHES} AND id <"  # noqa: S608
@@ -135,20 +156,32 @@ def _post(row: Row) -> Post:
     )
 
 
-def search_words(text: str) -> list[str]:
-    """The words of a search that are looked up: control characters separate them."""
-    cleaned = "".join(" " if ord(char) < 32 or char == "\x7f" else char for char in text)
-    return cleaned.split()[:SEARCH_WORDS_MAX]
-
-
 def match_expression(text: str) -> str:
     """An FTS5 query finding posts with every word of ``text``, whatever its characters.
 
-    Each word becomes an FTS5 string, so quotes, ``*``, ``^``, ``NEAR``, ``OR``,
-    column names and parentheses are only ever text to look for. Control
-    characters (which would end the string early) separate words.
+    Each word is an FTS5 string of its terms (a CJK word's bigrams, a phrase),
+    which hold letters and digits only: quotes, ``*``, ``^``, ``NEAR``, ``OR``,
+    column names and parentheses typed are never more than separators or words.
     """
-    return " ".join('"' + word.replace('"', '""') + '"' for word in search_words(text))
+    return _fts5_expression(search_query(text))
+
+
+def _fts5_expression(units: list[tuple[str, ...]]) -> str:
+    return " ".join('"' + " ".join(unit) + '"' for unit in units)
+
+
+def tsquery_text(text: str) -> str:
+    """A PostgreSQL tsquery, as text, finding posts with every term of ``text``'s words.
+
+    Each term is quoted, so that no operator (``&``, ``|``, ``!``, ``<->``,
+    ``:*``) can come from what was typed.
+    """
+    return _tsquery(search_query(text))
+
+
+def _tsquery(units: list[tuple[str, ...]]) -> str:
+    found = dict.fromkeys(term for unit in units for term in unit)
+    return " & ".join("'" + term.replace("\\", "\\\\").replace("'", "''") + "'" for term in found)
 
 
 def _stored(html: Markup | None) -> str | None:
@@ -174,17 +207,26 @@ async def select_posts(
     params: list[object]
     if search is not None:
         postgres = db.dialect == "postgresql"
-        expression = " ".join(search_words(search)) if postgres else match_expression(search)
-        if not expression:
+        units = search_query(search)
+        if not units:
             return []
+        words = [stored_phrase(unit) for unit in units]
+        matching: list[object]
+        if postgres:
+            phrases = [word for word, unit in zip(words, units, strict=True) if len(unit) > 1]
+            matching = [_tsquery(units), phrases]
+            counted: list[object] = [words, words]
+        else:
+            matching = [_fts5_expression(units)]
+            counted = [json.dumps(words)] * 2
+        if tag_id is not None:
+            matching.append(tag_id)
         in_tag = "" if tag_id is None else _PG_IN_TAG if postgres else _IN_TAG
         ids = (_PG_SEARCH_IDS if postgres else _SEARCH_IDS).format(tag=in_tag)
-        matching = [expression] if tag_id is None else [expression, tag_id]
         # Rows offset .. offset + limit of the ranked window, then of the older
         # matches (none when the window holds every match).
         ranked = max(0, min(limit, SEARCH_WINDOW - offset))
         older = (limit - ranked, max(0, offset - SEARCH_WINDOW))
-        counted = [expression, expression] if postgres else []
         params = [*counted, *matching, SEARCH_WINDOW, ranked, offset]
         params += [*matching, *matching, SEARCH_WINDOW, *older]
         order = _BY_RANK
@@ -217,21 +259,36 @@ async def insert_post(
     image: image_queries.Image | None = None,
     image_alt: str = "",
 ) -> int:
-    """Add a post, and its image if it has one, in one transaction; return its id.
+    """Add a post, with its search terms and its image if it has one, in one transaction.
+
+    :return: the new post's id
 
     :param html: the body as sanitised HTML (``markdown.render``); without it,
         the data step after the next migration stores it
     :param image: the post's image, under a new stored name
     """
     name = None
+    terms = await analyse_post(title, body)
     async with db.transaction() as tx:
         if image is not None:
             await image_queries.insert_image(tx, image)
             name = image.name
+        author = await tx.fetch_one('SELECT username FROM "user" WHERE id = ?', (author_id,))
         post_id = await tx.insert(
-            "INSERT INTO post (title, body, body_html, author_id, image, image_alt)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (title, body, _stored(html), author_id, name, image_alt),
+            "INSERT INTO post (title, body, body_html, author_id, image, image_alt,"
+            " search_title, search_author, search_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                title,
+                body,
+                _stored(html),
+                author_id,
+                name,
+                image_alt,
+                terms.title,
+                # No such user: the insert fails on the post's foreign key.
+                indexed(author["username"] if author else ""),
+                terms.body,
+            ),
         )
         if tags:
             await tag_queries.set_post_tags(tx, post_id, tags)
@@ -252,21 +309,37 @@ async def update_post(
 ) -> bool:
     """Change a post; with ``replace_image``, set its image to ``image`` (None removes it).
 
-    The new image is stored and the one it replaces deleted in the post's own
-    transaction.
+    The post's search terms and new image are stored, and the image it
+    replaces deleted, in the post's own transaction.
 
     :param html: the new body as sanitised HTML, as for :func:`insert_post`
     :return: whether the post was there to change (False when it was deleted
         meanwhile: then nothing, not even the new image, is stored)
     """
+    terms = await analyse_post(title, body)
     async with db.transaction() as tx:
-        old = await tx.fetch_one("SELECT image FROM post WHERE id = ?", (post_id,))
+        old = await tx.fetch_one(
+            'SELECT image, username FROM post JOIN "user" ON "user".id = post.author_id'
+            " WHERE post.id = ?",
+            (post_id,),
+        )
         if old is None:
             # Deleted meanwhile: nothing to change, and no tags or image for
             # a post that is gone.
             return False
-        columns = "title = ?, body = ?, body_html = ?, image_alt = ?"
-        params: Params = (title, body, _stored(html), image_alt)
+        columns = (
+            "title = ?, body = ?, body_html = ?, image_alt = ?,"
+            " search_title = ?, search_author = ?, search_body = ?"
+        )
+        params: Params = (
+            title,
+            body,
+            _stored(html),
+            image_alt,
+            terms.title,
+            indexed(old["username"]),
+            terms.body,
+        )
         if replace_image:
             if old["image"] is not None:
                 await image_queries.delete_image(tx, old["image"])
