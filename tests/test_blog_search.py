@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote as url_quote
+
 import pytest
 
 from quart_flaskr import search
 from quart_flaskr.db import Database
 from quart_flaskr.models import posts
 from quart_flaskr.models import tags as tag_queries
+from quart_flaskr.models import users
 from tests.helpers import add_posts
 from tests.helpers import AuthActions
 from tests.helpers import Client
@@ -217,3 +220,97 @@ def test_match_expression_looks_up_the_first_words_only() -> None:
     words = [f"w{number}" for number in range(search.SEARCH_WORDS_MAX + 5)]
     expected = " ".join(f'"{word}"' for word in words[: search.SEARCH_WORDS_MAX])
     assert posts.match_expression(" ".join(words)) == expected
+
+
+#: Real sentences in each language, and a post mixing scripts; "Мария" writes the Russian one.
+MULTILINGUAL = (
+    (
+        "Развертывание в производстве",
+        "Если вы хотите развернуть свое приложение на другом сервере, соберите дистрибутив.",
+    ),
+    ("운영 환경", "애플리케이션을 프로덕션 서버에 배포하려면 휠 파일을 만듭니다."),
+    (
+        "Deploying to Production",
+        "If you want to deploy your application to another server, build a wheel file.",
+    ),
+    ("Quartсервер notes", "Quart서버 meets the café crowd."),
+)
+
+
+async def add_multilingual_posts(db: Database) -> None:
+    maria = await users.insert_user(db, "Мария", "hash")
+    assert maria is not None
+    for number, (title, body) in enumerate(MULTILINGUAL):
+        await posts.insert_post(db, maria if number == 0 else 1, title, body, tags=["하나"])
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    (
+        # Russian: the same word in any form, in any case.
+        ("развертывания", ["Развертывание в производстве"]),
+        ("приложения", ["Развертывание в производстве"]),
+        ("дистрибутив", ["Развертывание в производстве"]),
+        # (The mixed post has the word in its title: it ranks first.)
+        ("Сервере", ["Quartсервер notes", "Развертывание в производстве"]),
+        ("развернуть производство", ["Развертывание в производстве"]),
+        # The author's name, in another case.
+        ("Марии", ["Развертывание в производстве"]),
+        ("сервис", []),
+        # Korean: words with their particles, and one syllable.
+        # (The mixed post has it too, in its body, and is newer.)
+        ("서버", ["Quartсервер notes", "운영 환경"]),
+        ("파일", ["운영 환경"]),
+        ("애플리케이션", ["운영 환경"]),
+        ("프로덕션", ["운영 환경"]),
+        ("배포", ["운영 환경"]),
+        ("휠", ["운영 환경"]),
+        ("서버 파일", ["운영 환경"]),
+        # Bigrams that are not in the text, or not one after the other.
+        ("버서", []),
+        ("션애", []),
+        ("서버를", []),
+        ("파일서버", []),
+        # English: stems, case and accents.
+        ("deployed applications", ["Deploying to Production"]),
+        ("WHEELS", ["Deploying to Production"]),
+        ("cafe", ["Quartсервер notes"]),
+        ("CAFÉS", ["Quartсервер notes"]),
+        # Mixed scripts: each script's part of a word is a word.
+        ("сервер", ["Quartсервер notes", "Развертывание в производстве"]),
+        ("quart", ["Quartсервер notes"]),
+        ("Quartсервер", ["Quartсервер notes"]),
+        ("quart서버", ["Quartсервер notes"]),
+        # Every word must match, whatever its language.
+        ("server сервер", []),
+        ("server", ["Deploying to Production"]),
+        # Syntax is never more than separators.
+        ('"приложение" (дистрибутив*) -^:', ["Развертывание в производстве"]),
+        ("서버 & !파일 | <-> :*", ["운영 환경"]),
+    ),
+)
+async def test_search_in_english_russian_and_korean(
+    db: Database, query: str, found: list[str]
+) -> None:
+    await add_multilingual_posts(db)
+    result = await posts.select_posts(db, limit=10, search=query)
+    assert [post.title for post in result] == found
+
+
+async def test_search_within_a_tag_in_any_script(client: Client, db: Database) -> None:
+    await add_multilingual_posts(db)
+    tag = url_quote("/tag/하나")
+    assert len(titles(await page_text(client, tag))) == len(MULTILINGUAL)
+    assert titles(await page_text(client, f"{tag}?q=%ED%8C%8C%EC%9D%BC")) == ["운영 환경"]
+    page = await page_text(client, f"{tag}?q=" + url_quote("приложения"))
+    assert titles(page) == ["Развертывание в производстве"]
+
+
+async def test_search_ranks_titles_in_any_script(db: Database) -> None:
+    for title, body in (("Сервер", "Текст."), ("Заметки", "Сервер, сервера."), ("서버", "본문")):
+        await posts.insert_post(db, 1, title, body)
+    await posts.insert_post(db, 1, "메모", "서버에 서버를 서버로")
+    found = await posts.select_posts(db, limit=10, search="серверы")
+    assert [post.title for post in found] == ["Сервер", "Заметки"]
+    found = await posts.select_posts(db, limit=10, search="서버")
+    assert [post.title for post in found] == ["서버", "메모"]

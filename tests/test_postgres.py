@@ -208,9 +208,32 @@ async def test_search_finds_and_ranks_as_on_sqlite(pg: PostgresDatabase, tmp_pat
                     "the quick brown foxes jump" if number % 5 else "post post post",
                     tags=["x"] if number % 4 == 0 else [],
                 )
+            # Russian and Korean, in titles and bodies, one word repeated.
+            for number in range(70):
+                await posts.insert_post(
+                    database,
+                    alice if number % 3 else posty,
+                    MULTILINGUAL_TITLES[number % len(MULTILINGUAL_TITLES)],
+                    MULTILINGUAL_BODIES[number % len(MULTILINGUAL_BODIES)],
+                    tags=["x"] if number % 4 == 0 else [],
+                )
             tag_id = await tags.select_tag_id(database, "x")
             results = []
-            for words in ("posts", "Café", "the", "quick fox", 'post* "quoted"', "NEAR(post)"):
+            for words in (
+                "posts",
+                "Café",
+                "the",
+                "quick fox",
+                'post* "quoted"',
+                "NEAR(post)",
+                "сервер",
+                "развертывания приложения",
+                "서버",
+                "애플리케이션",
+                "휠",
+                "션애",
+                "서버서버",
+            ):
                 for offset in (0, 45, 50):
                     page = await posts.select_posts(database, limit=7, offset=offset, search=words)
                     results.append([post.id for post in page])
@@ -222,6 +245,18 @@ async def test_search_finds_and_ranks_as_on_sqlite(pg: PostgresDatabase, tmp_pat
     assert found[0] == found[1]
     # Not only empty pages: titles and the author's name rank first.
     assert found[1][0] == [69, 68, 66, 65, 63, 62, 60]
+    # Four pages for each search: Russian and Korean words find their posts
+    # (more than the window), a Korean word's bigrams out of order none.
+    russian, korean, backwards = found[1][24:28], found[1][32:36], found[1][44:48]
+    assert all(russian) and all(korean) and not any(backwards)
+
+
+MULTILINGUAL_TITLES = ("Развертывание на сервере", "서버 서버 배포", "Сервер и 서버", "Заметки")
+MULTILINGUAL_BODIES = (
+    "Если вы хотите развернуть свое приложение на другом сервере, соберите дистрибутив.",
+    "애플리케이션을 프로덕션 서버에 배포하려면 휠 파일을 만듭니다.",
+    "서버서버 сервера серверы",
+)
 
 
 async def test_a_database_that_is_down_is_unavailable_within_the_timeout() -> None:

@@ -10,10 +10,13 @@ from pathlib import Path
 import pytest
 
 from quart_flaskr import create_app
+from quart_flaskr import search
 from quart_flaskr.db import Database
 from quart_flaskr.db import get_db
 from quart_flaskr.db import SCHEMA_VERSION
 from quart_flaskr.db import SQLiteDatabase
+from quart_flaskr.db.postgres import PostgresDatabase
+from quart_flaskr.db.schema import MIGRATIONS_BY_DIALECT
 from quart_flaskr.migrations import data
 from quart_flaskr.models import images as image_queries
 from quart_flaskr.models import posts
@@ -370,3 +373,99 @@ async def test_an_image_file_whose_post_changes_meanwhile_is_not_stored(
         assert [row[0] for row in rows] == [BLUE[0]]
     finally:
         await database.close()
+
+
+#: The last schema version whose database analysed search words itself.
+SEARCH_IN_SQL_VERSION = 7
+#: Posts as that release stored them, searched for after the upgrade.
+RUSSIAN_AND_KOREAN = (
+    (
+        "Развертывание в производстве",
+        "Если вы хотите развернуть свое приложение на другом сервере, соберите дистрибутив.",
+    ),
+    ("운영 환경", "애플리케이션을 프로덕션 서버에 배포하려면 휠 파일을 만듭니다."),
+    ("Posts", "Older English, stemmed as before."),
+)
+
+
+async def create_search_in_sql_version(backend: str, request: pytest.FixtureRequest) -> Database:
+    """A blog of the release whose database analysed search words, on ``backend``."""
+    user = {"username": "Мария", "password": PASSWORD, "username_key": "мария"}
+    post = [{"title": title, "body": body, "author_id": 1} for title, body in RUSSIAN_AND_KOREAN]
+    if backend == "sqlite":
+        path = request.getfixturevalue("tmp_path") / "v7.sqlite"
+        old_database(path, SEARCH_IN_SQL_VERSION, user=[user], post=post)
+        return SQLiteDatabase(str(path), data.upgrade_data)
+    url = request.getfixturevalue("postgres_url")
+    database = PostgresDatabase(url)
+    try:
+        async with database.transaction() as tx:
+            for version, statements in MIGRATIONS_BY_DIALECT["postgresql"]:
+                if version <= SEARCH_IN_SQL_VERSION:
+                    for statement in statements:
+                        await tx.execute(statement)
+            await tx.set_schema_version(SEARCH_IN_SQL_VERSION)
+            for table, rows in (('"user"', [user]), ("post", post)):
+                for row in rows:
+                    await tx.execute(
+                        f"INSERT INTO {table} ({', '.join(row)})"  # noqa: S608 - the test's own
+                        f" VALUES ({', '.join('?' * len(row))})",
+                        list(row.values()),
+                    )
+    finally:
+        await database.close()
+    return PostgresDatabase(url, data.upgrade_data)
+
+
+@pytest.mark.parametrize("backend", ("sqlite", "postgresql"))
+async def test_posts_written_before_schema_8_are_found_in_russian_and_korean(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    database = await create_search_in_sql_version(backend, request)
+    try:
+        assert await database.migrate() == (SEARCH_IN_SQL_VERSION, SCHEMA_VERSION)
+        for query, titles in (
+            ("развертывания приложения", ["Развертывание в производстве"]),
+            ("Марии", ["Posts", "운영 환경", "Развертывание в производстве"]),
+            ("서버 파일", ["운영 환경"]),
+            ("휠", ["운영 환경"]),
+            ("post stemmed", ["Posts"]),
+            ("버서", []),
+        ):
+            found = await posts.select_posts(database, limit=10, search=query)
+            assert [post.title for post in found] == titles, query
+        # Nothing is left to analyse.
+        assert await data.store_missing_search_terms(database) == 0
+        if backend == "postgresql":
+            # Nor anything that analysed text in SQL.
+            left = await database.fetch_one(
+                "SELECT (SELECT count(*) FROM pg_ts_config WHERE cfgname = 'quart_flaskr_search')"
+                " + (SELECT count(*) FROM pg_proc WHERE proname LIKE 'search\\_%')"
+            )
+            assert left is not None and left[0] == 0
+    finally:
+        await database.close()
+
+
+async def test_search_terms_of_old_posts_in_batches(db: Database) -> None:
+    async with db.transaction() as tx:
+        for title, body in RUSSIAN_AND_KOREAN:
+            await tx.execute(
+                "INSERT INTO post (title, body, author_id) VALUES (?, ?, 1)", (title, body)
+            )
+        # One edited since it was read: its own terms are kept.
+        await tx.execute("UPDATE post SET search_body = ' kept ' WHERE id = 2")
+    # The seeded post's terms were stored when the app started.
+    assert await data.store_missing_search_terms(db, batch=1) == 2
+    assert await data.store_missing_search_terms(db) == 0
+    rows = await db.fetch_all(
+        "SELECT id, search_title, search_author, search_body FROM post ORDER BY id"
+    )
+    assert [tuple(row) for row in rows] == [
+        (1, " test  titl ", " test ", " test  bodi "),
+        (2, None, None, " kept "),
+        *(
+            (number, search.indexed(title), " test ", search.indexed(body))
+            for number, (title, body) in enumerate(RUSSIAN_AND_KOREAN[1:], start=3)
+        ),
+    ]
