@@ -27,6 +27,7 @@ from bench.scenarios import TITLE_PREFIX
 from bench.scenarios import USER
 from bench.scenarios import USERNAME
 from quart_flaskr import markdown
+from quart_flaskr import search
 from tests.harness.forms import csrf_token_in
 from tests.harness.http import Client
 
@@ -135,12 +136,13 @@ def count_posts_shown(page: str) -> int:
 def seed_big(database: Path, total: int) -> int:
     """Insert posts straight into SQLite until there are ``total``; return how many were added.
 
-    Each body's HTML is rendered with the app's own function, as saving a post
-    does; else every read would render it.
+    Each body's HTML and each post's search terms are made with the app's own
+    functions, as saving a post does; else every read would render the HTML,
+    and the app's start would analyse every post.
     """
     with contextlib.closing(sqlite3.connect(database, timeout=30)) as conn:
         have = int(conn.execute("SELECT count(*) FROM post").fetchone()[0])
-        author = conn.execute("SELECT id FROM user ORDER BY id LIMIT 1").fetchone()[0]
+        author, name = conn.execute("SELECT id, username FROM user ORDER BY id LIMIT 1").fetchone()
         start = datetime.now(UTC) - timedelta(days=3650)
         rows = (
             (
@@ -149,13 +151,16 @@ def seed_big(database: Path, total: int) -> int:
                 post_title(number),
                 post_body(number),
                 str(markdown.render(post_body(number))),
+                search.indexed(post_title(number)),
+                search.indexed(name),
+                search.indexed(post_body(number)),
             )
             for number in range(have + 1, total + 1)
         )
         with conn:
             conn.executemany(
-                "INSERT INTO post (author_id, created, title, body, body_html)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO post (author_id, created, title, body, body_html,"
+                " search_title, search_author, search_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
         conn.execute("PRAGMA optimize")
