@@ -61,14 +61,18 @@ def apt_install(package: str, what: str, without: str) -> None:
 
 
 def install_chromium() -> None:
-    """Install Debian's Chromium for the browser tests, if it is missing and apt-get may.
+    """Install Debian's Chromium and a Korean font for the browser tests, if missing.
 
     Only as root on a system with apt-get; elsewhere, or if the install fails,
     the browser tests skip.
     """
-    if CHROMIUM.exists() or shutil.which("apt-get") is None:
+    if shutil.which("apt-get") is None:
         return
-    apt_install("chromium", "Chromium", "the browser tests will skip")
+    if not CHROMIUM.exists():
+        apt_install("chromium", "Chromium", "the browser tests will skip")
+    # Korean pages are laid out and pictured with real Hangul glyphs, not boxes.
+    if not Path("/usr/share/fonts/truetype/nanum").exists():
+        apt_install("fonts-nanum", "a Korean font", "Korean text shows as boxes")
 
 
 def install_postgresql() -> None:

@@ -35,6 +35,8 @@ from playwright.sync_api import StorageState
 from playwright.sync_api import sync_playwright
 from playwright.sync_api import WebError
 
+from quart_flaskr import i18n
+
 #: Where ``python3 tasks.py screenshots`` has the tests write their pictures.
 SCREENSHOTS_ENV = "FLASKR_SCREENSHOTS"
 #: Where Debian's package puts Chromium; other names on PATH are tried after it.
@@ -154,17 +156,48 @@ def launch(path: str) -> Iterator[Browser]:
             browser.close()
 
 
+#: The browser locale a tab of each of the blog's languages is opened with.
+LOCALES = {"en": "en-US", "ru": "ru-RU", "ko": "ko-KR"}
+
+
+class Words:
+    """The interface's words in one language, as the blog's own catalogs have them.
+
+    (Whether each message has a translation is tests/test_translations.py's.)
+    """
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self._catalog = i18n.translations(language)
+
+    def __call__(self, message: str, **variables: object) -> str:
+        text = self._catalog.gettext(message)
+        return text % variables if variables else text
+
+    def count(self, singular: str, plural: str, num: int) -> str:
+        text: str = self._catalog.ngettext(singular, plural, num)
+        return text % {"num": num}
+
+    def label(self, message: str) -> re.Pattern[str]:
+        """A field's label that begins with ``message`` (a hint in small print follows)."""
+        return re.compile("^" + re.escape(self(message)))
+
+
 class Tab:
     """A page in a browser context of its own (own cookies), on the blog at ``base_url``.
 
     It answers ``confirm()`` with ``self.confirm`` and records what the
-    page asked in ``self.dialogs``.
+    page asked in ``self.dialogs``. Its browser asks for ``language``, and
+    ``self.words`` are the blog's words in it.
     """
 
-    def __init__(self, context: BrowserContext, base_url: str, width: Width) -> None:
+    def __init__(
+        self, context: BrowserContext, base_url: str, width: Width, language: str = "en"
+    ) -> None:
         self.context = context
         self.base_url = base_url
         self.width = width
+        self.words = Words(language)
         self.page = context.new_page()
         self.problems: list[str] = []
         self.dialogs: list[str] = []
@@ -234,9 +267,9 @@ class Tab:
     def _send_credentials(self, path: str, username: str, password: str, button: str) -> None:
         """Fill in the username and password of the form at ``path``, then press ``button``."""
         self.visit(path)
-        self.page.get_by_label("Username").fill(username)
-        self.page.get_by_label("Password").fill(password)
-        self.page.get_by_role("button", name=button).click()
+        self.page.get_by_label(self.words("Username")).fill(username)
+        self.page.get_by_label(self.words("Password")).fill(password)
+        self.page.get_by_role("button", name=self.words(button)).click()
 
     def register(self, username: str, password: str) -> None:
         self._send_credentials("/auth/register", username, password, "Register")
@@ -245,31 +278,31 @@ class Tab:
     def log_in(self, username: str, password: str) -> None:
         self._send_credentials("/auth/login", username, password, "Log In")
         self.expect_at("/")
-        expect(self.page.get_by_role("button", name="Log Out")).to_be_visible()
+        expect(self.page.get_by_role("button", name=self.words("Log Out"))).to_be_visible()
 
     def fill_post(
         self, title: str, body: str, tags: str = "", image: bytes | None = None, alt: str = ""
     ) -> None:
         """Fill in the post editor (new or edit) as shown."""
-        page = self.page
-        page.get_by_label("Title", exact=True).fill(title)
-        page.get_by_label(re.compile(r"^Body\b")).fill(body)
-        page.get_by_label(re.compile(r"^Tags\b")).fill(tags)
+        page, words = self.page, self.words
+        page.get_by_label(words("Title"), exact=True).fill(title)
+        page.get_by_label(words.label("Body")).fill(body)
+        page.get_by_label(words.label("Tags")).fill(tags)
         if image is not None:
             page.locator("input[type=file]").set_input_files(
                 {"name": "picture.png", "mimeType": "image/png", "buffer": image}
             )
-        page.get_by_label(re.compile(r"^Image description\b")).fill(alt)
+        page.get_by_label(words.label("Image description")).fill(alt)
 
     def write_post(
         self, title: str, body: str, tags: str = "", image: bytes | None = None, alt: str = ""
     ) -> int:
         """Write a post with the editor; its id, read off the index it leads back to."""
         self.visit("/")
-        self.page.get_by_role("link", name="New", exact=True).click()
+        self.page.get_by_role("link", name=self.words("New"), exact=True).click()
         self.expect_at("/create")
         self.fill_post(title, body, tags, image, alt)
-        self.page.get_by_role("button", name="Save").click()
+        self.page.get_by_role("button", name=self.words("Save")).click()
         self.expect_at("/")
         newest = self.page.locator("article.post").first
         expect(newest.locator("header h1")).to_have_text(title)
@@ -280,19 +313,27 @@ class Tab:
 
 @contextmanager
 def open_tab(
-    browser: Browser, base_url: str, width: Width, storage_state: StorageState | None = None
+    browser: Browser,
+    base_url: str,
+    width: Width,
+    storage_state: StorageState | None = None,
+    language: str = "en",
 ) -> Iterator[Tab]:
-    """A tab at ``width`` with cookies of its own (or ``storage_state``'s); closed afterwards."""
+    """A tab at ``width`` with cookies of its own (or ``storage_state``'s); closed afterwards.
+
+    Its browser is set to ``language`` (one of the blog's), as a reader's would be.
+    """
     options: dict[str, Any] = {"is_mobile": True, "has_touch": True} if width.mobile else {}
     context = browser.new_context(
         viewport={"width": width.width, "height": width.height},
         device_scale_factor=1,
         storage_state=storage_state,
+        locale=LOCALES[language],
         **options,
     )
     try:
         context.set_default_timeout(STEP_TIMEOUT)
         context.add_init_script(_CSP_REPORTER)
-        yield Tab(context, base_url, width)
+        yield Tab(context, base_url, width, language)
     finally:
         context.close()

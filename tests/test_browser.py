@@ -15,7 +15,6 @@ fails until the mark is removed.
 from __future__ import annotations
 
 import math
-import re
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -146,6 +145,33 @@ POSTS = [
         "python",
     ),
 ]
+#: Posts in Russian and Korean, written first (so the English index shows none),
+#: each with a comment: (author, title, body, tags, commenter, comment).
+TRANSLATED_POSTS = {
+    "ru": (
+        ADA,
+        "Развертывание в производстве",
+        "Если вы хотите развернуть свое приложение на другом сервере, соберите"
+        " **дистрибутив**:\n\n"
+        "```sh\npython -m build --wheel\n```\n\n"
+        "Файл `.whl` появится в папке `dist`: установите его на сервере и запустите `init-db`.",
+        "развертывание, заметки",
+        GRACE,
+        "Спасибо, всё заработало с первого раза!",
+    ),
+    "ko": (
+        GRACE,
+        "프로덕션에 배포하기",
+        "애플리케이션을 프로덕션 서버에 배포하려면 **휠 파일**을 만듭니다.\n\n"
+        "```sh\npython -m build --wheel\n```\n\n"
+        "`dist` 폴더에 생긴 `.whl` 파일을 서버에 설치하고 `init-db`를 실행하세요.",
+        "배포",
+        ADA,
+        "고마워요! 한 번에 됐어요.",
+    ),
+}
+#: A search in each language that finds its post by another form of its words.
+TRANSLATED_SEARCHES = {"ru": "развертывания приложения", "ko": "서버 파일"}
 HILLS_TITLE = "A week in the hills"
 HILLS_BODY = (
     "Seven days of walking, one village to the next, with **no laptop**.\n\n"
@@ -168,6 +194,8 @@ class Blog:
 
     server: Server
     hills_id: int
+    #: The Russian and the Korean post, by language.
+    translated: dict[str, int]
     #: Ada's cookies: a tab opened with them is logged in as her.
     ada: StorageState
 
@@ -200,6 +228,13 @@ def blog(
             for user, tab in tabs.items():
                 tab.register(user.name, user.password)
                 tab.log_in(user.name, user.password)
+            translated = {}
+            for language, (author, title, body, tags, commenter, text) in TRANSLATED_POSTS.items():
+                translated[language] = post_id = tabs[author].write_post(title, body, tags)
+                tabs[commenter].visit(f"/{post_id}")
+                tabs[commenter].page.get_by_label("Your comment").fill(text)
+                tabs[commenter].page.get_by_role("button", name="Comment").click()
+                expect(tabs[commenter].page.locator(".comment")).to_contain_text(text)
             for author, title, body, tags in POSTS:
                 tabs[author].write_post(title, body, tags)
             hills_id = ada.write_post(
@@ -216,7 +251,7 @@ def blog(
                 expect(tab.page.locator(".comment").last).to_contain_text(text.replace("**", ""))
             state = ada.context.storage_state()
             assert ada.problems + grace.problems == []
-        yield Blog(server, hills_id, state)
+        yield Blog(server, hills_id, translated, state)
 
 
 @pytest.mark.parametrize("width", [PHONE, DESKTOP], ids=lambda width: width.name)
@@ -254,6 +289,62 @@ def test_layout(browser: Browser, blog: Blog, width: Width) -> None:
     assert problems == []
 
 
+@pytest.mark.parametrize("width", [PHONE, DESKTOP], ids=lambda width: width.name)
+@pytest.mark.parametrize("language", ["ru", "ko"])
+def test_layout_in_russian_and_korean(
+    browser: Browser, blog: Blog, language: str, width: Width
+) -> None:
+    """A browser set to Russian or Korean gets every page in it, laid out as well as English."""
+    screenshots = screenshot_dir()
+    post = f"/{blog.translated[language]}"
+    search = "/?q=" + urllib.parse.quote(TRANSLATED_SEARCHES[language])
+    visitor_pages = {
+        "index": "/",
+        "detail": post,
+        "search": search,
+        "login": "/auth/login",
+        "register": "/auth/register",
+    }
+    author_pages = {"new": "/create", "detail": post, "editor": f"/{blog.hills_id}/update"}
+    problems: list[str] = []
+    for pages, cookies in ((visitor_pages, None), (author_pages, blog.ada)):
+        with open_tab(browser, blog.server.url, width, cookies, language) as tab:
+            for name, path in pages.items():
+                tab.visit(path)
+                expect(tab.page.locator("html")).to_have_attribute("lang", language)
+                problems += tab.layout_problems()
+                if name == "search":
+                    # Found by other forms of its words, in the reader's language.
+                    expect(tab.page.locator("article.post h1")).to_have_text(
+                        [TRANSLATED_POSTS[language][1]]
+                    )
+                    expect(tab.page.locator(".post .comments")).to_have_text(
+                        tab.words.count("%(num)d comment", "%(num)d comments", 1)
+                    )
+                    if screenshots is not None:
+                        tab.screenshot(screenshots, f"search-{language}")
+            problems += tab.problems
+    assert problems == []
+
+
+def test_the_switcher_changes_the_language_and_keeps_it(browser: Browser, blog: Blog) -> None:
+    """A reader whose browser asks for English picks Korean, then Russian, on the page they read."""
+    with open_tab(browser, blog.server.url, PHONE) as tab:
+        page = tab.page
+        tab.visit(f"/{blog.hills_id}")
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        page.get_by_role("button", name="한국어").click()
+        tab.expect_at(f"/{blog.hills_id}")
+        expect(page.locator("html")).to_have_attribute("lang", "ko")
+        expect(page.get_by_role("heading", name="댓글")).to_be_visible()
+        tab.visit("/")
+        expect(page.get_by_role("link", name="로그인")).to_be_visible()
+        page.get_by_role("button", name="Русский").click()
+        expect(page.get_by_role("link", name="Войти")).to_be_visible()
+        expect(page.get_by_role("button", name="Русский")).to_have_attribute("aria-pressed", "true")
+        assert tab.problems == []
+
+
 def test_favicon(browser: Browser, blog: Blog) -> None:
     """The site has an icon, so browsers' requests for one find it."""
     with open_tab(browser, blog.server.url, DESKTOP) as tab:
@@ -264,151 +355,250 @@ def test_favicon(browser: Browser, blog: Blog) -> None:
         assert tab.page.request.get(urllib.parse.urljoin(tab.page.url, href)).ok, href
 
 
-def test_write_find_like_comment_edit_delete(browser: Browser, blog: Blog) -> None:
-    """A new user's whole visit, from registering to logging out."""
-    title = "Sourdough, week one"
-    body = (
+@dataclass(frozen=True)
+class Visit:
+    """What a new user writes, looks for and changes, in their own language."""
+
+    language: str
+    title: str
+    #: Markdown with a word in bold, a list of two items and a link.
+    body: str
+    bold: str
+    items: tuple[str, str]
+    link: str
+    #: A tag as typed, then as the blog stores and shows it.
+    tag: str
+    stored_tag: str
+    #: A search that finds the post (by a form of a word it holds) and one that does not.
+    search: str
+    no_match: str
+    #: A comment with a word in italics.
+    comment: str
+    italic: str
+    new_title: str
+    new_body: str
+    new_italic: str
+    #: The title of the nth post the user writes after it.
+    more: str
+
+
+VISITS = [
+    Visit(
+        "en",
+        "Sourdough, week one",
         "My first loaf, with **marmalade** on toast after.\n\n"
         "- 500 g flour\n"
         "- 350 g water\n\n"
-        "The [recipe](https://example.com/sourdough) I followed."
-    )
-    with open_tab(browser, blog.server.url, DESKTOP) as tab:
-        page = tab.page
-        tab.register(LIN.name, LIN.password)
-        tab.log_in(LIN.name, LIN.password)
+        "The [recipe](https://example.com/sourdough) I followed.",
+        "marmalade",
+        ("500 g flour", "350 g water"),
+        "recipe",
+        "Baking",
+        "baking",
+        "marmalade",
+        "croissant",
+        "Next time: *more* water.",
+        "more",
+        "Sourdough, week one (burnt)",
+        "Too long in the oven: _charcoal_.",
+        "charcoal",
+        "Sourdough, week {number}",
+    ),
+    Visit(
+        "ru",
+        "Закваска, неделя первая",
+        "Мой первый хлеб, а потом тосты с **мармеладом**.\n\n"
+        "- 500 г муки\n"
+        "- 350 г воды\n\n"
+        "[Рецепт](https://example.com/sourdough), по которому я пёк.",
+        "мармеладом",
+        ("500 г муки", "350 г воды"),
+        "Рецепт",
+        "Выпечка",
+        "выпечка",
+        # Another form of the word: found by its stem.
+        "мармелад",
+        "круассан",
+        "В следующий раз: *больше* воды.",
+        "больше",
+        "Закваска, неделя первая (сгорел)",
+        "Передержал в духовке: _уголь_.",
+        "уголь",
+        "Закваска, неделя {number}",
+    ),
+    Visit(
+        "ko",
+        "사워도우 첫 주",
+        "첫 빵을 구워서 **마멀레이드**를 발라 먹었습니다.\n\n"
+        "- 밀가루 500 g\n"
+        "- 물 350 g\n\n"
+        "[레시피](https://example.com/sourdough)를 따라 했습니다.",
+        "마멀레이드",
+        ("밀가루 500 g", "물 350 g"),
+        "레시피",
+        "제빵",
+        "제빵",
+        # One syllable, written with a particle after it ("빵을"): found all the same.
+        "빵",
+        "크루아상",
+        "다음에는 물을 *더* 넣어야지.",
+        "더",
+        "사워도우 첫 주 (탔음)",
+        "오븐에 너무 오래 두었다: _숯_.",
+        "숯",
+        "사워도우 {number}주 차",
+    ),
+]
+
+
+@pytest.mark.parametrize("visit", VISITS, ids=lambda visit: visit.language)
+def test_write_find_like_comment_edit_delete(browser: Browser, blog: Blog, visit: Visit) -> None:
+    """A new user's whole visit, from registering to logging out, with the browser in
+    English, Russian or Korean: every word they read and click is in that language."""
+    user = User(f"{LIN.name}-{visit.language}", LIN.password)
+    title = visit.title
+    with open_tab(browser, blog.server.url, DESKTOP, language=visit.language) as tab:
+        page, words = tab.page, tab.words
+        tab.register(user.name, user.password)
+        tab.log_in(user.name, user.password)
+        expect(page.locator("html")).to_have_attribute("lang", visit.language)
 
         # Write: Markdown, a tag, an image.
-        post_id = tab.write_post(title, body, "Baking", loaf(), "A round loaf on a board")
+        post_id = tab.write_post(title, visit.body, visit.tag, loaf(), "A round loaf on a board")
         post = page.locator(f"#post-{post_id}")
-        expect(post.locator(".body strong")).to_have_text("marmalade")
-        expect(post.locator(".body li")).to_have_text(["500 g flour", "350 g water"])
-        expect(post.get_by_role("link", name="recipe")).to_have_attribute(
+        expect(post.locator(".body strong")).to_have_text(visit.bold)
+        expect(post.locator(".body li")).to_have_text(list(visit.items))
+        expect(post.get_by_role("link", name=visit.link)).to_have_attribute(
             "href", "https://example.com/sourdough"
         )
         image = post.get_by_role("img", name="A round loaf on a board")
         expect(image).to_have_js_property("naturalWidth", 320)
-        expect(post.locator(".likes")).to_have_text("0 likes")
+        expect(post.locator(".likes")).to_have_text(words.count("%(num)d like", "%(num)d likes", 0))
         # Only one's own posts can be edited.
-        expect(post.get_by_role("link", name="Edit")).to_be_visible()
+        expect(post.get_by_role("link", name=words("Edit"))).to_be_visible()
         hills = page.locator(f"#post-{blog.hills_id}")
-        expect(hills.get_by_role("link", name="Edit")).to_have_count(0)
+        expect(hills.get_by_role("link", name=words("Edit"))).to_have_count(0)
 
         # Its page.
         post.get_by_role("link", name=title).click()
         tab.expect_at(f"/{post_id}")
         expect(tab.heading).to_have_text(title)
-        expect(page.locator(".post .body strong")).to_have_text("marmalade")
+        expect(page.locator(".post .body strong")).to_have_text(visit.bold)
         expect(page.get_by_role("img", name="A round loaf on a board")).to_have_js_property(
             "naturalWidth", 320
         )
-        expect(page.get_by_text("No comments yet.")).to_be_visible()
+        expect(page.get_by_text(words("No comments yet."))).to_be_visible()
 
         # Its tag: stored in lower case.
-        page.get_by_role("link", name="baking", exact=True).click()
-        tab.expect_at("/tag/baking")
-        expect(tab.heading).to_contain_text("baking")
+        page.get_by_role("link", name=visit.stored_tag, exact=True).click()
+        tab.expect_at("/tag/" + urllib.parse.quote(visit.stored_tag))
+        expect(tab.heading).to_contain_text(visit.stored_tag)
         expect(page.locator("article.post")).to_have_count(1)
         expect(page.locator(f"#post-{post_id}")).to_be_visible()
 
         # Search, from the box on every page.
-        search = page.get_by_role("searchbox", name="Search posts")
-        search.fill("marmalade")
+        search = page.get_by_role("searchbox", name=words("Search posts"))
+        search.fill(visit.search)
         search.press("Enter")
-        tab.expect_at("/?q=marmalade")
-        expect(tab.heading).to_have_text("Search: marmalade")
+        tab.expect_at("/?q=" + urllib.parse.quote(visit.search))
+        expect(tab.heading).to_have_text(words("Search: %(search)s", search=visit.search))
         expect(page.locator("article.post")).to_have_count(1)
         expect(page.locator(f"#post-{post_id}")).to_be_visible()
-        search = page.get_by_role("searchbox", name="Search posts")
-        expect(search).to_have_value("marmalade")
-        search.fill("croissant")
-        page.get_by_role("button", name="Search").click()
-        expect(page.get_by_text("No post matches your search.")).to_be_visible()
+        search = page.get_by_role("searchbox", name=words("Search posts"))
+        expect(search).to_have_value(visit.search)
+        search.fill(visit.no_match)
+        page.get_by_role("button", name=words("Search"), exact=True).click()
+        expect(page.get_by_text(words("No post matches your search."))).to_be_visible()
 
         # Like and unlike, on the post's page.
         tab.visit(f"/{post_id}")
-        page.get_by_role("button", name="Like", exact=True).click()
-        unlike = page.get_by_role("button", name="Unlike", exact=True)
+        page.get_by_role("button", name=words("Like"), exact=True).click()
+        unlike = page.get_by_role("button", name=words("Unlike"), exact=True)
         expect(unlike).to_have_attribute("aria-pressed", "true")
-        expect(page.locator(".post .likes")).to_have_text("1 like")
+        likes = page.locator(".post .likes")
+        expect(likes).to_have_text(words.count("%(num)d like", "%(num)d likes", 1))
         unlike.click()
-        expect(page.get_by_role("button", name="Like", exact=True)).to_have_attribute(
+        expect(page.get_by_role("button", name=words("Like"), exact=True)).to_have_attribute(
             "aria-pressed", "false"
         )
-        expect(page.locator(".post .likes")).to_have_text("0 likes")
+        expect(likes).to_have_text(words.count("%(num)d like", "%(num)d likes", 0))
 
         # Comment, then delete the comment (after saying yes to "Are you sure?").
-        page.get_by_label("Your comment").fill("Next time: *more* water.")
-        page.get_by_role("button", name="Comment").click()
+        page.get_by_label(words("Your comment")).fill(visit.comment)
+        page.get_by_role("button", name=words("Comment"), exact=True).click()
         comment = page.locator(".comment")
         expect(comment).to_have_count(1)
-        expect(comment.locator("em")).to_have_text("more")
-        expect(comment).to_contain_text(LIN.name)
-        expect(page.locator(".post .comments")).to_have_text("1 comment")
-        comment.get_by_role("button", name="Delete").click()
-        expect(page.get_by_text("No comments yet.")).to_be_visible()
-        expect(page.locator(".post .comments")).to_have_text("0 comments")
-        assert tab.dialogs == ["Are you sure?"]
+        expect(comment.locator("em")).to_have_text(visit.italic)
+        expect(comment).to_contain_text(user.name)
+        comments = page.locator(".post .comments")
+        expect(comments).to_have_text(words.count("%(num)d comment", "%(num)d comments", 1))
+        comment.get_by_role("button", name=words("Delete")).click()
+        expect(page.get_by_text(words("No comments yet."))).to_be_visible()
+        expect(comments).to_have_text(words.count("%(num)d comment", "%(num)d comments", 0))
+        assert tab.dialogs == [words("Are you sure?")]
 
         # Page through the index: five newer posts push this one to page 2.
-        for number in range(2, 2 + PER_PAGE):
-            tab.write_post(f"Sourdough, week {number}", f"Loaf number {number}.")
+        more = [visit.more.format(number=number) for number in range(2, 2 + PER_PAGE)]
+        for number, more_title in enumerate(more, start=2):
+            tab.write_post(more_title, f"{number}.")
         tab.visit("/")
         seen: list[str] = []
         for number in range(1, 100):
-            expect(page.locator(".pager span")).to_have_text(f"Page {number}")
+            pager = page.locator(".pager span")
+            expect(pager).to_have_text(words("Page %(number)s", number=number))
             titles = page.locator("article.post h1").all_inner_texts()
             assert 1 <= len(titles) <= PER_PAGE
             seen += titles
-            next_link = page.get_by_role("link", name="Next")
+            next_link = page.get_by_role("link", name=words("Next"))
             if next_link.count() == 0:
                 break
             next_link.click()
-        assert len(seen) == len(set(seen)) == len(POSTS) + 1 + 1 + PER_PAGE
+        assert len(seen) == len(set(seen))
+        assert {title, HILLS_TITLE, *more, *(post[1] for post in POSTS)} <= set(seen)
         assert seen[PER_PAGE] == title
         while number > 2:
-            page.get_by_role("link", name="Previous").click()
+            page.get_by_role("link", name=words("Previous")).click()
             number -= 1
         tab.expect_at("/?page=2")
         post = page.locator(f"#post-{post_id}")
         expect(post).to_be_visible()
 
         # Edit it: a new title and body, the image taken off.
-        post.get_by_role("link", name="Edit").click()
+        post.get_by_role("link", name=words("Edit")).click()
         tab.expect_at(f"/{post_id}/update")
-        expect(page.get_by_label("Title", exact=True)).to_have_value(title)
-        expect(page.get_by_label(re.compile(r"^Tags\b"))).to_have_value("baking")
+        expect(page.get_by_label(words("Title"), exact=True)).to_have_value(title)
+        expect(page.get_by_label(words.label("Tags"))).to_have_value(visit.stored_tag)
         expect(page.get_by_role("img", name="A round loaf on a board")).to_be_visible()
-        title = "Sourdough, week one (burnt)"
-        page.get_by_label("Title", exact=True).fill(title)
-        page.get_by_label(re.compile(r"^Body\b")).fill("Too long in the oven: _charcoal_.")
-        page.get_by_label("Remove the image").check()
-        page.get_by_role("button", name="Save").click()
+        title = visit.new_title
+        page.get_by_label(words("Title"), exact=True).fill(title)
+        page.get_by_label(words.label("Body")).fill(visit.new_body)
+        page.get_by_label(words("Remove the image")).check()
+        page.get_by_role("button", name=words("Save")).click()
         tab.expect_at("/")
         tab.visit(f"/{post_id}")
         expect(tab.heading).to_have_text(title)
-        expect(page.locator(".post .body em")).to_have_text("charcoal")
+        expect(page.locator(".post .body em")).to_have_text(visit.new_italic)
         expect(page.locator(".post img")).to_have_count(0)
 
         # Delete it: "no" to "Are you sure?" keeps it, "yes" deletes it.
-        page.get_by_role("link", name="Edit").click()
+        page.get_by_role("link", name=words("Edit")).click()
         tab.expect_at(f"/{post_id}/update")
         tab.confirm = False
-        page.get_by_role("button", name="Delete").click()
-        assert tab.dialogs[-1] == "Are you sure?"
+        page.get_by_role("button", name=words("Delete")).click()
+        assert tab.dialogs[-1] == words("Are you sure?")
         tab.expect_at(f"/{post_id}/update")
         tab.confirm = True
-        page.get_by_role("button", name="Delete").click()
+        page.get_by_role("button", name=words("Delete")).click()
         tab.expect_at("/")
         expect(page.get_by_role("link", name=title)).to_have_count(0)
         assert page.request.get(tab.url(f"/{post_id}")).status == 404
 
         # Log out.
-        page.get_by_role("button", name="Log Out").click()
+        page.get_by_role("button", name=words("Log Out")).click()
         tab.expect_at("/")
-        expect(page.get_by_role("link", name="Log In")).to_be_visible()
-        expect(page.get_by_role("link", name="New", exact=True)).to_have_count(0)
-        expect(page.get_by_text(LIN.name, exact=True)).to_have_count(0)
+        expect(page.get_by_role("link", name=words("Log In"))).to_be_visible()
+        expect(page.get_by_role("link", name=words("New"), exact=True)).to_have_count(0)
+        expect(page.get_by_text(user.name, exact=True)).to_have_count(0)
         assert len(tab.dialogs) == 3
         assert tab.problems == []
 
