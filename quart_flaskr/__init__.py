@@ -134,6 +134,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     # Forms take their maxlength from the limits their views check.
     app.jinja_env.globals["limits"] = limits
     app.add_template_global(markdown.body_html)
+    app.add_template_global(markdown.excerpt, "post_excerpt")
     i18n.init_app(app)
     # Security first: its start-up check of the secret key runs before the
     # database is opened.

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import html as html_entities
+import re
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Protocol
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -231,3 +234,42 @@ def body_html(item: Written) -> Markup:
     stores it: pages and the feed show those rendered on the spot.
     """
     return render(item.body) if item.html is None else item.html
+
+
+#: Characters of a post's text a listing shows before "Read more".
+EXCERPT_LENGTH = 300
+#: Where a block of the HTML ends (a paragraph, an item, a line break): a new line of text.
+_BLOCK_END = re.compile(r"<br\s*/?>|</(?:p|li|h[1-6]|pre|blockquote|tr|table|ul|ol)>")
+_TAG = re.compile(r"<[^>]*>")
+
+
+@dataclass(frozen=True, slots=True)
+class Excerpt:
+    """The beginning of a text, and whether there is more of it."""
+
+    text: str
+    cut: bool
+
+
+@functools.lru_cache(maxsize=1024)
+def _excerpt(html: str, length: int) -> Excerpt:
+    text = html_entities.unescape(_TAG.sub("", _BLOCK_END.sub("\n", html)))
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    text = "\n".join(line for line in lines if line)
+    if len(text) <= length:
+        return Excerpt(text, cut=False)
+    beginning = text[:length]
+    # At the last space, unless that loses much (Korean and Chinese may run on without one).
+    space = max(beginning.rfind(" "), beginning.rfind("\n"))
+    if space > length * 4 // 5:
+        beginning = beginning[:space]
+    return Excerpt(beginning.rstrip(" \n,.;:-") + "…", cut=True)
+
+
+def excerpt(item: Written, length: int = EXCERPT_LENGTH) -> Excerpt:
+    """The plain text a post's HTML shows, cut after about ``length`` characters at a word.
+
+    Lines stay lines (a paragraph or list item each); tags go, entities become
+    their characters (the page escapes the text again).
+    """
+    return _excerpt(str(body_html(item)), length)

@@ -305,7 +305,7 @@ class Tab:
         self.page.get_by_role("button", name=self.words("Save")).click()
         self.expect_at("/")
         newest = self.page.locator("article.post").first
-        expect(newest.locator("header h1")).to_have_text(title)
+        expect(newest.locator("header h2")).to_have_text(title)
         anchor = newest.get_attribute("id")
         assert anchor is not None and anchor.startswith("post-"), anchor
         return int(anchor.removeprefix("post-"))

@@ -170,7 +170,7 @@ async def page_text(client: Client, path: str) -> str:
 
 def titles(page: str) -> list[str]:
     """The titles of the posts a listing shows, in order."""
-    return re.findall(r'<h1><a href="/\d+">([^<]*)</a></h1>', page)
+    return re.findall(r'<h2><a href="/\d+">([^<]*)</a></h2>', page)
 
 
 async def add_posts(db: Database, count: int, author_id: int = 1, **fields: Any) -> list[int]:

@@ -315,7 +315,7 @@ def test_layout_in_russian_and_korean(
                 problems += tab.layout_problems()
                 if name == "search":
                     # Found by other forms of its words, in the reader's language.
-                    expect(tab.page.locator("article.post h1")).to_have_text(
+                    expect(tab.page.locator("article.post h2")).to_have_text(
                         [TRANSLATED_POSTS[language][1]]
                     )
                     expect(tab.page.locator(".post .comments")).to_have_text(
@@ -546,7 +546,7 @@ def test_write_find_like_comment_edit_delete(browser: Browser, blog: Blog, visit
         for number in range(1, 100):
             pager = page.locator(".pager span")
             expect(pager).to_have_text(words("Page %(number)s", number=number))
-            titles = page.locator("article.post h1").all_inner_texts()
+            titles = page.locator("article.post h2").all_inner_texts()
             assert 1 <= len(titles) <= PER_PAGE
             seen += titles
             next_link = page.get_by_role("link", name=words("Next"))

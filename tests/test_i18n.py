@@ -34,7 +34,7 @@ from tests.helpers import post_form
 #: data of these tests (the seeded users are "test" and "other").
 UNTRANSLATED = frozenset(
     {"Flaskr", "English", "Markdown", "JPEG", "PNG", "GIF", "WebP", "KiB", "CSRF", "ASCII"}
-    | {"python", "async", "test", "other"}
+    | {"python", "async", "test", "other", "RSS"}
 )
 _SPOKEN_ATTRIBUTES = frozenset({"title", "alt", "placeholder", "aria-label"})
 

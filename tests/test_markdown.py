@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 from html.parser import HTMLParser
+from types import SimpleNamespace
 
 import pytest
 from markupsafe import Markup
@@ -166,3 +167,35 @@ async def test_render_in_thread() -> None:
     assert await asyncio.gather(
         *(markdown.render_in_thread(f"*{number}*") for number in range(3))
     ) == [f"<p><em>{number}</em></p>\n" for number in range(3)]
+
+
+@pytest.mark.parametrize(
+    ("html", "length", "text", "cut"),
+    (
+        ("<p>Short.</p>\n", 300, "Short.", False),
+        ("<p>test\nbody</p>\n", 300, "test\nbody", False),
+        (
+            "<h2>Title</h2>\n<ul>\n<li>a &amp; b</li>\n<li>c</li>\n</ul>\n",
+            300,
+            "Title\na & b\nc",
+            False,
+        ),
+        ("<p>one two three four five six</p>", 20, "one two three four…", True),
+        # A run without spaces (Korean may run on) is cut where the length ends.
+        ("<p>가나다라마바사아자차카타파하</p>", 10, "가나다라마바사아자차…", True),
+        # A space too far back would lose too much: cut at the length.
+        ("<p>a bcdefghijklmnopqrstuvwxyz</p>", 10, "a bcdefghi…", True),
+        ("<p>one two three, four</p>", 17, "one two three…", True),
+        ("<p>x<br>y<br />z</p>", 300, "x\ny\nz", False),
+    ),
+)
+def test_excerpt_is_the_beginning_of_the_text_cut_at_a_word(
+    html: str, length: int, text: str, cut: bool
+) -> None:
+    item = SimpleNamespace(body="", html=Markup(html))  # noqa: S704 - the test's own HTML
+    assert markdown.excerpt(item, length) == markdown.Excerpt(text, cut)
+
+
+def test_excerpt_of_a_body_saved_before_its_html() -> None:
+    item = SimpleNamespace(body="**Bold** <b>raw</b>", html=None)
+    assert markdown.excerpt(item) == markdown.Excerpt("Bold <b>raw</b>", cut=False)
