@@ -75,6 +75,20 @@ def install_chromium() -> None:
         apt_install("fonts-nanum", "a Korean font", "Korean text shows as boxes")
 
 
+def install_node_tools() -> None:
+    """Install the browser-side tools package.json names (axe-core, Lighthouse) with npm ci.
+
+    Node.js and npm come from Debian when missing (as root with apt-get).
+    """
+    if shutil.which("npm") is None and shutil.which("apt-get") is not None:
+        apt_install("npm", "npm", "the accessibility tests will fail")
+    lock = ROOT / "package-lock.json"
+    installed = ROOT / "node_modules" / ".package-lock.json"
+    if installed.exists() and installed.stat().st_mtime >= lock.stat().st_mtime:
+        return
+    run("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
+
+
 def install_postgresql() -> None:
     """Install Debian's PostgreSQL for its tests, unless one is installed or a server answers.
 
@@ -130,6 +144,7 @@ def serve(args: argparse.Namespace) -> None:
 def test(args: argparse.Namespace) -> None:
     install("dev")
     install_chromium()
+    install_node_tools()
     install_postgresql()
     run(BIN / "ruff", "check", ".")
     run(BIN / "ruff", "format", "--check", ".")
@@ -143,6 +158,7 @@ def screenshots(args: argparse.Namespace) -> None:
     """The browser tests, told to save the README's screenshots in docs/screenshots/."""
     install("dev")
     install_chromium()
+    install_node_tools()
     run(
         BIN / "python",
         "-m",

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from typing import Literal
 from typing import NoReturn
 
 import pytest
@@ -156,6 +157,24 @@ def launch(path: str) -> Iterator[Browser]:
             browser.close()
 
 
+#: axe-core, the accessibility checker, as ``npm ci`` installs it (``tasks.py test`` runs that).
+AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+#: What axe checks: every WCAG 2.0, 2.1 and 2.2 rule at levels A and AA, and its best
+#: practices; WCAG 2.2's target size (24 px) is among them.
+AXE_OPTIONS = {
+    "runOnly": {
+        "type": "tag",
+        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"],
+    },
+    "rules": {"target-size": {"enabled": True}},
+    "resultTypes": ["violations"],
+}
+_AXE_RUN = """async (options) => {
+  const results = await axe.run(document, options);
+  return results.violations.flatMap((violation) => violation.nodes.map((node) =>
+    `${violation.id} (${violation.impact}): ${node.target.join(" ")}: ${node.failureSummary}`));
+}"""
+
 #: The browser locale a tab of each of the blog's languages is opened with.
 LOCALES = {"en": "en-US", "ru": "ru-RU", "ko": "ko-KR"}
 
@@ -251,6 +270,15 @@ class Tab:
         problems: list[str] = self.page.evaluate(_LAYOUT_PROBLEMS)
         return [f"{self.page.url} at {self.width.width} px: {problem}" for problem in problems]
 
+    def accessibility_problems(self) -> list[str]:
+        """What axe-core finds wrong on the page shown (the tab must be opened with ``audit``)."""
+        if not AXE.exists():
+            pytest.fail(f"{AXE} is missing: 'npm ci' installs it ('python3 tasks.py test' does)")
+        self.page.add_script_tag(path=AXE)
+        found: list[str] = self.page.evaluate(_AXE_RUN, AXE_OPTIONS)
+        where = f"{self.page.url} at {self.width.width} px"
+        return [f"{where}: {problem}" for problem in found]
+
     def screenshot(self, directory: Path, name: str, full_page: bool = False) -> Path:
         """Save the window (or the whole page) as ``<name>-<width name>.png``, images loaded."""
         if full_page:
@@ -318,10 +346,14 @@ def open_tab(
     width: Width,
     storage_state: StorageState | None = None,
     language: str = "en",
+    color_scheme: Literal["light", "dark"] = "light",
+    audit: bool = False,
 ) -> Iterator[Tab]:
     """A tab at ``width`` with cookies of its own (or ``storage_state``'s); closed afterwards.
 
-    Its browser is set to ``language`` (one of the blog's), as a reader's would be.
+    Its browser is set to ``language`` (one of the blog's) and ``color_scheme``, as a
+    reader's would be. An ``audit`` tab may add axe's script to pages, past their
+    Content-Security-Policy (which is why only those tabs may).
     """
     options: dict[str, Any] = {"is_mobile": True, "has_touch": True} if width.mobile else {}
     context = browser.new_context(
@@ -329,6 +361,8 @@ def open_tab(
         device_scale_factor=1,
         storage_state=storage_state,
         locale=LOCALES[language],
+        color_scheme=color_scheme,
+        bypass_csp=audit,
         **options,
     )
     try:

@@ -18,6 +18,7 @@ import math
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import pytest
 from playwright.sync_api import Browser
@@ -343,6 +344,49 @@ def test_the_switcher_changes_the_language_and_keeps_it(browser: Browser, blog: 
         expect(page.get_by_role("link", name="Войти")).to_be_visible()
         expect(page.get_by_role("button", name="Русский")).to_have_attribute("aria-pressed", "true")
         assert tab.problems == []
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", [PHONE, DESKTOP], ids=lambda width: width.name)
+def test_accessibility(
+    browser: Browser, blog: Blog, width: Width, scheme: Literal["light", "dark"]
+) -> None:
+    """axe-core finds nothing wrong on any page, in either colour scheme, at either width."""
+    hills = f"/{blog.hills_id}"
+    visitor_pages = [
+        "/",
+        "/?page=2",
+        hills,
+        "/tag/travel",
+        "/?q=ridge",
+        "/?q=nothing+like+it",
+        "/auth/register",
+        "/auth/login",
+        "/no-such-page",
+    ]
+    author_pages = ["/", hills, "/create", f"{hills}/update"]
+    problems: list[str] = []
+    for pages, cookies in ((visitor_pages, None), (author_pages, blog.ada)):
+        with open_tab(
+            browser, blog.server.url, width, cookies, color_scheme=scheme, audit=True
+        ) as tab:
+            for path in pages:
+                tab.page.goto(tab.url(path))
+                problems += tab.accessibility_problems()
+            # A page with a message: a login refused, then a post refused.
+            if cookies is None:
+                tab.visit("/auth/login")
+                tab.page.get_by_label("Username").fill("nobody")
+                tab.page.get_by_label("Password").fill("wrong password")
+                tab.page.get_by_role("button", name="Log In").click()
+            else:
+                tab.visit("/create")
+                tab.page.get_by_label("Title", exact=True).fill("Refused")
+                tab.page.get_by_label(tab.words.label("Tags")).fill("!!!")
+                tab.page.get_by_role("button", name="Save").click()
+            expect(tab.page.locator(".flash")).to_be_visible()
+            problems += tab.accessibility_problems()
+    assert problems == []
 
 
 def test_favicon(browser: Browser, blog: Blog) -> None:
