@@ -11,6 +11,7 @@ from typing import Any
 
 from quart import Quart
 
+from quart_flaskr import imaging
 from quart_flaskr import passwords
 
 
@@ -82,6 +83,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
         # Largest image accepted with a post; the forms that take one may be
         # this much larger than MAX_CONTENT_LENGTH.
         MAX_IMAGE_BYTES=4 * 1024 * 1024,
+        # The most pixels an image may have (a 24-megapixel phone photo, or
+        # a 36-megapixel camera's): a small file may decode to gigabytes.
+        MAX_IMAGE_PIXELS=imaging.MAX_PIXELS,
         # Where releases before schema 7 stored uploaded images as files: the
         # data step after the migrations moves the images posts show from
         # there into the database, where images now live.
@@ -139,7 +143,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     # Security first: its start-up check of the secret key runs before the
     # database is opened.
     security.init_app(app)
-    db.init_app(app, functools.partial(upgrade_data, upload_folder=app.config["UPLOAD_FOLDER"]))
+    db.init_app(
+        app,
+        functools.partial(
+            upgrade_data,
+            upload_folder=app.config["UPLOAD_FOLDER"],
+            max_image_pixels=app.config["MAX_IMAGE_PIXELS"],
+        ),
+    )
     errors.init_app(app)
     pagecache.init_app(app)
     deploy.init_app(app)

@@ -35,6 +35,7 @@ from quart_flaskr.login import current_user
 from quart_flaskr.login import logged_in_user
 from quart_flaskr.login import login_required
 from quart_flaskr.models import comments
+from quart_flaskr.models import images as image_queries
 from quart_flaskr.models import likes
 from quart_flaskr.models import posts
 from quart_flaskr.models import tags
@@ -245,21 +246,34 @@ async def _read_post_form() -> tuple[PostForm, list[str], str | None]:
     return form, names, error
 
 
-async def _read_image() -> tuple[images.Upload | None, str | None]:
-    """The image the form carries, if any, and what is wrong with it, if anything."""
-    try:
-        return images.read_upload((await request.files).get("image")), None
-    except images.ImageError as error:
-        return None, str(error)
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A submitted post form: its fields, tags and image, or what is wrong with them.
+
+    ``status``: that of the form shown again with ``error``.
+    """
+
+    form: PostForm
+    tags: list[str]
+    image: image_queries.Image | None = None
+    error: str | None = None
+    status: int = 200
 
 
-async def _read_submission() -> tuple[PostForm, list[str], images.Upload | None, str | None]:
-    """The post form, its tags and its image, and what is wrong with them, if anything."""
+async def _read_submission() -> Submission:
+    """The post form, its tags and its image as stored, or what is wrong with them.
+
+    The image is decoded (off the event loop) only once the rest of the form is right.
+    """
     form, names, error = await _read_post_form()
-    upload = None
-    if error is None:
-        upload, error = await _read_image()
-    return form, names, upload, error
+    if error is not None:
+        return Submission(form, names, error=error)
+    try:
+        upload = images.read_upload((await request.files).get("image"))
+        image = None if upload is None else await images.stored_image(upload)
+    except images.ImageError as refused:
+        return Submission(form, names, error=str(refused), status=refused.status)
+    return Submission(form, names, image)
 
 
 @bp.route("/create", methods=("GET", "POST"))
@@ -269,24 +283,25 @@ async def _read_submission() -> tuple[PostForm, list[str], images.Upload | None,
 async def create() -> ResponseReturnValue:
     """Create a new post for the current user."""
     if request.method == "POST":
-        form, names, upload, error = await _read_submission()
-        if error is None:
-            html = await markdown.render_in_thread(form.body)
+        sent = await _read_submission()
+        if sent.error is None:
+            html = await markdown.render_in_thread(sent.form.body)
             # The image is stored in the post's own transaction.
             await posts.insert_post(
                 get_db(),
                 logged_in_user().id,
-                form.title,
-                form.body,
+                sent.form.title,
+                sent.form.body,
                 html=html,
-                tags=names,
-                image=None if upload is None else images.stored_image(upload),
-                image_alt=form.image_alt,
+                tags=sent.tags,
+                image=sent.image,
+                image_alt=sent.form.image_alt,
             )
             return redirect(url_for("blog.index"))
-        # As in Flaskr: the form again, with the message, what was typed, and 200.
-        await flash(error)
-        return await render_template("blog/create.html", form=form)
+        # As in Flaskr: the form again, with the message, what was typed, and
+        # 200 (400 for a picture that cannot be decoded or is too large).
+        await flash(sent.error)
+        return await render_template("blog/create.html", form=sent.form), sent.status
     return await render_template("blog/create.html", form=PostForm())
 
 
@@ -298,28 +313,31 @@ async def update(id: int) -> ResponseReturnValue:
     """Update a post if the current user is the author; its image can be replaced or removed."""
     post = await get_post(id)
     if request.method == "POST":
-        form, names, upload, error = await _read_submission()
-        if error is None:
+        sent = await _read_submission()
+        if sent.error is None:
             remove_image = "remove_image" in await request.form
-            html = await markdown.render_in_thread(form.body)
+            html = await markdown.render_in_thread(sent.form.body)
             # The new image is stored, and the one it replaces deleted, in the
             # post's own transaction; nothing is, if the post was deleted meanwhile.
             updated = await posts.update_post(
                 get_db(),
                 id,
-                form.title,
-                form.body,
+                sent.form.title,
+                sent.form.body,
                 html=html,
-                tags=names,
-                image_alt=form.image_alt,
-                replace_image=upload is not None or remove_image,
-                image=None if upload is None else images.stored_image(upload),
+                tags=sent.tags,
+                image_alt=sent.form.image_alt,
+                replace_image=sent.image is not None or remove_image,
+                image=sent.image,
             )
             if not updated:
                 abort(404, gettext(POST_MISSING, id=id))
             return redirect(url_for("blog.index"))
-        await flash(error)
-        return await render_template("blog/update.html", post=post, form=form)
+        await flash(sent.error)
+        return (
+            await render_template("blog/update.html", post=post, form=sent.form),
+            sent.status,
+        )
     return await render_template("blog/update.html", post=post, form=PostForm.from_post(post))
 
 

@@ -1,10 +1,13 @@
 """Images attached to posts: checked by their content, stored under generated names, served back.
 
 An upload is accepted only when its first bytes are those of a JPEG, PNG, GIF
-or WebP file; the name and content type the browser sent are ignored. Images
-live in the database (``models/images.py``), written in their post's own
-transaction under random names, and are served with the content type of what
-they were checked to be.
+or WebP file; the name and content type the browser sent are ignored. It is
+then decoded by that kind's decoder alone, off the event loop, and stored
+upright, without its metadata, with its size and smaller variants (see
+``imaging.py``). Images live in the database (``models/images.py``), written
+in their post's own transaction under random names, and are served, variants
+too, with the content type of what they were checked to be. Pages show them
+with ``templates/_picture.html``, from the sources :func:`image_sources` lists.
 """
 
 from __future__ import annotations
@@ -23,14 +26,18 @@ from quart import Quart
 from quart import request
 from quart import Response
 from quart import ResponseReturnValue
+from quart import url_for
 from quart.datastructures import FileStorage
 from quart.wrappers import Request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RoutingException
 
+from quart_flaskr import imaging
 from quart_flaskr.db import get_db
 from quart_flaskr.i18n import gettext
+from quart_flaskr.i18n import ngettext
 from quart_flaskr.models import images as image_queries
+from quart_flaskr.models.posts import Post
 from quart_flaskr.security import public_view
 
 bp = Blueprint("images", __name__)
@@ -53,7 +60,28 @@ _ACCEPTS_UPLOAD = "accepts_image_upload"
 
 
 class ImageError(ValueError):
-    """An upload that is not an image this site takes; the message says why."""
+    """An upload that is not an image this site takes; the message says why.
+
+    ``status``: that of the form shown again with the message. 200, as for
+    any other mistake in the form, when its size or first bytes say so; 400
+    when the picture in it cannot be decoded or has too many pixels.
+    """
+
+    def __init__(self, message: str, status: int = 200) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """What a page's ``<picture>`` lists for an image: ``srcset`` values, empty when none.
+
+    ``webp``: the WebP variants, for browsers that take WebP; ``srcset``: for
+    the others, the variants in the image's own kind and the image itself.
+    """
+
+    webp: str
+    srcset: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +123,74 @@ def read_upload(file: FileStorage | None) -> Upload | None:
     return Upload(data, kind)
 
 
-def stored_image(upload: Upload) -> image_queries.Image:
-    """The upload under a new random name, to store with its post."""
-    return image_queries.Image(f"{secrets.token_urlsafe(16)}.{upload.kind}", upload.data)
+def _new_name(kind: str) -> str:
+    return f"{secrets.token_urlsafe(16)}.{kind}"
+
+
+async def stored_image(upload: Upload) -> image_queries.Image:
+    """The upload as it is stored with its post: upright, without metadata, with its variants.
+
+    Under new random names; decoded off the event loop.
+
+    :raise ImageError: (400) when it has too many pixels or cannot be decoded
+    """
+    limit = current_app.config["MAX_IMAGE_PIXELS"]
+    try:
+        picture = await imaging.run(imaging.process_upload, upload.data, upload.kind, limit)
+    except imaging.TooManyPixelsError:
+        megapixels = limit // 1_000_000
+        raise ImageError(
+            ngettext(
+                "The image must be at most %(num)d megapixel.",
+                "The image must be at most %(num)d megapixels.",
+                megapixels,
+            ),
+            400,
+        ) from None
+    except imaging.UnreadableError:
+        raise ImageError(
+            gettext("The image could not be read: the file may be damaged or incomplete."), 400
+        ) from None
+    return image_queries.Image(
+        _new_name(upload.kind),
+        picture.data,
+        picture.width,
+        picture.height,
+        named_variants(picture.variants),
+    )
+
+
+def named_variants(variants: tuple[imaging.Variant, ...]) -> tuple[image_queries.Variant, ...]:
+    """Variants as stored, each under a new random name."""
+    return tuple(
+        image_queries.Variant(_new_name(variant.kind), variant.width, variant.data)
+        for variant in variants
+    )
+
+
+@bp.app_template_global()
+def image_sources(post: Post) -> Sources:
+    """The ``srcset`` values of a post's image, from its variants (none: both empty).
+
+    A WebP image is one of its own WebP sources, so it has a single list.
+    """
+    if post.image is None or not post.image_variants:
+        return Sources("", "")
+    webp = [(name, width) for name, width in post.image_variants if name.endswith(".webp")]
+    others = [(name, width) for name, width in post.image_variants if not name.endswith(".webp")]
+    # Variants are made with the size, so it is known here.
+    others.append((post.image, post.image_width or 0))
+    if post.image.endswith(".webp"):
+        return Sources("", _srcset(webp + others))
+    return Sources(_srcset(webp), _srcset(others))
+
+
+def _srcset(candidates: list[tuple[str, int]]) -> str:
+    """A ``srcset`` of images by their width, narrowest first."""
+    return ", ".join(
+        f"{url_for('images.serve', name=name)} {width}w"
+        for name, width in sorted(candidates, key=lambda candidate: candidate[1])
+    )
 
 
 def is_stored_name(name: str) -> bool:

@@ -38,6 +38,7 @@ from quart_flaskr.models import rate_limits
 from quart_flaskr.models import tags
 from quart_flaskr.models import users
 from quart_flaskr.models.images import Image
+from quart_flaskr.models.images import Variant
 from tests.harness.forms import csrf_token_in
 from tests.harness.postgres import new_database
 from tests.harness.processes import free_port
@@ -453,7 +454,11 @@ async def fill_blog(database: Database) -> None:
         for name in ("alice", "Bob", "bob"):
             await tx.insert('INSERT INTO "user" (username, password) VALUES (?, ?)', (name, "h"))
     for number in range(1, 8):
-        image = Image(f"{'A' * 21}{number}.png", b"\x89PNG" + bytes([number]) * 3000)
+        # Its variant's row holds its own name, width and bytes.
+        variant = Variant(f"{'V' * 21}{number}.webp", 480, b"RIFF" + bytes([number]) * 1000)
+        image = Image(
+            f"{'A' * 21}{number}.png", b"\x89PNG" + bytes([number]) * 3000, 960, 720, (variant,)
+        )
         await posts.insert_post(
             database,
             1 + number % 3,
@@ -478,6 +483,7 @@ async def blog_as_shown(database: Database) -> list[object]:
     shown.append(await posts.select_posts(database, limit=50, tag_id=tag_id))
     for number in range(1, 8):
         shown.append(await images.select_image(database, f"{'A' * 21}{number}.png"))
+        shown.append(await images.select_image(database, f"{'V' * 21}{number}.webp"))
         shown.append(await comments.select_comments(database, number))
     shown.append(await users.select_session_user(database, "live"))
     shown.append(await users.select_user_by_name(database, "BOB"))
@@ -496,6 +502,7 @@ async def test_copy_from_sqlite_to_postgresql_and_back(
         assert counts == {
             "user": 3,
             "image": 3,
+            "image_variant": 3,
             "post": 6,
             "tag": 3,
             "post_tag": 12,
@@ -544,7 +551,7 @@ def test_copy_db_command(postgres_url: str, tmp_path: Path) -> None:
     asyncio.run(fill())
     result = runner.invoke(args=["copy-db", postgres_url])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("Copied 1 user, 0 image, 0 post,")
+    assert result.output.startswith("Copied 1 user, 0 image, 0 image_variant, 0 post,")
     assert result.output.rstrip().endswith(f"into {postgres_url}.")
     again = runner.invoke(args=["copy-db", postgres_url])
     assert again.exit_code == 1 and "already holds users and posts" in again.output

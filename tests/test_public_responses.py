@@ -14,11 +14,12 @@ from werkzeug.routing import Rule
 from quart_flaskr.db import get_db
 from quart_flaskr.images import CACHE_SECONDS
 from quart_flaskr.security import is_public
+from tests import pictures
 from tests.helpers import AuthActions
 from tests.helpers import Client
 from tests.helpers import csrf_token
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
+PNG = pictures.png()
 #: What each form-taking route is sent; other POST routes take no fields.
 FORMS: dict[str, dict[str, str]] = {
     "auth.register": {"username": "newcomer", "password": "newcomer-password"},

@@ -21,6 +21,7 @@ from quart_flaskr.migrations import data
 from quart_flaskr.models import images as image_queries
 from quart_flaskr.models import posts
 from quart_flaskr.models.images import Image
+from tests import pictures
 from tests.harness.databases import old_database
 from tests.helpers import AuthActions
 from tests.helpers import make_config
@@ -231,8 +232,8 @@ async def test_posts_and_comments_show_their_html_before_the_data_step(tmp_path:
 #: The schema version of the release that kept images as files in UPLOAD_FOLDER.
 IMAGE_FILES_VERSION = 6
 #: Stored names, as that release made them, and the files' bytes.
-RED = ("Redredredredredredred0.png", b"\x89PNG\r\n\x1a\nred")
-BLUE = ("Blueblueblueblueblue01.jpg", b"\xff\xd8\xffblue")
+RED = ("Redredredredredredred0.png", pictures.png())
+BLUE = ("Blueblueblueblueblue01.jpg", pictures.jpeg())
 LOST = ("Lostlostlostlostlost01.gif", b"GIF89alost")
 
 

@@ -1,7 +1,8 @@
 """Copying a blog into an empty database: from SQLite to PostgreSQL (outgrowing a machine), or back.
 
-Users, posts, images, tags, likes, comments and login sessions are copied with
-their ids, in batches, in one transaction on the target: a copy that fails
+Users, posts, images with their variants, tags, likes, comments and login
+sessions are copied with their ids, in batches, in one transaction on the
+target: a copy that fails
 leaves the target empty. Like and comment counts are not copied but counted
 again by the target's own triggers as the likes and comments arrive, and its
 search index is built the same way from the posts' search terms (the same on
@@ -33,7 +34,8 @@ TABLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     # username_key is set after all users are in: accounts from before the
     # key may share one, which the database refuses for a new user.
     ("user", ("id", "username", "password"), ("id",)),
-    ("image", ("name", "data", "created"), ("name",)),
+    ("image", ("name", "data", "created", "width", "height"), ("name",)),
+    ("image_variant", ("name", "image", "width", "data", "created"), ("name",)),
     (
         "post",
         (

@@ -8,7 +8,9 @@ old body while serving. Users from before schema 6 get the key their name is
 compared by (see ``usernames.py``). Images that posts from before schema 7
 show are moved from the files of the uploads folder into the database. Posts
 from before schema 8 get their search terms (see ``search.py``), analysed in
-batches off the event loop too.
+batches off the event loop too. Images from before schema 9 get their size
+and variants (see ``imaging.py``), made off the event loop, their own bytes
+left as they are (they are served under their name as never changing).
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ import asyncio
 import logging
 from pathlib import Path
 
+from quart_flaskr import imaging
 from quart_flaskr import markdown
 from quart_flaskr import search
 from quart_flaskr.db import Database
 from quart_flaskr.db import Row
 from quart_flaskr.images import is_stored_name
+from quart_flaskr.images import named_variants
 from quart_flaskr.models import images as image_queries
 from quart_flaskr.models import users
 
@@ -130,11 +134,47 @@ async def store_image_files(db: Database, upload_folder: str, batch: int = 100) 
     return done
 
 
-async def upgrade_data(db: Database, upload_folder: str | None = None) -> None:
+async def store_missing_image_sizes(
+    db: Database, max_pixels: int = imaging.MAX_PIXELS, batch: int = 10
+) -> int:
+    """Measure the images stored before schema 9 and store their variants, a few at a time.
+
+    An image that cannot be read (or has more than ``max_pixels`` pixels) is
+    named in the log and stored as 0 by 0, so that it is not read again: it
+    is shown as it is, without a size or variants.
+
+    :return: how many images were measured
+    """
+    done = 0
+    last = ""
+    while found := await image_queries.select_unmeasured(db, last, batch):
+        for image in found:
+            kind = image.name.rsplit(".", 1)[1]
+            try:
+                picture = await imaging.run(imaging.process_stored, image.data, kind, max_pixels)
+            except imaging.ImagingError as error:
+                logger.warning("The image %s could not be measured: %s", image.name, error)
+                measured = image_queries.Image(image.name, b"", 0, 0)
+            else:
+                variants = named_variants(picture.variants)
+                measured = image_queries.Image(
+                    image.name, b"", picture.width, picture.height, variants
+                )
+            if await image_queries.store_measured(db, measured):
+                done += 1
+        last = found[-1].name
+    return done
+
+
+async def upgrade_data(
+    db: Database, upload_folder: str | None = None, max_image_pixels: int = imaging.MAX_PIXELS
+) -> None:
     """Bring the rows up to date after the schema migrations.
 
     :param upload_folder: where releases before schema 7 kept images as files
         (the factory passes ``UPLOAD_FOLDER``); None stores none
+    :param max_image_pixels: the most pixels of an image whose variants are made
+        (the factory passes ``MAX_IMAGE_PIXELS``)
     """
     for table in _MISSING:
         await store_missing_html(db, table)
@@ -142,3 +182,4 @@ async def upgrade_data(db: Database, upload_folder: str | None = None) -> None:
     await store_missing_search_terms(db)
     if upload_folder is not None:
         await store_image_files(db, upload_folder)
+    await store_missing_image_sizes(db, max_image_pixels)

@@ -1,8 +1,10 @@
-"""Posts' images: their bytes under the stored name ``post.image`` holds.
+"""Posts' images: their bytes under the stored name ``post.image`` holds, and their variants.
 
-A post writes, replaces and deletes its image's row in its own transaction
+A post writes, replaces and deletes its image's row, with the rows of the
+image's smaller copies (``image_variant``, schema 9), in its own transaction
 (see ``posts.py``), so that no post names a row that is not there and no row
-outlives its post. A stored name is never given to other bytes.
+outlives its post. A stored name, an image's or a variant's, is never given
+to other bytes.
 """
 
 from __future__ import annotations
@@ -14,32 +16,98 @@ from quart_flaskr.db import Transaction
 
 
 @dataclass(frozen=True, slots=True)
-class Image:
-    """An image as stored: its name (whose extension gives its kind) and its bytes."""
+class Variant:
+    """A smaller copy of an image, as stored: its own name, its width in pixels, its bytes."""
 
     name: str
+    width: int
     data: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class Image:
+    """An image as stored: its name (whose extension gives its kind) and its bytes.
+
+    ``width`` and ``height`` are the size browsers show it at (upright); None
+    until measured, 0 for an image stored before schema 9 that could not be read.
+    """
+
+    name: str
+    data: bytes
+    width: int | None = None
+    height: int | None = None
+    variants: tuple[Variant, ...] = ()
+
+
 async def insert_image(tx: Transaction, image: Image) -> None:
-    """Store an image under its new name, within the transaction of the post that shows it."""
-    await tx.execute("INSERT INTO image (name, data) VALUES (?, ?)", (image.name, image.data))
+    """Store an image and its variants under their new names, within its post's transaction."""
+    await tx.execute(
+        "INSERT INTO image (name, data, width, height) VALUES (?, ?, ?, ?)",
+        (image.name, image.data, image.width, image.height),
+    )
+    await insert_variants(tx, image.name, image.variants)
+
+
+async def insert_variants(tx: Transaction, image: str, variants: tuple[Variant, ...]) -> None:
+    """Store the variants of the image stored under the name ``image``."""
+    await tx.execute_many(
+        "INSERT INTO image_variant (name, image, width, data) VALUES (?, ?, ?, ?)",
+        [(variant.name, image, variant.width, variant.data) for variant in variants],
+    )
 
 
 async def delete_image(tx: Transaction, name: str) -> None:
-    """Delete an image no post shows any more, within the transaction that stopped showing it."""
+    """Delete an image no post shows any more, and its variants.
+
+    Within the transaction that stopped showing it.
+    """
+    # The foreign key would delete the variants too; saying so does not
+    # depend on it being enforced.
+    await tx.execute("DELETE FROM image_variant WHERE image = ?", (name,))
     await tx.execute("DELETE FROM image WHERE name = ?", (name,))
 
 
+#: An image's or a variant's bytes, by its stored name (the names never meet).
+_SELECT_DATA = (
+    "SELECT data FROM image WHERE name = ? UNION ALL SELECT data FROM image_variant WHERE name = ?"
+)
+_EXISTS = "SELECT 1 FROM image WHERE name = ? UNION ALL SELECT 1 FROM image_variant WHERE name = ?"
+
+
 async def select_image(db: Database, name: str) -> bytes | None:
-    """The bytes of the image stored under ``name``, or None."""
-    row = await db.fetch_one("SELECT data FROM image WHERE name = ?", (name,))
+    """The bytes of the image or variant stored under ``name``, or None."""
+    row = await db.fetch_one(_SELECT_DATA, (name, name))
     return None if row is None else bytes(row[0])
 
 
 async def image_exists(db: Database, name: str) -> bool:
-    """Whether an image is stored under ``name``, without reading its bytes."""
-    return await db.fetch_one("SELECT 1 FROM image WHERE name = ?", (name,)) is not None
+    """Whether an image or variant is stored under ``name``, without reading its bytes."""
+    return await db.fetch_one(_EXISTS, (name, name)) is not None
+
+
+async def select_unmeasured(db: Database, after: str = "", limit: int = 10) -> list[Image]:
+    """Images stored before schema 9 (no width yet), by name: ``limit`` of them after ``after``."""
+    rows = await db.fetch_all(
+        "SELECT name, data FROM image WHERE width IS NULL AND name > ? ORDER BY name LIMIT ?",
+        (after, limit),
+    )
+    return [Image(row["name"], bytes(row["data"])) for row in rows]
+
+
+async def store_measured(db: Database, image: Image) -> bool:
+    """Store the size and variants of an image stored before schema 9; whether it was stored.
+
+    Nothing is stored when the image was deleted meanwhile (its post was
+    edited or deleted) or another process measured it first.
+    """
+    async with db.transaction() as tx:
+        measured = await tx.execute(
+            "UPDATE image SET width = ?, height = ? WHERE name = ? AND width IS NULL",
+            (image.width, image.height, image.name),
+        )
+        if measured:
+            await insert_variants(tx, image.name, image.variants)
+    return measured > 0
 
 
 async def select_unstored_names(db: Database, after: str = "", limit: int = 100) -> list[str]:

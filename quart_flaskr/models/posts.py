@@ -46,6 +46,11 @@ class Post:
     html: Markup | None
     image: str | None = None
     image_alt: str = ""
+    #: The size browsers show the image at, in pixels: None (or 0) while not known.
+    image_width: int | None = None
+    image_height: int | None = None
+    #: The stored name and width of each smaller copy of the image, narrowest first.
+    image_variants: tuple[tuple[str, int], ...] = ()
     like_count: int = 0
     comment_count: int = 0
     tags: tuple[str, ...] = ()
@@ -56,6 +61,10 @@ class Post:
 _COLUMNS = (
     "post.id, title, body, body_html, created, author_id, username, image, image_alt,"
     " like_count, comment_count,"
+    " (SELECT width FROM image WHERE image.name = post.image) AS image_width,"
+    " (SELECT height FROM image WHERE image.name = post.image) AS image_height,"
+    " (SELECT group_concat(image_variant.name || ' ' || image_variant.width, ',')"
+    "  FROM image_variant WHERE image_variant.image = post.image) AS image_variants,"
     " (SELECT group_concat(tag.name, ',') FROM post_tag JOIN tag ON tag.id = post_tag.tag_id"
     "  WHERE post_tag.post_id = post.id) AS tags,"
     " EXISTS (SELECT 1 FROM post_like"
@@ -149,11 +158,22 @@ def _post(row: Row) -> Post:
         html=None if html is None else Markup(html),  # noqa: S704
         image=row["image"],
         image_alt=row["image_alt"],
+        image_width=row["image_width"],
+        image_height=row["image_height"],
+        image_variants=_variants(row["image_variants"]),
         like_count=row["like_count"],
         comment_count=row["comment_count"],
         tags=tuple(sorted(row["tags"].split(","))) if row["tags"] else (),
         liked=bool(row["liked"]),
     )
+
+
+def _variants(listed: str | None) -> tuple[tuple[str, int], ...]:
+    """The (name, width) pairs of an image's variants, as ``_COLUMNS`` lists them, by width."""
+    if not listed:
+        return ()
+    pairs = (variant.split(" ") for variant in listed.split(","))
+    return tuple(sorted(((name, int(width)) for name, width in pairs), key=lambda pair: pair[1]))
 
 
 def match_expression(text: str) -> str:

@@ -1,0 +1,214 @@
+"""Pictures as Pillow sees them: measured, turned upright, stripped of metadata, and made smaller.
+
+An upload is decoded only by the Pillow plugin of the kind its first bytes
+showed, after its size in pixels is checked against a limit (Pillow's own
+decompression-bomb check stays on behind it). A still image is stored as
+re-encoded here: turned as its EXIF orientation says, without EXIF, GPS, XMP
+or comments (its colour profile is kept), at its own width and height. Its
+variants are the same picture at each of ``VARIANT_WIDTHS`` below its width,
+in WebP and in its own kind (PNG for a GIF), so that a phone fetches a picture
+the size of its screen. An animated image is stored as uploaded and gets no
+variants: a still of its first frame would stop it moving.
+
+Everything here is blocking and CPU-bound: callers run it with :func:`run`,
+off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import io
+import struct
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TypeVar
+
+from PIL import Image
+from PIL import ImageOps
+
+T = TypeVar("T")
+
+#: The widths, in pixels, of the smaller copies made of each still image:
+#: phones (1x to 3x), tablets and laptops, a desktop's column at 1.5x.
+VARIANT_WIDTHS = (480, 960, 1440)
+#: The most pixels an image may have (``MAX_IMAGE_PIXELS`` by default): a 24-
+#: megapixel phone photo, or 36 from a camera, but not a small file that
+#: decodes to gigabytes. Pillow's own check (89 million) stays on behind it.
+MAX_PIXELS = 36_000_000
+JPEG_QUALITY = 85
+WEBP_QUALITY = 80
+#: The Pillow plugin that decodes each kind (by stored names' extensions).
+_FORMATS = {"jpg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP"}
+#: What is kept of a picture's ``info``: its colour profile, and the palette's
+#: transparent colour (part of the picture, not about it).
+_KEPT_INFO: tuple[str | tuple[int, int], ...] = ("icc_profile", "transparency")
+#: Variants in the original's own kind, for browsers without WebP.
+_FALLBACK_KIND = {"jpg": "jpg", "png": "png", "gif": "png"}
+
+# One picture at a time per process: a 36-megapixel photo takes about 150 MB
+# decoded, and as much again turned upright, so a burst of uploads queues here
+# rather than taking the machine's memory. Pillow releases the GIL while it
+# decodes, resizes and encodes, so requests go on being served meanwhile.
+_EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imaging")
+
+
+class ImagingError(ValueError):
+    """Bytes that are not a picture this site can take."""
+
+
+class TooManyPixelsError(ImagingError):
+    """A picture larger in pixels than the limit (a decompression bomb, or just huge)."""
+
+
+class UnreadableError(ImagingError):
+    """Bytes that begin like a picture but cannot be decoded as one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """A smaller copy of a picture: its kind (``"webp"``, …), width in pixels, and bytes."""
+
+    kind: str
+    width: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Picture:
+    """A picture as stored: its bytes, the size browsers show it at, and its variants."""
+
+    data: bytes
+    width: int
+    height: int
+    variants: tuple[Variant, ...] = ()
+
+
+async def run(function: Callable[..., T], *args: object) -> T:
+    """Run ``function(*args)`` in the imaging thread, off the event loop."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_EXECUTOR, functools.partial(function, *args))
+
+
+def process_upload(data: bytes, kind: str, max_pixels: int) -> Picture:
+    """An upload as it is to be stored: upright, without metadata, measured, with variants.
+
+    :param kind: what its first bytes showed it to be (``"jpg"``, …)
+    :raise TooManyPixelsError: when it has more than ``max_pixels`` pixels
+    :raise UnreadableError: when it does not decode as a picture of that kind
+    """
+    with _decoded(data, kind, max_pixels) as image:
+        if getattr(image, "is_animated", False):
+            return Picture(data, image.width, image.height)
+        upright = _upright(image)
+        stored = _encode(upright, kind, lossless=kind == "webp" and _lossless_webp(data))
+        return Picture(stored, upright.width, upright.height, _variants(upright, kind))
+
+
+def process_stored(data: bytes, kind: str, max_pixels: int) -> Picture:
+    """The size and variants of an image stored before they were made; its bytes stay as they are.
+
+    Browsers turn a picture upright as its EXIF says, so the size is upright's.
+
+    :raise TooManyPixelsError: when it has more than ``max_pixels`` pixels
+    :raise UnreadableError: when it does not decode as a picture of ``kind``
+    """
+    with _decoded(data, kind, max_pixels) as image:
+        if getattr(image, "is_animated", False):
+            return Picture(data, image.width, image.height)
+        upright = _upright(image)
+        return Picture(data, upright.width, upright.height, _variants(upright, kind))
+
+
+def _decoded(data: bytes, kind: str, max_pixels: int) -> Image.Image:
+    """The picture, decoded by its kind's plugin alone once its size is known to be allowed."""
+    try:
+        image = Image.open(io.BytesIO(data), formats=[_FORMATS[kind]])
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        # Pillow's own limit, checked as it opens (the warning is an error
+        # where warnings are made errors, as in the tests).
+        raise TooManyPixelsError(str(error)) from error
+    except Exception as error:
+        # Pillow's plugins raise many kinds of error on malformed input.
+        raise UnreadableError(str(error)) from error
+    if image.width * image.height > max_pixels:
+        image.close()
+        raise TooManyPixelsError(f"{image.width} x {image.height} pixels")
+    try:
+        image.load()
+    except Exception as error:
+        image.close()
+        raise UnreadableError(str(error)) from error
+    return image
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """The picture turned as its EXIF orientation says, keeping no metadata but its colour profile.
+
+    EXIF (with GPS), XMP and comments are dropped from ``info``, and with them
+    from every encoding of the picture (see ``_KEPT_INFO``).
+    """
+    upright = ImageOps.exif_transpose(image)
+    upright.info = {key: image.info[key] for key in _KEPT_INFO if key in image.info}
+    return upright
+
+
+def _encode(image: Image.Image, kind: str, *, lossless: bool = False) -> bytes:
+    """The picture encoded as ``kind``, with its colour profile and nothing else about it."""
+    buffer = io.BytesIO()
+    icc = image.info.get("icc_profile")
+    extra: dict[str, object] = {} if icc is None else {"icc_profile": icc}
+    if kind == "jpg":
+        image.save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True, **extra)
+    elif kind == "webp":
+        image.save(buffer, "WEBP", quality=WEBP_QUALITY, lossless=lossless, **extra)
+    else:
+        # PNG and GIF keep the palette's transparent colour from ``info``.
+        image.save(buffer, _FORMATS[kind], **extra)
+    return buffer.getvalue()
+
+
+def _variants(image: Image.Image, kind: str) -> tuple[Variant, ...]:
+    """The smaller copies of a still picture, widest first; never wider than it.
+
+    In WebP, at each width below the picture's and at the picture's own when
+    it is narrower than the widest (a WebP of the same size is still smaller);
+    in the fallback kind at each width below the picture's only (at its own,
+    the picture itself serves). A WebP picture has WebP variants only.
+    """
+    fallback = _FALLBACK_KIND.get(kind)
+    # Palettes and 16-bit or CMYK pixels resize badly or not at all: RGB(A).
+    # A CMYK profile does not describe RGB pixels.
+    colour = image.convert("RGBA" if _has_alpha(image) else "RGB")
+    if image.mode == "CMYK":
+        colour.info.pop("icc_profile", None)
+    made: list[Variant] = []
+    source = colour
+    for width in sorted({min(width, image.width) for width in VARIANT_WIDTHS}, reverse=True):
+        if width < source.width:
+            height = max(1, round(image.height * width / image.width))
+            source = source.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        if kind != "webp" or width < image.width:
+            made.append(Variant("webp", width, _encode(source, "webp")))
+        if fallback is not None and width < image.width:
+            made.append(Variant(fallback, width, _encode(source, fallback)))
+    return tuple(made)
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+
+
+def _lossless_webp(data: bytes) -> bool:
+    """Whether a WebP file's picture is lossless (a ``VP8L`` chunk), so that it stays so."""
+    offset = 12
+    while offset + 8 <= len(data):
+        chunk, size = (
+            data[offset : offset + 4],
+            struct.unpack("<I", data[offset + 4 : offset + 8])[0],
+        )
+        if chunk == b"VP8L":
+            return True
+        offset += 8 + size + (size & 1)
+    return False
