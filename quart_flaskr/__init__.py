@@ -80,6 +80,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
         PAGE_CACHE_SECONDS=300,
         # Posts on each page of the index, of a tag and of search results.
         POSTS_PER_PAGE=5,
+        # URLs in each sitemap: past this many, /sitemap.xml is an index of
+        # sitemaps this size. The protocol allows 50,000; a sitemap of 10,000
+        # is about 1 MB, built in a few tens of milliseconds.
+        SITEMAP_URLS=10_000,
         # Largest image accepted with a post; the forms that take one may be
         # this much larger than MAX_CONTENT_LENGTH.
         MAX_IMAGE_BYTES=4 * 1024 * 1024,
@@ -120,6 +124,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     async def restore_garbage_collector() -> None:
         gc.set_threshold(*default_thresholds)
 
+    from quart_flaskr import assets
+    from quart_flaskr import compression
     from quart_flaskr import db
     from quart_flaskr import deploy
     from quart_flaskr import errors
@@ -143,6 +149,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     # Security first: its start-up check of the secret key runs before the
     # database is opened.
     security.init_app(app)
+    compression.init_app(app)
+    assets.init_app(app)
     db.init_app(
         app,
         functools.partial(
@@ -161,6 +169,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     from quart_flaskr import auth
     from quart_flaskr import blog
     from quart_flaskr import comments
+    from quart_flaskr import crawlers
     from quart_flaskr import feed
     from quart_flaskr import health
     from quart_flaskr import images
@@ -171,6 +180,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     app.register_blueprint(feed.bp)
     app.register_blueprint(images.bp)
     app.register_blueprint(health.bp)
+    crawlers.init_app(app)
     # Requests to views marked images.accepts_upload may carry an image.
     app.request_class = images.upload_request_class(app)
     # The blog's index is the front page; "index" is the name Flaskr's

@@ -10,7 +10,8 @@ commits, so a write is visible to the very next read, in every worker.
 Pages also carry an ETag, so a browser that has one gets a 304. While a page
 is being rendered, other requests for it wait for that render instead of
 making their own: after a write, a crowd of readers costs one render, not one
-each.
+each. A page is compressed once for each encoding readers ask for, and the
+compressed bytes are kept with it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import field
 from typing import cast
 from typing import ParamSpec
 
@@ -35,6 +37,7 @@ from quart import Quart
 from quart import request
 from quart import Response
 
+from quart_flaskr import compression
 from quart_flaskr.db import get_db
 from quart_flaskr.i18n import current_language
 from quart_flaskr.login import login_session_id
@@ -51,6 +54,17 @@ class Page:
     rendered_at: float
     body: bytes
     etag: str
+    #: The body in each encoding it was sent in ("br", "gzip"), made at the first request for it.
+    encoded: dict[str, bytes] = field(default_factory=dict)
+
+    async def encode(self, encoding: str) -> bytes:
+        """The body in ``encoding``, compressed now if it has not been yet."""
+        body = self.encoded.get(encoding)
+        if body is None:
+            body = self.encoded[encoding] = await compression.compress(
+                self.body, encoding, compression.CACHED_LEVELS
+            )
+        return body
 
 
 class PageCache:
@@ -167,6 +181,9 @@ def cached_page(
                 rendered.set_result(page)
         response = Response(page.body, content_type="text/html; charset=utf-8")
         response.set_etag(page.etag)
+        encoding = compression.choose_encoding(len(page.body), "text/html", response.headers)
+        if encoding is not None:
+            compression.set_encoded_body(response, await page.encode(encoding), encoding)
         if "If-None-Match" in request.headers:
             return await response.make_conditional(request)
         return response

@@ -170,16 +170,48 @@ def csrf_secret() -> str:
     return secret
 
 
-def csrf_token() -> str:
-    """A token for this session's forms, signed so that it changes on every page.
+def _xor(first: bytes, second: bytes) -> bytes:
+    return (int.from_bytes(first) ^ int.from_bytes(second)).to_bytes(len(first))
 
-    One token serves every form of a page (a listing has a like form per post),
-    so it is signed once per request.
+
+def csrf_token() -> str:
+    """A token for this session's forms, different on every page: the secret masked, signed.
+
+    The secret is XORed with random bytes of this render's own, which the
+    token carries too (as Django and Rails mask theirs). Signing alone would
+    leave the secret's own bytes the same in every token, and a whole token
+    the same in every page rendered within a second or kept by the page
+    cache: a BREACH attack can read bytes that repeat across compressed
+    responses which also reflect what the attacker sends (a search, a
+    comment). Masked, no two renders share them. One token serves every form
+    of a page (a listing has a like form per post), so it is made once per
+    request; a page the cache keeps is one render, and whatever the attacker
+    changes in it (the URL, the posts) makes it another.
     """
     token: str | None = g.get("csrf_token")
     if token is None:
-        token = g.csrf_token = str(_serializer().dumps(csrf_secret()))
+        secret = csrf_secret().encode()
+        mask = secrets.token_bytes(len(secret))
+        masked = [mask.hex(), _xor(secret, mask).hex()]
+        token = g.csrf_token = str(_serializer().dumps(masked))
     return token
+
+
+def _unmasked(value: object) -> str | None:
+    """The secret a token's signed value holds, or None when it holds none.
+
+    Tokens signed before masking hold the secret itself; still valid within
+    ``CSRF_TIME_LIMIT``, the forms open in browsers during an upgrade keep working.
+    """
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, list) or len(value) != 2:
+        return None
+    try:
+        mask, masked = (bytes.fromhex(part) for part in value)
+        return _xor(masked, mask).decode() if len(mask) == len(masked) else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _valid_csrf_token(token: str | None) -> bool:
@@ -190,7 +222,8 @@ def _valid_csrf_token(token: str | None) -> bool:
         value = _serializer().loads(token, max_age=current_app.config["CSRF_TIME_LIMIT"])
     except BadData:
         return False
-    return isinstance(value, str) and hmac.compare_digest(value, expected)
+    secret = _unmasked(value)
+    return secret is not None and hmac.compare_digest(secret.encode(), expected.encode())
 
 
 async def check_host() -> None:

@@ -46,6 +46,8 @@ class Site:
             # Post 3 is the one to delete, comment 1 on post 1.
             "blog.delete": {"id": 3},
             "comments.delete": {"id": 1},
+            "crawlers.tags": {"number": 1},
+            "crawlers.posts": {"number": 1},
         }
         values = by_endpoint.get(rule.endpoint, {"id": 2})
         return {name: values[name] for name in rule.arguments}
@@ -101,8 +103,16 @@ async def test_no_public_response_sets_a_cookie(
         if logged_in and not endpoint.startswith("auth."):
             # The login held all along, though public files never refreshed it.
             assert response.headers.get("Location") != "/auth/login", where
-    # The walk did meet the public files: static files and uploaded images.
-    assert public == {"static", "images.serve"}
+    # The walk did meet the public files: static files, uploaded images, and
+    # what crawlers read.
+    assert public == {
+        "static",
+        "images.serve",
+        "crawlers.robots",
+        "crawlers.sitemap",
+        "crawlers.tags",
+        "crawlers.posts",
+    }
 
 
 async def test_style_sheet_has_no_cookie_for_a_logged_in_user(

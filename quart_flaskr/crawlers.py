@@ -1,0 +1,178 @@
+"""What search engines' crawlers read: robots.txt, and sitemaps of every post and tag.
+
+``/sitemap.xml`` lists the front page, every tag's page and every post, each
+with the time of its newest post, while they number at most
+``SITEMAP_URLS``. A bigger blog's ``/sitemap.xml`` is a sitemap index of
+sitemaps of up to that many each: ``/sitemap-tags-N.xml`` (the front page, then
+tags by id) and ``/sitemap-posts-N.xml`` (posts by id), each read by its own
+range of ids (``models/sitemap.py``), so no request reads more rows than one
+sitemap holds. URLs are absolute, built from the request's host, as the feed's.
+A sitemap is kept, as sent and compressed, until the database changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Iterable
+from datetime import datetime
+from xml.sax.saxutils import escape
+
+from quart import abort
+from quart import Blueprint
+from quart import current_app
+from quart import Quart
+from quart import request
+from quart import Response
+from quart import url_for
+
+from quart_flaskr import compression
+from quart_flaskr.db import get_db
+from quart_flaskr.models import sitemap as sitemap_queries
+from quart_flaskr.pagecache import PageCache
+from quart_flaskr.security import public_view
+
+bp = Blueprint("crawlers", __name__)
+
+_EXTENSION = "quart_flaskr.crawlers"
+#: Sitemaps kept at once: crawlers read them rarely, one after another.
+KEPT_SITEMAPS = 4
+XML = "application/xml; charset=utf-8"
+SITEMAP_NAMESPACE = "http://www.sitemaps.org/schemas/sitemap/0.9"
+#: How long browsers and shared caches may keep robots.txt and the sitemaps:
+#: crawlers come back for them rarely, and a new post waits an hour at most.
+ROBOTS_CACHE_SECONDS = 24 * 3600
+SITEMAP_CACHE_SECONDS = 3600
+#: Where crawlers have nothing to read: forms, and search results (a space of
+#: pages without end, each a listing of posts the sitemap lists one by one).
+#: ``*`` matches any characters (RFC 9309); listings' other pages stay open.
+DISALLOWED = ("/create", "/*/update", "/auth/", "/healthz", "/*?q=", "/*&q=")
+#: An id no post or tag holds, which URLs are built around.
+_PLACEHOLDER = "4815162342"
+
+
+@bp.route("/robots.txt")
+@public_view
+async def robots() -> Response:
+    """Crawlers may read every page but forms and searches; the sitemap says where they are."""
+    lines = ["User-agent: *", *(f"Disallow: {path}" for path in DISALLOWED), "Allow: /"]
+    lines += ["", f"Sitemap: {url_for('crawlers.sitemap', _external=True)}", ""]
+    response = Response("\n".join(lines), content_type="text/plain; charset=utf-8")
+    response.headers["Cache-Control"] = f"public, max-age={ROBOTS_CACHE_SECONDS}"
+    return response
+
+
+def _sitemap_count(last_id: int, first_position: int = 1) -> int:
+    """How many sitemaps hold ids from ``first_position`` up to ``last_id``."""
+    if last_id < first_position:
+        return 0
+    size: int = current_app.config["SITEMAP_URLS"]
+    return last_id // size + 1
+
+
+def _lastmod(moment: datetime | None) -> str:
+    return "" if moment is None else f"<lastmod>{moment.isoformat(timespec='seconds')}</lastmod>"
+
+
+def _url(location: str, moment: datetime | None) -> str:
+    return f"<url><loc>{escape(location)}</loc>{_lastmod(moment)}</url>"
+
+
+def _urlset(urls: Iterable[str]) -> str:
+    return f'<urlset xmlns="{SITEMAP_NAMESPACE}">\n' + "\n".join(urls) + "\n</urlset>\n"
+
+
+async def _tag_urls(first_id: int, end_id: int, newest: datetime | None) -> list[str]:
+    """The front page (the first sitemap's position 0), then the tags with ids in the range."""
+    urls = [_url(url_for("blog.index", _external=True), newest)] if first_id == 0 else []
+    # Werkzeug's own quoting of a path part, as url_for would, without a build per tag.
+    quote = current_app.url_map.converters["default"](current_app.url_map).to_url
+    before, after = url_for("blog.tag", name=_PLACEHOLDER, _external=True).split(_PLACEHOLDER)
+    tags = await sitemap_queries.select_tags(get_db(), max(first_id, 1), end_id)
+    urls += [_url(f"{before}{quote(tag.name)}{after}", tag.newest) for tag in tags]
+    return urls
+
+
+async def _post_urls(first_id: int, end_id: int) -> list[str]:
+    before, after = url_for("blog.detail", id=int(_PLACEHOLDER), _external=True).split(_PLACEHOLDER)
+    posts = await sitemap_queries.select_post_times(get_db(), first_id, end_id)
+    return [_url(f"{before}{post_id}{after}", written) for post_id, written in posts]
+
+
+async def _sitemap_index() -> str:
+    """Every URL in one sitemap while they fit, else an index of sitemaps of ranges of ids."""
+    size = current_app.config["SITEMAP_URLS"]
+    extent = await sitemap_queries.select_extent(get_db())
+    # Ids bound the rows' numbers: the front page, the tags and the posts fit.
+    if 1 + extent.last_tag_id + extent.last_post_id <= size:
+        urls = await _tag_urls(0, size, extent.newest)
+        return _urlset([*urls, *await _post_urls(1, size)])
+    locations = [
+        url_for("crawlers.tags", number=number, _external=True)
+        for number in range(1, _sitemap_count(extent.last_tag_id, 0) + 1)
+    ] + [
+        url_for("crawlers.posts", number=number, _external=True)
+        for number in range(1, _sitemap_count(extent.last_post_id) + 1)
+    ]
+    entries = "\n".join(f"<sitemap><loc>{escape(loc)}</loc></sitemap>" for loc in locations)
+    return f'<sitemapindex xmlns="{SITEMAP_NAMESPACE}">\n{entries}\n</sitemapindex>\n'
+
+
+async def _tags_sitemap(number: int) -> str | None:
+    size = current_app.config["SITEMAP_URLS"]
+    extent = await sitemap_queries.select_extent(get_db())
+    if number > _sitemap_count(extent.last_tag_id, 0):
+        return None
+    return _urlset(await _tag_urls((number - 1) * size, number * size, extent.newest))
+
+
+async def _posts_sitemap(number: int) -> str | None:
+    size = current_app.config["SITEMAP_URLS"]
+    extent = await sitemap_queries.select_extent(get_db())
+    if number > _sitemap_count(extent.last_post_id):
+        return None
+    return _urlset(await _post_urls((number - 1) * size, number * size))
+
+
+async def _kept(make: Callable[[], Awaitable[str | None]]) -> Response:
+    """The sitemap ``make`` writes, kept until the database changes; 404 when it gives none."""
+    cache: PageCache = current_app.extensions[_EXTENSION]
+    key = f"{request.host} {request.path}"
+    data_version = await get_db().data_version()
+    page = cache.get(key, data_version)
+    if page is None:
+        text = await make()
+        if text is None:
+            abort(404)
+        body = '<?xml version="1.0" encoding="UTF-8"?>\n' + text
+        page = cache.put(key, data_version, body.encode())
+    response = Response(page.body, content_type=XML)
+    response.set_etag(page.etag)
+    encoding = compression.choose_encoding(len(page.body), "application/xml", response.headers)
+    if encoding is not None:
+        compression.set_encoded_body(response, await page.encode(encoding), encoding)
+    response.headers["Cache-Control"] = f"public, max-age={SITEMAP_CACHE_SECONDS}"
+    return await response.make_conditional(request)
+
+
+@bp.route("/sitemap.xml")
+@public_view
+async def sitemap() -> Response:
+    return await _kept(_sitemap_index)
+
+
+@bp.route("/sitemap-tags-<int(min=1):number>.xml")
+@public_view
+async def tags(number: int) -> Response:
+    return await _kept(lambda: _tags_sitemap(number))
+
+
+@bp.route("/sitemap-posts-<int(min=1):number>.xml")
+@public_view
+async def posts(number: int) -> Response:
+    return await _kept(lambda: _posts_sitemap(number))
+
+
+def init_app(app: Quart) -> None:
+    app.extensions[_EXTENSION] = PageCache(KEPT_SITEMAPS, app.config["PAGE_CACHE_SECONDS"])
+    app.register_blueprint(bp)
