@@ -19,6 +19,7 @@ from quart_flaskr import create_app
 from quart_flaskr import images
 from quart_flaskr.db import Database
 from quart_flaskr.db import get_db
+from quart_flaskr.migrations import data as data_step
 from quart_flaskr.models import images as image_queries
 from quart_flaskr.models import posts
 from quart_flaskr.models import tags
@@ -541,3 +542,220 @@ def test_init_db_force_leaves_no_images(runner: QuartCliRunner, cli_app: Quart) 
     assert _on_database(cli_app, _image_count) == 0
     # Nor any file: images are never written to the uploads folder.
     assert not exists(cli_app.config["UPLOAD_FOLDER"])
+
+
+async def variants_of(db: Database, name: str) -> list[tuple[str, int, bytes]]:
+    """The stored variants of the image ``name``: name, width, bytes, widest first."""
+    rows = await db.fetch_all(
+        "SELECT name, width, data FROM image_variant WHERE image = ? ORDER BY width DESC, name",
+        (name,),
+    )
+    return [(row[0], row[1], bytes(row[2])) for row in rows]
+
+
+async def test_phone_photo_is_stored_upright_without_metadata_with_variants(
+    client: Client, auth: AuthActions, app: Quart, db: Database
+) -> None:
+    app.config["MAX_IMAGE_BYTES"] = 1024 * 1024
+    await auth.login()
+    upload = pictures.phone_jpeg(2000, 1500)
+    assert (await send_post(client, "/create", upload))[0] == 302
+    (name,) = await stored(db)
+    row = await db.fetch_one("SELECT data, width, height FROM image WHERE name = ?", (name,))
+    assert row is not None
+    data, width, height = bytes(row[0]), row[1], row[2]
+    # Turned upright, measured, and nothing about where or with what it was taken.
+    assert opened(data).size == (width, height) == (1500, 2000)
+    assert not opened(data).getexif() and b"GPS" not in data and b"taken at home" not in data
+    variants = await variants_of(db, name)
+    kinds = sorted((variant[0].rsplit(".")[1], variant[1]) for variant in variants)
+    assert sorted(kinds, key=lambda kind: -kind[1]) == [
+        ("jpg", 1440),
+        ("webp", 1440),
+        ("jpg", 960),
+        ("webp", 960),
+        ("jpg", 480),
+        ("webp", 480),
+    ]
+    for variant_name, variant_width, variant_data in variants:
+        assert images.is_stored_name(variant_name)
+        picture = opened(variant_data)
+        assert picture.size == (variant_width, round(2000 * variant_width / 1500))
+        assert picture.width < width and len(variant_data) < len(data)
+
+    # A variant is served as the image is: its kind, kept for a year by anyone, no cookie.
+    webp = next(variant for variant in variants if variant[0].endswith(".webp"))
+    response = await client.get(f"/uploads/{webp[0]}")
+    assert response.status_code == 200
+    assert response.content_type == "image/webp"
+    assert await response.get_data() == webp[2]
+    assert response.headers["ETag"] == f'"{webp[0]}"'
+    assert response.headers["Cache-Control"] == f"public, max-age={images.CACHE_SECONDS}, immutable"
+    assert "Set-Cookie" not in response.headers and "Vary" not in response.headers
+    again = await client.get(f"/uploads/{webp[0]}", headers={"If-None-Match": f'"{webp[0]}"'})
+    assert again.status_code == 304 and "Set-Cookie" not in again.headers
+
+
+@pytest.mark.parametrize(
+    ("upload", "message"),
+    (
+        (pictures.png(1200, 1000), "The image must be at most 1 megapixel."),
+        (
+            pictures.jpeg(600, 400)[:1000],
+            "The image could not be read: the file may be damaged or incomplete.",
+        ),
+    ),
+)
+@pytest.mark.parametrize("path", ("/create", "/1/update"))
+async def test_image_too_large_in_pixels_or_unreadable(
+    client: Client,
+    auth: AuthActions,
+    app: Quart,
+    db: Database,
+    path: str,
+    upload: bytes,
+    message: str,
+) -> None:
+    app.config.update(MAX_IMAGE_BYTES=1024 * 1024, MAX_IMAGE_PIXELS=1_000_000)
+    await auth.login()
+    status, page = await send_post(client, path, upload, title="kept")
+    # The form again, with what was typed and the message: nothing is saved.
+    assert status == 400
+    assert message in page and 'value="kept"' in page
+    assert await stored(db) == []
+    assert await db.fetch_all("SELECT name FROM image_variant") == []
+    post = await db.fetch_one("SELECT title, (SELECT COUNT(*) FROM post) FROM post WHERE id = 1")
+    assert post is not None and tuple(post) == ("test title", 1)
+
+
+async def test_variants_go_with_their_image(
+    client: Client, auth: AuthActions, db: Database
+) -> None:
+    await auth.login()
+    big = pictures.png(600, 400)
+    await send_post(client, "/create", big)
+    (first,) = await stored(db)
+    first_variants = [variant[0] for variant in await variants_of(db, first)]
+    assert len(first_variants) == 3
+    # Replaced: the old image's variants go with it.
+    await send_post(client, "/2/update", pictures.jpeg(500, 300))
+    (second,) = await stored(db)
+    second_variants = [variant[0] for variant in await variants_of(db, second)]
+    rows = await db.fetch_all("SELECT name FROM image_variant ORDER BY name")
+    assert [row[0] for row in rows] == sorted(second_variants)
+    for name in first_variants:
+        assert (await client.get(f"/uploads/{name}")).status_code == 404
+    # Deleted with the post.
+    token = await csrf_token(client, "/2/update")
+    assert (await client.post("/2/delete", form={"csrf_token": token})).status_code == 302
+    assert await db.fetch_all("SELECT name FROM image_variant") == []
+    for name in second_variants:
+        assert (await client.get(f"/uploads/{name}")).status_code == 404
+
+
+def _tags(page: str, tag: str) -> list[str]:
+    return re.findall(rf"<{tag}\b[^>]*>", page)
+
+
+async def test_pages_show_sizes_sources_and_the_first_image_eager(
+    client: Client, auth: AuthActions, db: Database
+) -> None:
+    await auth.login()
+    # Four posts: two with images, then one without (the newest), then one more.
+    await send_post(client, "/create", pictures.jpeg(600, 400), image_alt="first")
+    await send_post(client, "/create", pictures.webp(1000, 500), image_alt="second")
+    await send_post(client, "/create", None)
+    post = await posts.select_post(db, 3)
+    assert post is not None and post.image is not None
+    listing = await (await client.get("/")).get_data(as_text=True)
+    imgs = _tags(listing, "img")
+    assert len(imgs) == 2
+    # The newest post has no image: the first image of the page is the next one's.
+    assert 'alt="second"' in imgs[0] and 'fetchpriority="high"' in imgs[0]
+    assert "loading" not in imgs[0]
+    assert 'alt="first"' in imgs[1] and 'loading="lazy"' in imgs[1]
+    assert "fetchpriority" not in imgs[1]
+    # A WebP image lists its variants and itself in one srcset, with its size.
+    variants = dict(post.image_variants)
+    assert [width for _, width in post.image_variants] == [480, 960]
+    assert 'width="1000" height="500"' in imgs[0]
+    srcset = ", ".join(
+        [f"/uploads/{name} {width}w" for name, width in variants.items()]
+        + [f"/uploads/{post.image} 1000w"]
+    )
+    assert f'srcset="{srcset}"' in imgs[0]
+    assert 'sizes="(max-width: 40rem) calc(100vw - 2rem), 38rem"' in imgs[0]
+    # A JPEG: WebP variants in a <source>, JPEG ones and itself in the <img>.
+    (source,) = _tags(listing, "source")
+    assert source.startswith('<source type="image/webp" srcset="/uploads/')
+    assert " 480w, /uploads/" in source and source.count("w, ") == 1 and " 600w" in source
+    assert 'width="600" height="400"' in imgs[1] and ".jpg 480w, /uploads/" in imgs[1]
+
+    # A post's own page, and its edit form: the image comes first.
+    for path in ("/2", "/2/update"):
+        page = await (await client.get(path)).get_data(as_text=True)
+        (img,) = _tags(page, "img")
+        assert 'fetchpriority="high"' in img and 'width="600" height="400"' in img, path
+    edit = await (await client.get("/2/update")).get_data(as_text=True)
+    assert 'sizes="20rem"' in edit
+
+
+async def test_an_image_without_size_or_variants_is_shown_as_it_is(
+    client: Client, db: Database
+) -> None:
+    # As stored before schema 9, until the data step measures it.
+    image = Image("AAAAAAAAAAAAAAAAAAAAAA.png", PNG)
+    await posts.insert_post(db, 1, "unmeasured", "b", image=image)
+    page = await (await client.get("/")).get_data(as_text=True)
+    (img,) = _tags(page, "img")
+    assert img == (
+        '<img class="image" src="/uploads/AAAAAAAAAAAAAAAAAAAAAA.png" alt="unmeasured"'
+        ' fetchpriority="high">'
+    )
+    assert "<source" not in page
+
+
+async def test_old_images_get_their_size_and_variants_from_the_data_step(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    photo = pictures.phone_jpeg(1200, 900)
+    old = {
+        "BBBBBBBBBBBBBBBBBBBBBB.jpg": photo,
+        "CCCCCCCCCCCCCCCCCCCCCC.gif": pictures.animated("gif", 700, 500),
+        "DDDDDDDDDDDDDDDDDDDDDD.png": b"\x89PNG\r\n\x1a\nbroken",
+        "EEEEEEEEEEEEEEEEEEEEEE.png": pictures.png(3000, 3000),
+    }
+    for name, data in old.items():
+        await posts.insert_post(db, 1, name, "b", image=Image(name, data))
+    assert await data_step.store_missing_image_sizes(db, max_pixels=5_000_000, batch=1) == 4
+    rows = await db.fetch_all("SELECT name, data, width, height FROM image ORDER BY name")
+    # The bytes stay as they were: they are served as never changing.
+    assert [(row[0], bytes(row[1]), row[2], row[3]) for row in rows] == [
+        ("BBBBBBBBBBBBBBBBBBBBBB.jpg", photo, 900, 1200),
+        ("CCCCCCCCCCCCCCCCCCCCCC.gif", old["CCCCCCCCCCCCCCCCCCCCCC.gif"], 700, 500),
+        # Unreadable, or too large: named in the log, not read again.
+        ("DDDDDDDDDDDDDDDDDDDDDD.png", old["DDDDDDDDDDDDDDDDDDDDDD.png"], 0, 0),
+        ("EEEEEEEEEEEEEEEEEEEEEE.png", old["EEEEEEEEEEEEEEEEEEEEEE.png"], 0, 0),
+    ]
+    assert "DDDDDDDDDDDDDDDDDDDDDD.png could not be measured" in caplog.text
+    assert "EEEEEEEEEEEEEEEEEEEEEE.png could not be measured" in caplog.text
+    variants = await variants_of(db, "BBBBBBBBBBBBBBBBBBBBBB.jpg")
+    kinds = sorted((name.rsplit(".")[1], width) for name, width, _ in variants)
+    assert sorted(kinds, key=lambda kind: -kind[1]) == [
+        ("webp", 900),
+        ("jpg", 480),
+        ("webp", 480),
+    ]
+    assert all(not opened(data).getexif() for _, _, data in variants)
+    assert await db.fetch_one("SELECT 1 FROM image_variant WHERE image LIKE 'C%'") is None
+    assert await data_step.store_missing_image_sizes(db) == 0
+
+
+async def test_an_old_image_deleted_meanwhile_is_not_measured(db: Database) -> None:
+    image = Image("FFFFFFFFFFFFFFFFFFFFFF.png", PNG)
+    post_id = await posts.insert_post(db, 1, "t", "b", image=image)
+    (found,) = await image_queries.select_unmeasured(db)
+    await posts.delete_post(db, post_id)
+    measured = Image(found.name, b"", 8, 6, (image_queries.Variant("G" * 22 + ".webp", 8, b""),))
+    assert await image_queries.store_measured(db, measured) is False
+    assert await db.fetch_all("SELECT name FROM image_variant") == []

@@ -472,3 +472,72 @@ async def test_search_terms_of_old_posts_in_batches(db: Database) -> None:
             for number, (title, body) in enumerate(RUSSIAN_AND_KOREAN[1:], start=3)
         ),
     ]
+
+
+#: The schema version of the release before images had a size and variants.
+IMAGES_WITHOUT_SIZES_VERSION = 8
+
+
+async def create_images_without_sizes_version(
+    backend: str, request: pytest.FixtureRequest, photo: bytes
+) -> Database:
+    """A blog of the release whose images had no size or variants, on ``backend``."""
+    rows: dict[str, list[dict[str, object]]] = {
+        "user": [{"username": "painter", "password": PASSWORD, "username_key": "painter"}],
+        "image": [{"name": "Photophotophotophoto01.jpg", "data": photo}],
+        "post": [
+            {"title": "t", "body": "b", "author_id": 1, "image": "Photophotophotophoto01.jpg"}
+        ],
+    }
+    if backend == "sqlite":
+        path = request.getfixturevalue("tmp_path") / "v8.sqlite"
+        old_database(
+            path,
+            IMAGES_WITHOUT_SIZES_VERSION,
+            user=rows["user"],
+            image=rows["image"],
+            post=rows["post"],
+        )
+        return SQLiteDatabase(str(path), data.upgrade_data)
+    url = request.getfixturevalue("postgres_url")
+    database = PostgresDatabase(url)
+    try:
+        async with database.transaction() as tx:
+            for version, statements in MIGRATIONS_BY_DIALECT["postgresql"]:
+                if version <= IMAGES_WITHOUT_SIZES_VERSION:
+                    for statement in statements:
+                        await tx.execute(statement)
+            await tx.set_schema_version(IMAGES_WITHOUT_SIZES_VERSION)
+            for table, table_rows in rows.items():
+                for row in table_rows:
+                    await tx.execute(
+                        f'INSERT INTO "{table}" ({", ".join(row)})'  # noqa: S608 - the test's own
+                        f" VALUES ({', '.join('?' * len(row))})",
+                        list(row.values()),
+                    )
+    finally:
+        await database.close()
+    return PostgresDatabase(url, data.upgrade_data)
+
+
+@pytest.mark.parametrize("backend", ("sqlite", "postgresql"))
+async def test_images_stored_before_schema_9_get_their_size_and_variants(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    photo = pictures.phone_jpeg(1000, 800)
+    database = await create_images_without_sizes_version(backend, request, photo)
+    try:
+        assert await database.migrate() == (IMAGES_WITHOUT_SIZES_VERSION, SCHEMA_VERSION)
+        (post,) = await posts.select_posts(database, limit=5)
+        # Upright, as browsers show it; its bytes, served as never changing, unchanged.
+        assert (post.image_width, post.image_height) == (800, 1000)
+        assert await image_queries.select_image(database, "Photophotophotophoto01.jpg") == photo
+        assert [width for _, width in post.image_variants] == [480, 480, 800]
+        for name, width in post.image_variants:
+            variant = await image_queries.select_image(database, name)
+            assert variant is not None
+            assert pictures.opened(variant).width == width
+            assert not pictures.opened(variant).getexif()
+        assert await data.store_missing_image_sizes(database) == 0
+    finally:
+        await database.close()

@@ -160,8 +160,8 @@ async def store_missing_image_sizes(
                 measured = image_queries.Image(
                     image.name, b"", picture.width, picture.height, variants
                 )
-            if await image_queries.store_measured(db, measured):
-                done += 1
+            # Not when its post stopped showing it meanwhile.
+            done += await image_queries.store_measured(db, measured)
         last = found[-1].name
     return done
 

@@ -1,0 +1,171 @@
+"""Pictures measured, turned upright, stripped of metadata and made smaller (imaging.py)."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import pytest
+from PIL import Image
+
+from quart_flaskr import imaging
+from tests import pictures
+from tests.pictures import opened
+
+MAX_PIXELS = 10_000_000
+
+
+def test_phone_photo_is_stored_upright_without_metadata() -> None:
+    upload = pictures.phone_jpeg(1600, 1200)
+    assert opened(upload).getexif()  # What the phone wrote, GPS and all.
+    picture = imaging.process_upload(upload, "jpg", MAX_PIXELS)
+    stored = opened(picture.data)
+    # Turned as the EXIF said: the sensor's 1600 x 1200 is a portrait.
+    assert stored.format == "JPEG"
+    assert stored.size == (1200, 1600) == (picture.width, picture.height)
+    # The left half was red, the top right blue: turned clockwise, red is on top.
+    assert stored.getpixel((600, 200))[0] > 150  # type: ignore[index]
+    assert not stored.getexif()
+    assert not {"exif", "xmp", "comment"} & set(stored.info)
+    assert b"GPS" not in picture.data and b"Phone maker" not in picture.data
+    assert b"taken at home" not in picture.data and b"xmpmeta" not in picture.data
+
+
+def test_variants_at_each_width_below_the_picture_in_webp_and_its_kind() -> None:
+    picture = imaging.process_upload(pictures.phone_jpeg(2000, 1500), "jpg", MAX_PIXELS)
+    made = [(variant.kind, variant.width) for variant in picture.variants]
+    assert made == [
+        ("webp", 1440),
+        ("jpg", 1440),
+        ("webp", 960),
+        ("jpg", 960),
+        ("webp", 480),
+        ("jpg", 480),
+    ]
+    for variant in picture.variants:
+        image = opened(variant.data)
+        assert image.format == {"webp": "WEBP", "jpg": "JPEG"}[variant.kind]
+        # Never larger than the picture; its shape kept; no metadata either.
+        assert image.size == (variant.width, round(2000 * variant.width / 1500))
+        assert len(variant.data) < len(picture.data)
+        assert not image.getexif()
+
+
+@pytest.mark.parametrize(
+    ("upload", "kind", "made"),
+    (
+        # Narrower than the widest: a WebP at its own width, and no copy of
+        # itself in its own kind.
+        (pictures.png(600, 400), "png", [("webp", 600), ("webp", 480), ("png", 480)]),
+        (pictures.gif(300, 200), "gif", [("webp", 300)]),
+        (pictures.jpeg(480, 320), "jpg", [("webp", 480)]),
+        # A WebP picture is its own WebP at its width.
+        (pictures.webp(1000, 500), "webp", [("webp", 960), ("webp", 480)]),
+        (pictures.webp(400, 300), "webp", []),
+    ),
+)
+def test_variants_are_never_wider_than_the_picture(
+    upload: bytes, kind: str, made: list[tuple[str, int]]
+) -> None:
+    picture = imaging.process_upload(upload, kind, MAX_PIXELS)
+    assert [(variant.kind, variant.width) for variant in picture.variants] == made
+    assert opened(picture.data).format == opened(upload).format
+
+
+def test_lossless_webp_stays_lossless() -> None:
+    lossless = imaging.process_upload(pictures.webp(64, 48, lossless=True), "webp", MAX_PIXELS)
+    lossy = imaging.process_upload(pictures.webp(64, 48), "webp", MAX_PIXELS)
+    assert b"VP8L" in lossless.data[12:16]
+    assert b"VP8 " in lossy.data[12:16]
+    # A file that ends before its chunks do is not lossless.
+    assert imaging._lossless_webp(b"RIFF\x00\x00\x00\x00WEBPVP8 ") is False
+
+
+@pytest.mark.parametrize("kind", ("gif", "webp", "png"))
+def test_animated_pictures_are_kept_as_uploaded_without_variants(kind: str) -> None:
+    upload = pictures.animated(kind, 1000, 600)
+    for process in (imaging.process_upload, imaging.process_stored):
+        picture = process(upload, kind, MAX_PIXELS)
+        assert picture == imaging.Picture(upload, 1000, 600)
+
+
+def test_transparency_and_colour_profile_are_kept() -> None:
+    # A palette picture with a transparent colour: its variants have alpha.
+    palette = Image.new("P", (600, 400), 1)
+    palette.putpalette([0, 0, 0, 255, 0, 0] * 128)
+    upload = pictures.encoded(palette, "png", transparency=1, icc_profile=b"profile")
+    picture = imaging.process_upload(upload, "png", MAX_PIXELS)
+    stored = opened(picture.data)
+    assert stored.info["transparency"] == 1 and stored.info["icc_profile"] == b"profile"
+    png_variant = next(variant for variant in picture.variants if variant.kind == "png")
+    assert opened(png_variant.data).mode == "RGBA"
+    assert opened(png_variant.data).info["icc_profile"] == b"profile"
+
+
+def test_a_cmyk_profile_does_not_go_with_rgb_variants() -> None:
+    cmyk = Image.new("CMYK", (600, 400), (0, 255, 255, 0))
+    upload = pictures.encoded(cmyk, "jpg", icc_profile=b"cmyk profile")
+    picture = imaging.process_upload(upload, "jpg", MAX_PIXELS)
+    assert opened(picture.data).mode == "CMYK"
+    assert opened(picture.data).info["icc_profile"] == b"cmyk profile"
+    for variant in picture.variants:
+        assert opened(variant.data).mode == "RGB"
+        assert "icc_profile" not in opened(variant.data).info
+
+
+def test_stored_pictures_keep_their_bytes() -> None:
+    stored = pictures.phone_jpeg(1600, 1200)
+    picture = imaging.process_stored(stored, "jpg", MAX_PIXELS)
+    assert picture.data == stored
+    # Its size as browsers show it, upright, and variants without metadata.
+    assert (picture.width, picture.height) == (1200, 1600)
+    assert [variant.width for variant in picture.variants] == [1200, 960, 960, 480, 480]
+    assert all(not opened(variant.data).getexif() for variant in picture.variants)
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """The start of a PNG file claiming a size, and no pixels."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", b"")
+
+
+@pytest.mark.parametrize(
+    ("upload", "kind"),
+    (
+        (pictures.png(3200, 3200), "png"),
+        # Pillow's own check, before any pixel is read: a decompression bomb.
+        (_png_header(50_000, 50_000), "png"),
+        # Above Pillow's warning, below its error: a warning made an error.
+        (_png_header(10_000, 10_000), "png"),
+    ),
+)
+def test_too_many_pixels(upload: bytes, kind: str) -> None:
+    for process in (imaging.process_upload, imaging.process_stored):
+        with pytest.raises(imaging.TooManyPixelsError):
+            process(upload, kind, MAX_PIXELS)
+
+
+@pytest.mark.parametrize(
+    ("upload", "kind"),
+    (
+        (pictures.jpeg(64, 48)[:300], "jpg"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, "png"),
+        # Decoded only as the kind its first bytes showed.
+        (pictures.png(), "jpg"),
+        (pictures.gif(), "webp"),
+    ),
+)
+def test_unreadable(upload: bytes, kind: str) -> None:
+    with pytest.raises(imaging.UnreadableError):
+        imaging.process_upload(upload, kind, MAX_PIXELS)
+
+
+async def test_run_is_off_the_event_loop() -> None:
+    import threading
+
+    assert await imaging.run(threading.current_thread) is not threading.current_thread()
+    assert (await imaging.run(threading.current_thread)).name.startswith("imaging")
