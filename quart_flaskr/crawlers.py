@@ -62,12 +62,23 @@ async def robots() -> Response:
     return response
 
 
-def _sitemap_count(last_id: int, first_position: int = 1) -> int:
-    """How many sitemaps hold ids from ``first_position`` up to ``last_id``."""
-    if last_id < first_position:
+#: The first id of each kind's first sitemap: the front page is the tags' id 0.
+_FIRST_ID = {"tags": 0, "posts": 1}
+
+
+def _sitemap_count(kind: str, last_id: int) -> int:
+    """How many sitemaps of a kind hold its ids up to ``last_id``."""
+    if last_id < _FIRST_ID[kind]:
         return 0
     size: int = current_app.config["SITEMAP_URLS"]
-    return last_id // size + 1
+    return (last_id - _FIRST_ID[kind]) // size + 1
+
+
+def _id_range(kind: str, number: int) -> tuple[int, int]:
+    """The first id of the kind's sitemap ``number``, and the id past its last."""
+    size: int = current_app.config["SITEMAP_URLS"]
+    first = _FIRST_ID[kind] + (number - 1) * size
+    return first, first + size
 
 
 def _lastmod(moment: datetime | None) -> str:
@@ -108,30 +119,26 @@ async def _sitemap_index() -> str:
         urls = await _tag_urls(0, size, extent.newest)
         return _urlset([*urls, *await _post_urls(1, size)])
     locations = [
-        url_for("crawlers.tags", number=number, _external=True)
-        for number in range(1, _sitemap_count(extent.last_tag_id, 0) + 1)
-    ] + [
-        url_for("crawlers.posts", number=number, _external=True)
-        for number in range(1, _sitemap_count(extent.last_post_id) + 1)
+        url_for(f"crawlers.{kind}", number=number, _external=True)
+        for kind, last_id in (("tags", extent.last_tag_id), ("posts", extent.last_post_id))
+        for number in range(1, _sitemap_count(kind, last_id) + 1)
     ]
     entries = "\n".join(f"<sitemap><loc>{escape(loc)}</loc></sitemap>" for loc in locations)
     return f'<sitemapindex xmlns="{SITEMAP_NAMESPACE}">\n{entries}\n</sitemapindex>\n'
 
 
 async def _tags_sitemap(number: int) -> str | None:
-    size = current_app.config["SITEMAP_URLS"]
     extent = await sitemap_queries.select_extent(get_db())
-    if number > _sitemap_count(extent.last_tag_id, 0):
+    if number > _sitemap_count("tags", extent.last_tag_id):
         return None
-    return _urlset(await _tag_urls((number - 1) * size, number * size, extent.newest))
+    return _urlset(await _tag_urls(*_id_range("tags", number), extent.newest))
 
 
 async def _posts_sitemap(number: int) -> str | None:
-    size = current_app.config["SITEMAP_URLS"]
     extent = await sitemap_queries.select_extent(get_db())
-    if number > _sitemap_count(extent.last_post_id):
+    if number > _sitemap_count("posts", extent.last_post_id):
         return None
-    return _urlset(await _post_urls((number - 1) * size, number * size))
+    return _urlset(await _post_urls(*_id_range("posts", number)))
 
 
 async def _kept(make: Callable[[], Awaitable[str | None]]) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 from collections.abc import AsyncIterator
 from collections.abc import Callable
@@ -161,7 +162,7 @@ async def test_a_cached_page_is_compressed_once_per_encoding(
 
         monkeypatch.setitem(compression.CACHED_LEVELS, encoding, counting)
     monkeypatch.setattr(compression, "DYNAMIC_LEVELS", {})
-    first = {}
+    first: dict[str, bytes] = {}
     for _ in range(3):
         for encoding in ("br", "gzip"):
             response = await client.get("/", headers={"Accept-Encoding": encoding})
@@ -257,13 +258,13 @@ async def test_a_large_body_is_compressed_in_a_thread(
     app: Quart, client: Client, monkeypatch: pytest.MonkeyPatch, encoding: str
 ) -> None:
     threads: list[object] = []
-    to_thread = compression.asyncio.to_thread
+    to_thread = asyncio.to_thread
 
     async def counting_to_thread(function: Callable[[bytes], bytes], body: bytes) -> bytes:
         threads.append(function)
         return await to_thread(function, body)
 
-    monkeypatch.setattr(compression.asyncio, "to_thread", counting_to_thread)
+    monkeypatch.setattr(asyncio, "to_thread", counting_to_thread)
 
     @app.route("/long")
     async def long() -> str:
