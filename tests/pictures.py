@@ -82,3 +82,9 @@ def opened(data: bytes) -> Image.Image:
     image = Image.open(io.BytesIO(data))
     image.load()
     return image
+
+
+def same_pixels(one: bytes, other: bytes) -> bool:
+    """Whether two files hold the same picture, pixel for pixel (PNG re-encoded loses nothing)."""
+    first, second = opened(one), opened(other)
+    return first.size == second.size and first.tobytes() == second.convert(first.mode).tobytes()
