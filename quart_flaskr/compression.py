@@ -111,9 +111,9 @@ async def compress(
     return function(body)
 
 
-def encoded_etag(etag: str, encoding: str | None) -> str:
+def encoded_etag(etag: str, encoding: str) -> str:
     """The ETag of one encoding of a body: each encoding is a representation of its own."""
-    return etag if encoding is None else f"{etag}-{encoding}"
+    return f"{etag}-{encoding}"
 
 
 def add_vary(headers: Headers, name: str) -> None:
@@ -137,16 +137,13 @@ def choose_encoding(size: int, mimetype: str, headers: Headers) -> str | None:
     return negotiate(request.headers.get("Accept-Encoding"))
 
 
-def set_encoded_body(
-    response: Response | WerkzeugResponse, body: bytes, encoding: str | None
-) -> None:
-    """Give ``response`` the body in ``encoding`` (None: as it is), its length and its ETag."""
+def set_encoded_body(response: Response | WerkzeugResponse, body: bytes, encoding: str) -> None:
+    """Give ``response`` the body in ``encoding``, its length and the encoding's ETag."""
     response.set_data(body)
-    if encoding is not None:
-        response.headers["Content-Encoding"] = encoding
-        etag, weak = response.get_etag()
-        if etag is not None:
-            response.set_etag(encoded_etag(etag, encoding), bool(weak))
+    response.headers["Content-Encoding"] = encoding
+    etag, weak = response.get_etag()
+    if etag is not None:
+        response.set_etag(encoded_etag(etag, encoding), bool(weak))
 
 
 async def compress_response(

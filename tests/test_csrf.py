@@ -89,6 +89,47 @@ async def test_a_signed_value_that_is_no_secret_is_refused(
     assert await refused(client, str(token))
 
 
+@pytest.mark.parametrize(
+    "value",
+    (
+        ["zz", "zz"],
+        [1, 2],
+        ["00", "0000"],
+        # A mask and masked value that give bytes which are no text.
+        ["ff", "00"],
+        # A well-formed mask of another secret.
+        ["00" * 64, "61" * 64],
+    ),
+)
+async def test_a_signed_mask_of_no_secret_is_refused(
+    app: Quart, client: Client, auth: AuthActions, value: object
+) -> None:
+    await auth.login()
+    await session_secret(client)
+    token = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="csrf").dumps(value)
+    assert await refused(client, str(token))
+
+
+async def test_a_token_is_the_secret_masked_anew_on_every_page(
+    app: Quart, client: Client, auth: AuthActions
+) -> None:
+    await auth.login()
+    secret = await session_secret(client)
+    serializer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="csrf")
+    masks = set()
+    for path in ("/create", "/create"):
+        token = csrf_token_in(await page_text(client, path))
+        assert token is not None
+        mask, masked = serializer.loads(token)
+        masks.add(mask)
+        unmasked = bytes(
+            a ^ b for a, b in zip(bytes.fromhex(mask), bytes.fromhex(masked), strict=True)
+        )
+        assert unmasked.decode() == secret
+        assert secret not in token
+    assert len(masks) == 2
+
+
 async def test_every_form_on_a_page_carries_the_same_token(
     client: Client, auth: AuthActions, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
