@@ -125,13 +125,13 @@ async def test_markdown_body(client: Client, auth: AuthActions) -> None:
         " [bad](javascript:alert(1)) [also bad](JAVASCRIPT:alert(1))"
     )
     await post_form(client, "/create", {"title": "md", "body": body})
-    page = await page_text(client, "/2")
-    assert "<strong>bold</strong>" in page
-    assert '<a href="https://example.com" rel="nofollow ugc noopener noreferrer">link</a>' in page
+    detail = await page_text(client, "/2")
+    assert "<strong>bold</strong>" in detail
+    assert '<a href="https://example.com" rel="nofollow ugc noopener noreferrer">link</a>' in detail
     # The index shows the beginning of the same text, without its tags.
     listing = await page_text(client, "/")
     assert '<p class="excerpt">Some bold and a link.\n&lt;script&gt;alert(1)' in listing
-    for page in (listing, page):
+    for page in (listing, detail):
         assert "<script>alert" not in page
         assert "<img src=x" not in page
         assert "&lt;img src=x onerror=alert(1)&gt;" in page

@@ -255,10 +255,16 @@ def blog(
         yield Blog(server, hills_id, translated, state)
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", [PHONE, DESKTOP], ids=lambda width: width.name)
-def test_layout(browser: Browser, blog: Blog, width: Width) -> None:
-    """No sideways scrolling, a label for every field, alt text, a language: on every page."""
+def test_layout(
+    browser: Browser, blog: Blog, width: Width, scheme: Literal["light", "dark"]
+) -> None:
+    """No sideways scrolling, a label for every field, alt text, a language: on every page,
+    in the light and the dark theme."""
     screenshots = screenshot_dir()
+    # The README's pictures are named by page, then "-dark" for the dark theme.
+    suffix = "" if scheme == "light" else "-dark"
     hills = f"/{blog.hills_id}"
     # The pages a visitor sees, then those seen logged in, by name.
     visitor_pages = {
@@ -277,7 +283,9 @@ def test_layout(browser: Browser, blog: Blog, width: Width) -> None:
         (visitor_pages, None, {"login"}),
         (author_pages, blog.ada, {"index", "detail", "editor"}),
     ):
-        with open_tab(browser, blog.server.url, width, storage_state=cookies) as tab:
+        with open_tab(
+            browser, blog.server.url, width, storage_state=cookies, color_scheme=scheme
+        ) as tab:
             for name, path in pages.items():
                 tab.visit(path)
                 logged_in = tab.page.get_by_role("button", name="Log Out")
@@ -285,7 +293,8 @@ def test_layout(browser: Browser, blog: Blog, width: Width) -> None:
                 problems += tab.layout_problems()
                 if screenshots is not None and name in shots:
                     # A post's page and its editor whole, the others as they first show.
-                    tab.screenshot(screenshots, name, full_page=name in {"detail", "editor"})
+                    full = name in {"detail", "editor"}
+                    tab.screenshot(screenshots, name + suffix, full_page=full)
             problems += tab.problems
     assert problems == []
 
