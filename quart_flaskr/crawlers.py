@@ -43,10 +43,11 @@ SITEMAP_NAMESPACE = "http://www.sitemaps.org/schemas/sitemap/0.9"
 #: crawlers come back for them rarely, and a new post waits an hour at most.
 ROBOTS_CACHE_SECONDS = 24 * 3600
 SITEMAP_CACHE_SECONDS = 3600
-#: Where crawlers have nothing to read: forms, and search results (a space of
-#: pages without end, each a listing of posts the sitemap lists one by one).
-#: ``*`` matches any characters (RFC 9309); listings' other pages stay open.
-DISALLOWED = ("/create", "/*/update", "/auth/", "/healthz", "/*?q=", "/*&q=")
+#: Where crawlers have nothing to read: the writers' forms, and search results
+#: (a space of pages without end, each a listing of posts the sitemap lists one
+#: by one). ``*`` matches any characters (RFC 9309); listings' other pages stay
+#: open, and so do the login and register pages, which readers search for.
+DISALLOWED = ("/create", "/*/update", "/auth/logout", "/healthz", "/*?q=", "/*&q=")
 #: An id no post or tag holds, which URLs are built around.
 _PLACEHOLDER = "4815162342"
 

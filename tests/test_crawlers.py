@@ -30,7 +30,7 @@ async def test_robots_txt_points_to_the_sitemap(client: Client) -> None:
     assert lines[0] == "User-agent: *"
     assert "Sitemap: http://localhost/sitemap.xml" in lines
     disallowed = {line.split(": ", 1)[1] for line in lines if line.startswith("Disallow:")}
-    assert disallowed == {"/create", "/*/update", "/auth/", "/healthz", "/*?q=", "/*&q="}
+    assert disallowed == {"/create", "/*/update", "/auth/logout", "/healthz", "/*?q=", "/*&q="}
     # Nothing a reader reads is closed to crawlers.
     assert "Allow: /" in lines
 
