@@ -22,6 +22,7 @@ from bench.cpus import cpu_count
 from bench.cpus import Cpus
 from bench.errors import BenchError
 from bench.errors import WrkMissingError
+from bench.measurements import big_blog
 from bench.measurements import extras
 from bench.measurements import main_table
 from bench.measurements import postgres
@@ -102,6 +103,7 @@ def run(argv: Sequence[str] | None) -> None:
             if not settings.skip_main:
                 main_table.run(context)
             extras.run(context)
+            big_blog.run(context)
             if settings.postgres:
                 postgres.run(context)
         finally:

@@ -25,6 +25,7 @@ Benchmark the blog under Hypercorn with wrk, beside a bare ASGI app and, optiona
     .venv/bin/python bench/run.py                      # the main table, about 3 minutes
     .venv/bin/python bench/run.py --full --flaskr DIR  # everything, about 10 minutes
     .venv/bin/python bench/run.py --quick              # a smoke run, under a minute
+    .venv/bin/python bench/run.py --skip-main --big 1000000   # a million posts vs 50
 
 See bench/README.md for what each figure means and how to read it.
 """
@@ -43,6 +44,8 @@ class Settings:
     posts: int
     many_connections: int
     big_posts: int
+    #: Posts of the big blog (``--big``), or None.
+    big: int | None
     memory_requests: int
     memory_chunk: float
     profile_duration: float
@@ -101,6 +104,12 @@ def _parser() -> argparse.ArgumentParser:
         "--postgres", action="store_true", help="SQLite vs PostgreSQL vs two hosts on PostgreSQL"
     )
     parser.add_argument("--big-posts", type=int, help="posts for --data (default 100000)")
+    parser.add_argument(
+        "--big",
+        type=int,
+        metavar="N",
+        help="N posts (N/10 users, 10 tags a post) seeded into SQLite vs --posts, no page cache",
+    )
     parser.add_argument("--memory-requests", type=int, help="requests for --memory (100000)")
     parser.add_argument(
         "--rate-limits",
@@ -137,6 +146,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         posts=max(2, given_or(args.posts, 50, 5)),
         many_connections=100 if quick else 1000,
         big_posts=given_or(args.big_posts, 100_000, 2_000),
+        big=args.big,
         memory_requests=given_or(args.memory_requests, 100_000, 2_000),
         memory_chunk=1.0 if quick else 10.0,
         profile_duration=max(duration, 2.0 if quick else 10.0),
