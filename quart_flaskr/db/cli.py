@@ -7,6 +7,7 @@ these are plain click commands that start their own (see :func:`_run`).
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable
 from collections.abc import Callable
 from typing import TypeVar
@@ -21,8 +22,13 @@ from quart_flaskr.db.copy import CopyError
 from quart_flaskr.db.extension import database_from_config
 from quart_flaskr.db.extension import get_db
 from quart_flaskr.db.interface import Database
+from quart_flaskr.progress import Progress
 
 T = TypeVar("T")
+
+MIB = 2**20
+#: Seconds between two looks at the size of a backup being written.
+BACKUP_POLL = 1.0
 
 
 def _run(app: Quart, work: Callable[[Database], Awaitable[T]]) -> T:
@@ -76,11 +82,42 @@ def migrate_command(info: ScriptInfo) -> None:
 def backup_command(info: ScriptInfo, target: str) -> None:
     """Write a consistent copy of the database to TARGET, even while serving."""
 
-    async def work(database: Database) -> None:
-        await database.backup(target)
-
-    _run(info.load_app(), work)
+    _run(info.load_app(), lambda database: backup_with_progress(database, target))
     click.echo(f"Backed up the database to {target}.")
+
+
+async def _database_bytes(database: Database) -> int | None:
+    """How large a copy of an SQLite database is; None on PostgreSQL, whose dump is compressed."""
+    if database.dialect != "sqlite":
+        return None
+    row = await database.fetch_one(
+        "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+    )
+    return int(row[0]) if row else None
+
+
+def _file_size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return 0
+
+
+async def backup_with_progress(database: Database, target: str) -> None:
+    """Back up ``database`` to ``target``, showing how much of the copy is written meanwhile.
+
+    The backup itself runs as before (in one step: a step-by-step SQLite backup
+    would start again at every write the blog takes while it runs); its
+    progress is read from the size of the file it writes.
+    """
+    total = await _database_bytes(database)
+    progress = Progress("backup", "", None if total is None else total // MIB, unit="MiB")
+    task = asyncio.create_task(database.backup(target))
+    finished: set[asyncio.Task[None]] = set()
+    while not finished:
+        finished, _ = await asyncio.wait({task}, timeout=BACKUP_POLL)
+        await progress.reach(await asyncio.to_thread(_file_size, target) // MIB)
+    await task
 
 
 @click.command("copy-db")

@@ -3,7 +3,8 @@
 Users, posts, images with their variants, tags, likes, comments and login
 sessions are copied with their ids, in batches, in one transaction on the
 target: a copy that fails
-leaves the target empty. Like and comment counts are not copied but counted
+leaves the target empty. Each table's progress is shown on standard error
+(see ``progress.py``). Like and comment counts are not copied but counted
 again by the target's own triggers as the likes and comments arrive, and its
 search index is built the same way from the posts' search terms (the same on
 both backends: analysed in Python, see ``search.py``). Rate-limit state is not copied.
@@ -19,6 +20,7 @@ from quart_flaskr.db.interface import Database
 from quart_flaskr.db.interface import Row
 from quart_flaskr.db.interface import Transaction
 from quart_flaskr.db.schema import SCHEMA_VERSION
+from quart_flaskr.progress import Progress
 
 #: Rows read and written at a time (images are up to a few MiB each).
 BATCH = 200
@@ -92,10 +94,13 @@ async def _copy_table(
         f" VALUES ({', '.join('?' * len(columns))})"
     )
     copied = 0
+    counted = await source.fetch_one(f'SELECT count(*) FROM "{table}"')  # noqa: S608
+    progress = Progress("copy-db", table, int(counted[0]) if counted else None)
     rows: list[Row] = await source.fetch_all(first, (BATCH,))
     while rows:
         await tx.execute_many(insert, [[_stored(value) for value in row] for row in rows])
         copied += len(rows)
+        await progress.advance(len(rows))
         last = rows[-1]
         rows = await source.fetch_all(after, (*(last[name] for name in key), BATCH))
     return copied

@@ -11,6 +11,11 @@ from before schema 8 get their search terms (see ``search.py``), analysed in
 batches off the event loop too. Images from before schema 9 get their size
 and variants (see ``imaging.py``), made off the event loop, their own bytes
 left as they are (they are served under their name as never changing).
+
+On a big blog each of these can take minutes: they report their progress on
+standard error (see ``progress.py``). What is left is counted only once a
+first batch shows there is something to do, so that a start with nothing to
+do reads no more than before.
 """
 
 from __future__ import annotations
@@ -28,11 +33,20 @@ from quart_flaskr.images import is_stored_name
 from quart_flaskr.images import named_variants
 from quart_flaskr.models import images as image_queries
 from quart_flaskr.models import users
+from quart_flaskr.progress import Progress
 
 logger = logging.getLogger(__name__)
 
 #: How each table marks HTML not made yet: a comment's column is NOT NULL.
 _MISSING = {"post": "body_html IS NULL", "comment": "body_html = ''"}
+#: What the lines of the data step start with: it runs as part of ``migrate``.
+COMMAND = "migrate"
+
+
+async def _progress(db: Database, what: str, count_sql: str) -> Progress:
+    """The progress of a part of the data step, over the rows ``count_sql`` counts."""
+    row = await db.fetch_one(count_sql)
+    return Progress(COMMAND, what, int(row[0]) if row else None)
 
 
 async def store_missing_html(db: Database, table: str, batch: int = 100) -> int:
@@ -42,10 +56,14 @@ async def store_missing_html(db: Database, table: str, batch: int = 100) -> int:
     """
     missing = _MISSING[table]
     done = last_id = 0
+    progress = None
     while rows := await db.fetch_all(
         f"SELECT id, body FROM {table} WHERE {missing} AND id > ? ORDER BY id LIMIT ?",  # noqa: S608
         (last_id, batch),
     ):
+        if progress is None:
+            count = f"SELECT count(*) FROM {table} WHERE {missing}"  # noqa: S608
+            progress = await _progress(db, f"{table} HTML", count)
         params = [
             (str(await markdown.render_in_thread(row["body"])), row["id"], row["body"])
             for row in rows
@@ -58,6 +76,7 @@ async def store_missing_html(db: Database, table: str, batch: int = 100) -> int:
             )
         done += len(rows)
         last_id = rows[-1]["id"]
+        await progress.advance(len(rows))
     return done
 
 
@@ -67,12 +86,16 @@ async def store_missing_search_terms(db: Database, batch: int = 100) -> int:
     :return: how many posts were analysed
     """
     done = last_id = 0
+    progress = None
     while rows := await db.fetch_all(
         'SELECT post.id, title, body, author_id, username FROM post JOIN "user"'
         ' ON "user".id = post.author_id WHERE search_body IS NULL AND post.id > ?'
         " ORDER BY post.id LIMIT ?",
         (last_id, batch),
     ):
+        if progress is None:
+            count = "SELECT count(*) FROM post WHERE search_body IS NULL"
+            progress = await _progress(db, "post search terms", count)
         params = await asyncio.to_thread(_analysed, rows)
         async with db.transaction() as tx:
             # Unless the post was edited meanwhile (which stores its terms).
@@ -84,6 +107,7 @@ async def store_missing_search_terms(db: Database, batch: int = 100) -> int:
             )
         done += len(rows)
         last_id = rows[-1]["id"]
+        await progress.advance(len(rows))
     return done
 
 
@@ -147,7 +171,11 @@ async def store_missing_image_sizes(
     """
     done = 0
     last = ""
+    progress = None
     while found := await image_queries.select_unmeasured(db, last, batch):
+        if progress is None:
+            count = "SELECT count(*) FROM image WHERE width IS NULL"
+            progress = await _progress(db, "image sizes", count)
         for image in found:
             kind = image.name.rsplit(".", 1)[1]
             try:
@@ -163,6 +191,7 @@ async def store_missing_image_sizes(
             # Not when its post stopped showing it meanwhile.
             done += await image_queries.store_measured(db, measured)
         last = found[-1].name
+        await progress.advance(len(found))
     return done
 
 
