@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from bench.chart import write_chart
 from bench.context import BenchContext
 from bench.cpus import cpu_count
 from bench.cpus import Cpus
@@ -115,6 +116,11 @@ def run(argv: Sequence[str] | None) -> None:
         settings.json_path.parent.mkdir(parents=True, exist_ok=True)
         settings.json_path.write_text(json.dumps(context.results, indent=2, default=str))
         print(f"\nResults written to {settings.json_path}")
+        if "main" in context.results:
+            chart = settings.json_path.with_suffix(".png")
+            app = str(context.results["app"]).rsplit("/", 1)[-1]
+            write_chart(context.results["main"], chart, f"Main table: {app}")
+            print(f"Chart drawn in {chart}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
