@@ -79,6 +79,9 @@ def test_quick_benchmark_prints_a_row_per_scenario(tmp_path: Path) -> None:
     for key in ("anon", "user", "hello", "detail", "search", "create", "login"):
         assert data["main"][key]["ours"]["requests"] > 0
         assert data["main"][key]["bare"]["requests"] > 0
+    # The chart of the main table, beside the figures.
+    assert f"Chart drawn in {results.with_suffix('.png')}" in run.stdout
+    assert results.with_suffix(".png").read_bytes().startswith(b"\x89PNG")
 
 
 #: The PostgreSQL table's setups, in the order they print under each scenario.
@@ -153,3 +156,31 @@ def test_markdown_benchmark_prints_both_tables() -> None:
         # Requests made, then p50, p99 and the largest latency in ms.
         assert int(row[-4]) > 0 and all(float(cell) > 0 for cell in row[-3:]), row
     assert "the 4 posts took" in run.stdout
+
+
+@pytest.mark.slow
+def test_quick_big_blog_benchmark_prints_every_page(tmp_path: Path) -> None:
+    """``--big N``: both blogs seeded straight into SQLite, each page's figures and ratios."""
+    results = tmp_path / "results.json"
+    run = quick_bench(results, "--skip-main", "--big", "6000")
+
+    lines = run.stdout.splitlines()
+    labels = ("GET /", "GET /<id>", "GET /?q=word", "GET /tag/<name>", "GET /?page=1,000")
+    for label in labels:
+        rows = [line for line in lines if line.startswith(label + " ")]
+        assert len(rows) == 1, f"no single row for {label}:\n{run.stdout}"
+        cells = rows[0][len(label) :].split()
+        assert len(cells) == 9, rows[0]
+        assert all(RATE.fullmatch(cells[i]) for i in (0, 3)), rows[0]
+        assert all(LATENCY.fullmatch(cells[i]) for i in (1, 2, 4, 5)), rows[0]
+        assert all(re.fullmatch(r"\d+\.\d\d", cells[i]) for i in (6, 7)), rows[0]
+        assert cells[8] in ("yes", "NO"), rows[0]
+    assert "6,000 posts by 600 users" in run.stdout
+
+    data = json.loads(results.read_text("utf-8"))["big"]
+    assert data["seeding"]["big"]["posts"] == 6000
+    assert data["paths"]["big"]["deep"] == "/?page=1000"
+    for measured in data["scenarios"].values():
+        assert measured["small"]["requests"] > 0 and measured["big"]["requests"] > 0
+    # The main table was skipped: no chart to draw.
+    assert not results.with_suffix(".png").exists()
