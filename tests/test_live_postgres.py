@@ -104,7 +104,7 @@ def conditional_get(client: Client, url: str, etag: str) -> Page:
 
 def shown(title: str, page: Page) -> bool:
     """Whether a listing shows the post of this title."""
-    return f">{title}</a></h1>" in page.text
+    return f">{title}</a></h2>" in page.text
 
 
 def logged_out(page: Page) -> bool:
