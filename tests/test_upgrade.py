@@ -6,6 +6,8 @@ import functools
 import sqlite3
 from contextlib import closing
 from pathlib import Path
+from typing import Any
+from typing import cast
 
 import pytest
 
@@ -113,7 +115,10 @@ async def test_upgraded_blog_works(tmp_path: Path) -> None:
         # Old posts show the beginning of their rendered Markdown, scripts shown as text.
         assert "Written before the upgrade.\nSecond line." in page
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-        assert "by old timer on 2017-05-01" in page
+        assert 'by <a href="/u/old%20timer">old timer</a> on 2017-05-01' in page
+        # Accounts from before schema 10 have no date of joining: the profile says so.
+        profile = await (await client.get("/u/old%20timer")).get_data(as_text=True)
+        assert "Joined before the blog recorded when." in profile and "Old news" in profile
         page = await (await client.get("/1")).get_data(as_text=True)
         assert "Written <em>before</em> the upgrade.\nSecond line." in page
         search = await (await client.get("/?q=upgrade")).get_data(as_text=True)
@@ -391,33 +396,47 @@ RUSSIAN_AND_KOREAN = (
 )
 
 
-async def create_search_in_sql_version(backend: str, request: pytest.FixtureRequest) -> Database:
-    """A blog of the release whose database analysed search words, on ``backend``."""
-    user = {"username": "Мария", "password": PASSWORD, "username_key": "мария"}
-    post = [{"title": title, "body": body, "author_id": 1} for title, body in RUSSIAN_AND_KOREAN]
+async def old_blog(
+    backend: str,
+    request: pytest.FixtureRequest,
+    version: int,
+    rows: dict[str, list[dict[str, object]]],
+) -> Database:
+    """A blog of the release at schema ``version`` on ``backend``, holding ``rows`` by table."""
     if backend == "sqlite":
-        path = request.getfixturevalue("tmp_path") / "v7.sqlite"
-        old_database(path, SEARCH_IN_SQL_VERSION, user=[user], post=post)
+        path = request.getfixturevalue("tmp_path") / f"v{version}.sqlite"
+        # Only tables' rows: old_database's one other keyword, script, is not among them.
+        old_database(path, version, **cast(dict[str, Any], rows))
         return SQLiteDatabase(str(path), data.upgrade_data)
     url = request.getfixturevalue("postgres_url")
     database = PostgresDatabase(url)
     try:
         async with database.transaction() as tx:
-            for version, statements in MIGRATIONS_BY_DIALECT["postgresql"]:
-                if version <= SEARCH_IN_SQL_VERSION:
+            for script_version, statements in MIGRATIONS_BY_DIALECT["postgresql"]:
+                if script_version <= version:
                     for statement in statements:
                         await tx.execute(statement)
-            await tx.set_schema_version(SEARCH_IN_SQL_VERSION)
-            for table, rows in (('"user"', [user]), ("post", post)):
-                for row in rows:
+            await tx.set_schema_version(version)
+            for table, table_rows in rows.items():
+                for row in table_rows:
                     await tx.execute(
-                        f"INSERT INTO {table} ({', '.join(row)})"  # noqa: S608 - the test's own
+                        f'INSERT INTO "{table}" ({", ".join(row)})'  # noqa: S608 - the test's own
                         f" VALUES ({', '.join('?' * len(row))})",
                         list(row.values()),
                     )
     finally:
         await database.close()
     return PostgresDatabase(url, data.upgrade_data)
+
+
+async def create_search_in_sql_version(backend: str, request: pytest.FixtureRequest) -> Database:
+    """A blog of the release whose database analysed search words, on ``backend``."""
+    user: dict[str, object] = {"username": "Мария", "password": PASSWORD, "username_key": "мария"}
+    post_rows: list[dict[str, object]] = [
+        {"title": title, "body": body, "author_id": 1} for title, body in RUSSIAN_AND_KOREAN
+    ]
+    rows = {"user": [user], "post": post_rows}
+    return await old_blog(backend, request, SEARCH_IN_SQL_VERSION, rows)
 
 
 @pytest.mark.parametrize("backend", ("sqlite", "postgresql"))
@@ -489,35 +508,7 @@ async def create_images_without_sizes_version(
             {"title": "t", "body": "b", "author_id": 1, "image": "Photophotophotophoto01.jpg"}
         ],
     }
-    if backend == "sqlite":
-        path = request.getfixturevalue("tmp_path") / "v8.sqlite"
-        old_database(
-            path,
-            IMAGES_WITHOUT_SIZES_VERSION,
-            user=rows["user"],
-            image=rows["image"],
-            post=rows["post"],
-        )
-        return SQLiteDatabase(str(path), data.upgrade_data)
-    url = request.getfixturevalue("postgres_url")
-    database = PostgresDatabase(url)
-    try:
-        async with database.transaction() as tx:
-            for version, statements in MIGRATIONS_BY_DIALECT["postgresql"]:
-                if version <= IMAGES_WITHOUT_SIZES_VERSION:
-                    for statement in statements:
-                        await tx.execute(statement)
-            await tx.set_schema_version(IMAGES_WITHOUT_SIZES_VERSION)
-            for table, table_rows in rows.items():
-                for row in table_rows:
-                    await tx.execute(
-                        f'INSERT INTO "{table}" ({", ".join(row)})'  # noqa: S608 - the test's own
-                        f" VALUES ({', '.join('?' * len(row))})",
-                        list(row.values()),
-                    )
-    finally:
-        await database.close()
-    return PostgresDatabase(url, data.upgrade_data)
+    return await old_blog(backend, request, IMAGES_WITHOUT_SIZES_VERSION, rows)
 
 
 @pytest.mark.parametrize("backend", ("sqlite", "postgresql"))
