@@ -13,6 +13,7 @@ from quart import Quart
 
 from quart_flaskr import imaging
 from quart_flaskr import passwords
+from quart_flaskr.templating import SyncEnvironment
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
@@ -22,6 +23,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     instance folder's ``config.py`` (or ``test_config`` in its stead).
     """
     app = Quart(__name__, instance_relative_config=True)
+    # Before anything creates the Jinja environment (see templating.py).
+    app.jinja_environment = SyncEnvironment
     app.config.from_mapping(
         # Only fit for development: served without debug or testing, the app
         # refuses to start until the instance config.py sets a random key.

@@ -6,9 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
+from quart import Quart
 from quart.testing.app import LifespanError
 
 from quart_flaskr import create_app
+from quart_flaskr.templating import SyncTemplate
 from tests.helpers import AppFactory
 from tests.helpers import make_config
 from tests.helpers import serving
@@ -65,3 +67,9 @@ async def test_a_failed_start_closes_the_test_database(tmp_path: Path) -> None:
     # SQLite removes the write-ahead log and the shared memory file (-wal,
     # -shm) when the last connection to the database closes.
     assert sorted(await asyncio.to_thread(os.listdir, tmp_path)) == ["instance", "test.sqlite"]
+
+
+def test_templates_render_without_jinjas_async_mode(app: Quart) -> None:
+    # Nothing a template calls awaits: compiled as plain Python (see templating.py).
+    assert not app.jinja_env.is_async
+    assert isinstance(app.jinja_env.get_template("base.html"), SyncTemplate)

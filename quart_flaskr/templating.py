@@ -1,0 +1,34 @@
+"""Templates rendered without Jinja's async mode.
+
+Every view loads what its page shows before rendering it, and nothing a
+template calls awaits (the globals, filters and macros are plain functions),
+so rendering never waits. Quart turns Jinja's async mode on, which compiles
+each call, loop and macro of a template into coroutines awaited one by one:
+on a listing of 50 posts that machinery cost more than the page's own work.
+Here templates compile as plain Python; Quart's ``render_template`` still
+awaits ``render_async``, which renders at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import Template
+from quart import Quart
+from quart.templating import Environment
+
+
+class SyncTemplate(Template):
+    async def render_async(self, *args: Any, **kwargs: Any) -> str:
+        """The page, rendered now: nothing in it awaits."""
+        return self.render(*args, **kwargs)
+
+
+class SyncEnvironment(Environment):
+    """Quart's environment (its loader, its globals), compiling templates without async mode."""
+
+    template_class = SyncTemplate
+
+    def __init__(self, app: Quart, **options: Any) -> None:
+        super().__init__(app, **options)
+        self.is_async = False
