@@ -44,6 +44,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
         # Set True when the site is served over HTTPS (see README).
         SESSION_COOKIE_SECURE=False,
         PERMANENT_SESSION_LIFETIME=timedelta(days=14),
+        # The sessions page shows when each login was last used: recorded
+        # when what is stored is older than this many seconds, so that a
+        # reader's requests write at most once in that time.
+        LAST_SEEN_SECONDS=300,
+        # How long a link made by "reset-link" lets its user set a password.
+        PASSWORD_RESET_SECONDS=3600,
         # Werkzeug method for new password hashes: scrypt at OWASP's minimum.
         PASSWORD_HASH_METHOD=passwords.METHOD,
         # Seconds a form's CSRF token stays valid.
@@ -169,6 +175,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     # for its user.
     login.init_app(app)
 
+    from quart_flaskr import account
     from quart_flaskr import auth
     from quart_flaskr import blog
     from quart_flaskr import comments
@@ -176,6 +183,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     from quart_flaskr import feed
     from quart_flaskr import health
     from quart_flaskr import images
+    from quart_flaskr import moderation
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(blog.bp)
@@ -183,6 +191,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     app.register_blueprint(feed.bp)
     app.register_blueprint(images.bp)
     app.register_blueprint(health.bp)
+    account.init_app(app)
+    moderation.init_app(app)
     crawlers.init_app(app)
     # Requests to views marked images.accepts_upload may carry an image.
     app.request_class = images.upload_request_class(app)

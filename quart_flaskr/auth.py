@@ -50,6 +50,25 @@ def _check_credentials(username: str, password: str) -> str | None:
     return None
 
 
+def new_password_problem(password: str) -> str | None:
+    """What is wrong with a new password, as registering judges it, or None."""
+    if not password:
+        return gettext("Password is required.")
+    if len(password) > PASSWORD_MAX:
+        return ngettext(
+            "Password must be at most %(num)d character.",
+            "Password must be at most %(num)d characters.",
+            PASSWORD_MAX,
+        )
+    if len(password) < PASSWORD_MIN:
+        return ngettext(
+            "Password must be at least %(num)d character.",
+            "Password must be at least %(num)d characters.",
+            PASSWORD_MIN,
+        )
+    return None
+
+
 @bp.route("/register", methods=("GET", "POST"))
 @limit(10, timedelta(hours=1))
 async def register() -> ResponseReturnValue:
@@ -66,12 +85,8 @@ async def register() -> ResponseReturnValue:
                 name = usernames.prepare_username(username)
             except usernames.UsernameError as refused:
                 error = str(refused)
-        if error is None and len(password) < PASSWORD_MIN:
-            error = ngettext(
-                "Password must be at least %(num)d character.",
-                "Password must be at least %(num)d characters.",
-                PASSWORD_MIN,
-            )
+        if error is None:
+            error = new_password_problem(password)
         if error is None:
             password_hash = await passwords.hash_password(
                 password, current_app.config["PASSWORD_HASH_METHOD"]
@@ -96,11 +111,16 @@ async def login() -> ResponseReturnValue:
         method = current_app.config["PASSWORD_HASH_METHOD"]
         error = _check_credentials(username, password)
         if error is None:
-            user = await users.select_user_by_name(db, username)
+            found = await users.select_account_by_name(db, username)
+            user = None if found is None else found[0]
             # Check even for an unknown user, so both failures take as long.
             matches = await passwords.check_password(
                 None if user is None else user.password, password, method
             )
+            # Only someone who knows the password learns of the suspension.
+            if found is not None and matches and found[1]:
+                await flash(gettext("This account is suspended by a moderator."))
+                return await render_template("auth/login.html", username=username), 403
             if user is not None and matches:
                 if passwords.needs_rehash(user.password, method):
                     new_hash = await passwords.hash_password(password, method)

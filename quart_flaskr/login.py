@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Awaitable
 from collections.abc import Callable
 from datetime import datetime
+from datetime import timedelta
 from datetime import UTC
 from typing import ParamSpec
 from typing import TypeVar
@@ -21,11 +22,13 @@ from quart import current_app
 from quart import g
 from quart import Quart
 from quart import redirect
+from quart import request
 from quart import ResponseReturnValue
 from quart import session
 from quart import url_for
 
 from quart_flaskr.db import get_db
+from quart_flaskr.models import sessions
 from quart_flaskr.models import users
 from quart_flaskr.models.users import User
 from quart_flaskr.security import is_public_view
@@ -37,6 +40,8 @@ T = TypeVar("T")
 _LOGIN_ID = "login_id"
 #: The attribute of ``g`` holding the request's user (or None).
 _USER = "quart_flaskr_user"
+#: The most of a browser's User-Agent kept with its login (the sessions page shows it).
+USER_AGENT_MAX = 300
 
 
 def current_user() -> User | None:
@@ -85,20 +90,40 @@ async def load_logged_in_user() -> None:
     if not is_public_view():
         login_id = session.get(_LOGIN_ID)
         if login_id is not None:
-            user = await users.select_session_user(get_db(), login_id)
+            login = await users.select_login(get_db(), login_id)
+            if login is not None:
+                user = login.user
+                await _record_use(login_id, login.last_seen)
     setattr(g, _USER, user)
+
+
+async def _record_use(login_id: str, last_seen: datetime | None) -> None:
+    """Record that a login session is in use, when what is recorded is older than LAST_SEEN_SECONDS.
+
+    The sessions page shows it; writing it at most every few minutes per
+    session, not at every request, keeps reading pages free of writes.
+    """
+    interval = timedelta(seconds=current_app.config["LAST_SEEN_SECONDS"])
+    if last_seen is None or datetime.now(UTC) - last_seen >= interval:
+        await sessions.touch_login_session(get_db(), login_id)
 
 
 async def start_login_session(user_id: int) -> None:
     """Record a login server-side and give the browser a fresh session for it."""
     login_id = secrets.token_urlsafe(32)
     expires = datetime.now(UTC) + current_app.permanent_session_lifetime
-    await users.insert_login_session(get_db(), login_id, user_id, expires)
+    user_agent = request.headers.get("User-Agent", "")[:USER_AGENT_MAX]
+    await users.insert_login_session(get_db(), login_id, user_id, expires, user_agent)
     # Nothing set before login (including a session planted by someone
     # else) carries over into the logged-in session.
     session.clear()
     session.permanent = True
     session[_LOGIN_ID] = login_id
+
+
+async def end_other_login_sessions(user_id: int) -> int:
+    """End every login session of the user but the request's own; how many ended."""
+    return await sessions.delete_other_sessions(get_db(), user_id, login_session_id())
 
 
 async def end_login_session() -> None:

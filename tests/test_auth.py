@@ -133,7 +133,7 @@ async def test_login(client: Client, auth: AuthActions) -> None:
     response = await auth.login()
     assert response.headers["Location"] == "/"
     page = await (await client.get("/")).get_data(as_text=True)
-    assert "<span>test</span>" in page
+    assert 'title="Your account">test</a>' in page
     assert "Log Out" in page
 
 

@@ -22,7 +22,7 @@ async def test_index(client: Client, auth: AuthActions) -> None:
     await auth.login()
     page = await (await client.get("/")).get_data(as_text=True)
     assert "test title" in page
-    assert "by test on 2018-01-01" in page
+    assert 'by <a href="/u/test">test</a> on 2018-01-01' in page
     assert "test\nbody" in page
     assert 'href="/1/update"' in page
 
@@ -82,14 +82,19 @@ async def test_posts_per_page_is_configurable(app: Quart, client: Client, db: Da
 
 @pytest.mark.sqlite_only
 async def test_listing_costs_no_scan(db: Database) -> None:
-    """Each page's posts come from an index, whatever the page: no table scan, no sort."""
+    """Each page's posts come from an index, whatever the page: no table scan, no sort.
+
+    Passing over suspended users' posts reads no user but the suspended ones.
+    """
     plans = {
         "newest": posts._NEWEST_IDS,
         "tag": posts._TAG_IDS,
+        "author": posts._AUTHOR_IDS,
     }
     for name, sql in plans.items():
-        params = (1, 5, 0) if name == "tag" else (5, 0)
+        params = (1, 5, 0) if name in ("tag", "author") else (5, 0)
         rows = await db.fetch_all("EXPLAIN QUERY PLAN " + sql, params)
         plan = " ".join(row["detail"] for row in rows)
         assert "COVERING INDEX" in plan, (name, plan)
         assert "TEMP B-TREE" not in plan, (name, plan)
+        assert "SCAN user" not in plan, (name, plan)

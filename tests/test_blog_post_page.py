@@ -12,7 +12,7 @@ from tests.helpers import page_text
 async def test_detail(client: Client, auth: AuthActions) -> None:
     page = await page_text(client, "/1")
     assert "<title>test title - Flaskr</title>" in page
-    assert "by test on 2018-01-01" in page
+    assert 'by <a href="/u/test">test</a> on 2018-01-01' in page
     assert "test\nbody" in page
     assert 'href="/1/update"' not in page
     assert "No comments yet." in page

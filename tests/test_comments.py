@@ -26,7 +26,7 @@ async def test_comment(client: Client, auth: AuthActions, db: Database) -> None:
     # Newest last.
     assert await comment_bodies(client) == ["First!", "Second, <em>with</em> Markdown"]
     page = await (await client.get("/1")).get_data(as_text=True)
-    assert "test on " in page
+    assert '<a href="/u/test">test</a> on ' in page
     assert "2 comments" in await (await client.get("/")).get_data(as_text=True)
     row = await db.fetch_one("SELECT comment_count FROM post WHERE id = 1")
     assert row is not None and row[0] == 2

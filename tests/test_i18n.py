@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
+from datetime import timedelta
+from datetime import UTC
 from html.parser import HTMLParser
 
 import pytest
@@ -22,8 +24,10 @@ from quart_flaskr.i18n import choose_language
 from quart_flaskr.i18n import COOKIE
 from quart_flaskr.i18n import gettext
 from quart_flaskr.i18n import ngettext
+from quart_flaskr.models import accounts
 from quart_flaskr.models import comments
 from quart_flaskr.models import likes
+from quart_flaskr.models import moderation
 from quart_flaskr.models import posts
 from tests.harness.forms import csrf_token_in
 from tests.helpers import AuthActions
@@ -157,14 +161,29 @@ PAGES = (
     "/{id}",
     "/auth/login",
     "/auth/register",
+    "/u/test",
+    "/account/reset/a-token",
 )
-LOGGED_IN_PAGES = ("/", "/{id}", "/create", "/{id}/update")
+LOGGED_IN_PAGES = (
+    "/",
+    "/{id}",
+    "/create",
+    "/{id}/update",
+    "/u/other",
+    "/account",
+    "/account/password",
+    "/account/sessions",
+    "/account/delete",
+    "/moderation/",
+)
 #: Error pages, and their status.
 ERRORS = {
     "/12345": 404,
     "/tag/%D0%BD%D0%B8%D1%87%D0%B5%D0%B3%D0%BE": 404,  # ничего
     "/?q=" + "x" * 201: 400,
     "/comment/999/delete": 405,
+    "/u/%D0%BD%D0%B8%D0%BA%D1%82%D0%BE": 404,  # никто
+    "/account/reset/made-up": 404,
 }
 
 
@@ -174,6 +193,17 @@ async def test_every_page_is_in_the_browsers_language(
 ) -> None:
     post_id = await _blog_in_other_scripts(db)
     headers = {"Accept-Language": f"{language}-XX,{language};q=0.9,en;q=0.5"}
+    # A reset link, and a moderator whose page logs each kind of action.
+    expires = datetime.now(UTC) + timedelta(hours=1)
+    await accounts.insert_password_reset(db, 1, "a-token", expires)
+    await moderation.set_moderator(db, "test", True)
+    await moderation.suspend_user(db, "test", 2)
+    await moderation.restore_user(db, "test", 2)
+    doomed = await posts.insert_post(db, 2, "Скоро удалят", "текст")
+    doomed_comment = await comments.insert_comment(db, doomed, 2, "х")
+    assert doomed_comment is not None
+    await moderation.delete_comment(db, "test", doomed_comment)
+    await moderation.delete_post(db, "test", doomed)
 
     async def check(path: str, status: int = 200) -> str:
         response = await client.get(path.format(id=post_id), headers=headers)
@@ -201,8 +231,8 @@ async def test_english_pages_are_unchanged(client: Client, db: Database) -> None
     page = await (await client.get(f"/{post_id}")).get_data(as_text=True)
     assert '<html lang="en">' in page
     assert "1 like</span>" in page and ">1 comment</a>" in page
-    assert re.search(r"by test on \d{4}-\d\d-\d\d</div>", page)
-    assert re.search(r"other on \d{4}-\d\d-\d\d \d\d:\d\d</div>", page)
+    assert re.search(r'by <a href="/u/test">test</a> on \d{4}-\d\d-\d\d</div>', page)
+    assert re.search(r'<a href="/u/other">other</a> on \d{4}-\d\d-\d\d \d\d:\d\d</div>', page)
     assert '<a href="/auth/login">Log in</a> to comment.' in page
 
 
@@ -214,13 +244,13 @@ async def test_dates_and_counts_in_russian_and_korean(client: Client, db: Databa
         as_text=True
     )
     assert "1 отметка «Нравится»" in ru and "1 комментарий" in ru
-    assert "other, 4 декабря 2026, 09:05" in ru
-    assert re.search(r"test, \d{4}-\d\d-\d\d</div>", ru), "post dates stay ISO, as Flaskr shows"
+    assert "other</a>, 4 декабря 2026, 09:05" in ru
+    assert re.search(r"test</a>, \d{4}-\d\d-\d\d</div>", ru), "post dates stay ISO, as Flaskr shows"
     ko = await (await client.get(f"/{post_id}", headers={"Accept-Language": "ko-KR"})).get_data(
         as_text=True
     )
     assert "좋아요 1개" in ko and "댓글 1개" in ko
-    assert "other · 2026년 12월 4일 오전 9:05" in ko
+    assert "other</a> · 2026년 12월 4일 오전 9:05" in ko
 
 
 async def test_messages_are_in_the_readers_language(client: Client, auth: AuthActions) -> None:

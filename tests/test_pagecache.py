@@ -86,10 +86,10 @@ async def test_logged_in_pages_are_their_own(
     await text(app.test_client(), "/")
     await auth.login()
     page = await text(client, "/")
-    assert "<span>test</span>" in page and 'href="/1/update"' in page
+    assert 'title="Your account">test</a>' in page and 'href="/1/update"' in page
     assert len(renders) == 2
     # Logging in wrote to the database: the anonymous page is rendered anew.
-    assert "<span>test</span>" not in await text(app.test_client(), "/")
+    assert 'title="Your account">test</a>' not in await text(app.test_client(), "/")
     assert len(renders) == 3
     # The session's own copy serves it again...
     assert await text(client, "/") == page
@@ -98,7 +98,7 @@ async def test_logged_in_pages_are_their_own(
     elsewhere = app.test_client()
     await AuthActions(elsewhere).login()
     other_page = await text(elsewhere, "/")
-    assert "<span>test</span>" in other_page and other_page != page
+    assert 'title="Your account">test</a>' in other_page and other_page != page
     assert len(renders) == 4
 
 

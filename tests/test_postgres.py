@@ -30,11 +30,14 @@ from quart_flaskr.db.postgres import PostgresRow
 from quart_flaskr.db.postgres import to_pyformat
 from quart_flaskr.db.schema import load_postgres_migrations
 from quart_flaskr.deploy import deployment_problems
+from quart_flaskr.models import accounts
 from quart_flaskr.models import comments
 from quart_flaskr.models import images
 from quart_flaskr.models import likes
+from quart_flaskr.models import moderation
 from quart_flaskr.models import posts
 from quart_flaskr.models import rate_limits
+from quart_flaskr.models import sessions
 from quart_flaskr.models import tags
 from quart_flaskr.models import users
 from quart_flaskr.models.images import Image
@@ -158,8 +161,8 @@ async def test_the_models_on_postgresql(pg: PostgresDatabase) -> None:
     expires = datetime.now(UTC) + timedelta(hours=1)
     await users.insert_login_session(pg, "live", alice, expires)
     await users.insert_login_session(pg, "old", alice, datetime.now(UTC) - timedelta(seconds=1))
-    assert await users.select_session_user(pg, "live") is not None
-    assert await users.select_session_user(pg, "old") is None
+    assert await users.select_login(pg, "live") is not None
+    assert await users.select_login(pg, "old") is None
     tat = datetime.now(UTC) + timedelta(seconds=30)
     assert await rate_limits.count_attempt(pg, "login:1", lambda stored: tat)
     assert await rate_limits.select_tat(pg, "login:1") == tat
@@ -472,7 +475,18 @@ async def fill_blog(database: Database) -> None:
         await likes.like_post(database, post_id, 3)
         await comments.insert_comment(database, post_id, 2, f"a comment on {post_id}")
     await posts.delete_post(database, 5)
-    await users.insert_login_session(database, "live", 1, datetime.now(UTC) + timedelta(hours=1))
+    await users.insert_login_session(
+        database, "live", 1, datetime.now(UTC) + timedelta(hours=1), "Firefox/140"
+    )
+    # Schema 10: a moderator who joined on a known day, a suspension in the log, a reset link.
+    async with database.transaction() as tx:
+        await tx.execute(
+            'UPDATE "user" SET joined = ?, moderator = 1 WHERE id = 1', ("2024-01-02 03:04:05",)
+        )
+    await moderation.suspend_user(database, "alice", 3)
+    await accounts.insert_password_reset(
+        database, 2, "a token", datetime.now(UTC) + timedelta(hours=1)
+    )
 
 
 async def blog_as_shown(database: Database) -> list[object]:
@@ -485,8 +499,13 @@ async def blog_as_shown(database: Database) -> list[object]:
         shown.append(await images.select_image(database, f"{'A' * 21}{number}.png"))
         shown.append(await images.select_image(database, f"{'V' * 21}{number}.webp"))
         shown.append(await comments.select_comments(database, number))
-    shown.append(await users.select_session_user(database, "live"))
+    shown.append(await users.select_login(database, "live"))
     shown.append(await users.select_user_by_name(database, "BOB"))
+    shown.append(await users.select_account_by_name(database, "alice"))
+    shown.append(await sessions.select_login_sessions(database, 1))
+    shown.append(await moderation.select_suspended(database))
+    shown.append(await moderation.select_log(database, limit=10))
+    shown.append(await accounts.select_password_reset(database, "a token"))
     return shown
 
 
@@ -509,6 +528,8 @@ async def test_copy_from_sqlite_to_postgresql_and_back(
             "post_like": 4,
             "comment": 2,
             "login_session": 1,
+            "password_reset": 1,
+            "moderation_log": 1,
         }
         original = await blog_as_shown(sqlite)
         assert await blog_as_shown(pg_empty) == original

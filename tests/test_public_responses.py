@@ -48,6 +48,9 @@ class Site:
             "comments.delete": {"id": 1},
             "crawlers.tags": {"number": 1},
             "crawlers.posts": {"number": 1},
+            "account.profile": {"username": "test"},
+            "account.end_session": {"ref": "0123"},
+            "account.reset": {"token": "a-token"},
         }
         values = by_endpoint.get(rule.endpoint, {"id": 2})
         return {name: values[name] for name in rule.arguments}

@@ -423,13 +423,13 @@ async def test_public_files_do_not_load_the_user(
 ) -> None:
     await auth.login()
     loaded: list[str] = []
-    select_session_user = users.select_session_user
+    select_login = users.select_login
 
     async def counting(db: Database, login_id: str) -> object:
         loaded.append(login_id)
-        return await select_session_user(db, login_id)
+        return await select_login(db, login_id)
 
-    monkeypatch.setattr(users, "select_session_user", counting)
+    monkeypatch.setattr(users, "select_login", counting)
     await client.get("/static/style.css")
     assert loaded == []
     await client.get("/hello")

@@ -1,8 +1,8 @@
 """Copying a blog into an empty database: from SQLite to PostgreSQL (outgrowing a machine), or back.
 
-Users, posts, images with their variants, tags, likes, comments and login
-sessions are copied with their ids, in batches, in one transaction on the
-target: a copy that fails
+Users, posts, images with their variants, tags, likes, comments, login
+sessions, password reset links and the moderation log are copied with their
+ids, in batches, in one transaction on the target: a copy that fails
 leaves the target empty. Each table's progress is shown on standard error
 (see ``progress.py``). Like and comment counts are not copied but counted
 again by the target's own triggers as the likes and comments arrive, and its
@@ -35,7 +35,7 @@ class CopyError(RuntimeError):
 TABLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     # username_key is set after all users are in: accounts from before the
     # key may share one, which the database refuses for a new user.
-    ("user", ("id", "username", "password"), ("id",)),
+    ("user", ("id", "username", "password", "joined", "moderator", "suspended"), ("id",)),
     ("image", ("name", "data", "created", "width", "height"), ("name",)),
     ("image_variant", ("name", "image", "width", "data", "created"), ("name",)),
     (
@@ -60,10 +60,12 @@ TABLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("post_tag", ("post_id", "tag_id", "created"), ("post_id", "tag_id")),
     ("post_like", ("post_id", "user_id", "created"), ("post_id", "user_id")),
     ("comment", ("id", "post_id", "author_id", "created", "body", "body_html"), ("id",)),
-    ("login_session", ("id", "user_id", "created", "expires"), ("id",)),
+    ("login_session", ("id", "user_id", "created", "expires", "user_agent", "last_seen"), ("id",)),
+    ("password_reset", ("token_hash", "user_id", "expires"), ("token_hash",)),
+    ("moderation_log", ("id", "moderator", "action", "subject", "created"), ("id",)),
 )
 #: The tables whose ids new rows take from a sequence.
-SEQUENCED = ("user", "post", "tag", "comment")
+SEQUENCED = ("user", "post", "tag", "comment", "moderation_log")
 
 
 def _stored(value: Any) -> Any:

@@ -52,9 +52,11 @@ def _comment(row: Row) -> Comment:
 
 
 async def select_comments(db: Database, post_id: int) -> list[Comment]:
-    """A post's comments, newest last."""
+    """A post's comments, newest last; those of suspended users are hidden."""
     rows = await db.fetch_all(
-        _SELECT_COMMENT + " WHERE comment.post_id = ? ORDER BY comment.id", (post_id,)
+        _SELECT_COMMENT + ' WHERE comment.post_id = ? AND "user".suspended IS NULL'
+        " ORDER BY comment.id",
+        (post_id,),
     )
     return [_comment(row) for row in rows]
 

@@ -70,15 +70,28 @@ _COLUMNS = (
     " EXISTS (SELECT 1 FROM post_like"
     "  WHERE post_like.post_id = post.id AND post_like.user_id = ?) AS liked"
 )
+# The posts of users a moderator suspended are hidden until they are restored.
+# Suspended users are few, so each listing's index is read as before, passing
+# over the posts of this short list of authors.
+_SUSPENDED = 'SELECT id FROM "user" WHERE suspended IS NOT NULL'
+_HIDDEN_POSTS = f"SELECT post.id FROM post WHERE author_id IN ({_SUSPENDED})"  # noqa: S608
 _SELECT_POST = (
-    f'SELECT {_COLUMNS} FROM post JOIN "user" ON "user".id = post.author_id WHERE post.id = ?'  # noqa: S608
+    f'SELECT {_COLUMNS} FROM post JOIN "user" ON "user".id = post.author_id'  # noqa: S608
+    ' WHERE post.id = ? AND "user".suspended IS NULL'
 )
 
 # Each gives one page of post ids (and what to order them by) from an index.
-_NEWEST_IDS = "SELECT id FROM post ORDER BY created DESC, id DESC LIMIT ? OFFSET ?"
+_NEWEST_IDS = (
+    f"SELECT id FROM post WHERE author_id NOT IN ({_SUSPENDED})"  # noqa: S608
+    " ORDER BY created DESC, id DESC LIMIT ? OFFSET ?"
+)
 _TAG_IDS = (
-    "SELECT post_id AS id FROM post_tag WHERE tag_id = ?"
+    f"SELECT post_id AS id FROM post_tag WHERE tag_id = ? AND post_id NOT IN ({_HIDDEN_POSTS})"  # noqa: S608
     " ORDER BY created DESC, post_id DESC LIMIT ? OFFSET ?"
+)
+# A profile's posts: its author is not suspended (profiles of those are 404).
+_AUTHOR_IDS = (
+    "SELECT id FROM post WHERE author_id = ? ORDER BY created DESC, id DESC LIMIT ? OFFSET ?"
 )
 # A search ranks the newest matches by where its words are: each occurrence in
 # the title counts 2, in the author's name 1 (the body is where every other
@@ -112,6 +125,7 @@ _OLDER = (
 )
 _SEARCH_IDS = f"SELECT * FROM ({_RANKED}) UNION ALL SELECT * FROM ({_OLDER})"  # noqa: S608
 _IN_TAG = " AND rowid IN (SELECT post_id FROM post_tag WHERE tag_id = ?)"
+_SHOWN = f" AND rowid NOT IN ({_HIDDEN_POSTS})"
 # The same on PostgreSQL: post.search (GIN) holds the post's terms, a tsquery
 # asks for every term of the search, and the posts it finds are then checked
 # for the search's CJK phrases, in their stored terms, as FTS5's phrase queries
@@ -140,6 +154,7 @@ _PG_OLDER = (
 )
 _PG_SEARCH_IDS = f"({_PG_RANKED}) UNION ALL ({_PG_OLDER})"
 _PG_IN_TAG = " AND post.id IN (SELECT post_id FROM post_tag WHERE tag_id = ?)"
+_PG_SHOWN = f" AND post.author_id NOT IN ({_SUSPENDED})"
 _BY_DATE = "created DESC, post.id DESC"
 _BY_RANK = "page.rank DESC, post.id DESC"
 
@@ -217,11 +232,15 @@ async def select_posts(
     viewer_id: int | None = None,
     tag_id: int | None = None,
     search: str | None = None,
+    author_id: int | None = None,
 ) -> list[Post]:
     """A page of posts: newest first, or best match first when searching.
 
+    Posts of suspended users are left out.
+
     :param viewer_id: the user whose likes ``Post.liked`` reports
     :param tag_id: only posts with this tag
+    :param author_id: only this user's posts (not with ``tag_id`` or ``search``)
     :param search: only posts whose title, body or author has every word of it
     """
     params: list[object]
@@ -242,6 +261,7 @@ async def select_posts(
         if tag_id is not None:
             matching.append(tag_id)
         in_tag = "" if tag_id is None else _PG_IN_TAG if postgres else _IN_TAG
+        in_tag += _PG_SHOWN if postgres else _SHOWN
         ids = (_PG_SEARCH_IDS if postgres else _SEARCH_IDS).format(tag=in_tag)
         # Rows offset .. offset + limit of the ranked window, then of the older
         # matches (none when the window holds every match).
@@ -252,6 +272,8 @@ async def select_posts(
         order = _BY_RANK
     elif tag_id is not None:
         ids, params, order = _TAG_IDS, [tag_id, limit, offset], _BY_DATE
+    elif author_id is not None:
+        ids, params, order = _AUTHOR_IDS, [author_id, limit, offset], _BY_DATE
     else:
         ids, params, order = _NEWEST_IDS, [limit, offset], _BY_DATE
     sql = (

@@ -48,9 +48,11 @@ async def select_extent(db: Database) -> Extent:
 
 
 async def select_post_times(db: Database, first_id: int, end_id: int) -> list[tuple[int, datetime]]:
-    """(id, written) of the posts with ``first_id <= id < end_id``, in id order."""
+    """(id, written) of the posts with ``first_id <= id < end_id``, in id order, but hidden ones."""
     rows = await db.fetch_all(
-        "SELECT id, created FROM post WHERE id >= ? AND id < ? ORDER BY id", (first_id, end_id)
+        "SELECT id, created FROM post WHERE id >= ? AND id < ?"
+        ' AND author_id NOT IN (SELECT id FROM "user" WHERE suspended IS NOT NULL) ORDER BY id',
+        (first_id, end_id),
     )
     return [(row["id"], parse_timestamp(row["created"])) for row in rows]
 

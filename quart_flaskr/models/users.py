@@ -9,6 +9,7 @@ from quart_flaskr.db import Database
 from quart_flaskr.db import Row
 from quart_flaskr.db import Transaction
 from quart_flaskr.models import format_timestamp
+from quart_flaskr.models import parse_timestamp
 from quart_flaskr.usernames import username_key
 
 
@@ -17,26 +18,57 @@ class User:
     id: int
     username: str
     password: str
+    #: When the account was made; None for accounts from before schema 10.
+    joined: datetime | None = None
+    #: Whether an operator made the user a moderator (see ``moderation.py``).
+    moderator: bool = False
 
 
-def _user(row: Row) -> User:
-    return User(id=row["id"], username=row["username"], password=row["password"])
+@dataclass(frozen=True, slots=True)
+class Login:
+    """A live login session's user, and when the session was last recorded in use."""
+
+    user: User
+    last_seen: datetime | None
+
+
+#: The columns :func:`_user` reads, for queries that join other tables.
+USER_COLUMNS = '"user".id, "user".username, "user".password, "user".joined, "user".moderator'
+
+
+def user_from_row(row: Row) -> User:
+    joined = row["joined"]
+    return User(
+        id=row["id"],
+        username=row["username"],
+        password=row["password"],
+        joined=None if joined is None else parse_timestamp(joined),
+        moderator=bool(row["moderator"]),
+    )
 
 
 async def select_user_by_name(db: Database, username: str) -> User | None:
+    """The user a name means (see :func:`select_account_by_name`), suspended or not."""
+    found = await select_account_by_name(db, username)
+    return None if found is None else found[0]
+
+
+async def select_account_by_name(db: Database, username: str) -> tuple[User, bool] | None:
     """The user a login name means, compared as RFC 8265 asks: by its username key.
 
     The user stored with exactly that name first; else the only one with the
     same key (``Пётр`` typed decomposed, ``VICTIM`` for ``victim``). Accounts
     from before the key may share one: then only each exact name finds its user.
+
+    :return: the user and whether a moderator suspended the account, or None
     """
     rows = await db.fetch_all(
-        'SELECT id, username, password FROM "user" WHERE username = ? OR username_key = ?'
-        " ORDER BY username = ? DESC LIMIT 2",
+        f'SELECT {USER_COLUMNS}, suspended IS NOT NULL AS is_suspended FROM "user"'  # noqa: S608
+        " WHERE username = ? OR username_key = ? ORDER BY username = ? DESC LIMIT 2",
         (username, username_key(username), username),
     )
     if rows and (rows[0]["username"] == username or len(rows) == 1):
-        return _user(rows[0])
+        return user_from_row(rows[0]), bool(rows[0]["is_suspended"])
     return None
 
 
@@ -92,7 +124,8 @@ async def insert_user(db: Database, username: str, password_hash: str) -> int | 
         if await tx.fetch_one('SELECT 1 FROM "user" WHERE username_key = ?', (key,)):
             return None
         return await tx.insert(
-            'INSERT INTO "user" (username, username_key, password) VALUES (?, ?, ?)',
+            'INSERT INTO "user" (username, username_key, password, joined)'
+            " VALUES (?, ?, ?, CURRENT_TIMESTAMP)",
             (username, key, password_hash),
         )
 
@@ -103,26 +136,31 @@ async def update_password(db: Database, user_id: int, password_hash: str) -> Non
 
 
 async def insert_login_session(
-    db: Database, session_id: str, user_id: int, expires: datetime
+    db: Database, session_id: str, user_id: int, expires: datetime, user_agent: str = ""
 ) -> None:
-    """Record a login; expired sessions are swept out at the same time."""
+    """Record a login, made in the browser ``user_agent`` names; expired sessions are swept out."""
     async with db.transaction() as tx:
         await tx.execute("DELETE FROM login_session WHERE expires <= CURRENT_TIMESTAMP")
         await tx.execute(
-            "INSERT INTO login_session (id, user_id, expires) VALUES (?, ?, ?)",
-            (session_id, user_id, format_timestamp(expires)),
+            "INSERT INTO login_session (id, user_id, expires, user_agent, last_seen)"
+            " VALUES (?, ?, ?, ?, CURRENT_TIMESTAMP)",
+            (session_id, user_id, format_timestamp(expires), user_agent),
         )
 
 
-async def select_session_user(db: Database, session_id: str) -> User | None:
-    """The user a live (not logged out, not expired) session belongs to."""
+async def select_login(db: Database, session_id: str) -> Login | None:
+    """A live (not logged out, not expired, account not suspended) session's user and last use."""
     row = await db.fetch_one(
-        'SELECT "user".id, "user".username, "user".password'
+        f"SELECT {USER_COLUMNS}, login_session.last_seen"  # noqa: S608
         ' FROM login_session JOIN "user" ON "user".id = login_session.user_id'
-        " WHERE login_session.id = ? AND login_session.expires > CURRENT_TIMESTAMP",
+        " WHERE login_session.id = ? AND login_session.expires > CURRENT_TIMESTAMP"
+        ' AND "user".suspended IS NULL',
         (session_id,),
     )
-    return None if row is None else _user(row)
+    if row is None:
+        return None
+    last_seen = row["last_seen"]
+    return Login(user_from_row(row), None if last_seen is None else parse_timestamp(last_seen))
 
 
 async def delete_login_session(db: Database, session_id: str) -> None:

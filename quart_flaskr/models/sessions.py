@@ -1,0 +1,62 @@
+"""A user's login sessions as the sessions page shows them: listed, ended, and their last use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from quart_flaskr.db import Database
+from quart_flaskr.models import parse_timestamp
+
+
+@dataclass(frozen=True, slots=True)
+class LoginSession:
+    id: str
+    created: datetime
+    #: When it was last recorded in use (at most every few minutes); None if never.
+    last_seen: datetime | None
+    user_agent: str
+
+
+async def select_login_sessions(db: Database, user_id: int) -> list[LoginSession]:
+    """A user's live login sessions, the most recently used first."""
+    rows = await db.fetch_all(
+        "SELECT id, created, last_seen, user_agent FROM login_session"
+        " WHERE user_id = ? AND expires > CURRENT_TIMESTAMP"
+        " ORDER BY coalesce(last_seen, created) DESC, created DESC, id",
+        (user_id,),
+    )
+    return [
+        LoginSession(
+            id=row["id"],
+            created=parse_timestamp(row["created"]),
+            last_seen=None if row["last_seen"] is None else parse_timestamp(row["last_seen"]),
+            user_agent=row["user_agent"],
+        )
+        for row in rows
+    ]
+
+
+async def touch_login_session(db: Database, session_id: str) -> None:
+    """Record that a login session is in use now."""
+    async with db.transaction() as tx:
+        await tx.execute(
+            "UPDATE login_session SET last_seen = CURRENT_TIMESTAMP WHERE id = ?", (session_id,)
+        )
+
+
+async def delete_user_session(db: Database, user_id: int, session_id: str) -> bool:
+    """End one of a user's login sessions; whether it was theirs and live."""
+    async with db.transaction() as tx:
+        changed = await tx.execute(
+            "DELETE FROM login_session WHERE id = ? AND user_id = ?", (session_id, user_id)
+        )
+    return changed > 0
+
+
+async def delete_other_sessions(db: Database, user_id: int, keep: str | None) -> int:
+    """End every login session of a user but ``keep`` (None ends all); how many ended."""
+    async with db.transaction() as tx:
+        return await tx.execute(
+            "DELETE FROM login_session WHERE user_id = ? AND id <> ?", (user_id, keep or "")
+        )

@@ -1,0 +1,235 @@
+"""Moderation: moderators made by an operator delete posts and comments, suspend and restore
+users, every action logged; nobody else reaches any of it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from quart import Quart
+from quart.testing import QuartCliRunner
+
+from quart_flaskr.db import Database
+from quart_flaskr.db import get_db
+from quart_flaskr.models import comments
+from quart_flaskr.models import moderation
+from quart_flaskr.models import posts
+from quart_flaskr.models import users
+from quart_flaskr.models.images import Image
+from tests.helpers import AuthActions
+from tests.helpers import Client
+from tests.helpers import page_text
+from tests.helpers import post_form
+from tests.helpers import titles
+
+#: Every moderation route, and the method it answers.
+ROUTES = (
+    ("GET", "/moderation/"),
+    ("POST", "/moderation/post/1/delete"),
+    ("POST", "/moderation/comment/1/delete"),
+    ("POST", "/moderation/user/2/suspend"),
+    ("POST", "/moderation/user/2/restore"),
+)
+
+
+async def make_moderator(db: Database, username: str = "test") -> None:
+    assert await moderation.set_moderator(db, username, True)
+
+
+async def shown(client: Client, *paths: str) -> list[str]:
+    """The titles of posts the listings at ``paths`` show, all together."""
+    found = []
+    for path in paths:
+        found += titles(await page_text(client, path))
+    return found
+
+
+def test_the_moderator_command(runner: QuartCliRunner, cli_app: Quart) -> None:
+    assert runner.invoke(args=["init-db"]).exit_code == 0
+
+    async def add_user() -> None:
+        database = get_db(cli_app)
+        try:
+            await users.insert_user(database, "alice", "hash")
+        finally:
+            await database.close()
+
+    async def is_moderator() -> bool:
+        database = get_db(cli_app)
+        try:
+            user = await users.select_user_by_name(database, "alice")
+            assert user is not None
+            return user.moderator
+        finally:
+            await database.close()
+
+    asyncio.run(add_user())
+    result = runner.invoke(args=["moderator", "alice"])
+    assert result.exit_code == 0 and result.output == "alice is a moderator.\n"
+    assert asyncio.run(is_moderator())
+    result = runner.invoke(args=["moderator", "alice", "--remove"])
+    assert result.exit_code == 0 and result.output == "alice is no longer a moderator.\n"
+    assert not asyncio.run(is_moderator())
+    result = runner.invoke(args=["moderator", "Alice"])
+    assert result.exit_code == 1 and "There is no user 'Alice'." in result.output
+
+
+@pytest.mark.parametrize("who", ("anonymous", "user", "former moderator"))
+async def test_nobody_but_moderators_reaches_moderation(
+    client: Client, auth: AuthActions, db: Database, who: str
+) -> None:
+    await comments.insert_comment(db, 1, 2, "a comment")
+    if who != "anonymous":
+        await auth.login()
+    if who == "former moderator":
+        await make_moderator(db)
+        await moderation.set_moderator(db, "test", False)
+    for method, path in ROUTES:
+        if method == "GET":
+            response = await client.get(path)
+        else:
+            response = await post_form(client, path, {}, "/auth/login")
+        assert response.status_code == 404, (method, path)
+    assert await db.fetch_one("SELECT 1 FROM post WHERE id = 1") is not None
+    assert await db.fetch_one("SELECT 1 FROM comment") is not None
+    assert await db.fetch_one("SELECT 1 FROM moderation_log") is None
+    assert await db.fetch_one('SELECT 1 FROM "user" WHERE suspended IS NOT NULL') is None
+    page = await page_text(client, "/1")
+    assert "/moderation/" not in page
+
+
+async def test_moderation_forms_need_their_csrf_token(
+    client: Client, auth: AuthActions, db: Database
+) -> None:
+    await make_moderator(db)
+    await auth.login()
+    for _, path in ROUTES[1:]:
+        assert (await client.post(path)).status_code == 400, path
+    assert await db.fetch_one("SELECT 1 FROM moderation_log") is None
+
+
+async def test_a_moderator_deletes_any_post_and_it_is_logged(
+    client: Client, auth: AuthActions, db: Database
+) -> None:
+    image = Image("B" * 22 + ".png", b"\x89PNG" + b"y" * 10, 1, 1)
+    post_id = await posts.insert_post(db, 2, "Spam", "buy now", image=image, tags=["spam"])
+    await comments.insert_comment(db, post_id, 1, "a comment on it")
+    await make_moderator(db)
+    await auth.login()
+    page = await page_text(client, f"/{post_id}")
+    assert f'action="/moderation/post/{post_id}/delete"' in page
+    # Their own posts they delete as authors do, from the edit page.
+    assert 'action="/moderation/post/1/delete"' not in await page_text(client, "/1")
+    response = await post_form(client, f"/moderation/post/{post_id}/delete", {}, f"/{post_id}")
+    assert response.headers["Location"] == "/"
+    assert "The post is deleted." in await page_text(client, "/")
+    assert await posts.select_post(db, post_id) is None
+    assert await db.fetch_one("SELECT 1 FROM image") is None
+    assert await db.fetch_one("SELECT 1 FROM tag") is None
+    again = await post_form(client, f"/moderation/post/{post_id}/delete", {}, "/")
+    assert again.status_code == 404
+    log = await page_text(client, "/moderation/")
+    assert "deleted the post" in log and "Spam (other)" in log and "<td>test</td>" in log
+
+
+async def test_a_moderator_deletes_any_comment_and_it_is_logged(
+    client: Client, auth: AuthActions, db: Database
+) -> None:
+    post_id = await posts.insert_post(db, 2, "Theirs", "body")
+    mine = await comments.insert_comment(db, post_id, 1, "mine")
+    long = "a very long comment " * 10
+    theirs = await comments.insert_comment(db, post_id, 2, long)
+    await make_moderator(db)
+    await auth.login()
+    page = await page_text(client, f"/{post_id}")
+    # Their own comments they delete as authors do.
+    assert f'action="/comment/{mine}/delete"' in page
+    assert f'action="/moderation/comment/{mine}/delete"' not in page
+    assert f'action="/moderation/comment/{theirs}/delete"' in page
+    response = await post_form(client, f"/moderation/comment/{theirs}/delete", {}, f"/{post_id}")
+    assert response.headers["Location"] == f"/{post_id}#comments"
+    assert [comment.id for comment in await comments.select_comments(db, post_id)] == [mine]
+    again = await post_form(client, f"/moderation/comment/{theirs}/delete", {}, "/")
+    assert again.status_code == 404
+    entries = await moderation.select_log(db, limit=10)
+    assert [(entry.moderator, entry.action) for entry in entries] == [("test", "delete-comment")]
+    assert entries[0].subject == long.strip()[:79] + "… (other)"
+    assert "deleted the comment" in await page_text(client, "/moderation/")
+    # A short comment is logged whole; a post without an image goes as well.
+    short = await comments.insert_comment(db, post_id, 2, "short\n one")
+    assert short is not None
+    assert await moderation.delete_comment(db, "test", short) == post_id
+    assert await moderation.delete_post(db, "test", post_id)
+    entries = await moderation.select_log(db, limit=2)
+    assert [entry.subject for entry in entries] == ["Theirs (other)", "short one (other)"]
+
+
+async def test_a_suspended_user_is_hidden_until_restored(
+    app: Quart, client: Client, auth: AuthActions, db: Database
+) -> None:
+    theirs = await posts.insert_post(db, 2, "Their post", "words", tags=["both"])
+    await posts.insert_post(db, 1, "My post", "words", tags=["both"])
+    await comments.insert_comment(db, 1, 2, "their comment")
+    other = app.test_client()
+    await AuthActions(other).login("other", "other")
+    await make_moderator(db)
+    await auth.login()
+    listings = ("/", "/tag/both", "/?q=words", "/u/test")
+    everything = ["Their post", "My post", "test title"] + ["Their post", "My post"] * 2
+    assert sorted(await shown(client, *listings)) == sorted([*everything, "My post", "test title"])
+    profile = await page_text(client, "/u/other")
+    assert 'action="/moderation/user/2/suspend"' in profile
+    assert "/moderation/user/1/suspend" not in await page_text(client, "/u/test")
+    response = await post_form(client, "/moderation/user/2/suspend", {}, "/u/other")
+    assert response.headers["Location"] == "/moderation/"
+
+    # Hidden everywhere, and logged out for good.
+    assert "Their post" not in await shown(client, *listings)
+    assert (await client.get(f"/{theirs}")).status_code == 404
+    assert (await client.get("/u/other")).status_code == 404
+    assert "their comment" not in await page_text(client, "/1")
+    assert "Their post" not in await page_text(client, "/feed.xml")
+    assert f"/{theirs}</loc>" not in await page_text(client, "/sitemap.xml")
+    assert "Log Out" not in await page_text(other, "/auth/login")
+    refused = await AuthActions(other).login("other", "other")
+    assert refused.status_code == 403
+    assert "This account is suspended by a moderator." in await refused.get_data(as_text=True)
+    # Only with the right password does the page say so.
+    wrong = await AuthActions(other).login("other", "wrong")
+    assert "suspended" not in await wrong.get_data(as_text=True)
+    page = await page_text(client, "/moderation/")
+    assert 'action="/moderation/user/2/restore"' in page and "suspended" in page
+    again = await post_form(client, "/moderation/user/2/suspend", {}, "/moderation/")
+    assert again.status_code == 404
+    themselves = await post_form(client, "/moderation/user/1/suspend", {}, "/moderation/")
+    assert themselves.status_code == 400
+
+    response = await post_form(client, "/moderation/user/2/restore", {}, "/moderation/")
+    assert response.headers["Location"] == "/moderation/"
+    assert "The user is restored." in await page_text(client, "/moderation/")
+    assert "Their post" in await shown(client, *listings[:3])
+    assert "their comment" in await page_text(client, "/1")
+    assert (await AuthActions(other).login("other", "other")).status_code == 302
+    again = await post_form(client, "/moderation/user/2/restore", {}, "/moderation/")
+    assert again.status_code == 404
+    entries = await moderation.select_log(db, limit=10)
+    assert [(entry.action, entry.subject) for entry in entries] == [
+        ("restore", "other"),
+        ("suspend", "other"),
+    ]
+    log = await page_text(client, "/moderation/")
+    assert "restored" in log and "Nobody is suspended." in log
+
+
+async def test_the_log_pages(client: Client, auth: AuthActions, db: Database) -> None:
+    await make_moderator(db)
+    await auth.login()
+    assert "No moderation yet." in await page_text(client, "/moderation/")
+    for _ in range(51):
+        assert await moderation.suspend_user(db, "test", 2)
+        assert await moderation.restore_user(db, "test", 2)
+    page = await page_text(client, "/moderation/")
+    assert page.count("<tr><td>") == 50 and 'href="/moderation/?page=2"' in page
+    assert (await page_text(client, "/moderation/?page=3")).count("<tr><td>") == 2
+    assert (await client.get("/moderation/?page=4")).status_code == 404
+    assert "/moderation/" in await page_text(client, "/account")
