@@ -44,8 +44,9 @@ def describe(what: str, done: int, total: int | None, elapsed: float, unit: str 
         return f"{counted} {unit}".rstrip()
     counted = f"{counted} of {total:,} {unit}".rstrip()
     share = min(100, done * 100 // total) if total else 100
+    # No estimate before anything is done, nor once nothing is left.
     left = seconds_left(done, total, elapsed)
-    estimate = "" if left is None else f", {describe_left(left)}"
+    estimate = f", {describe_left(left)}" if left else ""
     return f"{counted} ({share}%){estimate}"
 
 
