@@ -359,7 +359,11 @@ def test_the_switcher_changes_the_language_and_keeps_it(browser: Browser, blog: 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", [PHONE, DESKTOP], ids=lambda width: width.name)
 def test_accessibility(
-    browser: Browser, blog: Blog, width: Width, scheme: Literal["light", "dark"]
+    browser: Browser,
+    blog: Blog,
+    deployment: Deployment,
+    width: Width,
+    scheme: Literal["light", "dark"],
 ) -> None:
     """axe-core finds nothing wrong on any page, in either colour scheme, at either width."""
     hills = f"/{blog.hills_id}"
@@ -373,8 +377,19 @@ def test_accessibility(
         "/auth/register",
         "/auth/login",
         "/no-such-page",
+        "/u/ada",
     ]
-    author_pages = ["/", hills, "/create", f"{hills}/update"]
+    author_pages = [
+        "/",
+        hills,
+        "/create",
+        f"{hills}/update",
+        "/u/ada",
+        "/account",
+        "/account/password",
+        "/account/sessions",
+        "/account/delete",
+    ]
     problems: list[str] = []
     for pages, cookies in ((visitor_pages, None), (author_pages, blog.ada)):
         with open_tab(
@@ -395,6 +410,13 @@ def test_accessibility(
                 tab.page.get_by_label(tab.words.label("Tags")).fill("!!!")
                 tab.page.get_by_role("button", name="Save").click()
             expect(tab.page.locator(".flash")).to_be_visible()
+            problems += tab.accessibility_problems()
+    # What a moderator sees: the log, and the buttons on others' posts and profiles.
+    deployment.quart("moderator", GRACE.name)
+    with open_tab(browser, blog.server.url, width, color_scheme=scheme, audit=True) as tab:
+        tab.log_in(GRACE.name, GRACE.password)
+        for path in ("/moderation/", hills, "/u/ada"):
+            tab.page.goto(tab.url(path))
             problems += tab.accessibility_problems()
     assert problems == []
 
@@ -658,9 +680,113 @@ def test_write_find_like_comment_edit_delete(browser: Browser, blog: Blog, visit
         tab.expect_at("/")
         expect(page.get_by_role("link", name=words("Log In"))).to_be_visible()
         expect(page.get_by_role("link", name=words("New"), exact=True)).to_have_count(0)
-        expect(page.get_by_text(user.name, exact=True)).to_have_count(0)
+        expect(page.locator("header.site").get_by_text(user.name, exact=True)).to_have_count(0)
         assert len(tab.dialogs) == 3
         assert tab.problems == []
+
+
+def test_accounts_sessions_and_moderation(
+    browser: Browser, blog: Blog, deployment: Deployment
+) -> None:
+    """A user ends a session, changes their password (their other browser is logged out),
+    gets a reset link from the operator that works once, and deletes their account; a
+    moderator deletes a post and a comment, suspends and restores a user, and finds each
+    in the log; a plain user reaches none of it."""
+    kim = User("kim", "first-password-1")
+    url = blog.server.url
+    with (
+        open_tab(browser, url, DESKTOP) as laptop,
+        open_tab(browser, url, PHONE) as phone,
+        open_tab(browser, url, PHONE) as tablet,
+    ):
+        laptop.register(kim.name, kim.password)
+        for tab in (laptop, phone, tablet):
+            tab.log_in(kim.name, kim.password)
+        post_id = laptop.write_post("Kim's first post", "Hello from Kim.")
+        phone.visit(f"/{blog.hills_id}")
+        phone.page.get_by_label("Your comment").fill("Kim was here.")
+        phone.page.get_by_role("button", name="Comment").click()
+        expect(phone.page.locator(".comment").last).to_contain_text("Kim was here.")
+
+        # The profile lists the post; author names link there.
+        laptop.visit(f"/{post_id}")
+        laptop.page.locator(".post .about").get_by_role("link", name=kim.name).click()
+        laptop.expect_at(f"/u/{kim.name}")
+        expect(laptop.page.locator("article.post h2")).to_have_text(["Kim's first post"])
+
+        # Three sessions, this one marked; ending another logs that browser out.
+        laptop.visit("/account/sessions")
+        sessions = laptop.page.locator(".session")
+        expect(sessions).to_have_count(3)
+        expect(laptop.page.locator(".session.current")).to_have_count(1)
+        other = sessions.filter(has_not=laptop.page.locator(".about", has_text="(this browser)"))
+        other.first.get_by_role("button", name="End session").click()
+        expect(sessions).to_have_count(2)
+        logged_in = []
+        for tab in (phone, tablet):
+            tab.visit("/")
+            logged_in.append(tab.page.get_by_role("button", name="Log Out").count() == 1)
+        assert sorted(logged_in) == [False, True]
+
+        # A new password ends every other session; this one stays.
+        new_password = "second-password-2"
+        laptop.visit("/account/password")
+        laptop.page.get_by_label("Current password").fill(kim.password)
+        laptop.page.get_by_label("New password").fill(new_password)
+        laptop.page.get_by_role("button", name="Change password").click()
+        laptop.expect_at("/account")
+        expect(laptop.page.locator(".flash")).to_contain_text("logged out everywhere else")
+        for tab in (phone, tablet):
+            tab.visit("/")
+            expect(tab.page.get_by_role("link", name="Log In")).to_be_visible()
+        phone.log_in(kim.name, new_password)
+
+        # A plain user finds no moderation page.
+        assert phone.page.request.get(phone.url("/moderation/")).status == 404
+
+        # The operator's reset link sets a password once.
+        output = deployment.quart("reset-link", kim.name, "--site", url)
+        link = next(line for line in output.splitlines() if line.startswith(url))
+        tablet.page.goto(link)
+        tablet.page.get_by_label("New password").fill("third-password-3")
+        tablet.page.get_by_role("button", name="Set password").click()
+        tablet.expect_at("/auth/login")
+        assert tablet.page.request.get(link).status == 404
+        tablet.log_in(kim.name, "third-password-3")
+
+        # A moderator (made so by the operator) deletes a post and a comment, suspends
+        # Kim (whose sessions end and whose posts are hidden) and restores her.
+        deployment.quart("moderator", GRACE.name)
+        with open_tab(browser, url, DESKTOP) as moderator:
+            moderator.log_in(GRACE.name, GRACE.password)
+            moderator.visit(f"/{blog.hills_id}")
+            kims_comment = moderator.page.locator(".comment", has_text="Kim was here.")
+            kims_comment.get_by_role("button", name="Delete").click()
+            expect(moderator.page.locator(".comment", has_text="Kim was here.")).to_have_count(0)
+            moderator.visit(f"/{post_id}")
+            moderator.page.locator("main > header").get_by_role("button", name="Delete").click()
+            moderator.expect_at("/")
+            assert moderator.page.request.get(moderator.url(f"/{post_id}")).status == 404
+            moderator.visit(f"/u/{kim.name}")
+            moderator.page.get_by_role("button", name="Suspend").click()
+            moderator.expect_at("/moderation/")
+            tablet.visit("/")
+            expect(tablet.page.get_by_role("link", name="Log In")).to_be_visible()
+            moderator.page.get_by_role("button", name="Restore").click()
+            expect(moderator.page.get_by_text("Nobody is suspended.")).to_be_visible()
+            expect(moderator.page.locator("table.log tbody tr")).to_have_count(4)
+            assert len(moderator.dialogs) == 3 and moderator.problems == []
+
+        # Kim deletes her account: everything of hers goes, and her name is free again.
+        tablet.log_in(kim.name, "third-password-3")
+        tablet.visit("/account/delete")
+        tablet.page.get_by_label("Your password").fill("third-password-3")
+        tablet.page.get_by_role("button", name="Delete account").click()
+        tablet.expect_at("/")
+        expect(tablet.page.get_by_role("link", name="Log In")).to_be_visible()
+        assert tablet.page.request.get(tablet.url(f"/u/{kim.name}")).status == 404
+        tablet.register(kim.name, kim.password)
+        assert laptop.problems + phone.problems + tablet.problems == []
 
 
 def test_markdown_image_from_another_site(browser: Browser, blog: Blog) -> None:
