@@ -71,7 +71,7 @@ def test_blog_over_http(live_server: Server, fresh_deployment: Deployment) -> No
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in index.text
     assert "a &lt; b &amp; c" in index.text
     assert "<script>alert(" not in index.text
-    about = re.search(r"by alice on (\d{4}-\d{2}-\d{2})", index.text)
+    about = re.search(r"by <a href=\"/u/alice\">alice</a> on (\d{4}-\d{2}-\d{2})", index.text)
     assert about is not None and about.group(1) in days
     edit_links = re.findall(r'href="/(\d+)/update"', index.text)
     assert len(edit_links) == 1
