@@ -187,7 +187,10 @@ async def test_a_suspended_user_is_hidden_until_restored(
     assert "Their post" not in await shown(client, *listings)
     assert (await client.get(f"/{theirs}")).status_code == 404
     assert (await client.get("/u/other")).status_code == 404
-    assert "their comment" not in await page_text(client, "/1")
+    hidden = await page_text(client, "/1")
+    assert "their comment" not in hidden
+    # Nor counted: the post shows the comments it shows.
+    assert ">0 comments</a>" in hidden and ">0 comments</a>" in await page_text(client, "/")
     assert "Their post" not in await page_text(client, "/feed.xml")
     assert f"/{theirs}</loc>" not in await page_text(client, "/sitemap.xml")
     assert "Log Out" not in await page_text(other, "/auth/login")
@@ -208,7 +211,8 @@ async def test_a_suspended_user_is_hidden_until_restored(
     assert response.headers["Location"] == "/moderation/"
     assert "The user is restored." in await page_text(client, "/moderation/")
     assert "Their post" in await shown(client, *listings[:3])
-    assert "their comment" in await page_text(client, "/1")
+    shown_again = await page_text(client, "/1")
+    assert "their comment" in shown_again and ">1 comment</a>" in shown_again
     assert (await AuthActions(other).login("other", "other")).status_code == 302
     again = await post_form(client, "/moderation/user/2/restore", {}, "/moderation/")
     assert again.status_code == 404

@@ -60,7 +60,11 @@ class Post:
 
 _COLUMNS = (
     "post.id, title, body, body_html, created, author_id, username, image, image_alt,"
-    " like_count, comment_count,"
+    " like_count,"
+    # The stored count, less the comments of suspended users, which no page shows
+    # (read from the few suspended users' comments, not from the post's).
+    ' comment_count - (SELECT count(*) FROM "user" JOIN comment ON comment.author_id = "user".id'
+    '  WHERE "user".suspended IS NOT NULL AND comment.post_id = post.id) AS comment_count,'
     " (SELECT width FROM image WHERE image.name = post.image) AS image_width,"
     " (SELECT height FROM image WHERE image.name = post.image) AS image_height,"
     " (SELECT group_concat(image_variant.name || ' ' || image_variant.width, ',')"
