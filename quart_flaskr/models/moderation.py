@@ -7,8 +7,8 @@ from datetime import datetime
 
 from quart_flaskr.db import Database
 from quart_flaskr.db import Transaction
-from quart_flaskr.models import images as image_queries
 from quart_flaskr.models import parse_timestamp
+from quart_flaskr.models import posts
 
 #: The actions the log records, as stored.
 DELETE_POST = "delete-post"
@@ -61,10 +61,7 @@ async def delete_post(db: Database, moderator: str, post_id: int) -> bool:
         )
         if row is None:
             return False
-        image = await tx.fetch_one("DELETE FROM post WHERE id = ? RETURNING image", (post_id,))
-        assert image is not None  # Selected just before, in this transaction.
-        if image["image"] is not None:
-            await image_queries.delete_image(tx, image["image"])
+        await posts.delete_post_in(tx, post_id)
         await _log(tx, moderator, DELETE_POST, f"{row['title']} ({row['username']})")
     return True
 

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from quart_flaskr.db import Database
 from quart_flaskr.db import Params
 from quart_flaskr.db import Row
+from quart_flaskr.db import Transaction
 from quart_flaskr.models import images as image_queries
 from quart_flaskr.models import parse_timestamp
 from quart_flaskr.models import tags as tag_queries
@@ -404,9 +405,17 @@ async def delete_post(db: Database, post_id: int) -> bool:
     :return: whether there was such a post
     """
     async with db.transaction() as tx:
-        row = await tx.fetch_one("DELETE FROM post WHERE id = ? RETURNING image", (post_id,))
-        if row is None:
-            return False
-        if row["image"] is not None:
-            await image_queries.delete_image(tx, row["image"])
+        return await delete_post_in(tx, post_id)
+
+
+async def delete_post_in(tx: Transaction, post_id: int) -> bool:
+    """Delete a post with its image, comments, likes and tags, in the transaction ``tx``.
+
+    :return: whether there was such a post
+    """
+    row = await tx.fetch_one("DELETE FROM post WHERE id = ? RETURNING image", (post_id,))
+    if row is None:
+        return False
+    if row["image"] is not None:
+        await image_queries.delete_image(tx, row["image"])
     return True
