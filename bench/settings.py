@@ -43,6 +43,10 @@ class Settings:
     connections: int
     posts: int
     many_connections: int
+    #: Connections that trickle their headers in --slow-clients.
+    slow_clients: int
+    #: Connections that post at once in --writers.
+    writers: int
     big_posts: int
     #: Posts of the big blog (``--big``), or None.
     big: int | None
@@ -52,6 +56,8 @@ class Settings:
     flaskr: Path | None
     many: bool
     interference: bool
+    slow: bool
+    write_burst: bool
     cores: bool
     data: bool
     memory: bool
@@ -67,7 +73,14 @@ class Settings:
     def any_extra(self) -> bool:
         """Whether any measurement beyond the main table was asked for."""
         return (
-            self.many or self.interference or self.memory or self.profile or self.cores or self.data
+            self.many
+            or self.interference
+            or self.slow
+            or self.write_burst
+            or self.memory
+            or self.profile
+            or self.cores
+            or self.data
         )
 
     def rounds_note(self) -> str:
@@ -94,8 +107,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--posts", type=int, help="posts seeded over HTTP (default 50)")
     parser.add_argument("--flaskr", type=Path, metavar="PATH", help="Flask's examples/tutorial")
     parser.add_argument("--full", action="store_true", help="all the extra measurements below")
-    parser.add_argument("--many", action="store_true", help="1,000 keep-alive connections")
+    parser.add_argument("--many", action="store_true", help="10,000 keep-alive connections")
+    parser.add_argument(
+        "--many-connections", type=int, help="connections for --many (default 10000)"
+    )
     parser.add_argument("--interference", action="store_true", help="/hello during logins")
+    parser.add_argument(
+        "--slow-clients", action="store_true", help="GET / while 1,000 clients trickle headers"
+    )
+    parser.add_argument("--writers", action="store_true", help="GET / while 64 clients post")
     parser.add_argument("--cores", action="store_true", help="all cores vs one core")
     parser.add_argument("--data", action="store_true", help="100,000 posts vs 50")
     parser.add_argument("--memory", action="store_true", help="RSS before/after 100k requests")
@@ -144,7 +164,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         login_duration=max(duration, 2.0 if quick else 10.0),
         connections=given_or(args.connections, 16, 4),
         posts=max(2, given_or(args.posts, 50, 5)),
-        many_connections=100 if quick else 1000,
+        many_connections=given_or(args.many_connections, 10_000, 100),
+        slow_clients=50 if quick else 1000,
+        writers=8 if quick else 64,
         big_posts=given_or(args.big_posts, 100_000, 2_000),
         big=args.big,
         memory_requests=given_or(args.memory_requests, 100_000, 2_000),
@@ -153,6 +175,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         flaskr=flaskr,
         many=full or bool(args.many),
         interference=full or bool(args.interference),
+        slow=full or bool(args.slow_clients),
+        write_burst=full or bool(args.writers),
         cores=full or bool(args.cores),
         data=full or bool(args.data),
         memory=full or bool(args.memory),

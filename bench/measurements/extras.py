@@ -10,6 +10,8 @@ from bench.measurements import interference
 from bench.measurements import many_connections
 from bench.measurements import memory
 from bench.measurements import profiling
+from bench.measurements import slow_clients
+from bench.measurements import writers
 from bench.ours import OursInstance
 from bench.scenarios import ANON
 from bench.scenarios import USER
@@ -32,8 +34,13 @@ def run(context: BenchContext) -> None:
             many_connections.run(context, server, loads)
         if settings.interference:
             interference.run(context, server, loads)
+        if settings.slow:
+            slow_clients.run(context, server, loads)
         if settings.profile:
             profiling.run(context, server, {ANON: loads[ANON], USER: loads[USER]}, "")
+        if settings.write_burst:
+            # Last on this instance: it adds thousands of posts.
+            writers.run(context, server, loads)
     if settings.cores:
         # Both servers run at once on the same database, so that the two are
         # measured in turn; the idle one costs nothing.
