@@ -47,10 +47,11 @@ def database(server_url: str) -> Iterator[str]:
 
 
 class ServerCpu:
-    """CPU time of a PostgreSQL server's processes: the postmaster and all its children.
+    """CPU time of a PostgreSQL server's processes: the postmaster and all its children but the
+    backends of other databases' clients (a bench's databases share their names' prefix).
 
-    Backends that start and end between two readings are missed; the
-    server's other work (other databases' clients) is counted.
+    Backends that start and end between two readings are missed; the server's
+    shared work (WAL writer, checkpointer, autovacuum) is counted whoever caused it.
     """
 
     def __init__(self, postmaster: psutil.Process) -> None:
@@ -73,12 +74,29 @@ class ServerCpu:
             processes = [self._postmaster, *self._postmaster.children(recursive=True)]
         except psutil.Error:
             return {}
-        return dict(_cpu_seconds(processes))
+        return dict(_cpu_seconds(process for process in processes if _ours(process)))
 
     @staticmethod
     def used(before: dict[int, float], after: dict[int, float]) -> float:
         """Seconds of CPU used between two readings (a process new since ``before``: all of it)."""
         return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
+def _ours(process: psutil.Process) -> bool:
+    """Whether a server process works for the bench: not a backend of another database.
+
+    A backend's title is ``postgres: [CLUSTER: ]USER DATABASE HOST(PORT) STATE`` (or
+    ``[local]``); the server's own processes have other titles (``postgres: walwriter``).
+    """
+    try:
+        title = process.cmdline()
+    except psutil.Error:
+        return False
+    words = " ".join(title).removeprefix("postgres: ").split()
+    if words and words[0].endswith(":"):
+        words = words[1:]
+    client = len(words) >= 3 and ("(" in words[2] or words[2] == "[local]")
+    return not client or words[1].startswith(DATABASE_PREFIX)
 
 
 def _cpu_seconds(processes: Iterable[psutil.Process]) -> Iterator[tuple[int, float]]:

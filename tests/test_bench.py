@@ -94,6 +94,28 @@ POSTGRES_SETUPS = (
 
 
 @pytest.mark.slow
+def test_quick_connection_measurements_print_their_tables(tmp_path: Path) -> None:
+    """``--many``, ``--slow-clients`` and ``--writers`` in their quick sizes (100 connections,
+    50 slow clients, 8 writers): each prints its table and records its figures."""
+    results = tmp_path / "results.json"
+    run = quick_bench(results, "--skip-main", "--many", "--slow-clients", "--writers")
+
+    assert "100 concurrent keep-alive connections (one worker)" in run.stdout
+    assert "while 50 slow clients trickle their headers" in run.stdout
+    assert "while 8 writers post continuously" in run.stdout
+    data = json.loads(results.read_text("utf-8"))
+    for figures in data["many_connections"].values():
+        assert figures["requests"] > 0
+        assert figures["rss_peak_kib"] >= figures["rss_before_kib"] > 0
+    slow = data["slow_clients"]
+    assert slow["readers_during"]["requests"] > 0
+    assert slow["trickle"]["opened"] >= 50
+    writers = data["writers"]
+    assert writers["readers_during"]["requests"] > 0
+    assert writers["writes"]["requests"] > 0
+
+
+@pytest.mark.slow
 def test_quick_postgres_benchmark_prints_every_setup(tmp_path: Path) -> None:
     """``--postgres`` (kept out of ``--quick``: it needs a PostgreSQL server, and adds a minute).
 

@@ -14,6 +14,7 @@ from bench.context import BenchContext
 from bench.cpus import Cpus
 from bench.load import Load
 from bench.load import WrkResult
+from bench.measurements import postgres_cpu
 from bench.ours import OursInstance
 from bench.postgres import database
 from bench.postgres import server as postgres_server
@@ -42,6 +43,8 @@ SQLITE = "sqlite"
 ONE_HOST = "postgres"
 TWO_HOSTS = "postgres-2-hosts"
 TWO_HOSTS_TWO_CORES = "postgres-2-hosts-2-cores"
+#: (a) and (b) again with PAGE_CACHE_SIZE = 0, for the index's rows only: in the CPU table.
+UNCACHED = {SQLITE: "sqlite-no-page-cache", ONE_HOST: "postgres-no-page-cache"}
 #: Each setup's ratio: its req/s over the one named's.
 RATIOS = {ONE_HOST: SQLITE, TWO_HOSTS: ONE_HOST, TWO_HOSTS_TWO_CORES: ONE_HOST}
 LETTERS = {SQLITE: "a", ONE_HOST: "b", TWO_HOSTS: "c", TWO_HOSTS_TWO_CORES: "c'"}
@@ -72,17 +75,20 @@ def run(context: BenchContext) -> None:
     with contextlib.ExitStack() as stack:
         server_url = stack.enter_context(postgres_server())
         setups = _serve(context, stack, server_url)
+        uncached = _serve_uncached(context, stack, server_url)
         server_cpu = ServerCpu.of(server_url)
         runs = _measure(context, setups, server_cpu)
+        for key, by_setup in _measure(context, uncached, server_cpu, (ANON, USER)).items():
+            runs[key].update(by_setup)
         version = _server_version(server_url)
     # (c) and (c') share an instance (one database): its logs once.
     errors = {
         setup.instance.name: exceptions_in_logs(sorted(setup.instance.workdir.glob("server-*.log")))
-        for setup in setups
+        for setup in setups + uncached
     }
     context.results["postgres"] = {
         "server_version": version,
-        "setups": {setup.key: setup.label for setup in setups},
+        "setups": {setup.key: setup.label for setup in setups + uncached},
         "scenarios": {
             key: {
                 name: {
@@ -98,6 +104,24 @@ def run(context: BenchContext) -> None:
         "server_exceptions": {name: dict(found) for name, found in errors.items()},
     }
     _print(context, setups, runs, errors, server_url, version)
+    postgres_cpu.report(context, _cpu_figures(runs), version)
+
+
+def _cpu_figures(
+    runs: dict[str, dict[str, list[Run]]],
+) -> dict[str, dict[str, tuple[float, float | None]]]:
+    """For each row of the CPU table, the host's and the database server's CPU per request
+    (ms, median run) on SQLite and on PostgreSQL, one host each."""
+    figures = {}
+    for key in SCENARIOS:
+        for cache, (sqlite, pg) in (("", (SQLITE, ONE_HOST)), (" no cache", UNCACHED.values())):
+            if sqlite in runs[key] and pg in runs[key]:
+                figures[key + cache] = {
+                    name: (_median(runs[key][each]).result.cpu_ms_per_request, cpu)
+                    for name, each in ((postgres_cpu.SQLITE, sqlite), (postgres_cpu.PG, pg))
+                    for cpu in [_median(runs[key][each]).database_cpu_ms]
+                }
+    return figures
 
 
 def _serve(context: BenchContext, stack: contextlib.ExitStack, server_url: str) -> list[Setup]:
@@ -148,6 +172,25 @@ def _serve(context: BenchContext, stack: contextlib.ExitStack, server_url: str) 
     return setups
 
 
+def _serve_uncached(
+    context: BenchContext, stack: contextlib.ExitStack, server_url: str
+) -> list[Setup]:
+    """(a) and (b) with the page cache off (every request renders), seeded the same way."""
+    settings = context.settings
+    pinned = Cpus(context.pinned.server, context.pinned.client, WRK_THREADS)
+    setups = []
+    for key, url in ((SQLITE, None), (ONE_HOST, stack.enter_context(database(server_url)))):
+        config = {"PAGE_CACHE_SIZE": 0, **({"DATABASE_URL": url} if url else {})}
+        name = UNCACHED[key]
+        instance = OursInstance(context.workdir, name, settings.rate_limits, config)
+        host = stack.enter_context(instance.serve(context.pinned.server))
+        log(f"seeding {settings.posts} posts over HTTP into {name} ({host.url})")
+        loads = seed_ours(host.url, url or instance.database, settings.posts).loads(csrf=True)
+        label = f"{'SQLite' if url is None else 'PostgreSQL'}, 1 host, no page cache"
+        setups.append(Setup(name, label, (host,), loads, pinned, instance))
+    return setups
+
+
 def _split(loads: dict[str, Load], hosts: tuple[Server, ...]) -> dict[str, Load]:
     """The loads with wrk's threads sent to each host's port in turn."""
     ports = tuple(host.port for host in hosts)
@@ -155,12 +198,15 @@ def _split(loads: dict[str, Load], hosts: tuple[Server, ...]) -> dict[str, Load]
 
 
 def _measure(
-    context: BenchContext, setups: list[Setup], server_cpu: ServerCpu | None
+    context: BenchContext,
+    setups: list[Setup],
+    server_cpu: ServerCpu | None,
+    scenarios: tuple[str, ...] = SCENARIOS,
 ) -> dict[str, dict[str, list[Run]]]:
     """Each scenario on every setup back to back, ``--rounds`` times."""
     settings = context.settings
     runs: dict[str, dict[str, list[Run]]] = {}
-    for key in SCENARIOS:
+    for key in scenarios:
         runs[key] = {setup.key: [] for setup in setups}
         for round_ in range(1, settings.rounds + 1):
             for setup in setups:
