@@ -87,6 +87,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
         # any write to the database drops them.
         PAGE_CACHE_SIZE=128,
         PAGE_CACHE_SECONDS=300,
+        # Listed posts' rendered pieces kept in memory per worker, shared by
+        # every page and reader that lists them (fragments.py): about 2 KB each.
+        FRAGMENT_CACHE_SIZE=4096,
         # Posts on each page of the index, of a tag and of search results.
         POSTS_PER_PAGE=5,
         # URLs in each sitemap: past this many, /sitemap.xml is an index of
@@ -138,6 +141,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     from quart_flaskr import db
     from quart_flaskr import deploy
     from quart_flaskr import errors
+    from quart_flaskr import fastpath
+    from quart_flaskr import fragments
     from quart_flaskr import i18n
     from quart_flaskr import limits
     from quart_flaskr import login
@@ -170,6 +175,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     )
     errors.init_app(app)
     pagecache.init_app(app)
+    fragments.init_app(app)
     deploy.init_app(app)
     # After the host and CSRF checks: a request they refuse costs no query
     # for its user.
@@ -199,6 +205,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     # The blog's index is the front page; "index" is the name Flaskr's
     # templates and redirects use for it.
     app.add_url_rule("/", endpoint="index")
+
+    # Anonymous readers' repeated requests for cached pages are answered
+    # before the app (inside the proxy middleware: it sees the client's scheme).
+    fastpath.init_app(app)
 
     if app.config["PROXY_TRUSTED_HOPS"]:
         from hypercorn.middleware import ProxyFixMiddleware

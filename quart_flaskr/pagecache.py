@@ -47,6 +47,10 @@ P = ParamSpec("P")
 
 _EXTENSION = "quart_flaskr.pagecache"
 
+#: Where the cache names, in the request's ASGI scope, the page it answered an anonymous
+#: reader with: its key and the page (read by fastpath.py).
+SERVED = "quart_flaskr.pagecache.served"
+
 
 @dataclass(frozen=True, slots=True)
 class Page:
@@ -179,6 +183,9 @@ def cached_page(
                     return response
                 page = cache.put(key, data_version, await response.get_data(as_text=False))
                 rendered.set_result(page)
+        if owner is None:
+            # ASGI scopes are plain dicts; middleware may add its own keys.
+            cast(dict[str, object], request.scope)[SERVED] = (key, page)
         response = Response(page.body, content_type="text/html; charset=utf-8")
         response.set_etag(page.etag)
         encoding = compression.choose_encoding(len(page.body), "text/html", response.headers)

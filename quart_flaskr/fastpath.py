@@ -1,0 +1,173 @@
+"""Cached pages served to anonymous readers before the framework sees the request.
+
+The page cache keeps each rendered page until the database changes, but a
+request for a kept page still went through the whole of Quart: a request
+context, the host and CSRF checks, the session, the user, the view, then
+every ``after_request`` hook adding its headers. Here the first request
+for a kept page goes that way, and its answer (status, headers and body, as
+Quart hands them to the server) is remembered. A later request that would
+be answered the same way is answered with them at once, as long as the page
+is still the one the cache holds (no write since, not too old).
+
+"The same way" is decided from the request as it arrives, conservatively:
+the same method (GET), scheme, mount point, path, query string, Host,
+Cookie, Accept-Language and Accept-Encoding headers; no login session
+(its pages refresh the session cookie) and no conditional or range
+request. Everything a page's answer depends on is among those, so the
+answer remembered is the answer the app would give. Answers that set a
+cookie, or are not a 200, are not remembered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+from hypercorn.typing import ASGIFramework
+from hypercorn.typing import ASGIReceiveCallable
+from hypercorn.typing import ASGISendCallable
+from hypercorn.typing import ASGISendEvent
+from hypercorn.typing import HTTPResponseStartEvent
+from hypercorn.typing import HTTPScope
+from hypercorn.typing import Scope
+from quart import Quart
+
+from quart_flaskr.db import get_db
+from quart_flaskr.pagecache import get_page_cache
+from quart_flaskr.pagecache import Page
+from quart_flaskr.pagecache import SERVED
+
+#: The request headers an anonymous reader's page depends on.
+_KEYED_HEADERS = (b"host", b"cookie", b"accept-language", b"accept-encoding")
+
+#: Request headers that make an answer other than the remembered 200.
+_CONDITIONAL_HEADERS = frozenset(
+    (b"if-none-match", b"if-modified-since", b"if-match", b"if-unmodified-since", b"range")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A page's answer as the app sent it: the cache's key and page, and what was sent."""
+
+    key: str
+    page: Page
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+class FastPath:
+    """ASGI middleware answering repeated anonymous requests for cached pages itself."""
+
+    def __init__(self, app: Quart, asgi_app: ASGIFramework, size: int) -> None:
+        self.app = app
+        self.asgi_app = asgi_app
+        self.size = size
+        self._cookie_prefix = app.config["SESSION_COOKIE_NAME"].encode() + b"="
+        self._answers: dict[tuple[object, ...], Answer] = {}
+
+    async def __call__(
+        self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
+        request_key = self._request_key(scope) if self.size else None
+        if request_key is None:
+            await self.asgi_app(scope, receive, send)
+            return
+        answer = self._answers.get(request_key)
+        if answer is not None:
+            if await self._still_current(answer):
+                start: HTTPResponseStartEvent = {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": answer.headers,
+                }
+                await send(start)
+                await send({"type": "http.response.body", "body": answer.body, "more_body": False})
+                return
+            self._answers.pop(request_key, None)
+        await self.asgi_app(
+            scope, receive, self._recording(cast(HTTPScope, scope), request_key, send)
+        )
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+    def _request_key(self, scope: Scope) -> tuple[object, ...] | None:
+        """What the answer to this request depends on, or None when it is not to be remembered."""
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return None
+        values: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:
+            if name in _CONDITIONAL_HEADERS:
+                return None
+            if name in _KEYED_HEADERS:
+                if name in values:  # the same header twice: leave it to the app
+                    return None
+                values[name] = value
+        cookie = values.get(b"cookie", b"")
+        if self._cookie_prefix in cookie and any(
+            part.strip().startswith(self._cookie_prefix) for part in cookie.split(b";")
+        ):
+            return None
+        return (
+            scope["scheme"],
+            scope.get("root_path", ""),
+            scope["path"],
+            scope["query_string"],
+            *(values.get(name) for name in _KEYED_HEADERS),
+        )
+
+    async def _still_current(self, answer: Answer) -> bool:
+        """Whether the page answered with is still the one the page cache holds.
+
+        False too when the database cannot say (PostgreSQL down): the app
+        answers then, with the page that explains it.
+        """
+        try:
+            data_version = await get_db(self.app).data_version()
+        except Exception:  # the app answers instead, with its own error page
+            return False
+        return get_page_cache(self.app).get(answer.key, data_version) is answer.page
+
+    def _recording(
+        self, scope: HTTPScope, request_key: tuple[object, ...], send: ASGISendCallable
+    ) -> ASGISendCallable:
+        """``send``, remembering a cached page's answer as it goes by."""
+        started: list[HTTPResponseStartEvent] = []
+        chunks: list[bytes] = []
+
+        async def recording_send(message: ASGISendEvent) -> None:
+            await send(message)
+            if message["type"] == "http.response.start":
+                started.append(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    self._remember(scope, request_key, started[0], b"".join(chunks))
+
+        return recording_send
+
+    def _remember(
+        self,
+        scope: HTTPScope,
+        request_key: tuple[object, ...],
+        start: HTTPResponseStartEvent,
+        body: bytes,
+    ) -> None:
+        served = cast(dict[str, object], scope).get(SERVED)
+        if not isinstance(served, tuple) or start["status"] != 200:
+            return
+        key, page = served
+        headers = list(start["headers"])
+        if any(name.lower() == b"set-cookie" for name, _ in headers):
+            return
+        if len(self._answers) >= self.size:
+            del self._answers[next(iter(self._answers))]
+        self._answers[request_key] = Answer(key, page, headers, body)
+
+
+def init_app(app: Quart) -> None:
+    """Put the fast path in front of the app (inside any proxy middleware added later)."""
+    app.asgi_app = FastPath(  # type: ignore[method-assign]
+        app, app.asgi_app, 4 * app.config["PAGE_CACHE_SIZE"]
+    )

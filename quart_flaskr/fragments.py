@@ -1,0 +1,139 @@
+"""Pieces of pages rendered once and shared by every page and reader that shows them.
+
+A listing shows each post the same way to everyone who reads it in one
+language: its title, byline, picture, beginning, tags and counts. Rendering
+those for 50 posts is most of a listing's cost, and without this it was paid
+on every page that missed the page cache: every logged-in reader's own copy,
+every tag, search and page number, and every read after any write. Here
+each post's pieces are rendered once and kept, keyed by everything they
+are made from (the post's row as selected, the macro, the language and the
+app's mount point), so a changed post, a new like or comment, or another
+language simply makes a new key; nothing is invalidated. What differs by
+reader (the edit link, the like button and its form token) stays out of
+them: templates put it between the pieces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Hashable
+from collections.abc import Sequence
+from typing import Protocol
+
+from markupsafe import Markup
+from quart import current_app
+from quart import Quart
+from quart import request
+
+from quart_flaskr.i18n import current_language
+
+_EXTENSION = "quart_flaskr.fragments"
+
+
+class Macro(Protocol):
+    """A Jinja macro, as a template passes it: called with the post and options."""
+
+    name: str
+
+    def __call__(self, *args: object) -> str: ...
+
+
+class Listed(Hashable, Protocol):
+    """A post as listings show it; only these of its fields decide options here."""
+
+    @property
+    def image(self) -> str | None: ...
+
+    @property
+    def author_id(self) -> int: ...
+
+
+class Reader(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+class FragmentCache:
+    """The newest ``size`` rendered pieces; the oldest out first when it is full.
+
+    Oldest rather than least recently used: a lookup then costs one hash of
+    its key, and a piece still in use is soon rendered and kept again.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._pieces: dict[Hashable, tuple[Markup, ...]] = {}
+
+    def pieces(self, key: Hashable, render: Callable[[], tuple[Markup, ...]]) -> tuple[Markup, ...]:
+        """The pieces kept under ``key``, or what ``render`` gives, then kept."""
+        found = self._pieces.get(key)
+        if found is not None:
+            return found
+        rendered = render()
+        if self.size:
+            if len(self._pieces) >= self.size:
+                del self._pieces[next(iter(self._pieces))]
+            self._pieces[key] = rendered
+        return rendered
+
+    def __len__(self) -> int:
+        return len(self._pieces)
+
+
+class Fragments:
+    """The fragment cache as one request's templates use it: in its language and mount point.
+
+    The macros given must show nothing that depends on the reader but what
+    their options say: the item, the options, the language and the app's URLs.
+    """
+
+    __slots__ = ("_cache", "_where")
+
+    def __init__(self, cache: FragmentCache, language: str, root_path: str) -> None:
+        self._cache = cache
+        self._where = (language, root_path)
+
+    def one(self, item: Hashable, macro: Macro, options: tuple[object, ...] = ()) -> Markup:
+        """What ``macro(item, *options)`` renders, rendered once for all readers."""
+        return self._cache.pieces(
+            (item, options, macro.name, self._where),
+            lambda: (Markup(macro(item, *options)),),  # noqa: S704 - Jinja's output
+        )[0]
+
+    def listing(
+        self, posts: Sequence[Listed], macro: Macro, bylines: bool, reader: Reader | None
+    ) -> Markup:
+        """Each post as ``macro(post, bylines, eager, like, edit)`` renders it, between rules.
+
+        ``eager``: whether it is the first post with a picture, which browsers
+        fetch at once (the others' wait until they come into view); ``like``:
+        whether ``reader`` is logged in, to like it; ``edit``: whether it is
+        theirs to edit. All a reader's own (their form token) stays out.
+        """
+        first_pictured = next((post for post in posts if post.image), None)
+        like = reader is not None
+        reader_id = None if reader is None else reader.id
+        pieces = [
+            self.one(
+                post, macro, (bylines, post is first_pictured, like, post.author_id == reader_id)
+            )
+            for post in posts
+        ]
+        # Joined as plain strings: Markup's own join would copy each piece.
+        return Markup("\n    <hr>\n".join(pieces))  # noqa: S704 - pieces of Jinja's output
+
+
+def get_fragment_cache(app: Quart | None = None) -> FragmentCache:
+    """The fragment cache of ``app``, by default the current app."""
+    cache: FragmentCache = (current_app if app is None else app).extensions[_EXTENSION]
+    return cache
+
+
+def fragments() -> Fragments:
+    """For templates: the fragment cache, in this request's language and mount point."""
+    return Fragments(get_fragment_cache(), current_language(), request.root_path)
+
+
+def init_app(app: Quart) -> None:
+    app.extensions[_EXTENSION] = FragmentCache(app.config["FRAGMENT_CACHE_SIZE"])
+    app.add_template_global(fragments)

@@ -1,0 +1,274 @@
+"""Cached pages answered before the app: the same answers, never a stale or another reader's one."""
+
+from __future__ import annotations
+
+from typing import Any
+from typing import cast
+
+import pytest
+from hypercorn.typing import ASGIReceiveCallable
+from hypercorn.typing import ASGIReceiveEvent
+from hypercorn.typing import ASGISendCallable
+from hypercorn.typing import ASGISendEvent
+from hypercorn.typing import Scope
+from quart import Quart
+from quart import request
+from quart import Response
+from werkzeug.datastructures import Headers
+
+from quart_flaskr import pagecache
+from quart_flaskr.db import Database
+from quart_flaskr.db import DatabaseUnavailableError
+from quart_flaskr.db import get_db
+from quart_flaskr.fastpath import FastPath
+from quart_flaskr.models import posts
+from quart_flaskr.pagecache import get_page_cache
+from tests.helpers import AppFactory
+from tests.helpers import AuthActions
+from tests.helpers import Client
+
+
+@pytest.fixture
+def handled(app: Quart) -> list[str]:
+    """The paths the app itself handled (the fast path answers the others)."""
+    paths: list[str] = []
+
+    @app.before_request
+    async def count() -> None:
+        paths.append(request.full_path)
+
+    return paths
+
+
+def fast_path(app: Quart) -> FastPath:
+    front = app.asgi_app
+    assert isinstance(front, FastPath)
+    return front
+
+
+async def answer(
+    client: Client, path: str = "/", **headers: str
+) -> tuple[int, dict[str, str], bytes]:
+    """The status, headers (by lower-case name) and body of the answer to a GET."""
+    response = await client.get(path, headers=headers)
+    named = {name.lower(): value for name, value in response.headers.items()}
+    return response.status_code, named, await response.get_data(as_text=False)
+
+
+async def test_a_repeated_anonymous_request_gets_the_same_answer_without_the_app(
+    app: Quart, client: Client, handled: list[str]
+) -> None:
+    first = await answer(client)
+    second = await answer(client)
+    third = await answer(client)
+    assert first == second == third
+    assert first[0] == 200 and b"test title" in first[2]
+    # Every header the app's hooks add is there the second time too.
+    assert "content-security-policy" in second[1] and "etag" in second[1]
+    assert handled == ["/?"]
+    assert len(fast_path(app)) == 1
+
+
+async def test_a_write_is_visible_to_the_next_request(
+    app: Quart, client: Client, db: Database, handled: list[str]
+) -> None:
+    before = await answer(client)
+    await answer(client)
+    await posts.insert_post(db, 1, "written since", "body")
+    after = await answer(client)
+    assert b"written since" in after[2] and b"written since" not in before[2]
+    assert after[1]["etag"] != before[1]["etag"]
+    assert handled == ["/?", "/?"]
+    # And the new page is remembered in turn.
+    assert await answer(client) == after
+    assert len(handled) == 2
+
+
+async def test_what_the_page_depends_on_keeps_answers_apart(
+    client: Client, handled: list[str]
+) -> None:
+    english = await answer(client)
+    russian = await answer(client, **{"Accept-Language": "ru-RU,ru;q=0.9"})
+    chosen = await answer(client, Cookie="lang=ko")
+    compressed = await answer(client, **{"Accept-Encoding": "gzip"})
+    other_page = await answer(client, "/?q=test")
+    assert b'lang="en"' in english[2] and b'lang="ru"' in russian[2] and b'lang="ko"' in chosen[2]
+    assert compressed[1]["content-encoding"] == "gzip" and "content-encoding" not in english[1]
+    assert other_page[2] != english[2]
+    assert len(handled) == 5
+    # Each is then answered as it was, without the app.
+    assert await answer(client, **{"Accept-Language": "ru-RU,ru;q=0.9"}) == russian
+    assert await answer(client, Cookie="lang=ko") == chosen
+    assert await answer(client, **{"Accept-Encoding": "gzip"}) == compressed
+    assert await answer(client) == english
+    assert len(handled) == 5
+
+
+async def test_logged_in_readers_always_reach_the_app(
+    client: Client, auth: AuthActions, handled: list[str]
+) -> None:
+    await answer(client)
+    await auth.login()
+    handled.clear()
+    first = await answer(client)
+    second = await answer(client)
+    assert b"Log Out" in first[2] and b"Log Out" in second[2]
+    assert len(handled) == 2
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"If-None-Match": '"anything"'},
+        {"If-Modified-Since": "Fri, 04 Dec 2026 00:00:00 GMT"},
+        {"Range": "bytes=0-10"},
+        {"Cookie": "lang=en; session=whatever"},
+    ],
+)
+async def test_conditional_requests_and_sessions_reach_the_app(
+    client: Client, handled: list[str], headers: dict[str, str]
+) -> None:
+    await answer(client, **headers)
+    await answer(client, **headers)
+    assert len(handled) == 2
+
+
+async def test_a_matching_etag_still_gets_its_304(client: Client, handled: list[str]) -> None:
+    _, headers, _ = await answer(client)
+    await answer(client)
+    response = await client.get("/", headers={"If-None-Match": headers["etag"]})
+    assert response.status_code == 304
+    assert len(handled) == 2
+
+
+async def test_head_requests_and_other_methods_reach_the_app(
+    client: Client, handled: list[str]
+) -> None:
+    await answer(client)
+    await client.head("/")
+    await client.head("/")
+    assert len(handled) == 3
+
+
+async def test_a_header_sent_twice_reaches_the_app(app: Quart, handled: list[str]) -> None:
+    client = app.test_client()
+    for _ in range(2):
+        response = await client.get(
+            "/", headers=Headers([("Accept-Language", "en"), ("Accept-Language", "ru")])
+        )
+        assert response.status_code == 200
+    assert len(handled) == 2
+
+
+async def test_pages_not_from_the_cache_are_not_remembered(
+    app: Quart, client: Client, handled: list[str]
+) -> None:
+    for path in ("/hello", "/auth/login", "/no-such-page", "/1"):
+        # Without cookies: the login page's session cookie would keep the others from the fast path.
+        client = app.test_client(use_cookies=False)
+        await client.get(path)
+        await client.get(path)
+    # All but the post page's second request: the cache keeps that page.
+    assert len(handled) == 7 and handled[-1] == "/1?"
+    assert len(fast_path(app)) == 1
+
+
+async def test_an_answer_setting_a_cookie_is_not_remembered(app: Quart, handled: list[str]) -> None:
+    @app.after_request
+    async def set_cookie(response: Response) -> Response:
+        response.set_cookie("seen", "yes")
+        return response
+
+    client = app.test_client(use_cookies=False)
+    for _ in range(2):
+        response = await client.get("/")
+        assert response.headers["Set-Cookie"].startswith("seen=yes")
+    assert len(handled) == 2
+
+
+async def test_refused_hosts_are_never_answered(make_app: AppFactory) -> None:
+    app = await make_app(ALLOWED_HOSTS=["blog.example"])
+    client = app.test_client()
+    allowed = await client.get("/", headers={"Host": "blog.example"})
+    assert allowed.status_code == 200
+    await client.get("/", headers={"Host": "blog.example"})
+    for _ in range(2):
+        refused = await client.get("/", headers={"Host": "evil.example"})
+        assert refused.status_code == 400
+    assert len(fast_path(app)) == 1
+
+
+async def test_an_unavailable_database_is_the_apps_to_answer(
+    app: Quart, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await answer(client)
+    await answer(client)
+
+    async def unavailable(*args: Any) -> int:
+        raise DatabaseUnavailableError("the database is down")
+
+    monkeypatch.setattr(type(get_db(app)), "data_version", unavailable)
+    status, headers, _ = await answer(client)
+    assert status == 503 and headers["retry-after"] == "5"
+    monkeypatch.undo()
+    assert (await answer(client))[0] == 200
+
+
+async def test_the_oldest_answers_make_room(make_app: AppFactory) -> None:
+    app = await make_app(PAGE_CACHE_SIZE=1)
+    client = app.test_client()
+    front = fast_path(app)
+    assert front.size == 4
+    for number in range(6):
+        await client.get(f"/?q=word{number}")
+    assert len(front) == 4
+
+
+async def test_without_a_page_cache_there_is_no_fast_path(make_app: AppFactory) -> None:
+    app = await make_app(PAGE_CACHE_SIZE=0)
+    client = app.test_client()
+    await client.get("/")
+    await client.get("/")
+    assert len(fast_path(app)) == 0
+
+
+async def test_an_answer_is_remembered_whole_from_every_part_sent(app: Quart) -> None:
+    """Bodies sent in parts are remembered joined; other messages (trailers) are passed on."""
+    database = get_db(app)
+    page = get_page_cache(app).put("a key", await database.data_version(), b"whole page")
+    sent: list[str] = []
+
+    async def inner(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        sent.append("app")
+        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"x-one", b"1")],
+                "trailers": True,
+            }
+        )
+        await send({"type": "http.response.body", "body": b"whole ", "more_body": True})
+        await send({"type": "http.response.body", "body": b"page", "more_body": False})
+        await send({"type": "http.response.trailers", "headers": [], "more_trailers": False})
+
+    front = FastPath(app, inner, 4)
+    scope = {"type": "http", "method": "GET", "scheme": "http", "path": "/", "query_string": b""}
+    for _ in range(2):
+        messages: list[ASGISendEvent] = []
+        await front(cast(Scope, {**scope, "headers": []}), receive_nothing, messages_to(messages))
+        bodies = [message.get("body", b"") for message in messages]
+        assert b"".join(body for body in bodies if isinstance(body, bytes)) == b"whole page"
+    assert sent == ["app"]
+
+
+async def receive_nothing() -> ASGIReceiveEvent:
+    raise AssertionError("nothing is read")
+
+
+def messages_to(messages: list[ASGISendEvent]) -> ASGISendCallable:
+    async def send(message: ASGISendEvent) -> None:
+        messages.append(message)
+
+    return send
