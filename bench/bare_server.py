@@ -1,4 +1,4 @@
-"""The bare ASGI app (bench/bare.py) served as the blog is, answering as many bytes as the blog."""
+"""The bare apps, served as the blog is: bench/bare.py (raw ASGI) and bench/bare_quart.py."""
 
 from __future__ import annotations
 
@@ -33,3 +33,18 @@ def start_bare(workdir: Path, sizes: dict[str, int], cpus: str | None) -> Server
 def bare_load(key: str, load: Load) -> Load:
     """The same request (headers, body) sent to the bare app's path for this scenario."""
     return dataclasses.replace(load, path=f"/{key}")
+
+
+def start_bare_quart(workdir: Path, cpus: str | None) -> Server:
+    """bench/bare_quart.py (Quart, one ``/hello`` route) served as the blog is."""
+    port = free_port()
+    server = Server(
+        "bare Quart app (hypercorn)",
+        hypercorn_command(BIN, port, "bare_quart:app", workers=1),
+        cwd=BENCH,
+        port=port,
+        log_path=workdir / "bare-quart.log",
+        cpus=cpus,
+    )
+    server.wait_ready()
+    return server

@@ -25,6 +25,7 @@ from bench.errors import BenchError
 from bench.errors import WrkMissingError
 from bench.measurements import big_blog
 from bench.measurements import extras
+from bench.measurements import listings
 from bench.measurements import main_table
 from bench.measurements import postgres
 from bench.ours import app_source
@@ -103,6 +104,8 @@ def run(argv: Sequence[str] | None) -> None:
         try:
             if not settings.skip_main:
                 main_table.run(context)
+            if settings.listings:
+                listings.run(context)
             extras.run(context)
             big_blog.run(context)
             if settings.postgres:

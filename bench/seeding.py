@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime
 from datetime import timedelta
 from datetime import UTC
@@ -32,10 +34,17 @@ from tests.harness.forms import csrf_token_in
 from tests.harness.http import Client
 
 
-def seed_ours(url: str, database: Path | str, posts: int) -> Seeded:
+def seed_ours(
+    url: str,
+    database: Path | str,
+    posts: int,
+    body: Callable[[int], str] = post_body,
+    tags: str = "",
+) -> Seeded:
     """Register, log in and write ``posts`` posts as a browser would; measure each answer.
 
     ``database``: the app's SQLite file, or its PostgreSQL database's URL.
+    ``body``: post ``n``'s text; ``tags``: the form's tags field for every post.
     """
     account = {"username": USERNAME, "password": PASSWORD}
     with Client(url) as user, Client(url) as anonymous:
@@ -46,7 +55,9 @@ def seed_ours(url: str, database: Path | str, posts: int) -> Seeded:
         token = _token(user, "/create")
         created = None
         for number in range(1, posts + 1):
-            post = {"csrf_token": token, "title": post_title(number), "body": post_body(number)}
+            post = {"csrf_token": token, "title": post_title(number), "body": body(number)}
+            if tags:
+                post["tags"] = tags
             created = user.expect("POST", "/create", 302, post)
         index = user.expect("GET", "/", 200)
         if USERNAME not in index.text:
@@ -130,7 +141,8 @@ def middle_post_id(database: Path | str) -> int:
 
 
 def count_posts_shown(page: str) -> int:
-    return page.count(TITLE_PREFIX)
+    """The posts a page lists: distinct titles (a listed post may show its title twice)."""
+    return len(set(re.findall(re.escape(TITLE_PREFIX) + r"([\w-]+)", page)))
 
 
 def seed_big(database: Path, total: int) -> int:

@@ -48,6 +48,8 @@ class Settings:
     #: Connections that post at once in --writers.
     writers: int
     big_posts: int
+    #: Posts a page in --listings (the blog seeds six pages' worth).
+    listings_per_page: int
     #: Posts of the big blog (``--big``), or None.
     big: int | None
     memory_requests: int
@@ -60,6 +62,7 @@ class Settings:
     write_burst: bool
     cores: bool
     data: bool
+    listings: bool
     memory: bool
     profile: bool
     postgres: bool
@@ -118,6 +121,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--writers", action="store_true", help="GET / while 64 clients post")
     parser.add_argument("--cores", action="store_true", help="all cores vs one core")
     parser.add_argument("--data", action="store_true", help="100,000 posts vs 50")
+    parser.add_argument(
+        "--listings",
+        action="store_true",
+        help="search, tag page and page 5 vs the index, no page cache (CPU per request)",
+    )
     parser.add_argument("--memory", action="store_true", help="RSS before/after 100k requests")
     parser.add_argument("--profile", action="store_true", help="py-spy the worker under load")
     parser.add_argument(
@@ -168,6 +176,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         slow_clients=50 if quick else 1000,
         writers=8 if quick else 64,
         big_posts=given_or(args.big_posts, 100_000, 2_000),
+        listings_per_page=5 if quick else 50,
         big=args.big,
         memory_requests=given_or(args.memory_requests, 100_000, 2_000),
         memory_chunk=1.0 if quick else 10.0,
@@ -179,6 +188,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         write_burst=full or bool(args.writers),
         cores=full or bool(args.cores),
         data=full or bool(args.data),
+        # A smoke run of it with --quick, unless only the extras asked for run.
+        listings=full or bool(args.listings) or (quick and not args.skip_main),
         memory=full or bool(args.memory),
         profile=full or bool(args.profile),
         postgres=full or bool(args.postgres),

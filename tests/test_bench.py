@@ -79,6 +79,17 @@ def test_quick_benchmark_prints_a_row_per_scenario(tmp_path: Path) -> None:
     for key in ("anon", "user", "hello", "detail", "search", "create", "login"):
         assert data["main"][key]["ours"]["requests"] > 0
         assert data["main"][key]["bare"]["requests"] > 0
+    # GET /hello on a bare Quart app too, and the blog's hooks overhead over it.
+    assert data["main"]["hello"]["quart"]["requests"] > 0
+    assert "hooks overhead = ours' cpu / bare Quart's cpu - 1 = " in run.stdout
+    assert isinstance(data["main"]["hooks_overhead"]["overhead_pct"], float)
+    # The listings without the page cache, at --quick's 5 posts a page.
+    assert "Listings without the page cache: 5 posts a page" in run.stdout
+    listings = data["listings"]["scenarios"]
+    assert len(listings) == 8
+    for figures in listings.values():
+        assert figures["requests"] > 0
+        assert figures["posts_shown"] == 5
     # The chart of the main table, beside the figures.
     assert f"Chart drawn in {results.with_suffix('.png')}" in run.stdout
     assert results.with_suffix(".png").read_bytes().startswith(b"\x89PNG")

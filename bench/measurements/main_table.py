@@ -1,4 +1,7 @@
-"""The main table: each scenario on the blog, the bare app and Flaskr, measured back to back."""
+"""The main table: each scenario on the blog, the bare app and Flaskr, measured back to back.
+
+GET /hello is measured on a bare Quart app too, for the hooks overhead table under it.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +13,20 @@ from typing import Any
 
 from bench.bare_server import bare_load
 from bench.bare_server import start_bare
+from bench.bare_server import start_bare_quart
 from bench.context import BenchContext
 from bench.flaskr_tutorial import FlaskrInstance
 from bench.load import Load
 from bench.load import median
 from bench.load import WrkResult
+from bench.measurements import hooks
 from bench.ours import OursInstance
 from bench.report import fmt_ratio
 from bench.report import log
 from bench.report import print_table
 from bench.report import result_cells
 from bench.scenarios import FLASKR_SCENARIOS
+from bench.scenarios import HELLO
 from bench.scenarios import LABELS
 from bench.scenarios import UNCACHED_LABELS
 from bench.scenarios import USER
@@ -56,6 +62,8 @@ class Row:
     size: int | None
     #: Measured on an instance without the page cache.
     uncached: bool = False
+    #: The bare Quart app's run (GET /hello only).
+    quart: WrkResult | None = None
 
     @property
     def name(self) -> str:
@@ -72,6 +80,8 @@ class Row:
             rounds=self.rounds,
             bytes=self.size,
         )
+        if self.quart is not None:
+            entry["quart"] = dataclasses.asdict(self.quart)
         return entry
 
 
@@ -85,8 +95,18 @@ class MainTable:
     posts_shown: int
     server_exceptions: Counter[str]
 
+    def hello_runs(self) -> hooks.HelloRuns | None:
+        """GET /hello on the blog, the bare ASGI app and the bare Quart app."""
+        for row in self.rows:
+            if row.key == HELLO and row.quart is not None:
+                return hooks.HelloRuns(row.ours, row.bare, row.quart)
+        return None
+
     def as_json(self) -> dict[str, Any]:
         table = {row.name: row.as_json() for row in self.rows}
+        hello = self.hello_runs()
+        if hello is not None:
+            table["hooks_overhead"] = hello.as_json()
         return table | {"server_exceptions": dict(self.server_exceptions)}
 
 
@@ -101,6 +121,7 @@ def measure(context: BenchContext) -> MainTable:
         seeded = seed_ours(server.url, ours.database, settings.posts)
         target = Target(server, seeded.loads(csrf=True), seeded.sizes)
         bare = stack.enter_context(start_bare(context.workdir, seeded.sizes, cpu))
+        quart = stack.enter_context(start_bare_quart(context.workdir, cpu))
         flaskr = None
         if settings.flaskr is not None:
             flaskr = _serve_flaskr(context, stack, settings.flaskr)
@@ -110,7 +131,7 @@ def measure(context: BenchContext) -> MainTable:
         uncached = _serve_without_page_cache(context, stack) if cached else None
         rows: list[Row] = []
         for key, label in LABELS.items():
-            rows.append(_measure_row(context, key, label, target, bare, flaskr))
+            rows.append(_measure_row(context, key, label, target, bare, flaskr, quart))
             if key == USER and uncached is not None:
                 # Right after the pages they repeat, whose bare and Flaskr figures they reuse.
                 measured = {row.key: row for row in rows}
@@ -149,17 +170,24 @@ def _measure_row(
     ours: Target,
     bare: Server,
     flaskr: Target | None,
+    quart: Server,
 ) -> Row:
-    """The scenario on each app in turn, ``--rounds`` times; the run with the median req/s."""
+    """The scenario on each app in turn, ``--rounds`` times; the run with the median req/s.
+
+    GET /hello is also sent to the bare Quart app, after the bare ASGI app.
+    """
     settings = context.settings
     duration = context.duration_for(key)
-    runs: dict[str, list[WrkResult]] = {"ours": [], "bare": [], "flaskr": []}
+    runs: dict[str, list[WrkResult]] = {"ours": [], "bare": [], "flaskr": [], "quart": []}
     for round_ in range(1, settings.rounds + 1):
         of = settings.round_label(round_)
         log(f"{label}: ours{of}")
         runs["ours"].append(context.measure(ours.server, ours.loads[key], duration))
         log(f"{label}: bare{of}")
         runs["bare"].append(context.measure(bare, bare_load(key, ours.loads[key]), duration))
+        if key == HELLO:
+            log(f"{label}: bare Quart{of}")
+            runs["quart"].append(context.measure(quart, ours.loads[key], duration))
         if flaskr is not None and key in FLASKR_SCENARIOS:
             log(f"{label}: Flaskr{of}")
             runs["flaskr"].append(context.measure(flaskr.server, flaskr.loads[key], duration))
@@ -169,8 +197,13 @@ def _measure_row(
         ours=median(runs["ours"]),
         bare=median(runs["bare"]),
         flaskr=median(runs["flaskr"]) if runs["flaskr"] else None,
-        rounds={app: [result.rps for result in results] for app, results in runs.items()},
+        rounds={
+            app: [result.rps for result in results]
+            for app, results in runs.items()
+            if results or app != "quart"
+        },
         size=ours.sizes.get(key),
+        quart=median(runs["quart"]) if runs["quart"] else None,
     )
 
 
@@ -213,6 +246,9 @@ def print_main_table(context: BenchContext, table: MainTable) -> None:
             ]
         rows.append(cells)
     print_table("Main table (ours = quart_flaskr)", header, rows, _notes(context, table))
+    hello = table.hello_runs()
+    if hello is not None:
+        hooks.print_hooks_table(context, hello)
 
 
 def _notes(context: BenchContext, table: MainTable) -> list[str]:
