@@ -5,6 +5,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from contextlib import closing
 from datetime import datetime
 from datetime import UTC
 from pathlib import Path
@@ -26,6 +27,7 @@ from quart_flaskr.db import sqlite as db_module
 from quart_flaskr.db import SQLiteDatabase
 from quart_flaskr.db.schema import _split_script
 from quart_flaskr.db.schema import load_migrations
+from quart_flaskr.db.sqlite_connect import connect
 from quart_flaskr.models import posts
 from tests.harness.databases import old_database
 from tests.helpers import CONSTRAINT_ERRORS
@@ -90,6 +92,22 @@ async def test_foreign_keys_wal_and_busy_timeout_on_every_connection(db: Databas
         assert await tx.fetch_all("PRAGMA foreign_keys") != []
         with pytest.raises(sqlite3.IntegrityError):
             await tx.insert("INSERT INTO post (title, body, author_id) VALUES ('t', '', 99)")
+
+
+async def test_a_statement_outside_begin_is_committed_at_once(tmp_path: Path) -> None:
+    """Connections open no implicit transaction: only transaction()'s BEGIN holds the lock."""
+    path = str(tmp_path / "autocommit.sqlite")
+    conn = await connect(path)
+    try:
+        await conn.execute("CREATE TABLE t (x)")
+        await conn.execute("INSERT INTO t VALUES (1)")
+        with closing(sqlite3.connect(path)) as other:
+            assert other.execute("SELECT x FROM t").fetchall() == [(1,)]
+            # No write lock is left behind either.
+            other.execute("INSERT INTO t VALUES (2)")
+            other.commit()
+    finally:
+        await conn.close()
 
 
 async def test_database_file_is_private(tmp_path: Path) -> None:

@@ -105,6 +105,18 @@ def test_the_config_chooses_the_backend(tmp_path: Path) -> None:
         database_from_config(config)
 
 
+def test_the_short_postgres_scheme_chooses_postgresql_too(tmp_path: Path) -> None:
+    config = create_app(make_config(tmp_path)).config
+    config["DATABASE_URL"] = "postgres://blog@db.example/blog"
+    database = database_from_config(config)
+    assert isinstance(database, PostgresDatabase) and database.url == config["DATABASE_URL"]
+    # Another scheme's URL is named by its scheme alone, never its password.
+    config["DATABASE_URL"] = "mysql://blog:secret@db.example/blog"
+    with pytest.raises(ValueError, match=r"\(got mysql:\.\.\.\)") as caught:
+        database_from_config(config)
+    assert "secret" not in str(caught.value)
+
+
 def test_messages_never_show_the_password() -> None:
     assert PostgresDatabase(unreachable_url()).location.startswith("postgresql://quart:***@")
     assert PostgresDatabase("postgresql:///blog").location == "postgresql:///blog"
