@@ -13,6 +13,7 @@ from quart import Quart
 
 from quart_flaskr import imaging
 from quart_flaskr import passwords
+from quart_flaskr.templating import drop_flasks_context_processor
 from quart_flaskr.templating import SyncEnvironment
 
 
@@ -131,9 +132,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     @app.before_serving
     async def tune_garbage_collector() -> None:
         gc.set_threshold(*app.config["GC_THRESHOLDS"])
+        # What start-up made (modules, templates, the app) lives as long as
+        # the process: the collector need not walk it again and again.
+        gc.collect()
+        gc.freeze()
 
     @app.after_serving
     async def restore_garbage_collector() -> None:
+        gc.unfreeze()
         gc.set_threshold(*default_thresholds)
 
     from quart_flaskr import assets
@@ -206,6 +212,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     # templates and redirects use for it.
     app.add_url_rule("/", endpoint="index")
 
+    drop_flasks_context_processor(app)
     # Anonymous readers' repeated requests for cached pages are answered
     # before the app (inside the proxy middleware: it sees the client's scheme).
     fastpath.init_app(app)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask.templating import _default_template_ctx_processor as flask_default_processor
 from jinja2 import Template
 from quart import Quart
 from quart.templating import Environment
@@ -32,3 +33,16 @@ class SyncEnvironment(Environment):
     def __init__(self, app: Quart, **options: Any) -> None:
         super().__init__(app, **options)
         self.is_async = False
+
+
+def drop_flasks_context_processor(app: Quart) -> None:
+    """Take Flask's own default context processor out of each blueprint's list.
+
+    Quart's blueprints inherit it from Flask's base classes beside Quart's
+    own, the app's: a plain function, which Quart runs in a worker thread on
+    every render of a blueprint's template, a trip through the thread pool
+    for nothing (it reads Flask's request context, never set under Quart;
+    the app's processor provides ``g`` and ``request``).
+    """
+    for processors in app.template_context_processors.values():
+        processors[:] = [found for found in processors if found is not flask_default_processor]
