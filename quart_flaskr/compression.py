@@ -27,6 +27,8 @@ from quart import Response
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from quart_flaskr.security import header_values
+
 #: Encodings this site sends, best first when the client likes them equally.
 ENCODINGS = ("br", "gzip")
 #: Bodies shorter than this are sent as they are: they fit in the first
@@ -156,10 +158,14 @@ async def compress_response(
     206 ranges of a body) pass as they are. Error pages are Werkzeug's
     responses, whose body is a list of bytes.
     """
+    if response.status_code in (204, 206, 304):
+        return response
+    present = header_values(response.headers)
     if (
-        response.status_code in (204, 206, 304)
-        or "Content-Encoding" in response.headers
-        or "no-transform" in response.headers.get("Cache-Control", "")
+        "content-encoding" in present
+        or "no-transform" in present.get("cache-control", "")
+        # Too small to be worth it, as its length already says.
+        or int(present.get("content-length", MIN_SIZE)) < MIN_SIZE
     ):
         return response
     if isinstance(response, WerkzeugResponse):

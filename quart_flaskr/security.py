@@ -3,6 +3,7 @@ shared caches, and a real secret key."""
 
 from __future__ import annotations
 
+import functools
 import hmac
 import secrets
 from collections.abc import Callable
@@ -129,6 +130,17 @@ class PrivateSessionInterface(SecureCookieSessionInterface):
     Set-Cookie with the file and hand the login to the next visitor.
     """
 
+    def __init__(self) -> None:
+        #: The serializer, and the keys it was made with.
+        self._signing: tuple[object, URLSafeTimedSerializer | None] | None = None
+
+    def get_signing_serializer(self, app: Quart) -> URLSafeTimedSerializer | None:
+        """Quart's serializer, made once for the app's keys rather than for every request."""
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"]))
+        if self._signing is None or self._signing[0] != keys:
+            self._signing = (keys, super().get_signing_serializer(app))
+        return self._signing[1]
+
     async def save_session(
         self,
         app: Quart,
@@ -158,8 +170,15 @@ def secret_key_problem(key: object) -> str | None:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    keys = [*(current_app.config["SECRET_KEY_FALLBACKS"] or ()), current_app.secret_key]
-    return URLSafeTimedSerializer(keys, salt="csrf")
+    return _csrf_serializer(
+        (*(current_app.config["SECRET_KEY_FALLBACKS"] or ()), current_app.secret_key)
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _csrf_serializer(keys: tuple[str | bytes, ...]) -> URLSafeTimedSerializer:
+    """The form tokens' serializer for these keys (the current one last), made once."""
+    return URLSafeTimedSerializer(list(keys), salt="csrf")  # type: ignore[arg-type]
 
 
 def csrf_secret() -> str:
@@ -265,21 +284,35 @@ SECURITY_HEADERS = (
 )
 
 
+def header_values(headers: Headers) -> dict[str, str]:
+    """Each header's first value, by its name in lower case: one pass over them.
+
+    Werkzeug's ``Headers`` finds a name by a scan, and a missing one by
+    raising an HTTP exception, each time it is asked: hooks that run on every
+    response ask this once instead.
+    """
+    values: dict[str, str] = {}
+    for name, value in headers.items():
+        values.setdefault(name.lower(), value)
+    return values
+
+
 async def add_security_headers(response: Response) -> Response:
     """Headers for every response; session-dependent pages are kept out of shared caches."""
     headers = response.headers
+    present = header_values(headers)
     for name, value in SECURITY_HEADERS:
-        if name not in headers:
-            headers[name] = value
+        if name.lower() not in present:
+            headers.add(name, value)
     hsts = current_app.config["HSTS_SECONDS"]
-    if hsts and "Strict-Transport-Security" not in headers:
-        headers["Strict-Transport-Security"] = f"max-age={hsts}; includeSubDomains"
+    if hsts and "strict-transport-security" not in present:
+        headers.add("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
     if not is_public_view():
         # Every page shows who is logged in, so every page depends on the
         # session cookie, read or not, and on the language cookie and the
         # browser's Accept-Language. (Plain strings: this runs on every
         # response, and parsing the headers into objects costs more.)
-        vary = headers.get("Vary")
+        vary = present.get("vary")
         if not vary:
             headers["Vary"] = _PAGES_VARY
         else:
@@ -287,8 +320,8 @@ async def add_security_headers(response: Response) -> Response:
             missing = [name for name in _PAGES_VARY.split(", ") if name.lower() not in named]
             if missing:
                 headers["Vary"] = ", ".join((vary, *missing))
-        if "Cache-Control" not in headers:
-            headers["Cache-Control"] = "private, no-cache"
+        if "cache-control" not in present:
+            headers.add("Cache-Control", "private, no-cache")
     return response
 
 
