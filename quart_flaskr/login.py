@@ -38,10 +38,49 @@ T = TypeVar("T")
 
 #: The session key holding the login session's id.
 _LOGIN_ID = "login_id"
+#: Where the app keeps its KnownLogins.
+_EXTENSION = "quart_flaskr.logins"
+#: How many logins each process remembers finding live.
+KNOWN_LOGINS = 10_000
 #: The attribute of ``g`` holding the request's user (or None).
 _USER = "quart_flaskr_user"
 #: The most of a browser's User-Agent kept with its login (the sessions page shows it).
 USER_AGENT_MAX = 300
+
+
+class KnownLogins:
+    """Live logins as found at a data version of the database, the newest ``size`` of them.
+
+    Logging out, suspending an account, changing a password or recording a
+    session's use are all writes, which move the data version: until it
+    moves, a login found live is still live (its expiry aside, checked here),
+    and a logged-in reader's requests need no query to say who they are.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._found: dict[str, tuple[int, users.Login]] = {}
+
+    def get(self, login_id: str, data_version: int) -> users.Login | None:
+        found = self._found.get(login_id)
+        if found is None or found[0] != data_version or found[1].expires <= datetime.now(UTC):
+            return None
+        return found[1]
+
+    def put(self, login_id: str, data_version: int, login: users.Login) -> None:
+        self._found.pop(login_id, None)
+        if len(self._found) >= self.size:
+            del self._found[next(iter(self._found))]
+        self._found[login_id] = (data_version, login)
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+
+def get_known_logins(app: Quart | None = None) -> KnownLogins:
+    """The logins ``app`` (by default the current app) has found live."""
+    known: KnownLogins = (current_app if app is None else app).extensions[_EXTENSION]
+    return known
 
 
 def current_user() -> User | None:
@@ -90,11 +129,26 @@ async def load_logged_in_user() -> None:
     if not is_public_view():
         login_id = session.get(_LOGIN_ID)
         if login_id is not None:
-            login = await users.select_login(get_db(), login_id)
+            login = await _live_login(login_id)
             if login is not None:
                 user = login.user
                 await _record_use(login_id, login.last_seen)
     setattr(g, _USER, user)
+
+
+async def _live_login(login_id: str) -> users.Login | None:
+    """The login session, if live: as found before if nothing was written since."""
+    database = get_db()
+    known = get_known_logins()
+    # Read first: a write between this and the query leaves the login
+    # kept under the older version, which the next request finds stale.
+    data_version = await database.data_version()
+    login = known.get(login_id, data_version)
+    if login is None:
+        login = await users.select_login(database, login_id)
+        if login is not None:
+            known.put(login_id, data_version, login)
+    return login
 
 
 async def _record_use(login_id: str, last_seen: datetime | None) -> None:
@@ -136,6 +190,7 @@ async def end_login_session() -> None:
 
 def init_app(app: Quart) -> None:
     """Load each request's user before its view runs; templates see it as ``current_user``."""
+    app.extensions[_EXTENSION] = KnownLogins(KNOWN_LOGINS)
     app.before_request(load_logged_in_user)
 
     @app.context_processor

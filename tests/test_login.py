@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from datetime import timedelta
+from datetime import UTC
+
 import pytest
 from quart import Quart
 
 from quart_flaskr.db import Database
 from quart_flaskr.login import current_user
+from quart_flaskr.login import KnownLogins
 from quart_flaskr.login import logged_in_user
 from quart_flaskr.login import login_session_id
+from quart_flaskr.models import posts
+from quart_flaskr.models import users
 from tests.helpers import AuthActions
 from tests.helpers import Client
 from tests.helpers import session_cookie
@@ -51,3 +58,48 @@ async def test_a_login_ended_elsewhere_has_no_user(
         await app.preprocess_request()
         assert current_user() is None
         assert login_session_id() is None
+
+
+async def test_a_login_found_live_is_not_looked_up_again_until_a_write(
+    app: Quart, client: Client, auth: AuthActions, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await auth.login()
+    lookups: list[str] = []
+    select_login = users.select_login
+
+    async def counting(database: Database, login_id: str) -> users.Login | None:
+        lookups.append(login_id)
+        return await select_login(database, login_id)
+
+    monkeypatch.setattr(users, "select_login", counting)
+    for _ in range(3):
+        assert b"Log Out" in await (await client.get("/")).get_data()
+    assert len(lookups) == 1
+    # Any write moves the data version: the next request looks again.
+    await posts.insert_post(db, 2, "written", "body")
+    assert b"Log Out" in await (await client.get("/")).get_data()
+    assert len(lookups) == 2
+    # Ended from elsewhere (a write too): the very next request has no user.
+    async with db.transaction() as tx:
+        await tx.execute("DELETE FROM login_session")
+    assert b"Log Out" not in await (await client.get("/")).get_data()
+
+
+def make_login(expires_in: timedelta) -> users.Login:
+    user = users.User(1, "test", "hash")
+    return users.Login(user, None, datetime.now(UTC) + expires_in)
+
+
+def test_known_logins_forget_expired_and_older_ones() -> None:
+    known = KnownLogins(2)
+    live = make_login(timedelta(hours=1))
+    known.put("a", 7, live)
+    assert known.get("a", 7) is live
+    assert known.get("a", 8) is None  # the database changed since
+    assert known.get("b", 7) is None
+    known.put("b", 7, make_login(-timedelta(seconds=1)))
+    assert known.get("b", 7) is None  # expired since it was found
+    known.put("c", 7, live)
+    assert len(known) == 2 and known.get("a", 7) is None  # the oldest made room
+    known.put("c", 9, live)
+    assert len(known) == 2 and known.get("c", 9) is live

@@ -26,10 +26,11 @@ class User:
 
 @dataclass(frozen=True, slots=True)
 class Login:
-    """A live login session's user, and when the session was last recorded in use."""
+    """A live login session's user, when the session was last recorded in use, and its end."""
 
     user: User
     last_seen: datetime | None
+    expires: datetime
 
 
 #: The columns :func:`_user` reads, for queries that join other tables.
@@ -151,7 +152,7 @@ async def insert_login_session(
 async def select_login(db: Database, session_id: str) -> Login | None:
     """A live (not logged out, not expired, account not suspended) session's user and last use."""
     row = await db.fetch_one(
-        f"SELECT {USER_COLUMNS}, login_session.last_seen"  # noqa: S608
+        f"SELECT {USER_COLUMNS}, login_session.last_seen, login_session.expires"  # noqa: S608
         ' FROM login_session JOIN "user" ON "user".id = login_session.user_id'
         " WHERE login_session.id = ? AND login_session.expires > CURRENT_TIMESTAMP"
         ' AND "user".suspended IS NULL',
@@ -160,7 +161,11 @@ async def select_login(db: Database, session_id: str) -> Login | None:
     if row is None:
         return None
     last_seen = row["last_seen"]
-    return Login(user_from_row(row), None if last_seen is None else parse_timestamp(last_seen))
+    return Login(
+        user_from_row(row),
+        None if last_seen is None else parse_timestamp(last_seen),
+        parse_timestamp(row["expires"]),
+    )
 
 
 async def delete_login_session(db: Database, session_id: str) -> None:
