@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import os
 from pathlib import Path
 
@@ -54,7 +55,10 @@ async def test_garbage_collector_tuned_while_serving(make_app: AppFactory) -> No
     app = await make_app(GC_THRESHOLDS=(1234, 5, 6))
     async with app.test_app():
         assert gc.get_threshold() == (1234, 5, 6)
+        # What start-up made is left out of the collector's walks while serving.
+        assert gc.get_freeze_count() > 0
     assert gc.get_threshold() == default
+    assert gc.get_freeze_count() == 0
 
 
 async def test_a_failed_start_closes_the_test_database(tmp_path: Path) -> None:
@@ -73,3 +77,9 @@ def test_templates_render_without_jinjas_async_mode(app: Quart) -> None:
     # Nothing a template calls awaits: compiled as plain Python (see templating.py).
     assert not app.jinja_env.is_async
     assert isinstance(app.jinja_env.get_template("base.html"), SyncTemplate)
+
+
+def test_no_context_processor_runs_in_a_worker_thread(app: Quart) -> None:
+    """Quart runs a plain function in its thread pool on every render: each one is a coroutine."""
+    processors = [found for listed in app.template_context_processors.values() for found in listed]
+    assert processors and all(inspect.iscoroutinefunction(found) for found in processors)
