@@ -194,9 +194,12 @@ async def test_serving_migrates_an_old_database(tmp_path: Path) -> None:
 
 async def test_serving_refuses_a_database_without_tables(tmp_path: Path) -> None:
     database = SQLiteDatabase(str(tmp_path / "empty.sqlite"))
-    with pytest.raises(SchemaError, match="init-db"):
+    with pytest.raises(SchemaError, match="init-db") as caught:
         await check_schema(database)
     await database.close()
+    assert str(caught.value) == (
+        f"The database {database.path} has no tables: run 'quart --app quart_flaskr init-db' first."
+    )
 
 
 async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:

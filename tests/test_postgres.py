@@ -94,6 +94,15 @@ def test_scripts_end_at_the_same_version_as_sqlites() -> None:
     assert load_postgres_migrations()[-1][0] == SCHEMA_VERSION
 
 
+def test_postgresqls_scripts_are_its_own_and_run_whole() -> None:
+    migrations = load_postgres_migrations()
+    versions = [version for version, _ in migrations]
+    assert versions == list(range(versions[0], SCHEMA_VERSION + 1))
+    for version, statements in migrations:
+        assert len(statements) == 1
+        assert statements[0].startswith(f"-- Schema version {version} on PostgreSQL")
+
+
 def test_the_config_chooses_the_backend(tmp_path: Path) -> None:
     config = create_app(make_config(tmp_path)).config
     assert isinstance(database_from_config(config), SQLiteDatabase)
