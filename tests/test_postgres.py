@@ -591,6 +591,24 @@ async def test_copy_from_sqlite_to_postgresql_and_back(
         await back.close()
 
 
+async def test_copy_goes_on_past_its_first_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tables longer than a batch are copied whole, keys of two columns included (post_tag)."""
+    monkeypatch.setattr("quart_flaskr.db.copy.BATCH", 2)
+    sqlite = SQLiteDatabase(str(tmp_path / "blog.sqlite"))
+    copied = SQLiteDatabase(str(tmp_path / "copy.sqlite"))
+    try:
+        await sqlite.migrate()
+        await fill_blog(sqlite)
+        counts = await copy_blog(sqlite, copied)
+        assert (counts["post"], counts["post_tag"], counts["post_like"]) == (6, 12, 4)
+        assert await blog_as_shown(copied) == await blog_as_shown(sqlite)
+    finally:
+        await sqlite.close()
+        await copied.close()
+
+
 async def test_copy_refuses_a_source_at_another_schema(
     pg_empty: PostgresDatabase, tmp_path: Path
 ) -> None:

@@ -196,5 +196,33 @@ async def test_backup_of_a_big_database_counts_its_mib(
     assert lines[-1].startswith("backup: 3 of 3 MiB (100%)")
 
 
+async def test_backup_shows_its_progress_while_it_is_written(
+    every_time: None,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def write_a_mib(target: str) -> None:
+        with open(target, "ab") as file:
+            file.write(b"x" * db_cli.MIB)
+
+    async def slow_backup(target: str) -> None:
+        for _ in range(3):
+            await asyncio.to_thread(write_a_mib, target)
+            await asyncio.sleep(0.2)
+
+    database = SQLiteDatabase(str(tmp_path / "blog.sqlite"))
+    try:
+        await database.migrate()
+        monkeypatch.setattr(database, "backup", slow_backup)
+        monkeypatch.setattr(db_cli, "BACKUP_POLL", 0.05)
+        await db_cli.backup_with_progress(database, str(tmp_path / "copy.sqlite"))
+    finally:
+        await database.close()
+    figures = [int(line.split()[1]) for line in _lines(capsys.readouterr().err, "backup")]
+    # What is written so far, shown before the backup ends, then all of it.
+    assert 1 in figures and figures == sorted(figures) and figures[-1] == 3
+
+
 def test_the_size_of_a_file_not_written_yet_is_0(tmp_path: Path) -> None:
     assert db_cli._file_size(str(tmp_path / "none")) == 0
