@@ -343,6 +343,17 @@ async def test_a_statement_past_the_timeout_is_busy(pg: PostgresDatabase) -> Non
         await database.close()
 
 
+async def test_an_insert_past_the_timeout_is_busy_and_says_where(pg: PostgresDatabase) -> None:
+    database = PostgresDatabase(pg.url, timeout=0.5)
+    try:
+        with pytest.raises(DatabaseBusyError) as caught:
+            async with database.transaction() as tx:
+                await tx.insert("INSERT INTO tag (name) SELECT 'slow' FROM pg_sleep(3)")
+        assert str(caught.value).startswith(f"{database.location}: ")
+    finally:
+        await database.close()
+
+
 async def test_a_killed_connection_fails_no_request(pg: PostgresDatabase) -> None:
     await pg.fetch_one("SELECT 1")
     with psycopg.connect(pg.url, autocommit=True) as admin:
@@ -424,6 +435,27 @@ async def test_backup_says_what_went_wrong(
     monkeypatch.setattr("shutil.which", lambda name: None)
     with pytest.raises(DatabaseUnavailableError, match="pg_dump is not installed"):
         await pg.backup(str(tmp_path / "blog.dump"))
+
+
+async def test_backup_messages_in_full(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    database = PostgresDatabase("postgresql://quart:secret@127.0.0.1:1/blog")
+    # pg_dump's own message, whatever its encoding (here Latin-1).
+    program = tmp_path / "pg_dump"
+    program.write_text("#!/bin/sh\nprintf 'pg_dump: \\351chec\\n' >&2\nexit 1\n")
+    program.chmod(0o755)
+    monkeypatch.setattr("shutil.which", lambda name: str(program))
+    with pytest.raises(DatabaseUnavailableError) as failed:
+        await database.backup(str(tmp_path / "blog.dump"))
+    assert str(failed.value) == (
+        "pg_dump of postgresql://quart:***@127.0.0.1:1/blog failed: pg_dump: \ufffdchec"
+    )
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    with pytest.raises(DatabaseUnavailableError) as missing:
+        await database.backup(str(tmp_path / "blog.dump"))
+    assert str(missing.value) == (
+        "pg_dump is not installed: install PostgreSQL's client programs"
+        " (Debian: apt-get install postgresql-client) of the server's version or newer."
+    )
 
 
 def test_check_deploy_reads_the_postgresql_database(postgres_url: str, tmp_path: Path) -> None:
