@@ -343,12 +343,19 @@ async def test_a_statement_past_the_timeout_is_busy(pg: PostgresDatabase) -> Non
         await database.close()
 
 
-async def test_an_insert_past_the_timeout_is_busy_and_says_where(pg: PostgresDatabase) -> None:
+@pytest.mark.parametrize("method", ["execute", "insert", "execute_many", "fetch_all"])
+async def test_a_write_past_the_timeout_is_busy_and_says_where(
+    pg: PostgresDatabase, method: str
+) -> None:
     database = PostgresDatabase(pg.url, timeout=0.5)
+    slow = "INSERT INTO tag (name) SELECT 'slow' FROM pg_sleep(?)"
     try:
         with pytest.raises(DatabaseBusyError) as caught:
             async with database.transaction() as tx:
-                await tx.insert("INSERT INTO tag (name) SELECT 'slow' FROM pg_sleep(3)")
+                if method == "execute_many":
+                    await tx.execute_many(slow, [(3,)])
+                else:
+                    await getattr(tx, method)(slow, (3,))
         assert str(caught.value).startswith(f"{database.location}: ")
     finally:
         await database.close()
