@@ -88,9 +88,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
         # any write to the database drops them.
         PAGE_CACHE_SIZE=128,
         PAGE_CACHE_SECONDS=300,
-        # Listed posts' rendered pieces kept in memory per worker, shared by
-        # every page and reader that lists them (fragments.py): about 2 KB each.
-        FRAGMENT_CACHE_SIZE=4096,
+        # Bytes of listed posts' rendered pieces (and the posts they are kept
+        # under) each worker keeps, shared by every page and reader that lists
+        # them (fragments.py): 32 MiB hold thousands of posts of a few KB.
+        FRAGMENT_CACHE_BYTES=32 * 1024 * 1024,
         # Posts on each page of the index, of a tag and of search results.
         POSTS_PER_PAGE=5,
         # URLs in each sitemap: past this many, /sitemap.xml is an index of

@@ -148,6 +148,11 @@ def set_encoded_body(response: Response | WerkzeugResponse, body: bytes, encodin
         response.set_etag(encoded_etag(etag, encoding), bool(weak))
 
 
+def _shorter_than(length: str | None, size: int) -> bool:
+    """Whether a Content-Length value says fewer than ``size`` bytes (not when it is no number)."""
+    return length is not None and length.isdigit() and int(length) < size
+
+
 async def compress_response(
     response: Response | WerkzeugResponse,
 ) -> Response | WerkzeugResponse:
@@ -165,7 +170,7 @@ async def compress_response(
         "content-encoding" in present
         or "no-transform" in present.get("cache-control", "")
         # Too small to be worth it, as its length already says.
-        or int(present.get("content-length", MIN_SIZE)) < MIN_SIZE
+        or _shorter_than(present.get("content-length"), MIN_SIZE)
     ):
         return response
     if isinstance(response, WerkzeugResponse):

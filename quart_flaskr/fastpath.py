@@ -84,7 +84,9 @@ class FastPath:
                 await send(start)
                 await send({"type": "http.response.body", "body": answer.body, "more_body": False})
                 return
-            self._answers.pop(request_key, None)
+            # Unless another request dropped it, or remembered a newer one, meanwhile.
+            if self._answers.get(request_key) is answer:
+                del self._answers[request_key]
         await self.asgi_app(
             scope, receive, self._recording(cast(HTTPScope, scope), request_key, send)
         )
@@ -97,7 +99,9 @@ class FastPath:
         if scope["type"] != "http" or scope["method"] != "GET":
             return None
         values: dict[bytes, bytes] = {}
-        for name, value in scope["headers"]:
+        for raw_name, value in scope["headers"]:
+            # Lower case, as ASGI has servers send them; whatever sends otherwise.
+            name = raw_name.lower()
             if name in _CONDITIONAL_HEADERS:
                 return None
             if name in _KEYED_HEADERS:
@@ -139,8 +143,10 @@ class FastPath:
         async def recording_send(message: ASGISendEvent) -> None:
             await send(message)
             if message["type"] == "http.response.start":
-                started.append(message)
-            elif message["type"] == "http.response.body":
+                # Only a cached page's 200 is remembered: others pass untouched.
+                if message["status"] == 200 and SERVED in scope:
+                    started.append(message)
+            elif message["type"] == "http.response.body" and started:
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False):
                     self._remember(scope, request_key, started[0], b"".join(chunks))
@@ -154,10 +160,7 @@ class FastPath:
         start: HTTPResponseStartEvent,
         body: bytes,
     ) -> None:
-        served = cast(dict[str, object], scope).get(SERVED)
-        if not isinstance(served, tuple) or start["status"] != 200:
-            return
-        key, page = served
+        key, page = cast(tuple[str, Page], cast(dict[str, object], scope)[SERVED])
         headers = list(start["headers"])
         if any(name.lower() == b"set-cookie" for name, _ in headers):
             return

@@ -15,6 +15,7 @@ them: templates put it between the pieces.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from collections.abc import Hashable
 from collections.abc import Sequence
@@ -54,30 +55,46 @@ class Reader(Protocol):
 
 
 class FragmentCache:
-    """The newest ``size`` rendered pieces; the oldest out first when it is full.
+    """Rendered pieces kept up to ``size`` bytes; the oldest out first when it is full.
 
     Oldest rather than least recently used: a lookup then costs one hash of
-    its key, and a piece still in use is soon rendered and kept again.
+    its key, and a piece still in use is soon rendered and kept again. A
+    piece's weight counts its key's text as well (a post's key holds its
+    whole body, up to 20,000 characters), so long posts keep fewer.
     """
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._pieces: dict[Hashable, tuple[Markup, ...]] = {}
+        #: The bytes kept, as ``sys.getsizeof`` counts the keys' texts and the pieces.
+        self.weight = 0
+        self._pieces: dict[Hashable, tuple[tuple[Markup, ...], int]] = {}
 
     def pieces(self, key: Hashable, render: Callable[[], tuple[Markup, ...]]) -> tuple[Markup, ...]:
         """The pieces kept under ``key``, or what ``render`` gives, then kept."""
         found = self._pieces.get(key)
         if found is not None:
-            return found
+            return found[0]
         rendered = render()
-        if self.size:
-            if len(self._pieces) >= self.size:
-                del self._pieces[next(iter(self._pieces))]
-            self._pieces[key] = rendered
+        weight = _weight(key) + sum(map(sys.getsizeof, rendered))
+        if weight <= self.size:
+            while self.weight + weight > self.size:
+                oldest = next(iter(self._pieces))
+                self.weight -= self._pieces.pop(oldest)[1]
+            self._pieces[key] = (rendered, weight)
+            self.weight += weight
         return rendered
 
     def __len__(self) -> int:
         return len(self._pieces)
+
+
+def _weight(value: object) -> int:
+    """The bytes of the text ``value`` holds, in (nested) tuples: a key's share of memory."""
+    if isinstance(value, str):
+        return sys.getsizeof(value)
+    if isinstance(value, tuple):
+        return sum(map(_weight, value))
+    return 0
 
 
 class Fragments:
@@ -135,5 +152,5 @@ def fragments() -> Fragments:
 
 
 def init_app(app: Quart) -> None:
-    app.extensions[_EXTENSION] = FragmentCache(app.config["FRAGMENT_CACHE_SIZE"])
+    app.extensions[_EXTENSION] = FragmentCache(app.config["FRAGMENT_CACHE_BYTES"])
     app.add_template_global(fragments)

@@ -139,13 +139,14 @@ async def _render(
     return cast(Response, await make_response(await view(*args, **kwargs)))
 
 
-def cache_key(owner: str | None, language: str, host: str, full_path: str) -> str:
+def cache_key(owner: str | None, language: str, scheme: str, host: str, full_path: str) -> str:
     """Where a page is kept: by its owner (None for anonymous readers), language and URL.
 
-    The host is part of it: pages hold absolute links built from it, and a
-    request with a forged Host header must not change what others are served.
+    The scheme and host are part of it: pages hold absolute links built from
+    them (behind a proxy, from its X-Forwarded- headers), and a request with
+    a forged Host header must not change what others are served.
     """
-    return f"{owner or ''} {language} {host} {full_path}"
+    return f"{owner or ''} {language} {scheme}://{host} {full_path}"
 
 
 def cached_page(
@@ -172,7 +173,7 @@ def cached_page(
             # a form token that only this session's secret accepts. Made now
             # if missing, so that the page is kept under the secret it uses.
             owner = f"{login_id} {csrf_secret()}"
-        key = cache_key(owner, current_language(), request.host, request.full_path)
+        key = cache_key(owner, current_language(), request.scheme, request.host, request.full_path)
         page = cache.get(key, data_version)
         if page is None and (under_way := cache.under_way(key, data_version)) is not None:
             page = await asyncio.shield(under_way)

@@ -136,7 +136,7 @@ class PrivateSessionInterface(SecureCookieSessionInterface):
 
     def get_signing_serializer(self, app: Quart) -> URLSafeTimedSerializer | None:
         """Quart's serializer, made once for the app's keys rather than for every request."""
-        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"]))
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
         if self._signing is None or self._signing[0] != keys:
             self._signing = (keys, super().get_signing_serializer(app))
         return self._signing[1]

@@ -312,3 +312,10 @@ async def test_every_render_masks_the_form_token_anew(
     for token in tokens:
         response = await client.post("/create", form={"title": "t", "body": "b", CSRF_FIELD: token})
         assert response.status_code == 302
+
+
+def test_a_length_that_is_no_number_is_not_taken_as_small() -> None:
+    assert compression._shorter_than("12", 1024)
+    assert not compression._shorter_than("2048", 1024)
+    assert not compression._shorter_than("twelve", 1024)
+    assert not compression._shorter_than(None, 1024)

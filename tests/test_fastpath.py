@@ -272,3 +272,34 @@ def messages_to(messages: list[ASGISendEvent]) -> ASGISendCallable:
         messages.append(message)
 
     return send
+
+
+async def test_header_names_in_any_case_are_read(app: Quart) -> None:
+    """A session cookie sent as ``Cookie`` (ASGI has names in lower case) still reaches the app."""
+    sent: list[str] = []
+    page = get_page_cache(app).put("a key", await get_db(app).data_version(), b"a page")
+
+    async def inner(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        sent.append("app")
+        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"a page", "more_body": False})
+
+    front = FastPath(app, inner, 4)
+    scope = {"type": "http", "method": "GET", "scheme": "http", "path": "/", "query_string": b""}
+    for _ in range(2):
+        headers = [(b"Cookie", b"session=someone's")]
+        await front(cast(Scope, {**scope, "headers": headers}), receive_nothing, messages_to([]))
+    assert sent == ["app", "app"]
+
+
+async def test_each_scheme_behind_a_proxy_gets_its_own_page(make_app: AppFactory) -> None:
+    """Pages link to themselves absolutely: one asked for over https is not shown to http."""
+    app = await make_app(PROXY_TRUSTED_HOPS=1)
+    client = app.test_client(use_cookies=False)
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "192.0.2.1"}
+    for _ in range(2):
+        secure = await (await client.get("/", headers=forwarded)).get_data(as_text=True)
+        assert '<link rel="canonical" href="https://' in secure
+        plain = await (await client.get("/")).get_data(as_text=True)
+        assert '<link rel="canonical" href="http://' in plain

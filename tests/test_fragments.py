@@ -36,7 +36,7 @@ async def pages(app: Quart, login: str | None = None) -> list[str]:
 
 async def test_pages_are_the_same_with_and_without_kept_pieces(make_app: AppFactory) -> None:
     kept = await make_app(PAGE_CACHE_SIZE=0)
-    rendered = await make_app(PAGE_CACHE_SIZE=0, FRAGMENT_CACHE_SIZE=0)
+    rendered = await make_app(PAGE_CACHE_SIZE=0, FRAGMENT_CACHE_BYTES=0)
     await add_posts(kept, 3)
     await likes.like_post(get_db(kept), 1, 1)
     for login in (None, "test", "other"):
@@ -90,11 +90,28 @@ async def test_each_language_has_its_own_pieces(make_app: AppFactory) -> None:
 
 
 async def test_the_oldest_pieces_make_room(make_app: AppFactory) -> None:
-    app = await make_app(PAGE_CACHE_SIZE=0, FRAGMENT_CACHE_SIZE=2)
-    await add_posts(app, 4)
+    app = await make_app(PAGE_CACHE_SIZE=0, POSTS_PER_PAGE=50, FRAGMENT_CACHE_BYTES=8_000)
+    await add_posts(app, 8)
+    cache = get_fragment_cache(app)
     page = await page_text(app.test_client(), "/")
-    assert all(f"post {number}" in page for number in range(4)) and "test title" in page
-    assert len(get_fragment_cache(app)) == 2
+    assert all(f"post {number}" in page for number in range(8)) and "test title" in page
+    assert 0 < len(cache) < 9 and 0 < cache.weight <= cache.size
+
+
+async def test_a_long_posts_piece_weighs_its_text_too(make_app: AppFactory) -> None:
+    app = await make_app(PAGE_CACHE_SIZE=0, FRAGMENT_CACHE_BYTES=30_000)
+    cache = get_fragment_cache(app)
+    await page_text(app.test_client(), "/")
+    assert len(cache) == 1
+    await posts.insert_post(get_db(app), 1, "long", "word " * 4_000)
+    page = await page_text(app.test_client(), "/")
+    assert "long" in page and "test title" in page
+    # The long post's piece weighs the 20,000 characters of its key too.
+    assert len(cache) == 2 and cache.weight > 20_000
+    # A piece heavier than the whole cache is rendered, and not kept.
+    small = await make_app(PAGE_CACHE_SIZE=0, FRAGMENT_CACHE_BYTES=200)
+    assert "test title" in await page_text(small.test_client(), "/")
+    assert len(get_fragment_cache(small)) == 0
 
 
 async def test_each_reader_sees_their_own_likes_and_edit_links(make_app: AppFactory) -> None:

@@ -156,8 +156,8 @@ async def test_least_recently_used_pages_go_first(make_app: AppFactory) -> None:
         assert (await client.get(path)).status_code == 200
     cache = cache_of(app)
     version = await get_db(app).data_version()
-    assert cache.get(cache_key(None, "en", "localhost", "/?"), version) is not None
-    assert cache.get(cache_key(None, "en", "localhost", "/1?"), version) is None
+    assert cache.get(cache_key(None, "en", "http", "localhost", "/?"), version) is not None
+    assert cache.get(cache_key(None, "en", "http", "localhost", "/1?"), version) is None
 
 
 async def test_pages_expire(make_app: AppFactory, renders: list[int]) -> None:

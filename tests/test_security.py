@@ -121,6 +121,14 @@ async def test_token_signed_with_a_fallback_key_is_accepted(make_app: AppFactory
     assert "Incorrect username." in await response.get_data(as_text=True)
 
 
+async def test_no_fallback_keys_may_be_said_with_none(make_app: AppFactory) -> None:
+    app = await make_app(SECRET_KEY=GOOD_KEY, SECRET_KEY_FALLBACKS=None)
+    client = app.test_client()
+    assert (await client.get("/")).status_code == 200
+    assert (await AuthActions(client).login()).status_code == 302
+    assert b"Log Out" in await (await client.get("/")).get_data()
+
+
 async def test_security_headers(client: Client) -> None:
     for path in ("/", "/auth/login", "/hello", "/static/style.css", "/nothing-here"):
         response = await client.get(path)
