@@ -322,6 +322,17 @@ async def test_a_database_that_is_down_is_unavailable_within_the_timeout() -> No
     assert time.monotonic() - started < 10
 
 
+async def test_no_statement_is_prepared_on_the_server(postgres_url: str) -> None:
+    """As PgBouncer in transaction mode needs: psycopg prepares a query run five times."""
+    database = PostgresDatabase(postgres_url, pool_size=1)
+    try:
+        for number in range(10):
+            await database.fetch_one("SELECT ?::int", (number,))
+        assert await database.fetch_all("SELECT name FROM pg_prepared_statements") == []
+    finally:
+        await database.close()
+
+
 async def test_requests_arriving_together_share_one_pool(postgres_url: str) -> None:
     database = PostgresDatabase(postgres_url)
     try:
