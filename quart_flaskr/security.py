@@ -203,7 +203,7 @@ def csrf_token() -> str:
     cache: a BREACH attack can read bytes that repeat across compressed
     responses which also reflect what the attacker sends (a search, a
     comment). Masked, no two renders share them. One token serves every form
-    of a page (a listing has a like form per post), so it is made once per
+    of a page (the logout form, a listing's likes form), so it is made once per
     request; a page the cache keeps is one render, and whatever the attacker
     changes in it (the URL, the posts) makes it another.
     """
