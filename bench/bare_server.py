@@ -16,15 +16,23 @@ from tests.harness.processes import free_port
 
 def start_bare(workdir: Path, sizes: dict[str, int], cpus: str | None) -> Server:
     """bench/bare.py under the project's hypercorn.toml; ``/<key>`` answers ``sizes[key]`` bytes."""
+    env = {"BENCH_BARE_SIZES": json.dumps({f"/{key}": size for key, size in sizes.items()})}
+    return _serve("bare ASGI app (hypercorn)", "bare", workdir / "bare.log", cpus, env)
+
+
+def _serve(
+    name: str, module: str, log_path: Path, cpus: str | None, env: dict[str, str] | None = None
+) -> Server:
+    """``bench/<module>.py``'s ``app`` served as the blog is: hypercorn.toml, one worker."""
     port = free_port()
     server = Server(
-        "bare ASGI app (hypercorn)",
-        hypercorn_command(BIN, port, "bare:app", workers=1),
+        name,
+        hypercorn_command(BIN, port, f"{module}:app", workers=1),
         cwd=BENCH,
         port=port,
-        log_path=workdir / "bare.log",
+        log_path=log_path,
         cpus=cpus,
-        env={"BENCH_BARE_SIZES": json.dumps({f"/{key}": size for key, size in sizes.items()})},
+        env=env,
     )
     server.wait_ready()
     return server
@@ -37,14 +45,4 @@ def bare_load(key: str, load: Load) -> Load:
 
 def start_bare_quart(workdir: Path, cpus: str | None) -> Server:
     """bench/bare_quart.py (Quart, one ``/hello`` route) served as the blog is."""
-    port = free_port()
-    server = Server(
-        "bare Quart app (hypercorn)",
-        hypercorn_command(BIN, port, "bare_quart:app", workers=1),
-        cwd=BENCH,
-        port=port,
-        log_path=workdir / "bare-quart.log",
-        cpus=cpus,
-    )
-    server.wait_ready()
-    return server
+    return _serve("bare Quart app (hypercorn)", "bare_quart", workdir / "bare-quart.log", cpus)
