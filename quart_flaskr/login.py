@@ -28,6 +28,7 @@ from quart import session
 from quart import url_for
 
 from quart_flaskr.db import get_db
+from quart_flaskr.db import request_data_version
 from quart_flaskr.models import sessions
 from quart_flaskr.models import users
 from quart_flaskr.models.users import User
@@ -142,7 +143,7 @@ async def _live_login(login_id: str) -> users.Login | None:
     known = get_known_logins()
     # Read first: a write between this and the query leaves the login
     # kept under the older version, which the next request finds stale.
-    data_version = await database.data_version()
+    data_version = await request_data_version()
     login = known.get(login_id, data_version)
     if login is None:
         login = await users.select_login(database, login_id)

@@ -38,7 +38,7 @@ from quart import request
 from quart import Response
 
 from quart_flaskr import compression
-from quart_flaskr.db import get_db
+from quart_flaskr.db import request_data_version
 from quart_flaskr.i18n import current_language
 from quart_flaskr.login import login_session_id
 from quart_flaskr.security import csrf_secret
@@ -165,7 +165,7 @@ def cached_page(
         # Taken from the session now, they are the ones the page then shows.
         if not cache.size or get_flashed_messages():
             return await _render(view, *args, **kwargs)
-        data_version = await get_db().data_version()
+        data_version = await request_data_version()
         owner = None
         login_id = login_session_id()
         if login_id is not None:

@@ -85,6 +85,26 @@ async def test_a_login_found_live_is_not_looked_up_again_until_a_write(
     assert b"Log Out" not in await (await client.get("/")).get_data()
 
 
+async def test_a_logged_in_read_asks_for_the_data_version_once(
+    app: Quart, client: Client, auth: AuthActions, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The login and the page cache share one read: on PostgreSQL each is a query."""
+    await auth.login()
+    reads: list[int] = []
+    data_version = type(db).data_version
+
+    async def counting(database: Database) -> int:
+        reads.append(version := await data_version(database))
+        return version
+
+    monkeypatch.setattr(type(db), "data_version", counting)
+    assert b"Log Out" in await (await client.get("/")).get_data()
+    assert len(reads) == 1
+    # Served from the cache the second time, with the same single read.
+    assert b"Log Out" in await (await client.get("/")).get_data()
+    assert len(reads) == 2 and reads[0] == reads[1]
+
+
 def make_login(expires_in: timedelta) -> users.Login:
     user = users.User(1, "test", "hash")
     return users.Login(user, None, datetime.now(UTC) + expires_in)

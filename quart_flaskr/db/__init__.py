@@ -18,6 +18,7 @@ from quart import Quart
 from quart_flaskr.db import cli
 from quart_flaskr.db import extension
 from quart_flaskr.db.extension import get_db
+from quart_flaskr.db.extension import request_data_version
 from quart_flaskr.db.interface import Database
 from quart_flaskr.db.interface import DatabaseBusyError
 from quart_flaskr.db.interface import DatabaseUnavailableError
@@ -45,6 +46,7 @@ __all__ = [
     "check_schema",
     "get_db",
     "init_app",
+    "request_data_version",
 ]
 
 

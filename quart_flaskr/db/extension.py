@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from quart import current_app
+from quart import g
 from quart import Quart
 
 from quart_flaskr.db.interface import Database
@@ -16,12 +17,27 @@ from quart_flaskr.db.schema import check_schema
 from quart_flaskr.db.sqlite import SQLiteDatabase
 
 _EXTENSION = "quart_flaskr.db"
+_DATA_VERSION = "quart_flaskr_data_version"
 
 
 def get_db(app: Quart | None = None) -> Database:
     """The database of ``app``, by default the current app."""
     database: Database = (current_app if app is None else app).extensions[_EXTENSION]
     return database
+
+
+async def request_data_version() -> int:
+    """The database's data version as this request first read it.
+
+    The login and the page cache both ask; on PostgreSQL each read is a
+    query. A request that writes and then asks again gets the version from
+    before its write: what it then caches is found stale by the next request.
+    """
+    version: int | None = g.get(_DATA_VERSION)
+    if version is None:
+        version = await get_db().data_version()
+        setattr(g, _DATA_VERSION, version)
+    return version
 
 
 def database_from_config(
