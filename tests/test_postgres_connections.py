@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import psycopg
 import pytest
@@ -17,12 +18,21 @@ from tests.harness.postgres import throwaway_cluster
 def end_connections(url: str) -> int:
     """End every other connection to the database, as ``pg_terminate_backend`` does; how many."""
     with psycopg.connect(url, autocommit=True) as admin:
-        row = admin.execute(
-            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
+        ended = [
+            pid
+            for (pid,) in admin.execute(
+                # Materialized: only this database's connections reach the call.
+                "WITH others AS MATERIALIZED (SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid())"
+                " SELECT pid FROM others WHERE pg_terminate_backend(pid)"
+            )
+        ]
+        # Ended once gone from the list: each socket then holds the end of its stream.
+        while admin.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE pid = ANY(%s)", (ended,)
+        ).fetchone():
+            time.sleep(0.01)
+    return len(ended)
 
 
 async def test_idle_connections_the_server_ended_fail_no_request(postgres_url: str) -> None:
@@ -39,6 +49,29 @@ async def test_idle_connections_the_server_ended_fail_no_request(postgres_url: s
         for number in range(idle + 1):
             row = await database.fetch_one("SELECT ?::int", (number,))
             assert row is not None and row[0] == number
+    finally:
+        await database.close()
+
+
+async def test_taking_a_connection_from_the_pool_costs_no_round_trip(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = PostgresDatabase(postgres_url)
+    sent: list[str] = []
+    execute = psycopg.AsyncConnection.execute
+
+    async def counting(conn: psycopg.AsyncConnection[Any], query: Any, *args: Any) -> Any:
+        sent.append(str(query))
+        return await execute(conn, query, *args)
+
+    try:
+        assert await database.fetch_one("SELECT 1") is not None
+        monkeypatch.setattr(psycopg.AsyncConnection, "execute", counting)
+        for number in range(3):
+            row = await database.fetch_one("SELECT ?::int", (number,))
+            assert row is not None and row[0] == number
+        # A connection the pool opens meanwhile is set up by statements of its own.
+        assert [query for query in sent if not query.startswith("SET ")] == ["SELECT %s::int"] * 3
     finally:
         await database.close()
 
