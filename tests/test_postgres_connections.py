@@ -11,28 +11,9 @@ import pytest
 
 from quart_flaskr.db import DatabaseUnavailableError
 from quart_flaskr.db.postgres import PostgresDatabase
+from tests.harness.postgres import end_connections
 from tests.harness.postgres import new_database
 from tests.harness.postgres import throwaway_cluster
-
-
-def end_connections(url: str) -> int:
-    """End every other connection to the database, as ``pg_terminate_backend`` does; how many."""
-    with psycopg.connect(url, autocommit=True) as admin:
-        ended = [
-            pid
-            for (pid,) in admin.execute(
-                # Materialized: only this database's connections reach the call.
-                "WITH others AS MATERIALIZED (SELECT pid FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid())"
-                " SELECT pid FROM others WHERE pg_terminate_backend(pid)"
-            )
-        ]
-        # Ended once gone from the list: each socket then holds the end of its stream.
-        while admin.execute(
-            "SELECT 1 FROM pg_stat_activity WHERE pid = ANY(%s)", (ended,)
-        ).fetchone():
-            time.sleep(0.01)
-    return len(ended)
 
 
 async def test_idle_connections_the_server_ended_fail_no_request(postgres_url: str) -> None:

@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -193,3 +194,23 @@ def new_database(server_url: str, prefix: str = "quart_flaskr_test") -> Iterator
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+def end_connections(url: str) -> int:
+    """End every other connection to the database, as ``pg_terminate_backend`` does; how many."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        ended = [
+            pid
+            for (pid,) in admin.execute(
+                # Materialized: only this database's connections reach the call.
+                "WITH others AS MATERIALIZED (SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid())"
+                " SELECT pid FROM others WHERE pg_terminate_backend(pid)"
+            )
+        ]
+        # Ended once gone from the list: each socket then holds the end of its stream.
+        while admin.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE pid = ANY(%s)", (ended,)
+        ).fetchone():
+            time.sleep(0.01)
+    return len(ended)
