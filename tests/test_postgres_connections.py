@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from quart_flaskr.db import DatabaseUnavailableError
 from quart_flaskr.db.postgres import PostgresDatabase
@@ -32,6 +33,45 @@ async def test_idle_connections_the_server_ended_fail_no_request(postgres_url: s
             assert row is not None and row[0] == number
     finally:
         await database.close()
+
+
+def allow_connections(server_url: str, database_url: str, allowed: bool) -> None:
+    """Let connections to the database in, or turn every new one away (superusers' too)."""
+    name = psycopg.conninfo.conninfo_to_dict(database_url)["dbname"]
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS {}").format(
+                sql.Identifier(str(name)), sql.Literal(allowed)
+            )
+        )
+
+
+async def test_a_request_whose_connection_was_ended_waits_no_longer_than_its_timeout(
+    postgres_server_url: str, postgres_url: str
+) -> None:
+    timeout = 1.0
+    database = PostgresDatabase(postgres_url, pool_size=1, timeout=timeout)
+    try:
+        assert await database.fetch_one("SELECT 1") is not None
+        async with database._connection():
+            # The pool's one connection is out; the server ends it and lets no new one in.
+            assert end_connections(postgres_url) == 1
+            allow_connections(postgres_server_url, postgres_url, False)
+            started = time.monotonic()
+            request = asyncio.create_task(database.fetch_one("SELECT 1"))
+            # The request waits three quarters of its timeout for that connection.
+            await asyncio.sleep(0.75 * timeout)
+        # Found ended, it is handed back; no other comes: the request fails
+        # when its own timeout is up, not a whole timeout after it took that one.
+        with pytest.raises(DatabaseUnavailableError):
+            await asyncio.wait_for(request, 5 * timeout)
+        elapsed = time.monotonic() - started
+        assert database._pool is not None
+        assert database._pool.get_stats().get("returns_bad") == 1
+        assert 0.9 * timeout < elapsed < 1.4 * timeout
+    finally:
+        await database.close()
+        allow_connections(postgres_server_url, postgres_url, True)
 
 
 async def test_taking_a_connection_from_the_pool_costs_no_round_trip(
