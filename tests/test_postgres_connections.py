@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import select
+import socket
 import time
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 from psycopg import sql
 
 from quart_flaskr.db import DatabaseUnavailableError
+from quart_flaskr.db.postgres import _has_input
 from quart_flaskr.db.postgres import PostgresDatabase
 from tests.harness.postgres import end_connections
 from tests.harness.postgres import new_database
@@ -95,6 +98,18 @@ async def test_taking_a_connection_from_the_pool_costs_no_round_trip(
         assert [query for query in sent if not query.startswith("SET ")] == ["SELECT %s::int"] * 3
     finally:
         await database.close()
+
+
+@pytest.mark.parametrize("poll", [True, False], ids=["poll", "select"])
+def test_a_socket_is_looked_at_without_waiting(poll: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not poll:
+        # As on Windows.
+        monkeypatch.delattr(select, "poll")
+    ours, servers = socket.socketpair()
+    with ours, servers:
+        assert not _has_input(ours.fileno())
+        servers.close()
+        assert _has_input(ours.fileno())
 
 
 async def test_the_first_request_after_an_outage_connects() -> None:

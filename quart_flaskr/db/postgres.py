@@ -18,7 +18,7 @@ import asyncio
 import functools
 import os
 import re
-import selectors
+import select
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -55,9 +55,12 @@ _TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
 
 def _has_input(socket: int) -> bool:
     """Whether anything waits to be read on ``socket``, without waiting for it."""
-    with selectors.DefaultSelector() as selector:
-        selector.register(socket, selectors.EVENT_READ)
-        return bool(selector.select(timeout=0))
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(socket, select.POLLIN)
+        return bool(poller.poll(0))
+    # Windows has no poll(); its select() takes a socket of any number.
+    return bool(select.select([socket], [], [], 0)[0])
 
 
 @functools.lru_cache(maxsize=512)
@@ -249,7 +252,7 @@ class PostgresDatabase(Database):
         self._pool: AsyncConnectionPool[psycopg.AsyncConnection[PostgresRow]] | None = None
         self._open_lock = asyncio.Lock()
 
-    @property
+    @functools.cached_property
     def location(self) -> str:
         """The URL without its password, if it has one."""
         return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", self.url)
