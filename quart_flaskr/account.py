@@ -129,39 +129,35 @@ def session_ref(login: LoginSession) -> str:
     return hashlib.sha256(login.id.encode()).hexdigest()[:32]
 
 
+#: Tokens of a User-Agent and the browser each names, the first found telling.
+_BROWSERS = (
+    ("edg/", "Edge"),
+    ("opr/", "Opera"),
+    ("firefox/", "Firefox"),
+    ("chromium/", "Chromium"),
+    ("chrome/", "Chrome"),
+    ("safari/", "Safari"),
+)
+#: Likewise for the system it runs on.
+_SYSTEMS = (
+    ("android", "Android"),
+    ("iphone", "iOS"),
+    ("ipad", "iOS"),
+    ("windows", "Windows"),
+    ("mac os", "macOS"),
+    ("linux", "Linux"),
+)
+
+
+def _first_named(agent: str, names: tuple[tuple[str, str], ...]) -> str | None:
+    return next((name for token, name in names if token in agent), None)
+
+
 def browser_name(user_agent: str) -> str:
     """The browser and system a User-Agent names, in a few words, as well as it tells."""
     agent = user_agent.lower()
-    browser = next(
-        (
-            name
-            for token, name in (
-                ("edg/", "Edge"),
-                ("opr/", "Opera"),
-                ("firefox/", "Firefox"),
-                ("chromium/", "Chromium"),
-                ("chrome/", "Chrome"),
-                ("safari/", "Safari"),
-            )
-            if token in agent
-        ),
-        None,
-    )
-    system = next(
-        (
-            name
-            for token, name in (
-                ("android", "Android"),
-                ("iphone", "iOS"),
-                ("ipad", "iOS"),
-                ("windows", "Windows"),
-                ("mac os", "macOS"),
-                ("linux", "Linux"),
-            )
-            if token in agent
-        ),
-        None,
-    )
+    browser = _first_named(agent, _BROWSERS)
+    system = _first_named(agent, _SYSTEMS)
     if browser is None:
         return gettext("An unknown browser")
     if system is None:
