@@ -14,7 +14,6 @@ URLs are built and every request reads the file as it is now.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import mimetypes
 import os
@@ -59,12 +58,10 @@ class Asset:
     encoded: dict[str, bytes] = field(default_factory=dict)
 
     async def encode(self, encoding: str) -> bytes:
-        body = self.encoded.get(encoding)
-        if body is None:
-            # A one-off cost of milliseconds (Brotli's best): in a thread.
-            function = compression.STATIC_LEVELS[encoding]
-            body = self.encoded[encoding] = await asyncio.to_thread(function, self.data)
-        return body
+        # A one-off cost of milliseconds (Brotli's best): in a thread, whatever the size.
+        return await compression.compress_once(
+            self.encoded, self.data, encoding, compression.STATIC_LEVELS, in_thread=True
+        )
 
 
 class Assets:

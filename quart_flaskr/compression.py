@@ -104,13 +104,35 @@ STATIC_LEVELS = {"br": _brotli(11), "gzip": _gzip(9)}
 
 
 async def compress(
-    body: bytes, encoding: str, levels: dict[str, Callable[[bytes], bytes]]
+    body: bytes,
+    encoding: str,
+    levels: dict[str, Callable[[bytes], bytes]],
+    *,
+    in_thread: bool = False,
 ) -> bytes:
-    """``body`` in ``encoding``; a large one is compressed in a thread."""
+    """``body`` in ``encoding``; a large one, or any ``in_thread``, is compressed in a thread."""
     function = levels[encoding]
-    if len(body) >= THREAD_SIZE:
+    if in_thread or len(body) >= THREAD_SIZE:
         return await asyncio.to_thread(function, body)
     return function(body)
+
+
+async def compress_once(
+    encoded: dict[str, bytes],
+    body: bytes,
+    encoding: str,
+    levels: dict[str, Callable[[bytes], bytes]],
+    *,
+    in_thread: bool = False,
+) -> bytes:
+    """``body`` in ``encoding``, compressed at the first call for it and then kept in ``encoded``.
+
+    For a body sent many times: a cached page, a static file.
+    """
+    done = encoded.get(encoding)
+    if done is None:
+        done = encoded[encoding] = await compress(body, encoding, levels, in_thread=in_thread)
+    return done
 
 
 def encoded_etag(etag: str, encoding: str) -> str:

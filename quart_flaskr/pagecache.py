@@ -63,12 +63,9 @@ class Page:
 
     async def encode(self, encoding: str) -> bytes:
         """The body in ``encoding``, compressed now if it has not been yet."""
-        body = self.encoded.get(encoding)
-        if body is None:
-            body = self.encoded[encoding] = await compression.compress(
-                self.body, encoding, compression.CACHED_LEVELS
-            )
-        return body
+        return await compression.compress_once(
+            self.encoded, self.body, encoding, compression.CACHED_LEVELS
+        )
 
 
 class PageCache:
