@@ -6,6 +6,7 @@ from here what it calls itself.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from typing import TypeVar
 
 import psycopg
 from quart import Quart
@@ -41,6 +43,7 @@ DATA_SQL = (Path(__file__).parent / "data.sql").read_text("utf-8")
 CONSTRAINT_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
 #: Cheap hashes keep the suite fast; test_passwords checks the real method.
 FAST_HASH = "pbkdf2:sha256:1000"
+T = TypeVar("T")
 
 
 def make_config(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
@@ -103,6 +106,20 @@ async def serving(app: Quart) -> AsyncIterator[Quart]:
             yield app
     finally:
         await get_db(app).close()
+
+
+def on_database(app: Quart, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run ``work`` on the app's database, as the command line does, then close it."""
+
+    async def main() -> T:
+        async with app.app_context():
+            database = get_db(app)
+            try:
+                return await work(database)
+            finally:
+                await database.close()
+
+    return asyncio.run(main())
 
 
 async def csrf_token(client: Client, path: str = "/auth/login") -> str:

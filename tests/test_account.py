@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import datetime
 from datetime import timedelta
@@ -14,7 +13,6 @@ from quart.testing import QuartCliRunner
 
 from quart_flaskr import account
 from quart_flaskr.db import Database
-from quart_flaskr.db import get_db
 from quart_flaskr.models import accounts
 from quart_flaskr.models import comments
 from quart_flaskr.models import likes
@@ -26,6 +24,7 @@ from tests.harness.forms import csrf_token_in
 from tests.helpers import add_posts
 from tests.helpers import AuthActions
 from tests.helpers import Client
+from tests.helpers import on_database
 from tests.helpers import page_text
 from tests.helpers import post_form
 from tests.helpers import titles
@@ -409,15 +408,7 @@ async def reset_link(app: Quart, username: str = "test") -> str:
 
 def test_the_reset_link_command(runner: QuartCliRunner, cli_app: Quart) -> None:
     assert runner.invoke(args=["init-db"]).exit_code == 0
-
-    async def add_user() -> None:
-        database = get_db(cli_app)
-        try:
-            await users.insert_user(database, "alice", "hash")
-        finally:
-            await database.close()
-
-    asyncio.run(add_user())
+    on_database(cli_app, lambda database: users.insert_user(database, "alice", "hash"))
     result = runner.invoke(args=["reset-link", "alice", "--site", "https://blog.example/"])
     assert result.exit_code == 0, result.output
     assert re.fullmatch(r"https://blog\.example/account/reset/[\w-]{43}\n", result.stdout)

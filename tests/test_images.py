@@ -1,14 +1,10 @@
 from __future__ import annotations
 
-import asyncio
 import io
 import re
 import sqlite3
-from collections.abc import Awaitable
-from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from quart import Quart
@@ -18,7 +14,6 @@ from quart.testing import QuartCliRunner
 from quart_flaskr import create_app
 from quart_flaskr import images
 from quart_flaskr.db import Database
-from quart_flaskr.db import get_db
 from quart_flaskr.migrations import data as data_step
 from quart_flaskr.models import images as image_queries
 from quart_flaskr.models import posts
@@ -29,6 +24,7 @@ from tests.helpers import AuthActions
 from tests.helpers import Client
 from tests.helpers import csrf_token
 from tests.helpers import make_config
+from tests.helpers import on_database
 from tests.helpers import serving
 from tests.pictures import opened
 
@@ -38,7 +34,6 @@ GIF = pictures.gif()
 WEBP = pictures.webp()
 MAX_IMAGE_BYTES = 32 * 1024
 MAX_CONTENT_LENGTH = 8 * 1024
-T = TypeVar("T")
 
 
 @pytest.fixture
@@ -491,20 +486,6 @@ def _files_in(folder: Path) -> list[str]:
     return sorted(name for name in found if images.is_stored_name(name))
 
 
-def _on_database(app: Quart, work: Callable[[Database], Awaitable[T]]) -> T:
-    """Run ``work`` on the app's database, as the command line does, then close it."""
-
-    async def main() -> T:
-        async with app.app_context():
-            database = get_db(app)
-            try:
-                return await work(database)
-            finally:
-                await database.close()
-
-    return asyncio.run(main())
-
-
 async def _add_post_with_image(database: Database) -> None:
     async with database.transaction() as tx:
         await tx.execute("INSERT INTO \"user\" (username, password) VALUES ('painter', 'x')")
@@ -522,7 +503,7 @@ def test_backup_holds_the_images(tmp_path: Path) -> None:
     app = create_app(make_config(tmp_path))
     runner = app.test_cli_runner()
     assert runner.invoke(args=["init-db"]).exit_code == 0
-    _on_database(app, _add_post_with_image)
+    on_database(app, _add_post_with_image)
     target = tmp_path / "backup.sqlite"
     result = runner.invoke(args=["backup", str(target)])
     assert result.exit_code == 0, result.output
@@ -535,11 +516,11 @@ def test_backup_holds_the_images(tmp_path: Path) -> None:
 
 def test_init_db_force_leaves_no_images(runner: QuartCliRunner, cli_app: Quart) -> None:
     assert runner.invoke(args=["init-db"]).exit_code == 0
-    _on_database(cli_app, _add_post_with_image)
-    assert _on_database(cli_app, _image_count) == 1
+    on_database(cli_app, _add_post_with_image)
+    assert on_database(cli_app, _image_count) == 1
     result = runner.invoke(args=["init-db", "--force"])
     assert result.exit_code == 0, result.output
-    assert _on_database(cli_app, _image_count) == 0
+    assert on_database(cli_app, _image_count) == 0
     # Nor any file: images are never written to the uploads folder.
     assert not exists(cli_app.config["UPLOAD_FOLDER"])
 

@@ -3,14 +3,11 @@ users, every action logged; nobody else reaches any of it."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from quart import Quart
 from quart.testing import QuartCliRunner
 
 from quart_flaskr.db import Database
-from quart_flaskr.db import get_db
 from quart_flaskr.models import comments
 from quart_flaskr.models import moderation
 from quart_flaskr.models import posts
@@ -18,6 +15,7 @@ from quart_flaskr.models import users
 from quart_flaskr.models.images import Image
 from tests.helpers import AuthActions
 from tests.helpers import Client
+from tests.helpers import on_database
 from tests.helpers import page_text
 from tests.helpers import post_form
 from tests.helpers import titles
@@ -47,29 +45,18 @@ async def shown(client: Client, *paths: str) -> list[str]:
 def test_the_moderator_command(runner: QuartCliRunner, cli_app: Quart) -> None:
     assert runner.invoke(args=["init-db"]).exit_code == 0
 
-    async def add_user() -> None:
-        database = get_db(cli_app)
-        try:
-            await users.insert_user(database, "alice", "hash")
-        finally:
-            await database.close()
+    async def is_moderator(database: Database) -> bool:
+        user = await users.select_user_by_name(database, "alice")
+        assert user is not None
+        return user.moderator
 
-    async def is_moderator() -> bool:
-        database = get_db(cli_app)
-        try:
-            user = await users.select_user_by_name(database, "alice")
-            assert user is not None
-            return user.moderator
-        finally:
-            await database.close()
-
-    asyncio.run(add_user())
+    on_database(cli_app, lambda database: users.insert_user(database, "alice", "hash"))
     result = runner.invoke(args=["moderator", "alice"])
     assert result.exit_code == 0 and result.output == "alice is a moderator.\n"
-    assert asyncio.run(is_moderator())
+    assert on_database(cli_app, is_moderator)
     result = runner.invoke(args=["moderator", "alice", "--remove"])
     assert result.exit_code == 0 and result.output == "alice is no longer a moderator.\n"
-    assert not asyncio.run(is_moderator())
+    assert not on_database(cli_app, is_moderator)
     result = runner.invoke(args=["moderator", "Alice"])
     assert result.exit_code == 1 and "There is no user 'Alice'." in result.output
 
