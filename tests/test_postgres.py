@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -11,7 +12,9 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 from quart import Quart
 
 from quart_flaskr import create_app
@@ -68,6 +71,14 @@ async def pg_empty(postgres_url: str) -> AsyncIterator[PostgresDatabase]:
 
 def unreachable_url() -> str:
     return f"postgresql://quart:secret@127.0.0.1:{free_port()}/blog"
+
+
+def with_password(url: str) -> str:
+    """``url`` with a password: its own, or one the tests' servers (trust) never ask for."""
+    if not conninfo_to_dict(url).get("password"):
+        url = re.sub(r"^(postgres(?:ql)?://[^:/@]*)@", r"\1:never-shown@", url)
+    assert conninfo_to_dict(url).get("password"), url
+    return url
 
 
 @pytest.mark.parametrize(
@@ -358,7 +369,7 @@ async def test_a_statement_past_the_timeout_is_busy(pg: PostgresDatabase) -> Non
 async def test_a_write_past_the_timeout_is_busy_and_says_where(
     pg: PostgresDatabase, method: str
 ) -> None:
-    database = PostgresDatabase(pg.url, timeout=0.5)
+    database = PostgresDatabase(with_password(pg.url), timeout=0.5)
     slow = "INSERT INTO tag (name) SELECT 'slow' FROM pg_sleep(?)"
     try:
         with pytest.raises(DatabaseBusyError) as caught:
@@ -368,8 +379,42 @@ async def test_a_write_past_the_timeout_is_busy_and_says_where(
                 else:
                     await getattr(tx, method)(slow, (3,))
         assert str(caught.value).startswith(f"{database.location}: ")
+        assert str(conninfo_to_dict(database.url)["password"]) not in str(caught.value)
     finally:
         await database.close()
+
+
+async def test_a_write_waiting_for_another_past_the_timeout_is_busy(pg: PostgresDatabase) -> None:
+    """The write lock not granted within the timeout: busy, as a slow statement is."""
+    database = PostgresDatabase(with_password(pg.url), timeout=0.5)
+    try:
+        async with database.transaction() as writing:
+            await writing.execute("INSERT INTO tag (name) VALUES (?)", ("first",))
+            started = time.monotonic()
+            with pytest.raises(DatabaseBusyError) as caught:
+                async with database.transaction() as waiting:
+                    await waiting.execute("INSERT INTO tag (name) VALUES (?)", ("second",))
+            assert time.monotonic() - started < 2.5
+        assert str(caught.value).startswith(f"{database.location}: ")
+        assert str(conninfo_to_dict(database.url)["password"]) not in str(caught.value)
+        # The first write went in; the second, never begun, did not.
+        rows = await database.fetch_all("SELECT name FROM tag ORDER BY name")
+        assert [row["name"] for row in rows] == ["first"]
+    finally:
+        await database.close()
+
+
+async def test_a_lock_refused_at_once_is_busy(pg: PostgresDatabase) -> None:
+    """A lock refused (NOWAIT here; lock_timeout raises the same error) is busy, not unavailable."""
+    async with pg.transaction() as tx:
+        await tx.execute("INSERT INTO tag (name) VALUES (?)", ("held",))
+    with psycopg.connect(pg.url) as other:
+        other.execute("SELECT name FROM tag FOR UPDATE")
+        with pytest.raises(DatabaseBusyError) as caught:
+            await pg.fetch_all("SELECT name FROM tag FOR UPDATE NOWAIT")
+        assert str(caught.value).startswith(f"{pg.location}: ")
+    rows = await pg.fetch_all("SELECT name FROM tag FOR UPDATE NOWAIT")
+    assert [row["name"] for row in rows] == ["held"]
 
 
 async def test_a_killed_connection_fails_no_request(pg: PostgresDatabase) -> None:
