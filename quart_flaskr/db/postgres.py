@@ -251,6 +251,9 @@ class PostgresDatabase(Database):
         self._timeout = timeout
         self._pool: AsyncConnectionPool[psycopg.AsyncConnection[PostgresRow]] | None = None
         self._open_lock = asyncio.Lock()
+        #: Done when the data version's read under way is; the read callers now wait for.
+        self._version_read: asyncio.Future[None] | None = None
+        self._next_version_read: asyncio.Future[int] | None = None
 
     @functools.cached_property
     def location(self) -> str:
@@ -338,9 +341,41 @@ class PostgresDatabase(Database):
             return await cursor.fetchall()
 
     async def data_version(self) -> int:
-        """The counter the schema's triggers move with every write to a table pages show."""
-        row = await self.fetch_one("SELECT version FROM data_version")
+        """The counter the schema's triggers move with every write to a table pages show.
+
+        Callers share reads. One that asks while a read is on its way waits
+        for the next read, which starts when that one is done and answers
+        everyone who asked meanwhile. So each caller gets a value read after
+        it asked (every write committed before then is counted), and a burst
+        of requests costs the server two queries, not one each.
+        """
+        if self._next_version_read is None:
+            if self._version_read is None:
+                # Nothing under way: read now, in the caller's own task.
+                return await self._read_data_version()
+            self._next_version_read = asyncio.ensure_future(
+                self._read_next_data_version(self._version_read)
+            )
+        # One caller's cancellation must not cancel the read the others wait for.
+        return await asyncio.shield(self._next_version_read)
+
+    async def _read_data_version(self) -> int:
+        done = self._version_read = asyncio.get_running_loop().create_future()
+        try:
+            row = await self.fetch_one("SELECT version FROM data_version")
+        finally:
+            self._version_read = None
+            done.set_result(None)
         return int(row[0]) if row else 0
+
+    async def _read_next_data_version(self, under_way: asyncio.Future[None]) -> int:
+        try:
+            # Shielded: cancelling this read must not cancel the one under way.
+            await asyncio.shield(under_way)
+        finally:
+            # Whoever asks from now on waits for the read after this one.
+            self._next_version_read = None
+        return await self._read_data_version()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
