@@ -51,24 +51,24 @@ async def settle() -> None:
 
 async def reading_and_waiting(
     database: PostgresDatabase, waiting: int
-) -> tuple[asyncio.Future[int], list[asyncio.Future[int]]]:
+) -> tuple[asyncio.Task[int], list[asyncio.Task[int]]]:
     """A caller whose read is under way, and ``waiting`` more that asked after it."""
-    reading = asyncio.ensure_future(database.data_version())
+    reading = asyncio.create_task(database.data_version())
     await settle()
-    later = [asyncio.ensure_future(database.data_version()) for _ in range(waiting)]
+    later = [asyncio.create_task(database.data_version()) for _ in range(waiting)]
     await settle()
     return reading, later
 
 
 async def test_callers_asking_during_a_read_wait_for_the_next_one(server: Server) -> None:
     database = PostgresDatabase("postgresql:///blog")
-    first = asyncio.ensure_future(database.data_version())
+    first = asyncio.create_task(database.data_version())
     await settle()
     assert server.sent == [1]
     # A write commits while the first read is on its way: whoever asks now
     # must not be answered by that read.
     server.committed = 2
-    later = [asyncio.ensure_future(database.data_version()) for _ in range(10)]
+    later = [asyncio.create_task(database.data_version()) for _ in range(10)]
     await settle()
     assert server.sent == [1]  # the next read waits for the one under way
     server.answer(0)
@@ -76,7 +76,7 @@ async def test_callers_asking_during_a_read_wait_for_the_next_one(server: Server
     assert first.result() == 1
     assert server.sent == [1, 2]  # one read for all ten
     server.committed = 3
-    last = asyncio.ensure_future(database.data_version())
+    last = asyncio.create_task(database.data_version())
     server.answer(1)
     await settle()
     assert [caller.result() for caller in later] == [2] * 10
@@ -84,7 +84,7 @@ async def test_callers_asking_during_a_read_wait_for_the_next_one(server: Server
     server.answer(2)
     assert await last == 3
     # Nothing under way: the next caller reads at once.
-    reading = asyncio.ensure_future(database.data_version())
+    reading = asyncio.create_task(database.data_version())
     await settle()
     assert server.sent == [1, 2, 3, 3]
     server.answer(3)
@@ -103,7 +103,7 @@ async def test_a_failed_read_fails_everyone_it_answers_and_the_next_read_is_new(
     for caller in sharing:
         with pytest.raises(DatabaseUnavailableError, match="went away"):
             await caller
-    again = asyncio.ensure_future(database.data_version())
+    again = asyncio.create_task(database.data_version())
     await settle()
     server.answer(2)
     assert await again == 1
@@ -139,7 +139,7 @@ async def test_the_read_after_is_given_up_when_its_callers_are_cancelled_before_
     assert waiting.cancelled()
     server.answer(0)
     assert await reading == 1
-    later = asyncio.ensure_future(database.data_version())
+    later = asyncio.create_task(database.data_version())
     await settle()
     server.answer(1)
     assert await later == 1
