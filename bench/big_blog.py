@@ -187,6 +187,31 @@ def database_bytes(database: Path) -> int:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class Author:
+    """A user whose profile stands for a typical one: its name and how many posts it lists."""
+
+    username: str
+    posts: int
+
+
+def typical_author(database: Path) -> Author:
+    """The user with the number of posts closest to ``POSTS_PER_USER`` (the lowest id of those).
+
+    Authors are drawn at random, so counts spread around the average: this one's
+    profile lists as many posts on a big blog as on a small one.
+    """
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        row = conn.execute(
+            'SELECT username, count(*) AS posts FROM post JOIN "user" ON "user".id = author_id'
+            " GROUP BY author_id ORDER BY abs(count(*) - ?), author_id LIMIT 1",
+            (POSTS_PER_USER,),
+        ).fetchone()
+    if row is None:
+        raise BenchError(f"{database} holds no posts")
+    return Author(username=row[0], posts=row[1])
+
+
 def middle_post(posts: int) -> int:
     """The id of the post in the middle (ids are 1 to ``posts``)."""
     return max(1, posts // 2)

@@ -200,7 +200,14 @@ def test_quick_big_blog_benchmark_prints_every_page(tmp_path: Path) -> None:
     run = quick_bench(results, "--skip-main", "--big", "6000")
 
     lines = run.stdout.splitlines()
-    labels = ("GET /", "GET /<id>", "GET /?q=word", "GET /tag/<name>", "GET /?page=1,000")
+    labels = (
+        "GET /",
+        "GET /<id>",
+        "GET /?q=word",
+        "GET /tag/<name>",
+        "GET /u/<name>",
+        "GET /?page=1,000",
+    )
     for label in labels:
         rows = [line for line in lines if line.startswith(label + " ")]
         assert len(rows) == 1, f"no single row for {label}:\n{run.stdout}"
@@ -215,6 +222,11 @@ def test_quick_big_blog_benchmark_prints_every_page(tmp_path: Path) -> None:
     data = json.loads(results.read_text("utf-8"))["big"]
     assert data["seeding"]["big"]["posts"] == 6000
     assert data["paths"]["big"]["deep"] == "/?page=1000"
+    # The profile read is a typical author's: about 10 posts, as the average.
+    author = data["seeding"]["big"]["author"]
+    assert data["paths"]["big"]["profile"] == f"/u/{author['username']}"
+    assert abs(author["posts"] - 10) <= 2, author
+    assert f"GET /u/<name>: {author['username']} ({author['posts']} posts)" in run.stdout
     for measured in data["scenarios"].values():
         assert measured["small"]["requests"] > 0 and measured["big"]["requests"] > 0
     # The main table was skipped: no chart to draw.

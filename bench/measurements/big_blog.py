@@ -13,10 +13,12 @@ import dataclasses
 import time
 from typing import Any
 
+from bench.big_blog import Author
 from bench.big_blog import database_bytes
 from bench.big_blog import FIRST_TAG
 from bench.big_blog import middle_post
 from bench.big_blog import seed_blog
+from bench.big_blog import typical_author
 from bench.context import BenchContext
 from bench.errors import BenchError
 from bench.load import Load
@@ -37,12 +39,14 @@ INDEX = "index"
 POST = "post"
 SEARCH = "search"
 TAG = "tag"
+PROFILE = "profile"
 DEEP = "deep"
 LABELS = {
     INDEX: "GET /",
     POST: "GET /<id>",
     SEARCH: "GET /?q=word",
     TAG: "GET /tag/<name>",
+    PROFILE: "GET /u/<name>",
     DEEP: f"GET /?page={DEEP_PAGE:,}",
 }
 #: The most a page may slow down on the big blog, as a ratio of p50s.
@@ -53,8 +57,8 @@ SLOW_S = 0.5
 CONFIG: dict[str, Any] = {"PAGE_CACHE_SIZE": 0, "POSTS_PER_PAGE": None}
 
 
-def paths(posts: int) -> dict[str, str]:
-    """Each scenario's path on a blog of ``posts`` posts.
+def paths(posts: int, author: Author) -> dict[str, str]:
+    """Each scenario's path on a blog of ``posts`` posts, whose typical author is ``author``.
 
     A small blog has no page 1,000: its first page stands for it (the same
     number of posts rendered, read from the top of the index).
@@ -64,19 +68,21 @@ def paths(posts: int) -> dict[str, str]:
         POST: f"/{middle_post(posts)}",
         SEARCH: f"/?q={SEARCH_WORD}",
         TAG: f"/tag/{FIRST_TAG}",
+        PROFILE: f"/u/{author.username}",
         DEEP: f"/?page={DEEP_PAGE}" if posts >= DEEP_PAGE * 5 else "/",
     }
 
 
 @dataclasses.dataclass(frozen=True)
 class Seeding:
-    """How long a blog took from ``init-db`` to seeded, and its size."""
+    """How long a blog took from ``init-db`` to seeded, its size, and the profile read."""
 
     posts: int
     users: int
     post_tags: int
     seconds: float
     bytes: int
+    author: Author
 
 
 def _seeded(context: BenchContext, name: str, posts: int) -> tuple[OursInstance, Seeding]:
@@ -85,11 +91,13 @@ def _seeded(context: BenchContext, name: str, posts: int) -> tuple[OursInstance,
     blog = seed_blog(instance.database, posts)
     seconds = time.perf_counter() - started
     size = database_bytes(instance.database)
+    author = typical_author(instance.database)
     log(
         f"{name}: init-db and {posts:,} posts, {blog.users:,} users, {blog.post_tags:,} tags"
-        f" given in {seconds:.1f} s; {size / 2**20:,.0f} MiB"
+        f" given in {seconds:.1f} s; {size / 2**20:,.0f} MiB; profile: {author.username}"
+        f" ({author.posts} posts)"
     )
-    return instance, Seeding(posts, blog.users, blog.post_tags, round(seconds, 1), size)
+    return instance, Seeding(posts, blog.users, blog.post_tags, round(seconds, 1), size, author)
 
 
 def _alone_seconds(server: Server, path: str) -> float:
@@ -108,7 +116,8 @@ def run(context: BenchContext) -> None:
     log(f"seeding a blog of {settings.posts} posts and one of {big_posts:,}")
     small, small_seeding = _seeded(context, "big-small", settings.posts)
     big, big_seeding = _seeded(context, "big", big_posts)
-    small_paths, big_paths = paths(settings.posts), paths(big_posts)
+    small_paths = paths(settings.posts, small_seeding.author)
+    big_paths = paths(big_posts, big_seeding.author)
     cpu = context.pinned.server
     results: dict[str, dict[str, WrkResult]] = {}
     alone: dict[str, float] = {}
@@ -180,6 +189,9 @@ def _print(
         f" {settings.duration:g} s a page and blog." + settings.rounds_note(),
         f"x: the {big.posts:,}-post figure over the {small.posts}-post one; target: p50 x"
         f" <= {TARGET}.",
+        f"{LABELS[PROFILE]}: {big.author.username} ({big.author.posts} posts) on the big blog,"
+        f" {small.author.username} ({small.author.posts}) on the small one: as many as the"
+        " average author's.",
         f"GET /?page={DEEP_PAGE:,} is compared with the small blog's GET / (it has no page"
         f" {DEEP_PAGE:,}).",
         "one request alone on the big blog: "
