@@ -152,8 +152,9 @@ async def test_the_config_sets_the_pool_size_and_the_timeout(
         async with database.transaction():  # Holds one connection.
             started = time.monotonic()
             if pool_size == 1:
+                # Bounded: a read that waited on would hold this transaction, and the test, forever.
                 with pytest.raises(DatabaseUnavailableError):
-                    await database.fetch_one("SELECT 1")
+                    await asyncio.wait_for(database.fetch_one("SELECT 1"), 5)
                 assert time.monotonic() - started < 2.5
             else:
                 assert await database.fetch_one("SELECT 1") is not None

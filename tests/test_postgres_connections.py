@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import select
 import socket
+import threading
 import time
 from typing import Any
 
@@ -107,8 +108,19 @@ def test_a_socket_is_looked_at_without_waiting(poll: bool, monkeypatch: pytest.M
         monkeypatch.delattr(select, "poll")
     ours, servers = socket.socketpair()
     with ours, servers:
-        assert not _has_input(ours.fileno())
-        servers.close()
+        # Looked at in a thread: a look that waited would hold up every request
+        # (and one that waited for input, forever); here it fails the test.
+        answers: list[bool] = []
+        looking = threading.Thread(
+            target=lambda: answers.append(_has_input(ours.fileno())), daemon=True
+        )
+        looking.start()
+        looking.join(0.5)
+        waited = looking.is_alive()
+        servers.close()  # Input at last: a waiting look returns.
+        looking.join()
+        assert not waited
+        assert answers == [False]
         assert _has_input(ours.fileno())
 
 
