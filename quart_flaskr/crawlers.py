@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from xml.sax.saxutils import escape
 
-from quart import abort
 from quart import Blueprint
 from quart import current_app
 from quart import Quart
@@ -26,9 +25,11 @@ from quart import request
 from quart import Response
 from quart import url_for
 
-from quart_flaskr import compression
 from quart_flaskr.db import get_db
 from quart_flaskr.models import sitemap as sitemap_queries
+from quart_flaskr.pagecache import cache_key
+from quart_flaskr.pagecache import kept
+from quart_flaskr.pagecache import page_response
 from quart_flaskr.pagecache import PageCache
 from quart_flaskr.security import public_view
 
@@ -144,21 +145,15 @@ async def _posts_sitemap(number: int) -> str | None:
 
 async def _kept(make: Callable[[], Awaitable[str | None]]) -> Response:
     """The sitemap ``make`` writes, kept until the database changes; 404 when it gives none."""
-    cache: PageCache = current_app.extensions[_EXTENSION]
-    key = f"{request.host} {request.path}"
-    data_version = await get_db().data_version()
-    page = cache.get(key, data_version)
-    if page is None:
+
+    async def document() -> bytes | None:
         text = await make()
-        if text is None:
-            abort(404)
-        body = '<?xml version="1.0" encoding="UTF-8"?>\n' + text
-        page = cache.put(key, data_version, body.encode())
-    response = Response(page.body, content_type=XML)
-    response.set_etag(page.etag)
-    encoding = compression.choose_encoding(len(page.body), "application/xml", response.headers)
-    if encoding is not None:
-        compression.set_encoded_body(response, await page.encode(encoding), encoding)
+        return None if text is None else f'<?xml version="1.0" encoding="UTF-8"?>\n{text}'.encode()
+
+    cache: PageCache = current_app.extensions[_EXTENSION]
+    # In any language alike, for this scheme and host (its URLs are absolute).
+    key = cache_key(None, "", request.scheme, request.host, request.path)
+    response = await page_response(await kept(cache, key, document), XML)
     response.headers["Cache-Control"] = f"public, max-age={SITEMAP_CACHE_SECONDS}"
     return await response.make_conditional(request)
 

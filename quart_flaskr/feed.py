@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from email.utils import format_datetime
 
 from quart import Blueprint
+from quart import request
 from quart import Response
 from quart import url_for
 
@@ -15,6 +16,10 @@ from quart_flaskr.db import get_db
 from quart_flaskr.i18n import current_language
 from quart_flaskr.i18n import gettext
 from quart_flaskr.models import posts
+from quart_flaskr.pagecache import cache_key
+from quart_flaskr.pagecache import get_page_cache
+from quart_flaskr.pagecache import kept
+from quart_flaskr.pagecache import page_response
 
 bp = Blueprint("feed", __name__)
 
@@ -38,6 +43,14 @@ def _add(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Eleme
 
 @bp.route("/feed.xml")
 async def rss() -> Response:
+    """The newest posts as RSS 2.0, kept until the database changes (feed readers poll it)."""
+    # Per language (its description is translated), scheme and host (its URLs are absolute).
+    key = cache_key(None, current_language(), request.scheme, request.host, request.path)
+    response = await page_response(await kept(get_page_cache(), key, _feed), CONTENT_TYPE)
+    return await response.make_conditional(request)
+
+
+async def _feed() -> bytes:
     """The newest posts as RSS 2.0, with absolute links and their bodies as HTML."""
     recent = await posts.select_posts(get_db(), limit=FEED_ITEMS)
     root = ET.Element("rss", version="2.0")
@@ -67,5 +80,5 @@ async def rss() -> Response:
         _add(item, f"{{{DUBLIN_CORE}}}creator", post.username)
         for name in post.tags:
             _add(item, "category", name)
-    body = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    return Response(body, content_type=CONTENT_TYPE)
+    body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return body

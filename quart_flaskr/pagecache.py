@@ -30,6 +30,7 @@ from dataclasses import field
 from typing import cast
 from typing import ParamSpec
 
+from quart import abort
 from quart import current_app
 from quart import get_flashed_messages
 from quart import make_response
@@ -136,6 +137,32 @@ async def _render(
     return cast(Response, await make_response(await view(*args, **kwargs)))
 
 
+async def kept(cache: PageCache, key: str, make: Callable[[], Awaitable[bytes | None]]) -> Page:
+    """The document kept under ``key`` while the database is unchanged, else the one ``make`` gives.
+
+    :raise NotFound: ``make`` gives nothing (None)
+    """
+    data_version = await request_data_version()
+    page = cache.get(key, data_version)
+    if page is None:
+        body = await make()
+        if body is None:
+            abort(404)
+        page = cache.put(key, data_version, body)
+    return page
+
+
+async def page_response(page: Page, content_type: str) -> Response:
+    """A kept page as a response: its ETag, and its body compressed as the browser accepts."""
+    response = Response(page.body, content_type=content_type)
+    response.set_etag(page.etag)
+    mimetype = content_type.partition(";")[0]
+    encoding = compression.choose_encoding(len(page.body), mimetype, response.headers)
+    if encoding is not None:
+        compression.set_encoded_body(response, await page.encode(encoding), encoding)
+    return response
+
+
 def cache_key(owner: str | None, language: str, scheme: str, host: str, full_path: str) -> str:
     """Where a page is kept: by its owner (None for anonymous readers), language and URL.
 
@@ -184,11 +211,7 @@ def cached_page(
         if owner is None:
             # ASGI scopes are plain dicts; middleware may add its own keys.
             cast(dict[str, object], request.scope)[SERVED] = (key, page)
-        response = Response(page.body, content_type="text/html; charset=utf-8")
-        response.set_etag(page.etag)
-        encoding = compression.choose_encoding(len(page.body), "text/html", response.headers)
-        if encoding is not None:
-            compression.set_encoded_body(response, await page.encode(encoding), encoding)
+        response = await page_response(page, "text/html; charset=utf-8")
         if "If-None-Match" in request.headers:
             return await response.make_conditional(request)
         return response

@@ -162,3 +162,16 @@ async def test_sitemaps_are_built_for_the_host_asked(client: Client) -> None:
     assert b"<loc>http://blog.example.com/</loc>" in await response.get_data(as_text=False)
     response = await client.get("/robots.txt", headers={"Host": "blog.example.com"})
     assert "Sitemap: http://blog.example.com/sitemap.xml" in await response.get_data(as_text=True)
+
+
+async def test_a_sitemap_over_https_behind_a_proxy_is_not_shown_over_http(
+    make_app: AppFactory,
+) -> None:
+    """Its URLs are absolute: the one made for https is kept apart from http's."""
+    client = (await make_app(PROXY_TRUSTED_HOPS=1)).test_client()
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "192.0.2.1"}
+    for _ in range(2):
+        secure = await client.get("/sitemap.xml", headers=forwarded)
+        assert b"<loc>https://localhost/</loc>" in await secure.get_data(as_text=False)
+        plain = await client.get("/sitemap.xml")
+        assert b"<loc>http://localhost/</loc>" in await plain.get_data(as_text=False)

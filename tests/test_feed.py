@@ -3,8 +3,11 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from email.utils import parsedate_to_datetime
 
+import pytest
+
 from quart_flaskr.db import Database
 from quart_flaskr.models import posts
+from tests.helpers import AppFactory
 from tests.helpers import Client
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -79,3 +82,59 @@ async def test_every_page_advertises_the_feed(client: Client) -> None:
             '<link rel="alternate" type="application/rss+xml" title="Flaskr: newest posts"'
             ' href="http://localhost/feed.xml">'
         ) in page, path
+
+
+async def test_the_feed_is_kept_until_the_database_changes(
+    client: Client, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[int] = []
+    select_posts = posts.select_posts
+
+    async def counting(database: Database, **kwargs: object) -> object:
+        reads.append(1)
+        return await select_posts(database, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(posts, "select_posts", counting)
+    first = await client.get("/feed.xml")
+    again = await client.get("/feed.xml")
+    assert await again.get_data(as_text=False) == await first.get_data(as_text=False)
+    assert len(reads) == 1
+    # Feed readers that send back the ETag are told nothing changed.
+    etag = first.headers["ETag"]
+    assert (await client.get("/feed.xml", headers={"If-None-Match": etag})).status_code == 304
+    await posts.insert_post(db, 2, "Fresh", "news")
+    titles = [item.findtext("title") for item in (await read_feed(client)).iter("item")]
+    assert titles[0] == "Fresh" and len(reads) == 2
+    response = await client.get("/feed.xml", headers={"If-None-Match": etag})
+    assert response.status_code == 200
+
+
+async def test_the_feed_is_kept_per_language_and_host(client: Client) -> None:
+    english = await read_feed(client)
+    russian = await client.get("/feed.xml", headers={"Accept-Language": "ru"})
+    assert b"<language>ru</language>" in await russian.get_data(as_text=False)
+    assert english.findtext("channel/language") == "en"
+    other = await client.get("/feed.xml", headers={"Host": "blog.example.com"})
+    assert b"<link>http://blog.example.com/</link>" in await other.get_data(as_text=False)
+    assert (await read_feed(client)).findtext("channel/link") == "http://localhost/"
+
+
+async def test_the_feed_over_https_behind_a_proxy_is_not_shown_over_http(
+    make_app: AppFactory,
+) -> None:
+    app = await make_app(PROXY_TRUSTED_HOPS=1)
+    client = app.test_client()
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "192.0.2.1"}
+    for _ in range(2):
+        secure = await client.get("/feed.xml", headers=forwarded)
+        assert b"<link>https://localhost/</link>" in await secure.get_data(as_text=False)
+        assert (await read_feed(client)).findtext("channel/link") == "http://localhost/"
+
+
+async def test_without_a_page_cache_the_feed_is_made_for_each_request(
+    make_app: AppFactory, db: Database
+) -> None:
+    client = (await make_app(PAGE_CACHE_SIZE=0)).test_client()
+    assert len((await read_feed(client)).findall("channel/item")) == 1
+    await posts.insert_post(db, 2, "Fresh", "news")
+    assert len((await read_feed(client)).findall("channel/item")) == 2
