@@ -329,6 +329,17 @@ async def test_the_switcher_remembers_the_choice(client: Client) -> None:
         ({"language": "ru", "next": "/"}, {"Sec-Fetch-Site": "same-site"}, "not sent from"),
         ({"language": "ru", "next": "/"}, {"Origin": "https://evil.example"}, "not sent from"),
         ({"language": "ru", "next": "/"}, {"Origin": "null"}, "not sent from"),
+        # The whole of what follows the scheme is the host: no other "://" splits it.
+        (
+            {"language": "ru", "next": "/"},
+            {"Origin": "http://localhost://evil.example"},
+            "not sent from",
+        ),
+        (
+            {"language": "ru", "next": "/"},
+            {"Origin": "http://evil.example://localhost"},
+            "not sent from",
+        ),
     ),
 )
 async def test_the_switcher_refuses_what_no_page_of_ours_sends(

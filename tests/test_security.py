@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from itsdangerous import BadSignature
 from quart import Quart
 from quart import session
 from quart.testing import QuartCliRunner
@@ -21,6 +22,8 @@ from quart_flaskr.deploy import deployment_problems
 from quart_flaskr.models import users
 from quart_flaskr.security import CSRF_ERROR
 from quart_flaskr.security import is_public
+from quart_flaskr.security import PrivateSessionInterface
+from quart_flaskr.security import same_origin_form
 from quart_flaskr.security import secret_key_problem
 from tests.helpers import AppFactory
 from tests.helpers import AuthActions
@@ -373,6 +376,21 @@ async def test_every_state_changing_route_requires_a_token(app: Quart) -> None:
         assert response.status_code == 400, path
 
 
+async def test_a_view_marked_same_origin_takes_forms_without_a_token(app: Quart) -> None:
+    @app.route("/same-origin", methods=["POST"])
+    @same_origin_form
+    async def same_origin() -> str:
+        return "taken"
+
+    client = app.test_client()
+    response = await client.post("/same-origin", form={}, headers={"Sec-Fetch-Site": "same-origin"})
+    assert response.status_code == 200
+    assert await response.get_data(as_text=True) == "taken"
+    response = await client.post("/same-origin", form={}, headers={"Sec-Fetch-Site": "cross-site"})
+    assert response.status_code == 400
+    assert CSRF_ERROR in await response.get_data(as_text=True)
+
+
 async def test_post_form_helper_sends_a_valid_token(client: Client, auth: AuthActions) -> None:
     await auth.login()
     response = await post_form(client, "/create", {"title": "ok", "body": ""})
@@ -407,6 +425,29 @@ async def test_vary_set_by_a_view_is_kept(app: Quart) -> None:
 )
 def test_is_public(cache_control: str, public: bool) -> None:
     assert is_public(Headers({"Cache-Control": cache_control})) is public
+
+
+def test_a_response_without_cache_control_is_not_public() -> None:
+    assert is_public(Headers()) is False
+
+
+async def test_keys_changed_on_a_running_app_sign_and_check_sessions_from_then_on(
+    app: Quart,
+) -> None:
+    interface = app.session_interface
+    assert isinstance(interface, PrivateSessionInterface)
+    old = interface.get_signing_serializer(app)
+    assert old is not None and interface.get_signing_serializer(app) is old
+    signed = old.dumps({"login_id": "x"})
+    app.config["SECRET_KEY"] = "n" * 64
+    rotated = interface.get_signing_serializer(app)
+    assert rotated is not None
+    with pytest.raises(BadSignature):
+        rotated.loads(signed)
+    app.config["SECRET_KEY_FALLBACKS"] = [GOOD_KEY, old.secret_keys[-1]]
+    with_fallbacks = interface.get_signing_serializer(app)
+    assert with_fallbacks is not None
+    assert with_fallbacks.loads(signed) == {"login_id": "x"}
 
 
 async def test_login_cookie_is_refreshed_by_pages_not_by_static_files(
