@@ -307,8 +307,8 @@ class PostgresDatabase(Database):
         with translated_errors(self.location):
             conn = await self._live_connection(pool)
             try:
-                async with conn:
-                    yield conn
+                # Handed back as it is: the pool rolls back what a failure left open.
+                yield conn
             finally:
                 await pool.putconn(conn)
 
@@ -380,11 +380,9 @@ class PostgresDatabase(Database):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         """One transaction on one pooled connection, holding the write lock from its start."""
-        async with self._connection() as conn:
-            with translated_errors(self.location):
-                async with conn.transaction():
-                    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-                    yield PostgresTransaction(conn, self.location)
+        async with self._connection() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            yield PostgresTransaction(conn, self.location)
 
     async def schema_version(self) -> int:
         return await _read_schema_version(self.fetch_one)
