@@ -158,6 +158,9 @@ async def test_a_sitemap_is_compressed_once_with_its_own_etag(client: Client, db
 
 
 async def test_sitemaps_are_built_for_the_host_asked(client: Client) -> None:
+    # Kept per host: the one made for another host first is not served.
+    response = await client.get("/sitemap.xml")
+    assert b"<loc>http://localhost/</loc>" in await response.get_data(as_text=False)
     response = await client.get("/sitemap.xml", headers={"Host": "blog.example.com"})
     assert b"<loc>http://blog.example.com/</loc>" in await response.get_data(as_text=False)
     response = await client.get("/robots.txt", headers={"Host": "blog.example.com"})
