@@ -105,6 +105,17 @@ async def test_a_signed_value_that_is_no_secret_is_refused(
     assert await refused(client, str(token))
 
 
+async def test_a_mask_not_as_long_as_its_masked_value_is_refused(
+    app: Quart, client: Client, auth: AuthActions
+) -> None:
+    await auth.login()
+    secret = await session_secret(client)
+    serializer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="csrf")
+    # The secret itself under a one-byte mask of zeros, and a mask longer than what it masks.
+    for value in (["00", secret.encode().hex()], ["ffff", "00"]):
+        assert await refused(client, str(serializer.dumps(value)))
+
+
 async def test_a_token_is_the_secret_masked_anew_on_every_page(
     app: Quart, client: Client, auth: AuthActions
 ) -> None:
