@@ -66,6 +66,8 @@ class Settings:
     memory: bool
     profile: bool
     postgres: bool
+    #: --postgres's hosts with DATABASE_PREPARED_STATEMENTS on.
+    prepared_statements: bool
     rate_limits: bool
     skip_main: bool
     quick: bool
@@ -131,6 +133,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--postgres", action="store_true", help="SQLite vs PostgreSQL vs two hosts on PostgreSQL"
     )
+    parser.add_argument(
+        "--prepared-statements",
+        action="store_true",
+        help="--postgres with DATABASE_PREPARED_STATEMENTS = True (statements planned once)",
+    )
     parser.add_argument("--big-posts", type=int, help="posts for --data (default 100000)")
     parser.add_argument(
         "--big",
@@ -193,6 +200,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         memory=full or bool(args.memory),
         profile=full or bool(args.profile),
         postgres=full or bool(args.postgres),
+        prepared_statements=bool(args.prepared_statements),
         rate_limits=bool(args.rate_limits),
         skip_main=bool(args.skip_main),
         quick=quick,

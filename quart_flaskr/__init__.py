@@ -40,6 +40,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
         # before it gets a 503.
         DATABASE_POOL_SIZE=10,
         DATABASE_TIMEOUT=5.0,
+        # PostgreSQL only: True keeps statements prepared on the server,
+        # planned once per connection (the listing's plan costs the server more
+        # than running it). Off by default, as a pooler in transaction mode
+        # must follow them: PgBouncer 1.21 or later with max_prepared_statements.
+        DATABASE_PREPARED_STATEMENTS=False,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         # Set True when the site is served over HTTPS (see README).

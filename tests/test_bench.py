@@ -133,7 +133,8 @@ def test_quick_postgres_benchmark_prints_every_setup(tmp_path: Path) -> None:
     Like the tests on PostgreSQL, it uses the local server or a throwaway cluster.
     """
     results = tmp_path / "results.json"
-    run = quick_bench(results, "--skip-main", "--postgres")
+    run = quick_bench(results, "--skip-main", "--postgres", "--prepared-statements")
+    assert "DATABASE_PREPARED_STATEMENTS True (--prepared-statements)" in run.stdout
 
     lines = run.stdout.splitlines()
     table = lines.index("PostgreSQL: one host on SQLite, one on PostgreSQL, two on one PostgreSQL")

@@ -334,13 +334,21 @@ async def test_a_database_that_is_down_is_unavailable_within_the_timeout() -> No
     assert time.monotonic() - started < 10
 
 
-async def test_no_statement_is_prepared_on_the_server(postgres_url: str) -> None:
-    """As PgBouncer in transaction mode needs: psycopg prepares a query run five times."""
-    database = PostgresDatabase(postgres_url, pool_size=1)
+@pytest.mark.parametrize("prepared", [False, True])
+async def test_statements_are_prepared_on_the_server_only_when_asked(
+    tmp_path: Path, postgres_url: str, prepared: bool
+) -> None:
+    """Not by default, as PgBouncer in transaction mode needs; when asked, at the fifth run."""
+    config = make_config(tmp_path, DATABASE_URL=postgres_url, DATABASE_POOL_SIZE=1)
+    if prepared:
+        config["DATABASE_PREPARED_STATEMENTS"] = True
+    database = get_db(create_app(config))
     try:
         for number in range(10):
-            await database.fetch_one("SELECT ?::int", (number,))
-        assert await database.fetch_all("SELECT name FROM pg_prepared_statements") == []
+            row = await database.fetch_one("SELECT ?::int", (number,))
+            assert row is not None and row[0] == number
+        statements = await database.fetch_all("SELECT statement FROM pg_prepared_statements")
+        assert [row[0] for row in statements] == (["SELECT $1::int"] if prepared else [])
     finally:
         await database.close()
 

@@ -33,6 +33,7 @@ from bench.scenarios import USER
 from bench.seeding import seed_ours
 from bench.servers import exceptions_in_logs
 from bench.servers import Server
+from bench.settings import Settings
 
 #: The scenarios, reads before the write (so that every read sees the seeded posts only).
 SCENARIOS = (ANON, USER, DETAIL, SEARCH, CREATE)
@@ -124,6 +125,11 @@ def _cpu_figures(
     return figures
 
 
+def _postgres_config(settings: Settings, url: str) -> dict[str, object]:
+    """A PostgreSQL host's settings: the database, and prepared statements if asked for."""
+    return {"DATABASE_URL": url, "DATABASE_PREPARED_STATEMENTS": settings.prepared_statements}
+
+
 def _serve(context: BenchContext, stack: contextlib.ExitStack, server_url: str) -> list[Setup]:
     """The hosts of each setup, served and seeded with the same posts until ``stack`` closes."""
     settings = context.settings
@@ -131,7 +137,7 @@ def _serve(context: BenchContext, stack: contextlib.ExitStack, server_url: str) 
     pinned = Cpus(cpu, other, WRK_THREADS)
 
     def instance(name: str, url: str | None) -> OursInstance:
-        config = {"DATABASE_URL": url} if url else None
+        config = _postgres_config(settings, url) if url else None
         return OursInstance(context.workdir, f"postgres-{name}", settings.rate_limits, config)
 
     def seeded(host: Server, data: Path | str) -> dict[str, Load]:
@@ -180,7 +186,7 @@ def _serve_uncached(
     pinned = Cpus(context.pinned.server, context.pinned.client, WRK_THREADS)
     setups = []
     for key, url in ((SQLITE, None), (ONE_HOST, stack.enter_context(database(server_url)))):
-        config = {"PAGE_CACHE_SIZE": 0, **({"DATABASE_URL": url} if url else {})}
+        config = {"PAGE_CACHE_SIZE": 0, **(_postgres_config(settings, url) if url else {})}
         name = UNCACHED[key]
         instance = OursInstance(context.workdir, name, settings.rate_limits, config)
         host = stack.enter_context(instance.serve(context.pinned.server))
@@ -301,7 +307,8 @@ def _notes(
         + settings.rounds_note(),
         f"PostgreSQL {version} at {where.hostname}:{where.port}, not pinned: it shares the"
         " CPUs with wrk (and the hosts). Databases made for the run, synchronous_commit on,"
-        " DATABASE_POOL_SIZE at its default.",
+        " DATABASE_POOL_SIZE at its default, DATABASE_PREPARED_STATEMENTS"
+        f" {settings.prepared_statements} (--prepared-statements).",
         "cpu: ms of CPU the hosts used per request; pg cpu: ms of CPU of all the PostgreSQL"
         " server's processes per request (other clients of that server included).",
         f"{settings.posts} posts seeded over HTTP into each database; err: non-2xx/3xx"

@@ -63,6 +63,7 @@ def database_from_config(
         upgrade_data,
         pool_size=config["DATABASE_POOL_SIZE"],
         timeout=config["DATABASE_TIMEOUT"],
+        prepared_statements=config["DATABASE_PREPARED_STATEMENTS"],
     )
 
 

@@ -238,17 +238,23 @@ class PostgresDatabase(Database):
         *,
         pool_size: int = 10,
         timeout: float = 5.0,
+        prepared_statements: bool = False,
     ) -> None:
         """
         :param url: a libpq connection string or ``postgresql://`` URL
         :param pool_size: most connections this process holds
         :param timeout: seconds to wait for a connection, to connect, and
             for any statement to finish
+        :param prepared_statements: keep each statement a connection has run
+            a few times prepared on the server, planned once; not behind a
+            pooler that cannot follow them (PgBouncer before 1.21, or with
+            ``max_prepared_statements = 0``)
         """
         super().__init__(upgrade_data)
         self.url = url
         self._pool_size = pool_size
         self._timeout = timeout
+        self._prepared_statements = prepared_statements
         self._pool: AsyncConnectionPool[psycopg.AsyncConnection[PostgresRow]] | None = None
         self._open_lock = asyncio.Lock()
         #: Done when the data version's read under way is; the read callers now wait for.
@@ -268,8 +274,9 @@ class PostgresDatabase(Database):
             kwargs={
                 "autocommit": True,
                 "row_factory": _row_maker,
-                # No server-side prepared statements: safe behind PgBouncer.
-                "prepare_threshold": None,
+                # psycopg's default: prepared at the fifth run on a connection.
+                # None prepares nothing, for any pooler between.
+                "prepare_threshold": 5 if self._prepared_statements else None,
                 "connect_timeout": max(1, round(self._timeout)),
             },
             configure=functools.partial(_configure, milliseconds=milliseconds),
