@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 
 import pytest
 
@@ -144,6 +146,32 @@ async def test_the_read_after_is_given_up_when_its_callers_are_cancelled_before_
     server.answer(1)
     assert await later == 1
     assert server.sent == [1, 1]
+
+
+async def test_a_caller_waiting_for_the_next_read_waits_no_longer_than_the_timeout(
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The database is away: the read under way waits out the whole timeout
+    # (here it never answers), and the read after it would wait as long again.
+    database = PostgresDatabase("postgresql://blog:secret@db/blog", timeout=0.2)
+    reading, (waiting,) = await reading_and_waiting(database, 1)
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(
+        DatabaseUnavailableError, match=r"blog:\*\*\*@db/blog: no answer within 0.2 s"
+    ):
+        await waiting
+    assert 0.15 < asyncio.get_running_loop().time() - started < 1.0
+    # The read it waited for fails later, with nobody left to tell: no
+    # "Task exception was never retrieved" in the server's log.
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        server.answer(0)
+        await settle()
+        server.answer(1, DatabaseUnavailableError("the server went away"))
+        await settle()
+        assert await reading == 1
+        del waiting
+        gc.collect()
+    assert not caplog.records
 
 
 async def test_on_the_server_requests_asking_at_once_share_reads(postgres_url: str) -> None:

@@ -63,6 +63,12 @@ def _has_input(socket: int) -> bool:
     return bool(select.select([socket], [], [], 0)[0])
 
 
+def _seen(future: asyncio.Future[Any]) -> None:
+    """Mark a shared read's failure as seen: each caller still waiting gets it too."""
+    if not future.cancelled():
+        future.exception()
+
+
 @functools.lru_cache(maxsize=512)
 def to_pyformat(sql: str) -> str:
     """The models' SQL (``?`` placeholders) in psycopg's: ``%s``, and ``%`` written ``%%``.
@@ -363,8 +369,18 @@ class PostgresDatabase(Database):
             self._next_version_read = asyncio.ensure_future(
                 self._read_next_data_version(self._version_read)
             )
-        # One caller's cancellation must not cancel the read the others wait for.
-        return await asyncio.shield(self._next_version_read)
+            # Its callers may all have given up (timed out, gone) when it fails.
+            self._next_version_read.add_done_callback(_seen)
+        try:
+            # The read under way may itself take the whole timeout: a caller
+            # waits no longer than its own. And one caller's cancellation must
+            # not cancel the read the others wait for.
+            async with asyncio.timeout(self._timeout):
+                return await asyncio.shield(self._next_version_read)
+        except TimeoutError as error:
+            raise DatabaseUnavailableError(
+                f"{self.location}: no answer within {self._timeout:g} s"
+            ) from error
 
     async def _read_data_version(self) -> int:
         done = self._version_read = asyncio.get_running_loop().create_future()
