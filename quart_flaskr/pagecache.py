@@ -173,6 +173,43 @@ def cache_key(owner: str | None, language: str, scheme: str, host: str, full_pat
     return f"{owner or ''} {language} {scheme}://{host} {full_path}"
 
 
+async def _served_from_cache(
+    view: Callable[P, Awaitable[object]], *args: P.args, **kwargs: P.kwargs
+) -> Response:
+    """The view's page as :func:`cached_page` serves it (a function of its own, not
+    nested, so that mutation testing reaches it)."""
+    cache = get_page_cache()
+    # Taken from the session now, they are the ones the page then shows.
+    if not cache.size or get_flashed_messages():
+        return await _render(view, *args, **kwargs)
+    data_version = await request_data_version()
+    owner = None
+    login_id = login_session_id()
+    if login_id is not None:
+        # The login session and its form secret, not the user: a page holds
+        # a form token that only this session's secret accepts. Made now
+        # if missing, so that the page is kept under the secret it uses.
+        owner = f"{login_id} {csrf_secret()}"
+    key = cache_key(owner, current_language(), request.scheme, request.host, request.full_path)
+    page = cache.get(key, data_version)
+    if page is None and (under_way := cache.under_way(key, data_version)) is not None:
+        page = await asyncio.shield(under_way)
+    if page is None:
+        with cache.rendering(key, data_version) as rendered:
+            response = await _render(view, *args, **kwargs)
+            if response.status_code != 200:
+                return response
+            page = cache.put(key, data_version, await response.get_data(as_text=False))
+            rendered.set_result(page)
+    if owner is None:
+        # ASGI scopes are plain dicts; middleware may add its own keys.
+        cast(dict[str, object], request.scope)[SERVED] = (key, page)
+    response = await page_response(page, "text/html; charset=utf-8")
+    if "If-None-Match" in request.headers:
+        return await response.make_conditional(request)
+    return response
+
+
 def cached_page(
     view: Callable[P, Awaitable[object]],
 ) -> Callable[P, Awaitable[Response]]:
@@ -185,36 +222,7 @@ def cached_page(
 
     @functools.wraps(view)
     async def wrapped_view(*args: P.args, **kwargs: P.kwargs) -> Response:
-        cache = get_page_cache()
-        # Taken from the session now, they are the ones the page then shows.
-        if not cache.size or get_flashed_messages():
-            return await _render(view, *args, **kwargs)
-        data_version = await request_data_version()
-        owner = None
-        login_id = login_session_id()
-        if login_id is not None:
-            # The login session and its form secret, not the user: a page holds
-            # a form token that only this session's secret accepts. Made now
-            # if missing, so that the page is kept under the secret it uses.
-            owner = f"{login_id} {csrf_secret()}"
-        key = cache_key(owner, current_language(), request.scheme, request.host, request.full_path)
-        page = cache.get(key, data_version)
-        if page is None and (under_way := cache.under_way(key, data_version)) is not None:
-            page = await asyncio.shield(under_way)
-        if page is None:
-            with cache.rendering(key, data_version) as rendered:
-                response = await _render(view, *args, **kwargs)
-                if response.status_code != 200:
-                    return response
-                page = cache.put(key, data_version, await response.get_data(as_text=False))
-                rendered.set_result(page)
-        if owner is None:
-            # ASGI scopes are plain dicts; middleware may add its own keys.
-            cast(dict[str, object], request.scope)[SERVED] = (key, page)
-        response = await page_response(page, "text/html; charset=utf-8")
-        if "If-None-Match" in request.headers:
-            return await response.make_conditional(request)
-        return response
+        return await _served_from_cache(view, *args, **kwargs)
 
     return wrapped_view
 
