@@ -137,18 +137,39 @@ async def _render(
     return cast(Response, await make_response(await view(*args, **kwargs)))
 
 
-async def kept(cache: PageCache, key: str, make: Callable[[], Awaitable[bytes | None]]) -> Page:
+async def kept_if_made(
+    cache: PageCache, key: str, make: Callable[[], Awaitable[bytes | None]]
+) -> Page | None:
     """The document kept under ``key`` while the database is unchanged, else the one ``make`` gives.
 
-    :raise NotFound: ``make`` gives nothing (None)
+    What ``make`` gives is kept in turn; when it gives None, nothing is, and None is
+    returned. While one request makes the document, others asking for it at the same
+    data version wait for that one instead of making their own: after a write, a crowd
+    of readers costs one render. If it keeps nothing (None, an error, the request
+    cancelled), each of them makes its own.
     """
     data_version = await request_data_version()
     page = cache.get(key, data_version)
+    if page is None and (under_way := cache.under_way(key, data_version)) is not None:
+        page = await asyncio.shield(under_way)
     if page is None:
-        body = await make()
-        if body is None:
-            abort(404)
-        page = cache.put(key, data_version, body)
+        with cache.rendering(key, data_version) as rendered:
+            body = await make()
+            if body is None:
+                return None
+            page = cache.put(key, data_version, body)
+            rendered.set_result(page)
+    return page
+
+
+async def kept(cache: PageCache, key: str, make: Callable[[], Awaitable[bytes | None]]) -> Page:
+    """:func:`kept_if_made`'s document.
+
+    :raise NotFound: ``make`` gives nothing (None)
+    """
+    page = await kept_if_made(cache, key, make)
+    if page is None:
+        abort(404)
     return page
 
 
@@ -182,7 +203,6 @@ async def _served_from_cache(
     # Taken from the session now, they are the ones the page then shows.
     if not cache.size or get_flashed_messages():
         return await _render(view, *args, **kwargs)
-    data_version = await request_data_version()
     owner = None
     login_id = login_session_id()
     if login_id is not None:
@@ -191,16 +211,18 @@ async def _served_from_cache(
         # if missing, so that the page is kept under the secret it uses.
         owner = f"{login_id} {csrf_secret()}"
     key = cache_key(owner, current_language(), request.scheme, request.host, request.full_path)
-    page = cache.get(key, data_version)
-    if page is None and (under_way := cache.under_way(key, data_version)) is not None:
-        page = await asyncio.shield(under_way)
+    # The response this request rendered, if it did.
+    rendered: list[Response] = []
+
+    async def body() -> bytes | None:
+        response = await _render(view, *args, **kwargs)
+        rendered.append(response)
+        return await response.get_data(as_text=False) if response.status_code == 200 else None
+
+    page = await kept_if_made(cache, key, body)
     if page is None:
-        with cache.rendering(key, data_version) as rendered:
-            response = await _render(view, *args, **kwargs)
-            if response.status_code != 200:
-                return response
-            page = cache.put(key, data_version, await response.get_data(as_text=False))
-            rendered.set_result(page)
+        # Not a 200: that answer as it is, kept for nobody.
+        return rendered[0]
     if owner is None:
         # ASGI scopes are plain dicts; middleware may add its own keys.
         cast(dict[str, object], request.scope)[SERVED] = (key, page)

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import asyncio
 import xml.etree.ElementTree as ET
 from email.utils import parsedate_to_datetime
 
 import pytest
+from quart import Quart
 
+from quart_flaskr import feed
 from quart_flaskr.db import Database
 from quart_flaskr.models import posts
 from tests.helpers import AppFactory
@@ -138,3 +141,29 @@ async def test_without_a_page_cache_the_feed_is_made_for_each_request(
     assert len((await read_feed(client)).findall("channel/item")) == 1
     await posts.insert_post(db, 2, "Fresh", "news")
     assert len((await read_feed(client)).findall("channel/item")) == 2
+
+
+async def test_feed_readers_arriving_while_it_is_made_wait_for_it(
+    app: Quart, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[int] = []
+    make = feed._feed
+
+    async def slow() -> bytes:
+        made.append(1)
+        await asyncio.sleep(0.05)
+        return await make()
+
+    monkeypatch.setattr(feed, "_feed", slow)
+
+    async def poll() -> list[str | None]:
+        return [
+            item.findtext("title") for item in (await read_feed(app.test_client())).iter("item")
+        ]
+
+    polls = await asyncio.gather(*(poll() for _ in range(5)))
+    assert polls == [["test title"]] * 5 and len(made) == 1
+    # After a write, the crowd waits for one new feed again.
+    await posts.insert_post(db, 2, "Fresh", "news")
+    polls = await asyncio.gather(*(poll() for _ in range(5)))
+    assert polls == [["Fresh", "test title"]] * 5 and len(made) == 2
