@@ -93,3 +93,13 @@ async def test_like_goes_back_to_any_printable_path(client: Client, auth: AuthAc
     # "!" and "~", the first and last printable ASCII characters after the space.
     response = await post_form(client, "/1/like", {"next": "/!~?q=a"})
     assert response.headers["Location"] == "/!~?q=a#post-1"
+
+
+@pytest.mark.parametrize("path", ("/1/like", "/1/unlike"))
+async def test_a_like_form_without_a_page_to_go_back_to_goes_to_the_post(
+    client: Client, auth: AuthActions, path: str
+) -> None:
+    await auth.login()
+    response = await post_form(client, path, {})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/1"

@@ -182,6 +182,23 @@ async def test_search_too_long(client: Client) -> None:
     assert "No post matches your search." in await response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize(
+    ("language", "message"),
+    (
+        ("en", "A search can be at most 200 characters long."),
+        ("ru", "Поисковый запрос должен быть не длиннее 200 символов."),
+    ),
+)
+async def test_a_search_too_long_says_so_in_the_readers_language(
+    client: Client, language: str, message: str
+) -> None:
+    response = await client.get(
+        "/", query_string={"q": "x" * 201}, headers={"Accept-Language": language}
+    )
+    assert response.status_code == 400
+    assert f'<p class="error">{message}</p>' in await response.get_data(as_text=True)
+
+
 async def test_search_pages(client: Client, db: Database) -> None:
     await add_posts(db, 7)
     page = await page_text(client, "/?q=post")

@@ -9,6 +9,7 @@ import pytest
 
 from quart_flaskr.blog import parse_tags
 from quart_flaskr.db import Database
+from quart_flaskr.i18n import COOKIE
 from quart_flaskr.limits import TAG_MAX
 from quart_flaskr.limits import TAGS_MAX
 from tests.helpers import add_posts
@@ -123,3 +124,48 @@ async def test_thousands_of_tags_are_refused(client: Client, auth: AuthActions) 
 )
 def test_parse_tags_keeps_every_tag_up_to_the_limits(text: str, names: list[str]) -> None:
     assert parse_tags(text) == (names, None)
+
+
+TOO_LONG = "X" * (TAG_MAX + 1)
+TOO_MANY = ",".join(f"t{number}" for number in range(TAGS_MAX + 1))
+
+
+@pytest.mark.parametrize(
+    ("language", "tags", "message"),
+    (
+        # The tag is named as stored: in lower case.
+        (
+            "en",
+            TOO_LONG,
+            f"Tags must be at most 32 characters: &#39;{TOO_LONG.lower()}&#39; is longer.",
+        ),
+        (
+            "ru",
+            TOO_LONG,
+            f"Метка должна быть не длиннее 32 символов, а &#39;{TOO_LONG.lower()}&#39; длиннее.",
+        ),
+        (
+            "en",
+            "fine, a/b",
+            "Tags may hold letters, digits, spaces and - _ . + # only,"
+            " and at least one letter or digit: &#39;a/b&#39; does not.",
+        ),
+        (
+            "ru",
+            "fine, a/b",
+            "В метке могут быть только буквы, цифры, пробелы и знаки - _ . + #,"
+            " и хотя бы одна буква или цифра, а в &#39;a/b&#39; это не так.",
+        ),
+        ("en", TOO_MANY, "A post can have at most 10 tags."),
+        ("ru", TOO_MANY, "У записи может быть не больше 10 меток."),
+    ),
+)
+async def test_bad_tags_are_refused_in_the_readers_language(
+    client: Client, auth: AuthActions, language: str, tags: str, message: str
+) -> None:
+    client.set_cookie("localhost", COOKIE, language)
+    await auth.login()
+    response = await post_form(client, "/create", {"title": "t", "body": "b", "tags": tags})
+    assert response.status_code == 200
+    page = await response.get_data(as_text=True)
+    assert f'<div class="flash" role="alert">{message}</div>' in page

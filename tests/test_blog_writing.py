@@ -6,6 +6,7 @@ import pytest
 
 from quart_flaskr import markdown
 from quart_flaskr.db import Database
+from quart_flaskr.i18n import COOKIE
 from quart_flaskr.limits import BODY_MAX
 from quart_flaskr.limits import IMAGE_ALT_MAX
 from quart_flaskr.limits import TITLE_MAX
@@ -253,3 +254,40 @@ async def test_fields_at_their_limits_are_taken(
         form["body"],
         form["image_alt"],
     )
+
+
+@pytest.mark.parametrize(
+    ("language", "form", "message"),
+    (
+        ("en", {"title": "t" * (TITLE_MAX + 1)}, "Title must be at most 200 characters."),
+        ("ru", {"title": "t" * (TITLE_MAX + 1)}, "Заголовок должен быть не длиннее 200 символов."),
+        ("en", {"body": "b" * (BODY_MAX + 1)}, "Body must be at most 20000 characters."),
+        ("ru", {"body": "b" * (BODY_MAX + 1)}, "Текст должен быть не длиннее 20000 символов."),
+        (
+            "en",
+            {"image_alt": "a" * (IMAGE_ALT_MAX + 1)},
+            "The image description must be at most 200 characters.",
+        ),
+        (
+            "ru",
+            {"image_alt": "a" * (IMAGE_ALT_MAX + 1)},
+            "Описание изображения должно быть не длиннее 200 символов.",
+        ),
+    ),
+)
+async def test_a_field_too_long_is_refused_in_the_readers_language(
+    client: Client,
+    auth: AuthActions,
+    db: Database,
+    language: str,
+    form: dict[str, str],
+    message: str,
+) -> None:
+    client.set_cookie("localhost", COOKIE, language)
+    await auth.login()
+    response = await post_form(client, "/create", {"title": "t", "body": "", **form})
+    assert response.status_code == 200
+    page = await response.get_data(as_text=True)
+    assert f'<div class="flash" role="alert">{message}</div>' in page
+    count = await db.fetch_one("SELECT COUNT(*) FROM post")
+    assert count is not None and count[0] == 1
