@@ -191,6 +191,18 @@ async def test_cache_can_be_switched_off(make_app: AppFactory, renders: list[int
         assert len(get_page_cache()) == 0
 
 
+async def test_pages_of_a_post_a_tag_and_an_author_render_with_the_cache_off(
+    make_app: AppFactory, db: Database
+) -> None:
+    # Their views take the URL's parts as arguments, which the cache passes on.
+    client = (await make_app(PAGE_CACHE_SIZE=0)).test_client()
+    await posts.insert_post(db, 1, "Tagged", "body", tags=["topic"])
+    for path, shown in (("/1", "test title"), ("/tag/topic", "Tagged"), ("/u/test", "test title")):
+        response = await client.get(path)
+        assert response.status_code == 200, path
+        assert shown in await response.get_data(as_text=True), path
+
+
 async def test_only_200_pages_are_cached(app: Quart, client: Client) -> None:
     from quart_flaskr.pagecache import cached_page
 
