@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.helpers import AuthActions
 from tests.helpers import Client
 from tests.helpers import page_text
+from tests.helpers import post_form
 
 
 async def test_detail(client: Client, auth: AuthActions) -> None:
@@ -41,3 +44,16 @@ async def test_the_post_page_forms(client: Client, auth: AuthActions) -> None:
     # Liking the post comes back to this page; the comment form starts empty.
     assert '<input type="hidden" name="next" value="/1">' in page
     assert 'maxlength="5000" required></textarea>' in page
+
+
+async def test_a_like_on_the_post_page_comes_back_to_it(client: Client, auth: AuthActions) -> None:
+    await auth.login()
+    page = await page_text(client, "/1")
+    # The page to come back to is the one the likes form sends (the page has
+    # other forms with a "next" field, the language switcher's).
+    found = re.search(
+        r'<form class="inline" id="likes" [^>]*>.*?name="next" value="([^"]*)"', page, re.S
+    )
+    assert found is not None and found[1] == "/1"
+    response = await post_form(client, "/1/like", {"next": found[1]}, token_from="/1")
+    assert response.headers["Location"] == "/1#post-1"
