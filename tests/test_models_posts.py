@@ -1,0 +1,52 @@
+"""The posts model: what its listings, searches and writes give, on each backend."""
+
+from __future__ import annotations
+
+import pytest
+
+from quart_flaskr.db import Database
+from quart_flaskr.models import posts
+from tests.helpers import CONSTRAINT_ERRORS
+
+
+async def test_a_post_saved_without_its_html_has_none_until_the_data_step(db: Database) -> None:
+    post = await posts.select_post(db, await posts.insert_post(db, 1, "t", "*later*"))
+    assert post is not None and post.html is None
+    # Nor does an edit without it store any.
+    await posts.update_post(db, post.id, "t", "*edited*")
+    edited = await posts.select_post(db, post.id)
+    assert edited is not None and edited.body == "*edited*" and edited.html is None
+
+
+async def test_a_post_by_nobody_is_refused_by_the_database(db: Database) -> None:
+    with pytest.raises(CONSTRAINT_ERRORS):
+        await posts.insert_post(db, 99, "Orphan", "no such author")
+    assert [post.title for post in await posts.select_posts(db, limit=10)] == ["test title"]
+
+
+async def test_a_cjk_word_is_found_only_where_its_characters_follow_each_other(
+    db: Database,
+) -> None:
+    # Both of the word's bigrams, but in separate words.
+    await posts.insert_post(db, 1, "서버", "버을")
+    whole = await posts.insert_post(db, 1, "Whole", "서버을 봅니다")
+    found = await posts.select_posts(db, limit=10, search="서버을")
+    assert [post.id for post in found] == [whole]
+
+
+async def test_a_search_pages_through_the_window_then_the_older_matches(db: Database) -> None:
+    # The five oldest matches have the word in their titles, but fall outside
+    # the window of the newest matches ranked: they follow them, by date.
+    ids = [
+        await posts.insert_post(
+            db, 2, f"Needle {number}" if number < 5 else f"Hay {number}", "needle"
+        )
+        for number in range(posts.SEARCH_WINDOW + 10)
+    ]
+    # Within the window, a match in the title first.
+    ranked = await posts.insert_post(db, 2, "Needle in the window", "needle")
+    newest_first = [ranked, *reversed(ids[5:]), *reversed(ids[:5])]
+    assert len(newest_first) == 61
+    for offset in (0, 5, 44, 45, 48, 49, 50, 51, 55, 58):
+        page = await posts.select_posts(db, limit=7, offset=offset, search="needle")
+        assert [post.id for post in page] == newest_first[offset : offset + 7], offset
