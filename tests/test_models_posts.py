@@ -6,6 +6,8 @@ import pytest
 
 from quart_flaskr.db import Database
 from quart_flaskr.models import posts
+from quart_flaskr.models.images import Image
+from quart_flaskr.models.images import Variant
 from tests.helpers import CONSTRAINT_ERRORS
 
 
@@ -50,3 +52,13 @@ async def test_a_search_pages_through_the_window_then_the_older_matches(db: Data
     for offset in (0, 5, 44, 45, 48, 49, 50, 51, 55, 58):
         page = await posts.select_posts(db, limit=7, offset=offset, search="needle")
         assert [post.id for post in page] == newest_first[offset : offset + 7], offset
+
+
+async def test_an_images_variants_come_narrowest_first(db: Database) -> None:
+    # Stored widest first, and their names sort widest first too.
+    variants = (Variant("a-wide.png", 960, b"w"), Variant("b-narrow.png", 480, b"n"))
+    image = Image("original.png", b"png", width=1920, height=1080, variants=variants)
+    post = await posts.select_post(db, await posts.insert_post(db, 1, "t", "b", image=image))
+    assert post is not None
+    assert post.image_variants == (("b-narrow.png", 480), ("a-wide.png", 960))
+    assert (post.image, post.image_width, post.image_height) == ("original.png", 1920, 1080)
