@@ -508,4 +508,5 @@ async def test_a_session_change_makes_a_public_response_private(
 async def test_a_nul_character_in_the_path_is_refused(client: Client, path: str) -> None:
     response = await client.get(path)
     assert response.status_code == 400
-    assert "characters that are not valid text" in await response.get_data(as_text=True)
+    message = '<p class="error">The address holds characters that are not valid text.</p>'
+    assert message in await response.get_data(as_text=True)
