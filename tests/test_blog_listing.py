@@ -73,6 +73,12 @@ async def test_bad_page_numbers(client: Client, page: str) -> None:
     assert response.status_code == 404
 
 
+async def test_the_index_is_headed_posts(client: Client) -> None:
+    page = await page_text(client, "/")
+    assert "<h1>Posts</h1>" in page
+    assert "<title>Posts - Flaskr</title>" in page
+
+
 async def test_posts_per_page_is_configurable(app: Quart, client: Client, db: Database) -> None:
     app.config["POSTS_PER_PAGE"] = 2
     await add_posts(db, 2)

@@ -86,9 +86,10 @@ async def test_bad_tags(
 
 
 async def test_unknown_tag(client: Client) -> None:
-    response = await client.get("/tag/nothing")
+    # Named as the reader wrote it.
+    response = await client.get("/tag/Nothing")
     assert response.status_code == 404
-    assert "No post is tagged" in await response.get_data(as_text=True)
+    assert "No post is tagged &#39;Nothing&#39;." in await response.get_data(as_text=True)
 
 
 async def test_tag_pages(client: Client, db: Database) -> None:
@@ -100,6 +101,8 @@ async def test_tag_pages(client: Client, db: Database) -> None:
     assert titles(page) == ["post 1"]
     assert 'rel="prev" href="/tag/many"' in page
     assert (await client.get("/tag/many?page=3")).status_code == 404
+    # The pages of a tag written otherwise link to the tag's own pages.
+    assert 'rel="next" href="/tag/many?page=2"' in await page_text(client, "/tag/MANY")
     # A search within a tag.
     assert titles(await page_text(client, "/tag/many?q=body+3")) == ["post 3"]
     assert titles(await page_text(client, "/tag/many?q=nowhere")) == []
