@@ -68,6 +68,17 @@ async def test_update(client: Client, auth: AuthActions, db: Database) -> None:
     assert post is not None and post["title"] == "updated"
 
 
+@pytest.mark.parametrize(("path", "post_id"), (("/create", 2), ("/1/update", 1)))
+async def test_a_post_is_stored_with_its_html(
+    client: Client, auth: AuthActions, db: Database, path: str, post_id: int
+) -> None:
+    # Rendered once, as it is written, not by every reader that comes after.
+    await auth.login()
+    await post_form(client, path, {"title": "t", "body": "Some *emphasis*"})
+    row = await db.fetch_one("SELECT body_html FROM post WHERE id = ?", (post_id,))
+    assert row is not None and row[0] == "<p>Some <em>emphasis</em></p>\n"
+
+
 @pytest.mark.parametrize("path", ("/create", "/1/update"))
 @pytest.mark.parametrize(
     ("title", "body", "message"),
