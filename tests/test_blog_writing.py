@@ -63,7 +63,8 @@ async def test_create(client: Client, auth: AuthActions, db: Database) -> None:
 async def test_update(client: Client, auth: AuthActions, db: Database) -> None:
     await auth.login()
     assert (await client.get("/1/update")).status_code == 200
-    await post_form(client, "/1/update", {"title": "updated", "body": ""})
+    response = await post_form(client, "/1/update", {"title": "updated", "body": ""})
+    assert (response.status_code, response.headers["Location"]) == (302, "/")
     post = await db.fetch_one("SELECT * FROM post WHERE id = 1")
     assert post is not None and post["title"] == "updated"
 
