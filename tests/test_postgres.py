@@ -724,7 +724,10 @@ async def test_copy_refuses_a_source_at_another_schema(
         await sqlite.close()
 
 
-def test_copy_db_command(postgres_url: str, tmp_path: Path) -> None:
+# The URL as ops may write it: "postgres://" names PostgreSQL too, not an SQLite file.
+@pytest.mark.parametrize("scheme", ["postgresql://", "postgres://"])
+def test_copy_db_command(postgres_url: str, tmp_path: Path, scheme: str) -> None:
+    target = postgres_url.replace("postgresql://", scheme, 1)
     app = create_app(make_config(tmp_path))
     runner = app.test_cli_runner()
     assert runner.invoke(args=["init-db"]).exit_code == 0
@@ -735,11 +738,12 @@ def test_copy_db_command(postgres_url: str, tmp_path: Path) -> None:
         await sqlite.close()
 
     asyncio.run(fill())
-    result = runner.invoke(args=["copy-db", postgres_url])
+    result = runner.invoke(args=["copy-db", target])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Copied 1 user, 0 image, 0 image_variant, 0 post,")
-    assert result.output.rstrip().endswith(f"into {postgres_url}.")
-    again = runner.invoke(args=["copy-db", postgres_url])
+    assert result.output.rstrip().endswith(f"into {target}.")
+    assert not Path(target).exists()
+    again = runner.invoke(args=["copy-db", target])
     assert again.exit_code == 1 and "already holds users and posts" in again.output
     back = runner.invoke(args=["copy-db", str(tmp_path / "back.sqlite")])
     assert back.exit_code == 0, back.output

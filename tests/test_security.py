@@ -124,6 +124,19 @@ async def test_token_signed_with_a_fallback_key_is_accepted(make_app: AppFactory
     assert "Incorrect username." in await response.get_data(as_text=True)
 
 
+async def test_tokens_made_during_a_key_rotation_outlive_the_old_key(make_app: AppFactory) -> None:
+    rotating = await make_app(SECRET_KEY=GOOD_KEY, SECRET_KEY_FALLBACKS=["old" * 12])
+    rotated = await make_app(SECRET_KEY=GOOD_KEY)
+    client = rotating.test_client()
+    token = await csrf_token(client)
+    client.app = rotated  # The old key dropped once the rotation is over.
+    response = await client.post(
+        "/auth/login", form={"username": "x", "password": "y", "csrf_token": token}
+    )
+    assert response.status_code == 200
+    assert "Incorrect username." in await response.get_data(as_text=True)
+
+
 async def test_no_fallback_keys_may_be_said_with_none(make_app: AppFactory) -> None:
     app = await make_app(SECRET_KEY=GOOD_KEY, SECRET_KEY_FALLBACKS=None)
     client = app.test_client()
