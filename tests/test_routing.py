@@ -29,6 +29,14 @@ async def test_cached_urls_match_url_for(app: Quart) -> None:
         assert urls(".detail", id=1) == "/1"
 
 
+async def test_external_urls_name_each_requests_host(app: Quart) -> None:
+    # Every page's feed link is one: a host's page must not name another host.
+    urls = CachedURLs(app)
+    for host in ("blog.example", "other.example"):
+        async with app.test_request_context("/", headers={"Host": host}):
+            assert urls("feed.rss", _external=True) == f"http://{host}/feed.xml"
+
+
 async def test_templates_use_cached_urls(app: Quart) -> None:
     assert isinstance(app.jinja_env.globals["url_for"], CachedURLs)
 
