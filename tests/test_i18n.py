@@ -17,6 +17,7 @@ from html.parser import HTMLParser
 
 import pytest
 from quart import Quart
+from quart import render_template_string
 
 from quart_flaskr import i18n
 from quart_flaskr.db import Database
@@ -139,6 +140,28 @@ async def test_russian_counts_take_their_three_forms(
     async with app.test_request_context("/"):
         expected = f"{count} like" if count == 1 else f"{count} likes"
         assert ngettext("%(num)d like", "%(num)d likes", count) == expected
+
+
+@pytest.mark.parametrize(
+    ("autoescape", "search", "results"),
+    (
+        ("true", "Поиск: &lt;b&gt;|Поиск: <i>", "21 комментарий"),
+        ("false", "Поиск: <b>|Поиск: <i>", "21 комментарий"),
+    ),
+)
+async def test_templates_messages_escape_what_is_put_into_them(
+    app: Quart, autoescape: str, search: str, results: str
+) -> None:
+    """A template's ``_()`` and ``ngettext()`` translate, then fill in values: escaped when
+    the template autoescapes, unless they are markup already (an author's link in a byline)."""
+    template = (
+        f"{{% autoescape {autoescape} %}}{{{{ _('Search: %(search)s', search='<b>') }}}}|"
+        "{{ _('Search: %(search)s', search='<i>'|safe) }}|"
+        "{{ ngettext('%(num)d comment', '%(num)d comments', 21) }}{% endautoescape %}"
+    )
+    async with app.test_request_context("/", headers={"Accept-Language": "ru"}):
+        rendered = await render_template_string(template)
+    assert rendered == f"{search}|{results}"
 
 
 async def _blog_in_other_scripts(db: Database) -> int:

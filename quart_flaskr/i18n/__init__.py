@@ -19,6 +19,9 @@ from pathlib import Path
 from babel import Locale
 from babel.dates import format_datetime
 from babel.support import Translations
+from jinja2.nodes import EvalContext
+from jinja2.utils import pass_eval_context
+from markupsafe import Markup
 from quart import g
 from quart import has_request_context
 from quart import Quart
@@ -103,18 +106,34 @@ def script_display_name(code: str, english: str) -> str:
     return name
 
 
-def _template_gettext(message: str) -> str:
-    return translations(current_language()).gettext(message)
+@pass_eval_context
+def _template_gettext(eval_ctx: EvalContext, message: str, **variables: object) -> str:
+    """Templates' ``_()`` and ``gettext()``: translated, then ``%(name)s`` filled in, escaped.
+
+    As Jinja's i18n extension does with ``newstyle`` callables, in one call
+    where its wrappers make three through the template's context (a page
+    shows some twenty messages): the text is always a format string, and in
+    an autoescaped template the values put into it are escaped, not the text.
+    """
+    text = translations(current_language()).gettext(message)
+    return (Markup(text) if eval_ctx.autoescape else text) % variables  # noqa: S704 - our catalogs
 
 
-def _template_ngettext(singular: str, plural: str, num: int) -> str:
-    return translations(current_language()).ngettext(singular, plural, num)
+@pass_eval_context
+def _template_ngettext(
+    eval_ctx: EvalContext, singular: str, plural: str, num: int, **variables: object
+) -> str:
+    """Templates' ``ngettext()``: the form for ``num``, filled in as ``_()`` does, ``num`` too."""
+    text = translations(current_language()).ngettext(singular, plural, num)
+    variables.setdefault("num", num)
+    return (Markup(text) if eval_ctx.autoescape else text) % variables  # noqa: S704 - our catalogs
 
 
 def init_app(app: Quart) -> None:
-    app.jinja_env.add_extension("jinja2.ext.i18n")
-    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-        _template_gettext, _template_ngettext, newstyle=True
+    # The names Jinja's i18n extension gives templates, without the extension:
+    # the templates hold no {% trans %} blocks, only these calls.
+    app.jinja_env.globals.update(
+        _=_template_gettext, gettext=_template_gettext, ngettext=_template_ngettext
     )
     app.add_template_global(current_language)
     app.add_template_global(format_time)
