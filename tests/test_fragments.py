@@ -54,19 +54,25 @@ async def test_pieces_are_rendered_once_for_every_page_and_reader(make_app: AppF
     cache = get_fragment_cache(app)
     client = app.test_client()
     await page_text(client, "/")
-    assert len(cache) == 4  # four posts, as anonymous readers see them
+    # Four posts as anonymous readers see them, and the four pieces every page
+    # shares: the head's links, the search form, the guest's links, the languages.
+    assert len(cache) == 8
     await page_text(client, "/")
     await page_text(app.test_client(), "/")
-    assert len(cache) == 4
+    await page_text(client, "/1")
+    assert len(cache) == 8
     # A logged-in reader's posts have like buttons; their author's, edit links too.
     auth = AuthActions(client)
     await auth.login()
     await page_text(client, "/")
-    assert len(cache) == 8
+    assert len(cache) == 12
     await auth.logout()
     await auth.login("other", "other")
     await page_text(client, "/")
-    assert len(cache) == 12
+    assert len(cache) == 16
+    # A search shows its words in its own search form.
+    assert 'value="body"' in await page_text(client, "/?q=body")
+    assert len(cache) == 17
 
 
 async def test_a_changed_post_is_shown_as_it_now_is(make_app: AppFactory) -> None:
@@ -102,12 +108,12 @@ async def test_a_long_posts_piece_weighs_its_text_too(make_app: AppFactory) -> N
     app = await make_app(PAGE_CACHE_SIZE=0, FRAGMENT_CACHE_BYTES=30_000)
     cache = get_fragment_cache(app)
     await page_text(app.test_client(), "/")
-    assert len(cache) == 1
+    assert len(cache) == 5  # the post, and the four pieces every page shares
     await posts.insert_post(get_db(app), 1, "long", "word " * 4_000)
     page = await page_text(app.test_client(), "/")
     assert "long" in page and "test title" in page
     # The long post's piece weighs the 20,000 characters of its key too.
-    assert len(cache) == 2 and cache.weight > 20_000
+    assert len(cache) == 6 and cache.weight > 20_000
     # A piece heavier than the whole cache is rendered, and not kept.
     small = await make_app(PAGE_CACHE_SIZE=0, FRAGMENT_CACHE_BYTES=200)
     assert "test title" in await page_text(small.test_client(), "/")
