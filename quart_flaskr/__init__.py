@@ -150,7 +150,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
 
     from quart_flaskr import assets
     from quart_flaskr import compression
-    from quart_flaskr import connection
     from quart_flaskr import db
     from quart_flaskr import deploy
     from quart_flaskr import errors
@@ -172,7 +171,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     app.jinja_env.globals["limits"] = limits
     app.add_template_global(markdown.body_html)
     app.add_template_global(markdown.excerpt, "post_excerpt")
-    connection.init_app(app)
     i18n.init_app(app)
     # Security first: its start-up check of the secret key runs before the
     # database is opened.
