@@ -50,6 +50,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
         # Set True when the site is served over HTTPS (see README).
         SESSION_COOKIE_SECURE=False,
         PERMANENT_SESSION_LIFETIME=timedelta(days=14),
+        # A login's cookie is sent again, its expiry moved on, once it is this
+        # many seconds old (not with every page: re-signing it costs a tenth of
+        # a cached page's time).
+        SESSION_REFRESH_SECONDS=3600,
         # The sessions page shows when each login was last used: recorded
         # when what is stored is older than this many seconds, so that a
         # reader's requests write at most once in that time.

@@ -6,11 +6,13 @@ from __future__ import annotations
 import functools
 import hmac
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any
 from typing import TypeVar
 
 from itsdangerous import BadData
+from itsdangerous import BadSignature
 from itsdangerous import URLSafeTimedSerializer
 from quart import abort
 from quart import current_app
@@ -19,8 +21,10 @@ from quart import Quart
 from quart import request
 from quart import Response
 from quart import session
+from quart.sessions import SecureCookieSession
 from quart.sessions import SecureCookieSessionInterface
 from quart.sessions import SessionMixin
+from quart.wrappers import BaseRequestWebsocket
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -120,6 +124,13 @@ def is_public(headers: Headers) -> bool:
     return any(directive.strip().lower() == "public" for directive in directives)
 
 
+class SignedSession(SecureCookieSession):
+    """A cookie session that knows when its cookie was signed."""
+
+    #: Seconds since the epoch; None for a session no cookie brought.
+    signed_at: float | None = None
+
+
 class PrivateSessionInterface(SecureCookieSessionInterface):
     """Signed-cookie sessions whose cookie is never sent with a response shared caches may keep.
 
@@ -128,7 +139,12 @@ class PrivateSessionInterface(SecureCookieSessionInterface):
     every response, static files and images included, whether the request
     touched the session or not. A cache in front of the site would keep that
     Set-Cookie with the file and hand the login to the next visitor.
+
+    Nor is an unchanged cookie re-signed and sent with every page: only once
+    it is SESSION_REFRESH_SECONDS old, which moves its expiry on as well.
     """
+
+    session_class = SignedSession
 
     def __init__(self) -> None:
         #: The serializer, and the keys it was made with.
@@ -140,6 +156,33 @@ class PrivateSessionInterface(SecureCookieSessionInterface):
         if self._signing is None or self._signing[0] != keys:
             self._signing = (keys, super().get_signing_serializer(app))
         return self._signing[1]
+
+    async def open_session(self, app: Quart, request: BaseRequestWebsocket) -> SignedSession | None:
+        """Quart's, remembering when the cookie was signed."""
+        signer = self.get_signing_serializer(app)
+        if signer is None:
+            return None
+        cookie = request.cookies.get(self.get_cookie_name(app))
+        if cookie is None:
+            return SignedSession()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        try:
+            data, signed = signer.loads(cookie, max_age=max_age, return_timestamp=True)
+        except BadSignature:
+            return SignedSession()
+        session = SignedSession(data)
+        session.signed_at = signed.timestamp()
+        return session
+
+    def should_set_cookie(self, app: Quart, session: SessionMixin) -> bool:
+        """A changed session's cookie; an unchanged permanent one's once it is old enough.
+
+        Re-signing it costs a page a tenth of its time when served from the page cache.
+        """
+        if session.modified or not super().should_set_cookie(app, session):
+            return bool(session.modified)
+        signed_at = getattr(session, "signed_at", None) or 0.0
+        return time.time() - signed_at >= float(app.config["SESSION_REFRESH_SECONDS"])
 
     async def save_session(
         self,

@@ -4,11 +4,13 @@ import asyncio
 import os
 import sqlite3
 import stat
+import time
 from pathlib import Path
 
 import pytest
 from itsdangerous import BadSignature
 from quart import Quart
+from quart import request
 from quart import session
 from quart.testing import QuartCliRunner
 from quart.testing.app import LifespanError
@@ -464,11 +466,14 @@ async def test_keys_changed_on_a_running_app_sign_and_check_sessions_from_then_o
 
 
 async def test_login_cookie_is_refreshed_by_pages_not_by_static_files(
-    client: Client, auth: AuthActions
+    client: Client, auth: AuthActions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await auth.login()
+    # A permanent session's expiry moves on with the pages read, its cookie
+    # sent again once it is SESSION_REFRESH_SECONDS (an hour) old.
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 3600)
     page = await client.get("/")
-    # A permanent session's expiry moves on with each page.
     assert "Expires=" in page.headers["Set-Cookie"]
     static = await client.get("/static/style.css")
     assert "public" in static.headers["Cache-Control"]
@@ -478,6 +483,37 @@ async def test_login_cookie_is_refreshed_by_pages_not_by_static_files(
     assert static.headers["Vary"] == "Accept-Encoding"
     # The login is as it was.
     assert "Log Out" in await (await client.get("/")).get_data(as_text=True)
+
+
+async def test_an_unchanged_login_cookie_is_sent_again_only_once_an_hour_old(
+    client: Client, auth: AuthActions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await auth.login()
+    # The first page after a login gives the session its form secret: a change, sent.
+    assert "Set-Cookie" in (await client.get("/")).headers
+    now = time.time()
+    for later, sent in ((0, False), (3599, False), (3600, True), (3600 + 10, False)):
+        monkeypatch.setattr(time, "time", lambda later=later: now + later)
+        page = await client.get("/")
+        assert "Log Out" in await page.get_data(as_text=True)
+        assert ("Set-Cookie" in page.headers) is sent, later
+
+
+async def test_a_cookie_that_is_not_ours_is_no_session(client: Client, auth: AuthActions) -> None:
+    await auth.login()
+    forged = PrivateSessionInterface().get_signing_serializer(
+        create_app(make_config(Path("/nonexistent"), SECRET_KEY="another key " * 4))
+    )
+    assert forged is not None
+    client.set_cookie("localhost", "session", forged.dumps({"_user_id": 1}))
+    page = await (await client.get("/")).get_data(as_text=True)
+    assert "Log In" in page and "Log Out" not in page
+
+
+async def test_without_a_secret_key_there_are_no_sessions(app: Quart) -> None:
+    app.secret_key = None
+    async with app.test_request_context("/"):
+        assert await PrivateSessionInterface().open_session(app, request) is None
 
 
 async def test_public_files_do_not_load_the_user(
