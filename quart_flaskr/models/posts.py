@@ -64,13 +64,20 @@ _COLUMNS = (
     "post.id, title, body, body_html, created, author_id, username, image, image_alt,"
     " like_count,"
     # The stored count, less the comments of suspended users, which no page shows
-    # (read from the few suspended users' comments, not from the post's).
-    ' comment_count - (SELECT count(*) FROM "user" JOIN comment ON comment.author_id = "user".id'
-    '  WHERE "user".suspended IS NOT NULL AND comment.post_id = post.id) AS comment_count,'
-    " (SELECT width FROM image WHERE image.name = post.image) AS image_width,"
-    " (SELECT height FROM image WHERE image.name = post.image) AS image_height,"
+    # (read from the few suspended users' comments, not from the post's; not at
+    # all while nobody is suspended, asked once a query). The image's size and
+    # variants only for a post with an image. Each guard saves its lookups for
+    # every row: a tenth of a 50-post listing's query in SQLite.
+    ' comment_count - CASE WHEN NOT EXISTS (SELECT 1 FROM "user" WHERE suspended IS NOT NULL)'
+    ' THEN 0 ELSE (SELECT count(*) FROM "user" JOIN comment ON comment.author_id = "user".id'
+    '  WHERE "user".suspended IS NOT NULL AND comment.post_id = post.id) END AS comment_count,'
+    " CASE WHEN post.image IS NOT NULL THEN"
+    " (SELECT width FROM image WHERE image.name = post.image) END AS image_width,"
+    " CASE WHEN post.image IS NOT NULL THEN"
+    " (SELECT height FROM image WHERE image.name = post.image) END AS image_height,"
+    " CASE WHEN post.image IS NOT NULL THEN"
     " (SELECT group_concat(image_variant.name || ' ' || image_variant.width, ',')"
-    "  FROM image_variant WHERE image_variant.image = post.image) AS image_variants,"
+    "  FROM image_variant WHERE image_variant.image = post.image) END AS image_variants,"
     " (SELECT group_concat(tag.name, ',') FROM post_tag JOIN tag ON tag.id = post_tag.tag_id"
     "  WHERE post_tag.post_id = post.id) AS tags,"
     " EXISTS (SELECT 1 FROM post_like"
