@@ -164,13 +164,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     from quart_flaskr import login
     from quart_flaskr import markdown
     from quart_flaskr import pagecache
+    from quart_flaskr import routing
     from quart_flaskr import security
     from quart_flaskr.migrations.data import upgrade_data
-    from quart_flaskr.routing import CachedURLs
     from quart_flaskr.routing import RowIdConverter
 
     app.url_map.converters["id"] = RowIdConverter
-    app.jinja_env.globals["url_for"] = CachedURLs(app)
+    routing.init_app(app)
     # Forms take their maxlength from the limits their views check.
     app.jinja_env.globals["limits"] = limits
     app.add_template_global(markdown.body_html)

@@ -20,6 +20,7 @@ from quart import url_for
 from quart_flaskr import images
 from quart_flaskr import markdown
 from quart_flaskr import paging
+from quart_flaskr import routing
 from quart_flaskr.db import get_db
 from quart_flaskr.forms import read_form
 from quart_flaskr.i18n import gettext
@@ -137,7 +138,7 @@ async def _listing(
     args: dict[str, Any] = {} if tag is None else {"name": tag}
 
     def url_for_page(page: int) -> str:
-        return url_for(
+        return routing.url_for(
             request.endpoint or "blog.index", **args, q=search, page=page if page > 1 else None
         )
 

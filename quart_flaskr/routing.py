@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from quart import current_app
 from quart import Quart
 from quart import request
 from werkzeug.routing import IntegerConverter
@@ -45,3 +46,17 @@ class CachedURLs:
                 self._urls.clear()
             self._urls[key] = url
         return url
+
+
+_EXTENSION = "quart_flaskr.routing"
+
+
+def url_for(endpoint: str, **values: Any) -> str:
+    """``url_for`` through the app's kept URLs, for views as templates have it (a pager's links)."""
+    urls: CachedURLs = current_app.extensions[_EXTENSION]
+    return urls(endpoint, **values)
+
+
+def init_app(app: Quart) -> None:
+    urls = app.extensions[_EXTENSION] = CachedURLs(app)
+    app.jinja_env.globals["url_for"] = urls
