@@ -33,6 +33,7 @@ from quart_flaskr.models import sessions
 from quart_flaskr.models import users
 from quart_flaskr.models.users import User
 from quart_flaskr.security import is_public_view
+from quart_flaskr.security import request_context
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -126,8 +127,9 @@ def login_required(
 async def load_logged_in_user() -> None:
     """Find the user of the request's live login session, if any."""
     user = None
+    context = request_context()
     # A file served alike to everyone: no query, and the session untouched.
-    if not is_public_view():
+    if not is_public_view(context):
         login_id = session.get(_LOGIN_ID)
         if login_id is not None:
             login = await _live_login(login_id)

@@ -9,6 +9,7 @@ import secrets
 import time
 from collections.abc import Callable
 from typing import Any
+from typing import cast
 from typing import TypeVar
 
 from itsdangerous import BadData
@@ -21,11 +22,14 @@ from quart import Quart
 from quart import request
 from quart import Response
 from quart import session
+from quart.ctx import RequestContext
+from quart.globals import request_ctx
 from quart.sessions import SecureCookieSession
 from quart.sessions import SecureCookieSessionInterface
 from quart.sessions import SessionMixin
 from quart.wrappers import BaseRequestWebsocket
 from werkzeug.datastructures import Headers
+from werkzeug.local import LocalProxy
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from quart_flaskr.i18n import gettext
@@ -105,16 +109,25 @@ def local_path(target: str) -> bool:
     )
 
 
-def is_public_view() -> bool:
+def request_context() -> RequestContext:
+    """The request's context itself: its app, request and session without a proxy each.
+
+    Hooks that run on every request read several of them; each read through
+    Quart's ``request``, ``session`` or ``current_app`` looks the context up again.
+    """
+    return cast("LocalProxy[RequestContext]", request_ctx)._get_current_object()
+
+
+def is_public_view(context: RequestContext) -> bool:
     """Whether the request is for a file served alike to everyone (static files, images).
 
     Such a request loads no user and reads no session: what it gets must not
     depend on who asks, since shared caches may hand it to anyone.
     """
     # Quart's own view for static files cannot be marked.
-    endpoint = request.endpoint
+    endpoint = context.request.endpoint
     return endpoint == "static" or bool(
-        getattr(current_app.view_functions.get(endpoint or ""), _PUBLIC_VIEW, False)
+        getattr(context.app.view_functions.get(endpoint or ""), _PUBLIC_VIEW, False)
     )
 
 
@@ -190,6 +203,8 @@ class PrivateSessionInterface(SecureCookieSessionInterface):
         session: SessionMixin,
         response: Response | WerkzeugResponse | None,
     ) -> None:
+        if not session and not session.modified:
+            return  # Nothing to send, nothing to delete (as Quart's, sooner).
         if response is not None and is_public(response.headers):
             if not session.modified:
                 # Only the expiry's refresh, which the next page sends.
@@ -288,21 +303,42 @@ def _valid_csrf_token(token: str | None) -> bool:
     return secret is not None and hmac.compare_digest(secret.encode(), expected.encode())
 
 
-async def check_host() -> None:
+async def check_request() -> None:
+    """Refuse, before any view, a request for another host, with NUL in its path, or forged."""
+    context = request_context()
+    check_host(context)
+    refuse_nul_in_path(context.request.path)
+    if context.request.method in UNSAFE_METHODS:
+        await protect_from_csrf(context)
+
+
+def check_host(context: RequestContext) -> None:
     """Refuse a Host header outside ALLOWED_HOSTS, when that is set."""
-    allowed = current_app.config["ALLOWED_HOSTS"]
-    host = request.host.lower()
+    allowed = context.app.config["ALLOWED_HOSTS"]
+    if not allowed:
+        return
+    host = context.request.host.lower()
     if not host.endswith("]"):  # Not a bare IPv6 literal: drop any port.
         host = host.rsplit(":", 1)[0]
-    if allowed and host not in allowed:
+    if host not in allowed:
         abort(400, gettext("This site is not served under that host name."))
 
 
-async def protect_from_csrf() -> None:
+def refuse_nul_in_path(path: str) -> None:
+    """400 for a NUL character in the path: no name the blog stores holds one.
+
+    Forms refuse it field by field (``forms.read_form``), and a search takes
+    it as a space; PostgreSQL cannot even compare text with it, so a path
+    (a tag's name) holding one is refused before any view looks it up.
+    """
+    if "\x00" in path:
+        abort(400, gettext("The address holds characters that are not valid text."))
+
+
+async def protect_from_csrf(context: RequestContext) -> None:
     """Refuse a state-changing request that does not carry this session's token."""
-    if request.method not in UNSAFE_METHODS:
-        return
-    view = current_app.view_functions.get(request.endpoint or "")
+    request = context.request
+    view = context.app.view_functions.get(request.endpoint or "")
     if getattr(view, _SAME_ORIGIN_FORM, False):
         if not _sent_from_this_site():
             abort(400, gettext(CSRF_ERROR))
@@ -342,15 +378,16 @@ def header_values(headers: Headers) -> dict[str, str]:
 
 async def add_security_headers(response: Response) -> Response:
     """Headers for every response; session-dependent pages are kept out of shared caches."""
+    context = request_context()
     headers = response.headers
     present = header_values(headers)
     for name, value in SECURITY_HEADERS:
         if name.lower() not in present:
             headers.add(name, value)
-    hsts = current_app.config["HSTS_SECONDS"]
+    hsts = context.app.config["HSTS_SECONDS"]
     if hsts and "strict-transport-security" not in present:
         headers.add("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
-    if not is_public_view():
+    if not is_public_view(context):
         # Every page shows who is logged in, so every page depends on the
         # session cookie, read or not, and on the language cookie and the
         # browser's Accept-Language. (Plain strings: this runs on every
@@ -386,22 +423,9 @@ async def refuse_insecure_secret_key() -> None:
         raise RuntimeError(message)
 
 
-async def refuse_nul_in_path() -> None:
-    """400 for a NUL character in the path: no name the blog stores holds one.
-
-    Forms refuse it field by field (``forms.read_form``), and a search takes
-    it as a space; PostgreSQL cannot even compare text with it, so a path
-    (a tag's name) holding one is refused before any view looks it up.
-    """
-    if "\x00" in request.path:
-        abort(400, gettext("The address holds characters that are not valid text."))
-
-
 def init_app(app: Quart) -> None:
     app.session_interface = PrivateSessionInterface()
-    app.before_request(check_host)
-    app.before_request(refuse_nul_in_path)
-    app.before_request(protect_from_csrf)
+    app.before_request(check_request)
     app.after_request(add_security_headers)
     app.add_template_global(csrf_token)
     app.before_serving(refuse_insecure_secret_key)
