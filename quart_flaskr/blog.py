@@ -286,7 +286,7 @@ async def create() -> ResponseReturnValue:
     if request.method == "POST":
         sent = await _read_submission()
         if sent.error is None:
-            html = await markdown.render_in_thread(sent.form.body)
+            html = await markdown.render_async(sent.form.body)
             # The image is stored in the post's own transaction.
             await posts.insert_post(
                 get_db(),
@@ -317,7 +317,7 @@ async def update(id: int) -> ResponseReturnValue:
         sent = await _read_submission()
         if sent.error is None:
             remove_image = "remove_image" in await request.form
-            html = await markdown.render_in_thread(sent.form.body)
+            html = await markdown.render_async(sent.form.body)
             # The new image is stored, and the one it replaces deleted, in the
             # post's own transaction; nothing is, if the post was deleted meanwhile.
             updated = await posts.update_post(

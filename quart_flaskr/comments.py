@@ -41,7 +41,7 @@ async def create(id: int) -> ResponseReturnValue:
             COMMENT_MAX,
         )
     if error is None:
-        html = await markdown.render_in_thread(body)
+        html = await markdown.render_async(body)
         comment_id = await comments.insert_comment(
             get_db(), id, logged_in_user().id, body, html=html
         )

@@ -182,13 +182,13 @@ async def test_an_edit_of_a_post_deleted_meanwhile_is_a_404(
 ) -> None:
     await auth.login()
     token = await csrf_token(client, "/1/update")
-    render = markdown.render_in_thread
+    render = markdown.render_async
 
     async def deleted_while_rendering(body: str) -> object:
         await posts.delete_post(db, 1)
         return await render(body)
 
-    monkeypatch.setattr(markdown, "render_in_thread", deleted_while_rendering)
+    monkeypatch.setattr(markdown, "render_async", deleted_while_rendering)
     response = await client.post("/1/update", form={"title": "t", "body": "b", "csrf_token": token})
     assert response.status_code == 404
     assert "Post id 1 doesn&#39;t exist." in await response.get_data(as_text=True)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from html.parser import HTMLParser
 from types import SimpleNamespace
 
@@ -162,11 +163,27 @@ def test_output_is_markup_and_cached() -> None:
     assert markdown.render("*same*") is first
 
 
-async def test_render_in_thread() -> None:
-    assert await markdown.render_in_thread("*x*") == "<p><em>x</em></p>\n"
+async def test_a_short_text_renders_on_the_event_loop_a_long_one_on_the_render_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    threads: list[str] = []
+    render = markdown.render
+
+    def recording_render(text: str) -> Markup:
+        threads.append(threading.current_thread().name)
+        return render(text)
+
+    monkeypatch.setattr(markdown, "render", recording_render)
+    short = "*x*" + " " * (markdown.INLINE_MAX - 3)
+    assert await markdown.render_async(short) == "<p><em>x</em></p>\n"
+    long = short + " "
+    assert await markdown.render_async(long) == "<p><em>x</em></p>\n"
     assert await asyncio.gather(
-        *(markdown.render_in_thread(f"*{number}*") for number in range(3))
+        *(markdown.render_async(f"*{number}*{' ' * markdown.INLINE_MAX}") for number in range(3))
     ) == [f"<p><em>{number}</em></p>\n" for number in range(3)]
+    assert threads[0] == threading.current_thread().name
+    assert all(name.startswith("markdown") for name in threads[1:])
+    assert len(threads) == 5
 
 
 @pytest.mark.parametrize(

@@ -65,8 +65,7 @@ async def store_missing_html(db: Database, table: str, batch: int = 100) -> int:
             count = f"SELECT count(*) FROM {table} WHERE {missing}"  # noqa: S608
             progress = await _progress(db, f"{table} HTML", count)
         params = [
-            (str(await markdown.render_in_thread(row["body"])), row["id"], row["body"])
-            for row in rows
+            (str(await markdown.render_async(row["body"])), row["id"], row["body"]) for row in rows
         ]
         async with db.transaction() as tx:
             # Unless the row was edited meanwhile (which stores its HTML).
