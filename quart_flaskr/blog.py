@@ -288,15 +288,17 @@ async def create() -> ResponseReturnValue:
         if sent.error is None:
             html = await markdown.render_async(sent.form.body)
             # The image is stored in the post's own transaction.
+            author = logged_in_user()
             await posts.insert_post(
                 get_db(),
-                logged_in_user().id,
+                author.id,
                 sent.form.title,
                 sent.form.body,
                 html=html,
                 tags=sent.tags,
                 image=sent.image,
                 image_alt=sent.form.image_alt,
+                author_name=author.username,
             )
             return redirect(url_for("blog.index"))
         # As in Flaskr: the form again, with the message, what was typed, and

@@ -110,8 +110,18 @@ def _normalised(text: str) -> str:
     return _DIACRITICS.sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
+#: ``_RUN`` over ASCII text (lower case): only letters and digits make words there.
+_ASCII_RUN = re.compile("[a-z0-9]+")
+
+
 def _runs(text: str) -> Iterator[tuple[str | None, str]]:
     """Each run of one script in the words of ``text``: ("cyrillic" | "cjk" | None, run)."""
+    if text.isascii():
+        # What normalising leaves of ASCII is its lower case, and _RUN's
+        # classes of it are ASCII letters and digits: the same runs, sooner.
+        for word in _ASCII_RUN.findall(text.lower()):
+            yield None, word
+        return
     for run in _RUN.finditer(_normalised(text)):
         yield run.lastgroup, run.group()
 

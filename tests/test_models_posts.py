@@ -26,6 +26,16 @@ async def test_a_post_by_nobody_is_refused_by_the_database(db: Database) -> None
     assert [post.title for post in await posts.select_posts(db, limit=10)] == ["test title"]
 
 
+@pytest.mark.parametrize("author_name", (None, "test"))
+async def test_a_post_is_found_by_its_authors_name_looked_up_or_given(
+    db: Database, author_name: str | None
+) -> None:
+    post_id = await posts.insert_post(db, 1, "Untitled", "no words", author_name=author_name)
+    found = await posts.select_posts(db, limit=10, search="TEST")
+    assert post_id in [post.id for post in found]
+    assert [post.id for post in await posts.select_posts(db, limit=10, search="other")] == []
+
+
 async def test_a_cjk_word_is_found_only_where_its_characters_follow_each_other(
     db: Database,
 ) -> None:

@@ -119,3 +119,10 @@ async def test_a_long_post_is_analysed_off_the_event_loop(
     assert short.title == long.title == " t "
     assert threads == [threading.current_thread(), threads[1]]
     assert threads[1] is not threading.current_thread()
+
+
+@pytest.mark.parametrize("character", [chr(code) for code in range(128)])
+def test_ascii_text_gives_the_terms_other_text_does(character: str) -> None:
+    # The same words with a Cyrillic one after them take the path for any script.
+    text = f"Quart{character}Hypercorn 2nd_Run {character}x{character} POSTS"
+    assert search.terms(text) == search.terms(text + " ж")[:-1]

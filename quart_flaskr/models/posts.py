@@ -354,6 +354,7 @@ async def insert_post(
     tags: Sequence[str] = (),
     image: image_queries.Image | None = None,
     image_alt: str = "",
+    author_name: str | None = None,
 ) -> int:
     """Add a post, with its search terms and its image if it has one, in one transaction.
 
@@ -362,6 +363,8 @@ async def insert_post(
     :param html: the body as sanitised HTML (``markdown.render``); without it,
         the data step after the next migration stores it
     :param image: the post's image, under a new stored name
+    :param author_name: the author's username, when the caller has it (a
+        username never changes): saves looking it up
     """
     name = None
     terms = await analyse_post(title, body)
@@ -369,7 +372,9 @@ async def insert_post(
         if image is not None:
             await image_queries.insert_image(tx, image)
             name = image.name
-        author = await tx.fetch_one('SELECT username FROM "user" WHERE id = ?', (author_id,))
+        if author_name is None:
+            author = await tx.fetch_one('SELECT username FROM "user" WHERE id = ?', (author_id,))
+            author_name = author["username"] if author else ""
         post_id = await tx.insert(
             "INSERT INTO post (title, body, body_html, author_id, image, image_alt,"
             " search_title, search_author, search_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -382,7 +387,7 @@ async def insert_post(
                 image_alt,
                 terms.title,
                 # No such user: the insert fails on the post's foreign key.
-                indexed(author["username"] if author else ""),
+                indexed(author_name),
                 terms.body,
             ),
         )
