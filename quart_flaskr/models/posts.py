@@ -139,21 +139,23 @@ def _ranked(words: int) -> str:
     def hits(column: str) -> str:
         return "(" + " + ".join([_WORD_HITS.format(column=column, word="?")] * words) + ")"
 
+    # The window's terms are read from post by id: through the full-text
+    # table (its content is post's) each row was a lookup of its own, 0.05 ms
+    # of a search's 0.12 for 50 rows.
     return (
-        f"SELECT id, 2 * {hits('search_title')} + {hits('search_author')} AS rank FROM"  # noqa: S608
-        f" (SELECT rowid AS id, search_title, search_author {_MATCHES}"
-        " ORDER BY rowid DESC LIMIT ?) ORDER BY rank DESC, id DESC LIMIT ? OFFSET ?"
+        f"SELECT post.id, 2 * {hits('search_title')} + {hits('search_author')} AS rank FROM"  # noqa: S608
+        f" (SELECT rowid AS id {_MATCHES} ORDER BY rowid DESC LIMIT ?) AS newest"
+        " JOIN post ON post.id = newest.id ORDER BY rank DESC, post.id DESC LIMIT ? OFFSET ?"
     )
 
 
-_OLDER = (
-    f"SELECT rowid AS id, -1 AS rank {_MATCHES} AND rowid <"  # noqa: S608
-    f" (SELECT min(rowid) FROM (SELECT rowid {_MATCHES} ORDER BY rowid DESC LIMIT ?))"
-    " ORDER BY rowid DESC LIMIT ? OFFSET ?"
-)
+# The older matches are those after the window's, by date: its OFFSET starts
+# past the window (a subquery finding the window's oldest post made the search
+# find its matches twice).
+_OLDER = f"SELECT rowid AS id, -1 AS rank {_MATCHES} ORDER BY rowid DESC LIMIT ? OFFSET ?"
 _SEARCH_IDS = "SELECT * FROM ({ranked}) UNION ALL SELECT * FROM ({older})"
 _IN_TAG = " AND rowid IN (SELECT post_id FROM post_tag WHERE tag_id = ?)"
-_SHOWN = f" AND rowid NOT IN ({_HIDDEN_POSTS})"
+_SHOWN = f" AND ({_NOBODY_SUSPENDED} OR rowid NOT IN ({_HIDDEN_POSTS}))"
 # The same on PostgreSQL: post.search (GIN) holds the post's terms, a tsquery
 # asks for every term of the search, and the posts it finds are then checked
 # for the search's CJK phrases, in their stored terms, as FTS5's phrase queries
@@ -175,11 +177,7 @@ _PG_RANKED = (
     author_hits=_HITS.format(column="search_author", word="word", words=_PG_WORDS),
     tag="{tag}",
 )
-_PG_OLDER = (
-    f"SELECT id, -1 AS rank {_PG_MATCHES} AND id <"  # noqa: S608
-    f" (SELECT min(id) FROM (SELECT id {_PG_MATCHES} ORDER BY id DESC LIMIT ?) AS window_ids)"
-    " ORDER BY id DESC LIMIT ? OFFSET ?"
-)
+_PG_OLDER = f"SELECT id, -1 AS rank {_PG_MATCHES} ORDER BY id DESC LIMIT ? OFFSET ?"
 _PG_SEARCH_IDS = f"({_PG_RANKED}) UNION ALL ({_PG_OLDER})"
 _PG_IN_TAG = " AND post.id IN (SELECT post_id FROM post_tag WHERE tag_id = ?)"
 _PG_SHOWN = f" AND post.author_id NOT IN ({_SUSPENDED})"
@@ -318,11 +316,11 @@ async def select_posts(
         )
         ids = searched.format(tag=in_tag)
         # Rows offset .. offset + limit of the ranked window, then of the older
-        # matches (none when the window holds every match).
+        # matches, which come after the window's by date (none when the window
+        # holds every match).
         ranked = max(0, min(limit, SEARCH_WINDOW - offset))
-        older = (limit - ranked, max(0, offset - SEARCH_WINDOW))
         params = [*counted, *matching, SEARCH_WINDOW, ranked, offset]
-        params += [*matching, *matching, SEARCH_WINDOW, *older]
+        params += [*matching, limit - ranked, max(offset, SEARCH_WINDOW)]
         order = _BY_RANK
     elif tag_id is not None:
         ids, params, order = _TAG_IDS, [tag_id, limit, offset], _BY_DATE
