@@ -12,6 +12,11 @@ from typing import Any
 from typing import cast
 from typing import TypeVar
 
+from hypercorn.typing import ASGIFramework
+from hypercorn.typing import ASGIReceiveCallable
+from hypercorn.typing import ASGISendCallable
+from hypercorn.typing import ASGISendEvent
+from hypercorn.typing import Scope
 from itsdangerous import BadData
 from itsdangerous import BadSignature
 from itsdangerous import URLSafeTimedSerializer
@@ -350,10 +355,10 @@ async def protect_from_csrf(context: RequestContext) -> None:
         abort(400, gettext(CSRF_ERROR))
 
 
-#: What every page but public files depends on (see ``add_security_headers``).
+#: What every page but public files depends on (see ``keep_pages_private``).
 _PAGES_VARY = "Cookie, Accept-Language"
 
-#: Sent with every response, unless the view set its own.
+#: Sent with every response, unless the view set its own (see ``SecurityHeaders``).
 SECURITY_HEADERS = (
     ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
     ("X-Content-Type-Options", "nosniff"),
@@ -361,6 +366,42 @@ SECURITY_HEADERS = (
     ("Referrer-Policy", "same-origin"),
     ("Cross-Origin-Opener-Policy", "same-origin"),
 )
+
+
+class SecurityHeaders:
+    """ASGI middleware adding ``SECURITY_HEADERS`` (and HSTS) to every response.
+
+    They are the same for every response, so they are encoded once and added
+    to what the app sends as it goes by: through Werkzeug's ``Headers`` each was
+    checked and encoded again for every response (a tenth of ``/hello``'s hooks).
+    """
+
+    def __init__(self, asgi_app: ASGIFramework, hsts_seconds: int) -> None:
+        self.asgi_app = asgi_app
+        headers = list(SECURITY_HEADERS)
+        if hsts_seconds:
+            headers.append(
+                ("Strict-Transport-Security", f"max-age={hsts_seconds}; includeSubDomains")
+            )
+        self.headers = [(name.lower().encode(), value.encode()) for name, value in headers]
+
+    async def __call__(
+        self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
+        if scope["type"] != "http":
+            await self.asgi_app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: ASGISendEvent) -> None:
+            if message["type"] == "http.response.start":
+                sent = message["headers"]
+                # Lower case, as Quart sends them; a view's own header stays alone.
+                own = {name.lower() for name, _ in sent}
+                added = [header for header in self.headers if header[0] not in own]
+                message = {**message, "headers": [*sent, *added]}
+            await send(message)
+
+        await self.asgi_app(scope, receive, send_with_headers)
 
 
 def header_values(headers: Headers) -> dict[str, str]:
@@ -376,18 +417,11 @@ def header_values(headers: Headers) -> dict[str, str]:
     return values
 
 
-async def add_security_headers(response: Response) -> Response:
-    """Headers for every response; session-dependent pages are kept out of shared caches."""
-    context = request_context()
-    headers = response.headers
-    present = header_values(headers)
-    for name, value in SECURITY_HEADERS:
-        if name.lower() not in present:
-            headers.add(name, value)
-    hsts = context.app.config["HSTS_SECONDS"]
-    if hsts and "strict-transport-security" not in present:
-        headers.add("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
-    if not is_public_view(context):
+async def keep_pages_private(response: Response) -> Response:
+    """Pages depend on the session: shared caches must not keep them (public files aside)."""
+    if not is_public_view(request_context()):
+        headers = response.headers
+        present = header_values(headers)
         # Every page shows who is logged in, so every page depends on the
         # session cookie, read or not, and on the language cookie and the
         # browser's Accept-Language. (Plain strings: this runs on every
@@ -426,6 +460,9 @@ async def refuse_insecure_secret_key() -> None:
 def init_app(app: Quart) -> None:
     app.session_interface = PrivateSessionInterface()
     app.before_request(check_request)
-    app.after_request(add_security_headers)
+    app.after_request(keep_pages_private)
+    app.asgi_app = SecurityHeaders(  # type: ignore[method-assign]
+        app.asgi_app, app.config["HSTS_SECONDS"]
+    )
     app.add_template_global(csrf_token)
     app.before_serving(refuse_insecure_secret_key)
