@@ -72,3 +72,14 @@ async def test_an_images_variants_come_narrowest_first(db: Database) -> None:
     assert post is not None
     assert post.image_variants == (("b-narrow.png", 480), ("a-wide.png", 960))
     assert (post.image, post.image_width, post.image_height) == ("original.png", 1920, 1080)
+
+
+async def test_a_listing_read_again_gives_the_same_posts_until_one_changes(db: Database) -> None:
+    await posts.insert_post(db, 1, "Second", "b", author_name="test")
+    first = await posts.select_posts(db, limit=10)
+    again = await posts.select_posts(db, limit=10)
+    assert len(first) == 2 and all(a is b for a, b in zip(first, again, strict=True))
+    await posts.update_post(db, first[0].id, "Changed", "b")
+    changed = await posts.select_posts(db, limit=10)
+    assert changed[0].title == "Changed" and changed[0] is not first[0]
+    assert changed[1] is first[1]

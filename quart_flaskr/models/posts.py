@@ -10,8 +10,10 @@ follow them, newest first.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from typing import NamedTuple
 
 from markupsafe import Markup
@@ -185,7 +187,23 @@ _BY_DATE = "created DESC, post.id DESC"
 _BY_RANK = "page.rank DESC, post.id DESC"
 
 
+#: Rows of ``_COLUMNS`` whose Post is kept: a few pages' worth for each of many readers.
+ROWS_KEPT = 2048
+
+
 def _post(row: Row) -> Post:
+    """A row of ``_COLUMNS`` as a Post, the same one for the same values as long as it is kept.
+
+    A listing read again (by the next reader, after any write) gives the rows
+    it gave before: their Posts are made once, and the fragment cache, which
+    keys listed posts' pieces by them, finds the very same Post, whose strings
+    keep their hashes, rather than one made again from new strings.
+    """
+    return _new_post(tuple(row))
+
+
+@functools.lru_cache(maxsize=ROWS_KEPT)
+def _new_post(row: tuple[Any, ...]) -> Post:
     """A row of ``_COLUMNS`` as a Post (read by position: a listing reads 50 at once)."""
     (
         post_id,
