@@ -792,7 +792,7 @@ async def test_listings_and_searches_read_an_index_never_the_table(pg: PostgresD
     for query, phrases in (("'fox'", []), ("'서버' & '버에'", [" 서버  버에 "])):
         matching = (query, phrases)
         counted = ([" fox "], [" fox "])
-        params = (*counted, *matching, 50, 5, 0, *matching, *matching, 50, 0, 0)
+        params = (*counted, *matching, 50, 5, 0, *matching, 0, 50)
         searched = await plan(pg, search, params)
         assert "Seq Scan" not in searched, searched
         assert "post_search" in searched, searched
