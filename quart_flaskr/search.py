@@ -94,7 +94,9 @@ _RUN = re.compile(
     f"(?P<cyrillic>[{_CYRILLIC}]+)|(?P<cjk>[{_CJK}]+)"
     f"|(?:[^\\W_{_CYRILLIC}{_CJK}]|[{_mark_ranges()}])+"
 )
-_ENGLISH: Callable[[str], str] = Stemmer.Stemmer("english").stemWord
+_ENGLISH_STEMMER = Stemmer.Stemmer("english")
+_ENGLISH: Callable[[str], str] = _ENGLISH_STEMMER.stemWord
+_ENGLISH_WORDS: Callable[[list[str]], list[str]] = _ENGLISH_STEMMER.stemWords
 _RUSSIAN: Callable[[str], str] = Stemmer.Stemmer("russian").stemWord
 
 
@@ -114,12 +116,16 @@ def _normalised(text: str) -> str:
 _ASCII_RUN = re.compile("[a-z0-9]+")
 
 
+def _ascii_words(text: str) -> list[str]:
+    """The runs of ASCII ``text``, all Latin: what normalising leaves of ASCII is its
+    lower case, and ``_RUN``'s classes of it are ASCII letters and digits."""
+    return _ASCII_RUN.findall(text.lower())
+
+
 def _runs(text: str) -> Iterator[tuple[str | None, str]]:
     """Each run of one script in the words of ``text``: ("cyrillic" | "cjk" | None, run)."""
     if text.isascii():
-        # What normalising leaves of ASCII is its lower case, and _RUN's
-        # classes of it are ASCII letters and digits: the same runs, sooner.
-        for word in _ASCII_RUN.findall(text.lower()):
+        for word in _ascii_words(text):
             yield None, word
         return
     for run in _RUN.finditer(_normalised(text)):
@@ -146,6 +152,9 @@ def terms(text: str) -> list[str]:
     A CJK run gives its bigrams first, one after the other (a search's phrase
     is found among them), then each of its characters.
     """
+    if text.isascii():
+        # Latin words only (see _runs), stemmed in one call.
+        return _ENGLISH_WORDS([word[:TERM_MAX] for word in _ascii_words(text)])
     found: list[str] = []
     for script, run in _runs(text):
         if script == "cjk":
