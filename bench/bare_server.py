@@ -21,13 +21,18 @@ def start_bare(workdir: Path, sizes: dict[str, int], cpus: str | None) -> Server
 
 
 def _serve(
-    name: str, module: str, log_path: Path, cpus: str | None, env: dict[str, str] | None = None
+    name: str,
+    module: str,
+    log_path: Path,
+    cpus: str | None,
+    env: dict[str, str] | None = None,
+    app: str = "app",
 ) -> Server:
     """``bench/<module>.py``'s ``app`` served as the blog is: hypercorn.toml, one worker."""
     port = free_port()
     server = Server(
         name,
-        hypercorn_command(BIN, port, f"{module}:app", workers=1),
+        hypercorn_command(BIN, port, f"{module}:{app}", workers=1),
         cwd=BENCH,
         port=port,
         log_path=log_path,
@@ -43,6 +48,17 @@ def bare_load(key: str, load: Load) -> Load:
     return dataclasses.replace(load, path=f"/{key}")
 
 
-def start_bare_quart(workdir: Path, cpus: str | None) -> Server:
-    """bench/bare_quart.py (Quart, one ``/hello`` route) served as the blog is."""
+def start_bare_quart(workdir: Path, cpus: str | None, headers: bool = False) -> Server:
+    """bench/bare_quart.py (Quart, one ``/hello`` route) served as the blog is.
+
+    ``headers``: its ``app_with_headers``, which sends the blog's headers too.
+    """
+    if headers:
+        return _serve(
+            "bare Quart app with the blog's headers (hypercorn)",
+            "bare_quart",
+            workdir / "bare-quart-headers.log",
+            cpus,
+            app="app_with_headers",
+        )
     return _serve("bare Quart app (hypercorn)", "bare_quart", workdir / "bare-quart.log", cpus)

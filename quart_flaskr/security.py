@@ -356,7 +356,9 @@ async def protect_from_csrf(context: RequestContext) -> None:
 
 
 #: What every page but public files depends on (see ``keep_pages_private``).
-_PAGES_VARY = "Cookie, Accept-Language"
+PAGES_VARY = "Cookie, Accept-Language"
+#: A page may be kept by the browser only, and checked before each use.
+PAGES_CACHE_CONTROL = "private, no-cache"
 
 #: Sent with every response, unless the view set its own (see ``SecurityHeaders``).
 SECURITY_HEADERS = (
@@ -428,14 +430,14 @@ async def keep_pages_private(response: Response) -> Response:
         # response, and parsing the headers into objects costs more.)
         vary = present.get("vary")
         if not vary:
-            headers["Vary"] = _PAGES_VARY
+            headers["Vary"] = PAGES_VARY
         else:
             named = vary.lower()
-            missing = [name for name in _PAGES_VARY.split(", ") if name.lower() not in named]
+            missing = [name for name in PAGES_VARY.split(", ") if name.lower() not in named]
             if missing:
                 headers["Vary"] = ", ".join((vary, *missing))
         if "cache-control" not in present:
-            headers.add("Cache-Control", "private, no-cache")
+            headers.add("Cache-Control", PAGES_CACHE_CONTROL)
     return response
 
 

@@ -14,8 +14,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from quart.wrappers import Response
 
+from bench.bare_quart import app as bare_quart
+from bench.bare_quart import app_with_headers
 from bench.cli import EXIT_NO_WRK
+from tests.helpers import Client
 from tests.pathological_markdown import CORPUS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +60,19 @@ def quick_bench(results: Path, *options: str) -> subprocess.CompletedProcess[str
     return run
 
 
+async def test_the_bare_quart_app_with_the_blogs_headers_sends_what_the_blog_does(
+    client: Client,
+) -> None:
+    def headers(response: Response) -> set[tuple[str, str]]:
+        return {(name.lower(), value) for name, value in response.headers.items()}
+
+    blog = headers(await client.get("/hello"))
+    bare = headers(await bare_quart.test_client().get("/hello"))
+    with_headers = headers(await app_with_headers.test_client().get("/hello"))
+    assert with_headers == blog
+    assert len(blog - bare) == 7
+
+
 @pytest.mark.slow
 def test_quick_benchmark_prints_a_row_per_scenario(tmp_path: Path) -> None:
     results = tmp_path / "results.json"
@@ -83,6 +100,10 @@ def test_quick_benchmark_prints_a_row_per_scenario(tmp_path: Path) -> None:
     assert data["main"]["hello"]["quart"]["requests"] > 0
     assert "hooks overhead = ours' cpu / bare Quart's cpu - 1 = " in run.stdout
     assert isinstance(data["main"]["hooks_overhead"]["overhead_pct"], float)
+    # And on one sending the blog's headers: what they cost the server alone.
+    assert data["main"]["hello"]["quart_headers"]["requests"] > 0
+    assert "bare Quart, blog's headers" in run.stdout
+    assert isinstance(data["main"]["hooks_overhead"]["headers_pct"], float)
     # The listings without the page cache, at --quick's 5 posts a page.
     assert "Listings without the page cache: 5 posts a page" in run.stdout
     listings = data["listings"]["scenarios"]

@@ -62,8 +62,9 @@ class Row:
     size: int | None
     #: Measured on an instance without the page cache.
     uncached: bool = False
-    #: The bare Quart app's run (GET /hello only).
+    #: The bare Quart app's run, and its run sending the blog's headers (GET /hello only).
     quart: WrkResult | None = None
+    quart_headers: WrkResult | None = None
 
     @property
     def name(self) -> str:
@@ -82,6 +83,8 @@ class Row:
         )
         if self.quart is not None:
             entry["quart"] = dataclasses.asdict(self.quart)
+        if self.quart_headers is not None:
+            entry["quart_headers"] = dataclasses.asdict(self.quart_headers)
         return entry
 
 
@@ -98,8 +101,8 @@ class MainTable:
     def hello_runs(self) -> hooks.HelloRuns | None:
         """GET /hello on the blog, the bare ASGI app and the bare Quart app."""
         for row in self.rows:
-            if row.key == HELLO and row.quart is not None:
-                return hooks.HelloRuns(row.ours, row.bare, row.quart)
+            if row.key == HELLO and row.quart is not None and row.quart_headers is not None:
+                return hooks.HelloRuns(row.ours, row.bare, row.quart, row.quart_headers)
         return None
 
     def as_json(self) -> dict[str, Any]:
@@ -121,7 +124,10 @@ def measure(context: BenchContext) -> MainTable:
         seeded = seed_ours(server.url, ours.database, settings.posts)
         target = Target(server, seeded.loads(csrf=True), seeded.sizes)
         bare = stack.enter_context(start_bare(context.workdir, seeded.sizes, cpu))
-        quart = stack.enter_context(start_bare_quart(context.workdir, cpu))
+        quart = (
+            stack.enter_context(start_bare_quart(context.workdir, cpu)),
+            stack.enter_context(start_bare_quart(context.workdir, cpu, headers=True)),
+        )
         flaskr = None
         if settings.flaskr is not None:
             flaskr = _serve_flaskr(context, stack, settings.flaskr)
@@ -170,15 +176,22 @@ def _measure_row(
     ours: Target,
     bare: Server,
     flaskr: Target | None,
-    quart: Server,
+    quart: tuple[Server, Server],
 ) -> Row:
     """The scenario on each app in turn, ``--rounds`` times; the run with the median req/s.
 
-    GET /hello is also sent to the bare Quart app, after the bare ASGI app.
+    GET /hello is also sent to the bare Quart apps (without and with the blog's
+    headers), after the bare ASGI app.
     """
     settings = context.settings
     duration = context.duration_for(key)
-    runs: dict[str, list[WrkResult]] = {"ours": [], "bare": [], "flaskr": [], "quart": []}
+    runs: dict[str, list[WrkResult]] = {
+        "ours": [],
+        "bare": [],
+        "flaskr": [],
+        "quart": [],
+        "quart_headers": [],
+    }
     for round_ in range(1, settings.rounds + 1):
         of = settings.round_label(round_)
         log(f"{label}: ours{of}")
@@ -187,7 +200,9 @@ def _measure_row(
         runs["bare"].append(context.measure(bare, bare_load(key, ours.loads[key]), duration))
         if key == HELLO:
             log(f"{label}: bare Quart{of}")
-            runs["quart"].append(context.measure(quart, ours.loads[key], duration))
+            runs["quart"].append(context.measure(quart[0], ours.loads[key], duration))
+            log(f"{label}: bare Quart with the blog's headers{of}")
+            runs["quart_headers"].append(context.measure(quart[1], ours.loads[key], duration))
         if flaskr is not None and key in FLASKR_SCENARIOS:
             log(f"{label}: Flaskr{of}")
             runs["flaskr"].append(context.measure(flaskr.server, flaskr.loads[key], duration))
@@ -200,10 +215,11 @@ def _measure_row(
         rounds={
             app: [result.rps for result in results]
             for app, results in runs.items()
-            if results or app != "quart"
+            if results or app not in ("quart", "quart_headers")
         },
         size=ours.sizes.get(key),
         quart=median(runs["quart"]) if runs["quart"] else None,
+        quart_headers=median(runs["quart_headers"]) if runs["quart_headers"] else None,
     )
 
 
