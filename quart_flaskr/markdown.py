@@ -212,10 +212,10 @@ _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="markdown")
 
 
 #: Characters of a text up to which it is rendered on the event loop: the worst
-#: of the pathological texts (emphasis runs) takes 0.6 ms at 1,000 characters, a
-#: paragraph of prose 35 us, while handing a render to the thread and back costs
-#: some 50 us of CPU. Comments and short posts are mostly shorter.
-INLINE_MAX = 1_000
+#: of the pathological texts (emphasis runs, mixed delimiters) takes 0.4 ms at
+#: 600 characters (0.6 ms at 1,000), a paragraph of prose 20 us, while handing a
+#: render to the thread and back costs some 50 us of CPU. Most comments are shorter.
+INLINE_MAX = 600
 
 
 async def render_async(text: str) -> Markup:

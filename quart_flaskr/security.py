@@ -209,7 +209,9 @@ class PrivateSessionInterface(SecureCookieSessionInterface):
         response: Response | WerkzeugResponse | None,
     ) -> None:
         if not session and not session.modified:
-            return  # Nothing to send, nothing to delete (as Quart's, sooner).
+            # Nothing to send or delete. (Quart's would add "Vary: Cookie" for an
+            # empty session read: pages get it from keep_pages_private anyway.)
+            return
         if response is not None and is_public(response.headers):
             if not session.modified:
                 # Only the expiry's refresh, which the next page sends.
@@ -376,6 +378,7 @@ class SecurityHeaders:
     They are the same for every response, so they are encoded once and added
     to what the app sends as it goes by: through Werkzeug's ``Headers`` each was
     checked and encoded again for every response (a tenth of ``/hello``'s hooks).
+    HSTS_SECONDS is read once, when the app is made, as all its settings are.
     """
 
     def __init__(self, asgi_app: ASGIFramework, hsts_seconds: int) -> None:
@@ -396,7 +399,7 @@ class SecurityHeaders:
 
         async def send_with_headers(message: ASGISendEvent) -> None:
             if message["type"] == "http.response.start":
-                sent = message["headers"]
+                sent = list(message.get("headers", ()))
                 # Lower case, as Quart sends them; a view's own header stays alone.
                 own = {name.lower() for name, _ in sent}
                 added = [header for header in self.headers if header[0] not in own]

@@ -188,7 +188,11 @@ _BY_RANK = "page.rank DESC, post.id DESC"
 
 
 #: Rows of ``_COLUMNS`` whose Post is kept: a few pages' worth for each of many readers.
-ROWS_KEPT = 2048
+ROWS_KEPT = 1024
+#: Characters of a row's title, text and HTML above which its Post is not kept
+#: (a long post's is made again each time): at most 16 million characters are
+#: kept, 1,024 rows of 8,000 with their HTML twice (the row's, the Post's).
+ROW_TEXT_KEPT = 8_000
 
 
 def _post(row: Row) -> Post:
@@ -199,10 +203,13 @@ def _post(row: Row) -> Post:
     keys listed posts' pieces by them, finds the very same Post, whose strings
     keep their hashes, rather than one made again from new strings.
     """
-    return _new_post(tuple(row))
+    values = tuple(row)
+    title, body, html = values[1:4]
+    if len(title) + len(body) + len(html or "") > ROW_TEXT_KEPT:
+        return _new_post(values)
+    return _kept_post(values)
 
 
-@functools.lru_cache(maxsize=ROWS_KEPT)
 def _new_post(row: tuple[Any, ...]) -> Post:
     """A row of ``_COLUMNS`` as a Post (read by position: a listing reads 50 at once)."""
     (
@@ -243,6 +250,9 @@ def _new_post(row: tuple[Any, ...]) -> Post:
         tuple(sorted(tags.split(","))) if tags else (),
         bool(liked),
     )
+
+
+_kept_post = functools.lru_cache(maxsize=ROWS_KEPT)(_new_post)
 
 
 def _variants(listed: str | None) -> tuple[tuple[str, int], ...]:
