@@ -112,7 +112,7 @@ def parse_tags(text: str) -> tuple[list[str], str | None]:
 
 
 async def _listing(
-    title: str, *, tag: str | None = None, tag_id: int | None = None
+    title: str, *, tag: str | None = None, unknown_tag: str = ""
 ) -> ResponseReturnValue:
     """A page of posts, newest first, or best match first for a search (``?q=``)."""
     search = request.args.get("q", "").strip() or None
@@ -132,9 +132,12 @@ async def _listing(
         limit=per_page + 1,
         offset=paging.offset(number, per_page),
         viewer_id=_viewer_id(),
-        tag_id=tag_id,
+        tag=tag,
         search=search,
     )
+    # A tag no post carries is deleted: only a listing of nothing asks whether it is.
+    if tag is not None and not found and await tags.select_tag_id(get_db(), tag) is None:
+        abort(404, unknown_tag)
     args: dict[str, Any] = {} if tag is None else {"name": tag}
 
     def url_for_page(page: int) -> str:
@@ -160,10 +163,11 @@ async def index() -> ResponseReturnValue:
 async def tag(name: str) -> ResponseReturnValue:
     """Show the posts with a tag, most recent first."""
     normal = normalise_tag(name)
-    tag_id = await tags.select_tag_id(get_db(), normal)
-    if tag_id is None:
-        abort(404, gettext("No post is tagged %(tag)s.", tag=repr(name)))
-    return await _listing(gettext("Tagged %(tag)s", tag=repr(normal)), tag=normal, tag_id=tag_id)
+    return await _listing(
+        gettext("Tagged %(tag)s", tag=repr(normal)),
+        tag=normal,
+        unknown_tag=gettext("No post is tagged %(tag)s.", tag=repr(name)),
+    )
 
 
 async def render_post_page(id: int, comment: str = "") -> str:

@@ -105,8 +105,10 @@ _NEWEST_IDS = (
     f"SELECT id FROM post WHERE ({_NOBODY_SUSPENDED} OR author_id NOT IN ({_SUSPENDED}))"  # noqa: S608
     " ORDER BY created DESC, id DESC LIMIT ? OFFSET ?"
 )
+# A tag's id, from its name: found in the listing's own query, not in a query before it.
+_TAG = "(SELECT id FROM tag WHERE name = ?)"
 _TAG_IDS = (
-    "SELECT post_id AS id FROM post_tag WHERE tag_id = ?"  # noqa: S608
+    f"SELECT post_id AS id FROM post_tag WHERE tag_id = {_TAG}"  # noqa: S608
     f" AND ({_NOBODY_SUSPENDED} OR post_id NOT IN ({_HIDDEN_POSTS}))"
     " ORDER BY created DESC, post_id DESC LIMIT ? OFFSET ?"
 )
@@ -156,7 +158,7 @@ def _ranked(words: int) -> str:
 # find its matches twice).
 _OLDER = f"SELECT rowid AS id, -1 AS rank {_MATCHES} ORDER BY rowid DESC LIMIT ? OFFSET ?"
 _SEARCH_IDS = "SELECT * FROM ({ranked}) UNION ALL SELECT * FROM ({older})"
-_IN_TAG = " AND rowid IN (SELECT post_id FROM post_tag WHERE tag_id = ?)"
+_IN_TAG = f" AND rowid IN (SELECT post_id FROM post_tag WHERE tag_id = {_TAG})"  # noqa: S608
 _SHOWN = f" AND ({_NOBODY_SUSPENDED} OR rowid NOT IN ({_HIDDEN_POSTS}))"
 # The same on PostgreSQL: post.search (GIN) holds the post's terms, a tsquery
 # asks for every term of the search, and the posts it finds are then checked
@@ -181,7 +183,7 @@ _PG_RANKED = (
 )
 _PG_OLDER = f"SELECT id, -1 AS rank {_PG_MATCHES} ORDER BY id DESC LIMIT ? OFFSET ?"
 _PG_SEARCH_IDS = f"({_PG_RANKED}) UNION ALL ({_PG_OLDER})"
-_PG_IN_TAG = " AND post.id IN (SELECT post_id FROM post_tag WHERE tag_id = ?)"
+_PG_IN_TAG = f" AND post.id IN (SELECT post_id FROM post_tag WHERE tag_id = {_TAG})"  # noqa: S608
 _PG_SHOWN = f" AND post.author_id NOT IN ({_SUSPENDED})"
 _BY_DATE = "created DESC, post.id DESC"
 _BY_RANK = "page.rank DESC, post.id DESC"
@@ -302,7 +304,7 @@ async def select_posts(
     limit: int,
     offset: int = 0,
     viewer_id: int | None = None,
-    tag_id: int | None = None,
+    tag: str | None = None,
     search: str | None = None,
     author_id: int | None = None,
 ) -> list[Post]:
@@ -311,8 +313,8 @@ async def select_posts(
     Posts of suspended users are left out.
 
     :param viewer_id: the user whose likes ``Post.liked`` reports
-    :param tag_id: only posts with this tag
-    :param author_id: only this user's posts (not with ``tag_id`` or ``search``)
+    :param tag: only posts with the tag of this name (normalised, ``tags.normalise_tag``)
+    :param author_id: only this user's posts (not with ``tag`` or ``search``)
     :param search: only posts whose title, body or author has every word of it
     """
     params: list[object]
@@ -333,9 +335,9 @@ async def select_posts(
             # Each word twice (replace, length), for the title and for the name.
             twice: list[object] = [word for word in words for _ in range(2)]
             counted = twice * 2
-        if tag_id is not None:
-            matching.append(tag_id)
-        in_tag = "" if tag_id is None else _PG_IN_TAG if postgres else _IN_TAG
+        if tag is not None:
+            matching.append(tag)
+        in_tag = "" if tag is None else _PG_IN_TAG if postgres else _IN_TAG
         in_tag += _PG_SHOWN if postgres else _SHOWN
         searched = (
             _PG_SEARCH_IDS
@@ -350,8 +352,8 @@ async def select_posts(
         params = [*counted, *matching, SEARCH_WINDOW, ranked, offset]
         params += [*matching, limit - ranked, max(offset, SEARCH_WINDOW)]
         order = _BY_RANK
-    elif tag_id is not None:
-        ids, params, order = _TAG_IDS, [tag_id, limit, offset], _BY_DATE
+    elif tag is not None:
+        ids, params, order = _TAG_IDS, [tag, limit, offset], _BY_DATE
     elif author_id is not None:
         ids, params, order = _AUTHOR_IDS, [author_id, limit, offset], _BY_DATE
     else:
