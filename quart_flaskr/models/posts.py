@@ -337,14 +337,7 @@ async def select_posts(
             counted = twice * 2
         if tag is not None:
             matching.append(tag)
-        in_tag = "" if tag is None else _PG_IN_TAG if postgres else _IN_TAG
-        in_tag += _PG_SHOWN if postgres else _SHOWN
-        searched = (
-            _PG_SEARCH_IDS
-            if postgres
-            else _SEARCH_IDS.format(ranked=_ranked(len(words)), older=_OLDER)
-        )
-        ids = searched.format(tag=in_tag)
+        ids = _search_ids(postgres, len(words), tag is not None)
         # Rows offset .. offset + limit of the ranked window, then of the older
         # matches, which come after the window's by date (none when the window
         # holds every match).
@@ -358,13 +351,29 @@ async def select_posts(
         ids, params, order = _AUTHOR_IDS, [author_id, limit, offset], _BY_DATE
     else:
         ids, params, order = _NEWEST_IDS, [limit, offset], _BY_DATE
-    sql = (
+    rows = await db.fetch_all(_listing(ids, order), [viewer_id, *params])
+    return [_post(row) for row in rows]
+
+
+@functools.lru_cache(maxsize=128)
+def _search_ids(postgres: bool, words: int, tagged: bool) -> str:
+    """A search's ids, as SQL: for the backend, the number of words, within a tag or not."""
+    shown = _PG_SHOWN if postgres else _SHOWN
+    in_tag = ("" if not tagged else _PG_IN_TAG if postgres else _IN_TAG) + shown
+    searched = (
+        _PG_SEARCH_IDS if postgres else _SEARCH_IDS.format(ranked=_ranked(words), older=_OLDER)
+    )
+    return searched.format(tag=in_tag)
+
+
+@functools.lru_cache(maxsize=256)
+def _listing(ids: str, order: str) -> str:
+    """A listing's SQL: the posts of the ``ids`` query, in ``order`` (both made once)."""
+    return (
         f"SELECT {_COLUMNS} FROM ({ids}) AS page"  # noqa: S608 - only constants are formatted in.
         ' JOIN post ON post.id = page.id JOIN "user" ON "user".id = post.author_id'
         f" ORDER BY {order}"
     )
-    rows = await db.fetch_all(sql, [viewer_id, *params])
-    return [_post(row) for row in rows]
 
 
 async def select_post(db: Database, post_id: int, viewer_id: int | None = None) -> Post | None:
