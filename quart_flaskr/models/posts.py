@@ -61,16 +61,27 @@ class Post(NamedTuple):
     liked: bool = False
 
 
+# The posts of users a moderator suspended are hidden until they are restored.
+# Suspended users are few, so each listing's index is read as before, passing
+# over the posts of this short list of authors.
+_SUSPENDED = 'SELECT id FROM "user" WHERE suspended IS NOT NULL'
+_HIDDEN_POSTS = f"SELECT post.id FROM post WHERE author_id IN ({_SUSPENDED})"  # noqa: S608
+# While nobody is suspended (asked once a query) no entry is looked up in that
+# list: in SQLite the lookup cost 7 times the index step itself, which a deep
+# page's OFFSET pays for every entry it passes (0.9 ms for the index's page
+# 1,000 on a million posts, 0.13 ms without; 0.28 ms asked this way).
+_NOBODY_SUSPENDED = f"NOT EXISTS ({_SUSPENDED})"
+
 # The columns of a post as ``_post`` reads them, in this order.
 _COLUMNS = (
-    "post.id, title, body, body_html, created, author_id, username, image, image_alt,"
+    "post.id, title, body, body_html, created, author_id, username, image, image_alt,"  # noqa: S608
     " like_count,"
     # The stored count, less the comments of suspended users, which no page shows
     # (read from the few suspended users' comments, not from the post's; not at
     # all while nobody is suspended, asked once a query). The image's size and
     # variants only for a post with an image. Each guard saves its lookups for
     # every row: a tenth of a 50-post listing's query in SQLite.
-    ' comment_count - CASE WHEN NOT EXISTS (SELECT 1 FROM "user" WHERE suspended IS NOT NULL)'
+    f" comment_count - CASE WHEN {_NOBODY_SUSPENDED}"
     ' THEN 0 ELSE (SELECT count(*) FROM "user" JOIN comment ON comment.author_id = "user".id'
     '  WHERE "user".suspended IS NOT NULL AND comment.post_id = post.id) END AS comment_count,'
     " CASE WHEN post.image IS NOT NULL THEN"
@@ -85,16 +96,6 @@ _COLUMNS = (
     " EXISTS (SELECT 1 FROM post_like"
     "  WHERE post_like.post_id = post.id AND post_like.user_id = ?) AS liked"
 )
-# The posts of users a moderator suspended are hidden until they are restored.
-# Suspended users are few, so each listing's index is read as before, passing
-# over the posts of this short list of authors.
-_SUSPENDED = 'SELECT id FROM "user" WHERE suspended IS NOT NULL'
-_HIDDEN_POSTS = f"SELECT post.id FROM post WHERE author_id IN ({_SUSPENDED})"  # noqa: S608
-# While nobody is suspended (asked once a query) no entry is looked up in that
-# list: in SQLite the lookup cost 7 times the index step itself, which a deep
-# page's OFFSET pays for every entry it passes (0.9 ms for the index's page
-# 1,000 on a million posts, 0.13 ms without; 0.28 ms asked this way).
-_NOBODY_SUSPENDED = f"NOT EXISTS ({_SUSPENDED})"
 _SELECT_POST = (
     f'SELECT {_COLUMNS} FROM post JOIN "user" ON "user".id = post.author_id'  # noqa: S608
     ' WHERE post.id = ? AND "user".suspended IS NULL'
