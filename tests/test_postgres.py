@@ -29,6 +29,7 @@ from quart_flaskr.db.copy import CopyError
 from quart_flaskr.db.extension import database_from_config
 from quart_flaskr.db.postgres import PostgresDatabase
 from quart_flaskr.db.postgres import PostgresRow
+from quart_flaskr.db.postgres import statement
 from quart_flaskr.db.postgres import to_pyformat
 from quart_flaskr.db.schema import load_postgres_migrations
 from quart_flaskr.deploy import deployment_problems
@@ -93,6 +94,65 @@ def with_password(url: str) -> str:
 def test_placeholders_become_psycopgs_outside_quotes(sql: str, expected: str) -> None:
     # Inside quotes, a ? is text; a % is always doubled (psycopg reads it everywhere).
     assert to_pyformat(sql) == expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "params", "expected"),
+    (
+        (
+            "SELECT a FROM t WHERE b = ? ORDER BY a LIMIT ? OFFSET ?",
+            (7, 6, 10),
+            ("SELECT a FROM t WHERE b = %s ORDER BY a LIMIT 6 OFFSET 10", [7]),
+        ),
+        (
+            "SELECT a FROM (SELECT a FROM t LIMIT ?) AS s WHERE a > ? LIMIT ?",
+            (50, 3, 5),
+            ("SELECT a FROM (SELECT a FROM t LIMIT 50) AS s WHERE a > %s LIMIT 5", [3]),
+        ),
+        # Quoted, it is text; a count that is not a whole number stays a parameter.
+        ("SELECT 'LIMIT ?', ? LIMIT ?", (1, 2), ("SELECT 'LIMIT ?', %s LIMIT 2", [1])),
+        (
+            "SELECT a FROM t LIMIT ?",
+            ("5; DROP TABLE t",),
+            ("SELECT a FROM t LIMIT %s", ("5; DROP TABLE t",)),
+        ),
+        ("SELECT a FROM t LIMIT ?", (True,), ("SELECT a FROM t LIMIT %s", (True,))),
+        ("SELECT ? % 2", (5,), ("SELECT %s %% 2", (5,))),
+    ),
+)
+def test_limit_and_offset_counts_are_written_into_the_statement(
+    sql: str, params: tuple[object, ...], expected: tuple[str, object]
+) -> None:
+    assert statement(sql, params) == expected
+
+
+async def test_a_prepared_listing_keeps_one_plan(tmp_path: Path, postgres_url: str) -> None:
+    """With its counts written in, PostgreSQL runs a listing on the plan it kept, not planning
+    it at every run (which cost four times running it)."""
+    config = make_config(
+        tmp_path, DATABASE_URL=postgres_url, DATABASE_POOL_SIZE=1, DATABASE_PREPARED_STATEMENTS=True
+    )
+    database = get_db(create_app(config))
+    try:
+        await database.migrate()
+        alice = await users.insert_user(database, "alice", "hash")
+        assert alice is not None
+        for number in range(3):
+            await posts.insert_post(database, alice, f"Post {number}", "foxes", tags=["t"])
+        for _ in range(12):
+            listed = await posts.select_posts(database, limit=6)
+            assert [post.title for post in listed] == ["Post 2", "Post 1", "Post 0"]
+        rows = await database.fetch_all(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE '%LIMIT 6 OFFSET 0%'"
+        )
+        assert len(rows) == 1
+        generic, custom = rows[0]
+        # The first five runs of a prepared statement are planned for their
+        # values, as PostgreSQL plans every statement's; from then on, the kept plan.
+        assert custom == 5 and generic > 0, (generic, custom)
+    finally:
+        await database.close()
 
 
 def test_rows_read_by_name_and_position() -> None:

@@ -49,8 +49,9 @@ from quart_flaskr.db.sqlite_connect import create_private_file
 
 #: The advisory lock every write transaction holds ("qfwr"): one writer at a time.
 WRITE_LOCK = 0x71667772
-#: The placeholders and literals of the models' SQL: ``?``, ``%`` and quoted text.
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
+#: The placeholders and literals of the models' SQL: ``?``, ``%`` and quoted text;
+#: a placeholder after LIMIT or OFFSET is told apart (group 1).
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|(\b(?:LIMIT|OFFSET)\s+)?\?|%")
 
 
 def _has_input(socket: int) -> bool:
@@ -75,12 +76,65 @@ def to_pyformat(sql: str) -> str:
 
     A ``?`` in quotes is text and stays; psycopg reads ``%`` everywhere, quotes included.
     """
-    return _TOKENS.sub(_to_pyformat_token, sql)
+    return "%s".join(_parsed(sql)[0])
 
 
-def _to_pyformat_token(match: re.Match[str]) -> str:
-    text = match.group()
-    return "%s" if text == "?" else text.replace("%", "%%")
+def statement(sql: str, params: Params) -> tuple[str, Params]:
+    """What to send psycopg for ``sql`` with ``params``: the counts of LIMIT and OFFSET written in.
+
+    PostgreSQL cannot estimate the rows a LIMIT or OFFSET parameter leaves, so
+    the plan it keeps for a prepared statement looks costly beside one made for
+    the values given, and it plans such a statement anew at every run: for a
+    listing, planning cost four times running it (0.33 of 0.41 ms of the
+    server's CPU). With the counts in the text, the kept plan is as good as a
+    new one and is used. A page of a listing is then a statement of its own,
+    prepared once it has run a few times on a connection, as page 1 is.
+    Only whole numbers are written in; anything else stays a parameter.
+    """
+    counts = _parsed(sql)[1]
+    values = tuple(params[number] for number in counts)
+    if not counts or not all(type(value) is int for value in values):
+        return to_pyformat(sql), params
+    written = set(counts)
+    rest = [value for number, value in enumerate(params) if number not in written]
+    return _with_counts(sql, values), rest
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(sql: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """``sql`` in psycopg's form split at each placeholder; which of them follow LIMIT or OFFSET."""
+    pieces: list[str] = []
+    counts: list[int] = []
+    text: list[str] = []
+    position = 0
+    for match in _TOKENS.finditer(sql):
+        literal = match.group()
+        text.append(sql[position : match.start()])
+        position = match.end()
+        if not literal.endswith("?"):
+            # Quoted text (a ? in it stays), or a % (psycopg reads % everywhere).
+            text.append(literal.replace("%", "%%"))
+            continue
+        if match.group(1):
+            counts.append(len(pieces))
+            text.append(match.group(1))
+        pieces.append("".join(text))
+        text = []
+    text.append(sql[position:])
+    pieces.append("".join(text))
+    return tuple(pieces), tuple(counts)
+
+
+@functools.lru_cache(maxsize=1024)
+def _with_counts(sql: str, values: tuple[int, ...]) -> str:
+    """``sql`` in psycopg's form with ``values`` in place of its LIMIT and OFFSET placeholders."""
+    pieces, counts = _parsed(sql)
+    written = dict(zip(counts, values, strict=True))
+    text = [pieces[0]]
+    for number, piece in enumerate(pieces[1:]):
+        text.append(str(written[number]) if number in written else "%s")
+        text.append(piece)
+    return "".join(text)
 
 
 class PostgresRow(Sequence[Any]):
@@ -106,9 +160,19 @@ class PostgresRow(Sequence[Any]):
 
 
 def _row_maker(cursor: psycopg.AsyncCursor[Any]) -> RowMaker[PostgresRow]:
-    names = [column.name for column in cursor.description or ()]
-    index = {name: position for position, name in enumerate(names)}
-    return functools.partial(PostgresRow, index=index)
+    # The names straight from the result: cursor.description makes an object
+    # for each column, with its type looked up (a tenth of psycopg's work for
+    # a listing's query).
+    result = cursor.pgresult
+    assert result is not None  # psycopg asks for a row maker once it has a result.
+    names = tuple(map(result.fname, range(result.nfields)))
+    return functools.partial(PostgresRow, index=_index(names))
+
+
+@functools.lru_cache(maxsize=512)
+def _index(names: tuple[bytes | None, ...]) -> dict[str, int]:
+    """Each column's position by its name (the models' names are ASCII); one dict per shape."""
+    return {(name or b"").decode(): position for position, name in enumerate(names)}
 
 
 @contextmanager
@@ -138,7 +202,7 @@ class PostgresTransaction(Transaction):
         """Run a statement; without parameters, as written (a whole schema script may be one)."""
         with translated_errors(self._location):
             if params:
-                cursor = await self._conn.execute(to_pyformat(sql), params)
+                cursor = await self._conn.execute(*statement(sql, params))
             else:
                 cursor = await self._conn.execute(sql.encode())
             return cursor.rowcount
@@ -157,7 +221,7 @@ class PostgresTransaction(Transaction):
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[PostgresRow]:  # type: ignore[override]
         with translated_errors(self._location):
-            cursor = await self._conn.execute(to_pyformat(sql), params)
+            cursor = await self._conn.execute(*statement(sql, params))
             return await cursor.fetchall()
 
     async def schema_version(self) -> int:
@@ -350,7 +414,7 @@ class PostgresDatabase(Database):
     async def fetch_all(self, sql: str, params: Params = ()) -> list[PostgresRow]:  # type: ignore[override]
         """Run a read-only query on a pooled connection, in autocommit."""
         async with self._connection() as conn:
-            cursor = await conn.execute(to_pyformat(sql), params)
+            cursor = await conn.execute(*statement(sql, params))
             return await cursor.fetchall()
 
     async def data_version(self) -> int:
