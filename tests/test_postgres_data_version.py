@@ -12,7 +12,7 @@ from quart_flaskr.db import DatabaseUnavailableError
 from quart_flaskr.db import Params
 from quart_flaskr.db import Row
 from quart_flaskr.db.postgres import PostgresDatabase
-from quart_flaskr.db.postgres import PostgresRow
+from quart_flaskr.db.postgres import row_class
 
 
 class Server:
@@ -30,7 +30,7 @@ class Server:
         reply = asyncio.get_running_loop().create_future()
         self.replies.append(reply)
         await reply
-        return PostgresRow((version,), {"version": 0})
+        return row_class((b"version",))([version])
 
     def answer(self, read: int, error: Exception | None = None) -> None:
         if error is None:

@@ -26,10 +26,10 @@ from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
-from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from contextlib import contextmanager
 from typing import Any
+from typing import ClassVar
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -137,26 +137,30 @@ def _with_counts(sql: str, values: tuple[int, ...]) -> str:
     return "".join(text)
 
 
-class PostgresRow(Sequence[Any]):
-    """A row read by position or by column name, as SQLite's rows are."""
+class PostgresRow(tuple[Any, ...]):
+    """A row read by position or by column name, as SQLite's rows are.
 
-    __slots__ = ("_index", "_values")
+    A tuple, made by psycopg's own code without a Python call per row; each
+    shape of result has a class of its own (``row_class``) that knows the names.
+    """
 
-    def __init__(self, values: Sequence[Any], index: dict[str, int]) -> None:
-        self._values = values
-        self._index = index
+    __slots__ = ()
+    #: Each column's position, by its name.
+    columns: ClassVar[dict[str, int]] = {}
 
-    def __getitem__(self, key: int | str, /) -> Any:  # type: ignore[override]
-        return self._values[self._index[key] if isinstance(key, str) else key]
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)
+    def __getitem__(self, key: Any, /) -> Any:
+        return super().__getitem__(self.columns[key] if isinstance(key, str) else key)
 
     def keys(self) -> list[str]:
-        return list(self._index)
+        return list(self.columns)
+
+
+@functools.lru_cache(maxsize=512)
+def row_class(names: tuple[bytes | None, ...]) -> type[PostgresRow]:
+    """The class of the rows of a result with these column names, as libpq gives them (the
+    models' names are ASCII): one class for each shape of result."""
+    columns = {(name or b"").decode(): position for position, name in enumerate(names)}
+    return type("PostgresRow", (PostgresRow,), {"__slots__": (), "columns": columns})
 
 
 def _row_maker(cursor: psycopg.AsyncCursor[Any]) -> RowMaker[PostgresRow]:
@@ -165,14 +169,7 @@ def _row_maker(cursor: psycopg.AsyncCursor[Any]) -> RowMaker[PostgresRow]:
     # a listing's query).
     result = cursor.pgresult
     assert result is not None  # psycopg asks for a row maker once it has a result.
-    names = tuple(map(result.fname, range(result.nfields)))
-    return functools.partial(PostgresRow, index=_index(names))
-
-
-@functools.lru_cache(maxsize=512)
-def _index(names: tuple[bytes | None, ...]) -> dict[str, int]:
-    """Each column's position by its name (the models' names are ASCII); one dict per shape."""
-    return {(name or b"").decode(): position for position, name in enumerate(names)}
+    return row_class(tuple(map(result.fname, range(result.nfields))))
 
 
 @contextmanager

@@ -93,11 +93,25 @@ _COLUMNS = (
     "  FROM image_variant WHERE image_variant.image = post.image) END AS image_variants,"
     " (SELECT group_concat(tag.name, ',') FROM post_tag JOIN tag ON tag.id = post_tag.tag_id"
     "  WHERE post_tag.post_id = post.id) AS tags,"
-    " EXISTS (SELECT 1 FROM post_like"
-    "  WHERE post_like.post_id = post.id AND post_like.user_id = ?) AS liked"
+    " {liked} AS liked"
 )
+# Whether the reader likes the post: looked up only for a reader who is logged
+# in (the reader's id its one parameter). For anyone else the query holds no
+# parameter that could be NULL: PostgreSQL would plan it again at every run,
+# finding a plan for NULL cheaper than the one it keeps.
+_LIKED = (
+    "EXISTS (SELECT 1 FROM post_like WHERE post_like.post_id = post.id AND post_like.user_id = ?)"
+)
+_NOBODY_LIKES = "FALSE"
+
+
+def _columns(viewer: bool) -> str:
+    """``_COLUMNS`` for a reader who is logged in (``viewer``: one parameter), or for anyone."""
+    return _COLUMNS.format(liked=_LIKED if viewer else _NOBODY_LIKES)
+
+
 _SELECT_POST = (
-    f'SELECT {_COLUMNS} FROM post JOIN "user" ON "user".id = post.author_id'  # noqa: S608
+    'SELECT {columns} FROM post JOIN "user" ON "user".id = post.author_id'
     ' WHERE post.id = ? AND "user".suspended IS NULL'
 )
 
@@ -352,7 +366,8 @@ async def select_posts(
         ids, params, order = _AUTHOR_IDS, [author_id, limit, offset], _BY_DATE
     else:
         ids, params, order = _NEWEST_IDS, [limit, offset], _BY_DATE
-    rows = await db.fetch_all(_listing(ids, order), [viewer_id, *params])
+    viewer = [] if viewer_id is None else [viewer_id]
+    rows = await db.fetch_all(_listing(ids, order, bool(viewer)), [*viewer, *params])
     return [_post(row) for row in rows]
 
 
@@ -368,17 +383,24 @@ def _search_ids(postgres: bool, words: int, tagged: bool) -> str:
 
 
 @functools.lru_cache(maxsize=256)
-def _listing(ids: str, order: str) -> str:
+def _listing(ids: str, order: str, viewer: bool) -> str:
     """A listing's SQL: the posts of the ``ids`` query, in ``order`` (both made once)."""
     return (
-        f"SELECT {_COLUMNS} FROM ({ids}) AS page"  # noqa: S608 - only constants are formatted in.
+        f"SELECT {_columns(viewer)} FROM ({ids}) AS page"  # noqa: S608 - only constants are formatted in.
         ' JOIN post ON post.id = page.id JOIN "user" ON "user".id = post.author_id'
         f" ORDER BY {order}"
     )
 
 
+@functools.lru_cache(maxsize=2)
+def _selected_post(viewer: bool) -> str:
+    """One post's SQL, for a reader who is logged in (``viewer``) or for anyone."""
+    return _SELECT_POST.format(columns=_columns(viewer))
+
+
 async def select_post(db: Database, post_id: int, viewer_id: int | None = None) -> Post | None:
-    row = await db.fetch_one(_SELECT_POST, (viewer_id, post_id))
+    viewer = () if viewer_id is None else (viewer_id,)
+    row = await db.fetch_one(_selected_post(bool(viewer)), (*viewer, post_id))
     return None if row is None else _post(row)
 
 
