@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from quart_flaskr.db import Database
+from quart_flaskr.models import likes
 from quart_flaskr.models import posts
 from quart_flaskr.models.images import Image
 from quart_flaskr.models.images import Variant
@@ -18,6 +19,27 @@ async def test_a_post_saved_without_its_html_has_none_until_the_data_step(db: Da
     await posts.update_post(db, post.id, "t", "*edited*")
     edited = await posts.select_post(db, post.id)
     assert edited is not None and edited.body == "*edited*" and edited.html is None
+
+
+async def test_every_listing_and_a_post_say_which_posts_the_reader_likes(db: Database) -> None:
+    liked = await posts.insert_post(db, 2, "Liked needle", "needle", tags=["t"])
+    other = await posts.insert_post(db, 2, "Other needle", "needle", tags=["t"])
+    assert await likes.like_post(db, liked, 1)
+    listings: dict[str, dict[str, object]] = {
+        "index": {},
+        "tag": {"tag": "t"},
+        "search": {"search": "needle"},
+        "profile": {"author_id": 2},
+    }
+    # The reader who liked it, another, and anyone (not logged in).
+    for viewer, expected in ((1, {liked}), (2, set()), (None, set())):
+        for name, kwargs in listings.items():
+            found = await posts.select_posts(db, limit=10, viewer_id=viewer, **kwargs)  # type: ignore[arg-type]
+            assert {liked, other} <= {post.id for post in found}, name
+            assert {post.id for post in found if post.liked} == expected, (name, viewer)
+        post = await posts.select_post(db, liked, viewer)
+        assert post is not None and post.liked is bool(expected)
+        assert post.like_count == 1
 
 
 async def test_a_post_by_nobody_is_refused_by_the_database(db: Database) -> None:

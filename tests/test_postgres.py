@@ -102,9 +102,16 @@ def test_placeholders_become_psycopgs_outside_quotes(sql: str, expected: str) ->
     (
         (
             "SELECT a FROM t WHERE b = ? ORDER BY a LIMIT ? OFFSET ?",
-            (7, 6, 10),
-            ("SELECT a FROM t WHERE b = %s ORDER BY a LIMIT 6 OFFSET 10", [7]),
+            (7, 6, 0),
+            ("SELECT a FROM t WHERE b = %s ORDER BY a LIMIT 6 OFFSET 0", [7]),
         ),
+        # A deeper page's OFFSET stays a parameter: one statement for them all.
+        (
+            "SELECT a FROM t WHERE b = ? ORDER BY a LIMIT ? OFFSET ?",
+            (7, 6, 10),
+            ("SELECT a FROM t WHERE b = %s ORDER BY a LIMIT 6 OFFSET %s", [7, 10]),
+        ),
+        ("SELECT a FROM t OFFSET ?", (10,), ("SELECT a FROM t OFFSET %s", (10,))),
         (
             "SELECT a FROM (SELECT a FROM t LIMIT ?) AS s WHERE a > ? LIMIT ?",
             (50, 3, 5),
@@ -119,6 +126,8 @@ def test_placeholders_become_psycopgs_outside_quotes(sql: str, expected: str) ->
         ),
         ("SELECT a FROM t LIMIT ?", (True,), ("SELECT a FROM t LIMIT %s", (True,))),
         ("SELECT ? % 2", (5,), ("SELECT %s %% 2", (5,))),
+        # Too few parameters: psycopg says so, as it would have.
+        ("SELECT a FROM t LIMIT ? OFFSET ?", (5,), ("SELECT a FROM t LIMIT %s OFFSET %s", (5,))),
     ),
 )
 def test_limit_and_offset_counts_are_written_into_the_statement(

@@ -80,31 +80,43 @@ def to_pyformat(sql: str) -> str:
 
 
 def statement(sql: str, params: Params) -> tuple[str, Params]:
-    """What to send psycopg for ``sql`` with ``params``: the counts of LIMIT and OFFSET written in.
+    """What to send psycopg for ``sql`` with ``params``: LIMIT counts and OFFSET 0 written in.
 
     PostgreSQL cannot estimate the rows a LIMIT or OFFSET parameter leaves, so
     the plan it keeps for a prepared statement looks costly beside one made for
     the values given, and it plans such a statement anew at every run: for a
     listing, planning cost four times running it (0.33 of 0.41 ms of the
-    server's CPU). With the counts in the text, the kept plan is as good as a
-    new one and is used. A page of a listing is then a statement of its own,
-    prepared once it has run a few times on a connection, as page 1 is.
+    server's CPU). With the counts in the text, the plan it keeps is as good as
+    a new one and is used. A LIMIT is a page's size (or a batch's), a handful
+    of values; an OFFSET is written in only when it is 0, the first page, read
+    most: deeper pages stay one statement with a parameter, not a statement
+    (and a kept plan on the server) for every page number a URL can name.
     Only whole numbers are written in; anything else stays a parameter.
     """
     counts = _parsed(sql)[1]
-    values = tuple(params[number] for number in counts)
-    if not counts or not all(type(value) is int for value in values):
+    if not counts or max(counts) >= len(params):
         return to_pyformat(sql), params
-    written = set(counts)
+    values = tuple(_written(params[number], offset) for number, offset in counts.items())
+    if all(value is None for value in values):
+        return to_pyformat(sql), params
+    written = {number for number, value in zip(counts, values, strict=True) if value is not None}
     rest = [value for number, value in enumerate(params) if number not in written]
     return _with_counts(sql, values), rest
 
 
+def _written(value: object, offset: bool) -> int | None:
+    """A count as it is written into a statement; None where it stays a parameter."""
+    if type(value) is not int or (offset and value != 0):
+        return None
+    return value
+
+
 @functools.lru_cache(maxsize=512)
-def _parsed(sql: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
-    """``sql`` in psycopg's form split at each placeholder; which of them follow LIMIT or OFFSET."""
+def _parsed(sql: str) -> tuple[tuple[str, ...], dict[int, bool]]:
+    """``sql`` in psycopg's form split at each placeholder; those that follow LIMIT or OFFSET,
+    by number (True for OFFSET's)."""
     pieces: list[str] = []
-    counts: list[int] = []
+    counts: dict[int, bool] = {}
     text: list[str] = []
     position = 0
     for match in _TOKENS.finditer(sql):
@@ -115,24 +127,26 @@ def _parsed(sql: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
             # Quoted text (a ? in it stays), or a % (psycopg reads % everywhere).
             text.append(literal.replace("%", "%%"))
             continue
-        if match.group(1):
-            counts.append(len(pieces))
-            text.append(match.group(1))
+        keyword = match.group(1)
+        if keyword:
+            counts[len(pieces)] = keyword.startswith("OFFSET")
+            text.append(keyword)
         pieces.append("".join(text))
         text = []
     text.append(sql[position:])
     pieces.append("".join(text))
-    return tuple(pieces), tuple(counts)
+    return tuple(pieces), counts
 
 
 @functools.lru_cache(maxsize=1024)
-def _with_counts(sql: str, values: tuple[int, ...]) -> str:
-    """``sql`` in psycopg's form with ``values`` in place of its LIMIT and OFFSET placeholders."""
+def _with_counts(sql: str, values: tuple[int | None, ...]) -> str:
+    """``sql`` in psycopg's form with ``values`` written for its counts (None: a parameter)."""
     pieces, counts = _parsed(sql)
     written = dict(zip(counts, values, strict=True))
     text = [pieces[0]]
     for number, piece in enumerate(pieces[1:]):
-        text.append(str(written[number]) if number in written else "%s")
+        value = written.get(number)
+        text.append("%s" if value is None else str(value))
         text.append(piece)
     return "".join(text)
 
