@@ -13,8 +13,8 @@ from quart import Quart
 
 from quart_flaskr import imaging
 from quart_flaskr import passwords
+from quart_flaskr.application import Blog
 from quart_flaskr.templating import drop_flasks_context_processor
-from quart_flaskr.templating import SyncEnvironment
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
@@ -23,9 +23,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     This is the one place configuration is read: the defaults below, then the
     instance folder's ``config.py`` (or ``test_config`` in its stead).
     """
-    app = Quart(__name__, instance_relative_config=True)
-    # Before anything creates the Jinja environment (see templating.py).
-    app.jinja_environment = SyncEnvironment
+    app = Blog(__name__, instance_relative_config=True)
     app.config.from_mapping(
         # Only fit for development: served without debug or testing, the app
         # refuses to start until the instance config.py sets a random key.

@@ -24,6 +24,7 @@ import brotli
 from quart import Quart
 from quart import request
 from quart import Response
+from quart.wrappers.response import DataBody
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -186,6 +187,10 @@ async def compress_response(
     responses, whose body is a list of bytes.
     """
     if response.status_code in (204, 206, 304):
+        return response
+    held = response.response
+    if isinstance(held, DataBody) and len(held.data) < MIN_SIZE:
+        # Too small to be worth it, without a look at the headers.
         return response
     present = header_values(response.headers)
     if (

@@ -45,6 +45,9 @@ _CONDITIONAL_HEADERS = frozenset(
     (b"if-none-match", b"if-modified-since", b"if-match", b"if-unmodified-since", b"range")
 )
 
+#: Paths and query strings kept as answered by the app with something other than a cached page.
+_NOT_PAGES = 4096
+
 
 @dataclass(frozen=True, slots=True)
 class Answer:
@@ -65,6 +68,8 @@ class FastPath:
         self.size = size
         self._cookie_prefix = app.config["SESSION_COOKIE_NAME"].encode() + b"="
         self._answers: dict[tuple[object, ...], Answer] = {}
+        #: Path and query string of the requests the app answered with a 200 of no cached page.
+        self._not_pages: dict[tuple[str, bytes], None] = {}
 
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
@@ -96,7 +101,11 @@ class FastPath:
 
     def _request_key(self, scope: Scope) -> tuple[object, ...] | None:
         """What the answer to this request depends on, or None when it is not to be remembered."""
-        if scope["type"] != "http" or scope["method"] != "GET":
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or (scope["path"], scope["query_string"]) in self._not_pages
+        ):
             return None
         values: dict[bytes, bytes] = {}
         for raw_name, value in scope["headers"]:
@@ -144,14 +153,23 @@ class FastPath:
             await send(message)
             if message["type"] == "http.response.start":
                 # Only a cached page's 200 is remembered: others pass untouched.
-                if message["status"] == 200 and SERVED in scope:
-                    started.append(message)
+                if message["status"] == 200:
+                    if SERVED in scope:
+                        started.append(message)
+                    else:
+                        self._not_a_page(scope)
             elif message["type"] == "http.response.body" and started:
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False):
                     self._remember(scope, request_key, started[0], b"".join(chunks))
 
         return recording_send
+
+    def _not_a_page(self, scope: HTTPScope) -> None:
+        """Send the requests for this path and query string straight to the app from now on."""
+        if len(self._not_pages) >= _NOT_PAGES:
+            del self._not_pages[next(iter(self._not_pages))]
+        self._not_pages[scope["path"], scope["query_string"]] = None
 
     def _remember(
         self,

@@ -130,7 +130,9 @@ async def load_logged_in_user() -> None:
     context = request_context()
     # A file served alike to everyone: no query, and the session untouched.
     if not is_public_view(context):
-        login_id = session.get(_LOGIN_ID)
+        # Quart opens the session (a null one at worst) before any hook runs.
+        assert context.session is not None
+        login_id = context.session.get(_LOGIN_ID)
         if login_id is not None:
             login = await _live_login(login_id)
             if login is not None:

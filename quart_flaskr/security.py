@@ -180,9 +180,11 @@ class PrivateSessionInterface(SecureCookieSessionInterface):
         signer = self.get_signing_serializer(app)
         if signer is None:
             return None
-        cookie = request.cookies.get(self.get_cookie_name(app))
-        if cookie is None:
+        cookies, name = request.cookies, self.get_cookie_name(app)
+        # Not .get(): a missing cookie would cost an exception made and caught.
+        if name not in cookies:
             return SignedSession()
+        cookie = cookies[name]
         max_age = int(app.permanent_session_lifetime.total_seconds())
         try:
             data, signed = signer.loads(cookie, max_age=max_age, return_timestamp=True)
@@ -389,6 +391,7 @@ class SecurityHeaders:
                 ("Strict-Transport-Security", f"max-age={hsts_seconds}; includeSubDomains")
             )
         self.headers = [(name.lower().encode(), value.encode()) for name, value in headers]
+        self.names = frozenset(name for name, _ in self.headers)
 
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
@@ -399,10 +402,13 @@ class SecurityHeaders:
 
         async def send_with_headers(message: ASGISendEvent) -> None:
             if message["type"] == "http.response.start":
-                sent = list(message.get("headers", ()))
-                # Lower case, as Quart sends them; a view's own header stays alone.
-                own = {name.lower() for name, _ in sent}
-                added = [header for header in self.headers if header[0] not in own]
+                sent = message.get("headers", ())
+                # In lower case, as Quart sends them; a view's own header stays alone.
+                own = {name for name, _ in sent}
+                if own.isdisjoint(self.names):
+                    added = self.headers
+                else:
+                    added = [header for header in self.headers if header[0] not in own]
                 message = {**message, "headers": [*sent, *added]}
             await send(message)
 

@@ -303,3 +303,48 @@ async def test_each_scheme_behind_a_proxy_gets_its_own_page(make_app: AppFactory
         assert '<link rel="canonical" href="https://' in secure
         plain = await (await client.get("/")).get_data(as_text=True)
         assert '<link rel="canonical" href="http://' in plain
+
+
+async def test_what_the_app_answers_itself_goes_straight_to_it(
+    app: Quart, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After one 200 that is no cached page, a path and query get the app's send untouched."""
+    monkeypatch.setattr("quart_flaskr.fastpath._NOT_PAGES", 2)
+    page = get_page_cache(app).put("a key", await get_db(app).data_version(), b"a page")
+    given: list[tuple[str, bool]] = []
+
+    async def inner(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        path = cast(dict[str, str], scope)["path"]
+        given.append((path, send is original))
+        if path == "/page":
+            cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page)
+        status = 404 if path == "/missing" else 200
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b"text", "more_body": False})
+
+    original = messages_to([])
+    front = FastPath(app, inner, 4)
+
+    async def get(path: str, query: bytes = b"") -> None:
+        scope = {"type": "http", "method": "GET", "scheme": "http", "path": path}
+        await front(
+            cast(Scope, {**scope, "query_string": query, "headers": []}), receive_nothing, original
+        )
+
+    for path in ("/hello", "/hello", "/missing", "/missing", "/page", "/page"):
+        await get(path)
+    assert given == [
+        ("/hello", False),
+        ("/hello", True),
+        # Not a 200: tried again, as a page may yet be there.
+        ("/missing", False),
+        ("/missing", False),
+        # A cached page is remembered, and then answered without the app.
+        ("/page", False),
+    ]
+    # Each query string on its own; the oldest forgotten past the most kept.
+    given.clear()
+    for query in (b"a=1", b"a=2", b"a=1"):
+        await get("/hello", query)
+    await get("/hello")
+    assert given == [("/hello", False), ("/hello", False), ("/hello", True), ("/hello", False)]
