@@ -8,10 +8,16 @@ from inspect import CO_COROUTINE
 from types import FunctionType
 from types import MethodType
 from typing import Any
+from typing import overload
+from typing import ParamSpec
+from typing import TypeVar
 
 from quart import Quart
 
 from quart_flaskr.templating import SyncEnvironment
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class Blog(Quart):
@@ -20,14 +26,21 @@ class Blog(Quart):
     # Templates compile as plain Python (see templating.py).
     jinja_environment = SyncEnvironment
 
+    @overload
+    def ensure_async(self, func: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]: ...
+
+    @overload
+    def ensure_async(self, func: Callable[P, T]) -> Callable[P, Awaitable[T]]: ...
+
     def ensure_async(self, func: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
         """``func`` itself when it is an ``async def`` function or method, else Quart's answer.
 
         Quart asks this of every hook and view at every request, and its test
-        (``inspect.iscoroutinefunction``, which unwraps partials and looks for
-        markers first) was a sixth of what the blog's hooks cost a request.
-        Every function the blog registers is an ``async def``, as are its
-        session interface's methods: one look at the code's flags tells.
+        (the standard library's ``iscoroutinefunction``, a few calls deep) was
+        a sixth of what the blog's hooks cost a request. Every function the
+        blog registers is an ``async def``, as are its session interface's
+        methods: one look at the code's flags tells. Anything else (a plain
+        function, a partial, an async generator) is Quart's to wrap.
         """
         function = func.__func__ if type(func) is MethodType else func
         if type(function) is FunctionType and function.__code__.co_flags & CO_COROUTINE:

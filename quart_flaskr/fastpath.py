@@ -16,6 +16,12 @@ Cookie, Accept-Language and Accept-Encoding headers; no login session
 request. Everything a page's answer depends on is among those, so the
 answer remembered is the answer the app would give. Answers that set a
 cookie, or are not a 200, are not remembered.
+
+A path and query string the app answered with a 200 from a view that serves
+no cached pages (``/hello``, a static file, an image, a feed) go straight to
+the app from then on, without the key, the lookup and the recording (a tenth
+of ``/hello``'s cost): the app answers them anyway. Nothing but speed hangs
+on it, so a few thousand short ones are remembered, the oldest forgotten first.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from quart import Quart
 from quart_flaskr.db import get_db
 from quart_flaskr.pagecache import get_page_cache
 from quart_flaskr.pagecache import Page
+from quart_flaskr.pagecache import PAGE_VIEW
 from quart_flaskr.pagecache import SERVED
 
 #: The request headers an anonymous reader's page depends on.
@@ -45,8 +52,10 @@ _CONDITIONAL_HEADERS = frozenset(
     (b"if-none-match", b"if-modified-since", b"if-match", b"if-unmodified-since", b"range")
 )
 
-#: Paths and query strings kept as answered by the app with something other than a cached page.
+#: Paths and query strings kept as answered by the app with something other than a cached page,
+#: and the longest kept (a longer one is not: 4,096 of 64 KiB could hold a quarter of a GiB).
 _NOT_PAGES = 4096
+_NOT_PAGE_LENGTH = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,11 +161,12 @@ class FastPath:
         async def recording_send(message: ASGISendEvent) -> None:
             await send(message)
             if message["type"] == "http.response.start":
-                # Only a cached page's 200 is remembered: others pass untouched.
+                # Only a cached page's 200 is remembered; a 200 from a view that
+                # serves no cached pages sends the next such requests straight on.
                 if message["status"] == 200:
                     if SERVED in scope:
                         started.append(message)
-                    else:
+                    elif PAGE_VIEW not in scope:
                         self._not_a_page(scope)
             elif message["type"] == "http.response.body" and started:
                 chunks.append(message.get("body", b""))
@@ -167,9 +177,12 @@ class FastPath:
 
     def _not_a_page(self, scope: HTTPScope) -> None:
         """Send the requests for this path and query string straight to the app from now on."""
+        request = scope["path"], scope["query_string"]
+        if len(request[0]) + len(request[1]) > _NOT_PAGE_LENGTH:
+            return
         if len(self._not_pages) >= _NOT_PAGES:
             del self._not_pages[next(iter(self._not_pages))]
-        self._not_pages[scope["path"], scope["query_string"]] = None
+        self._not_pages[request] = None
 
     def _remember(
         self,

@@ -51,6 +51,9 @@ _EXTENSION = "quart_flaskr.pagecache"
 #: Where the cache names, in the request's ASGI scope, the page it answered an anonymous
 #: reader with: its key and the page (read by fastpath.py).
 SERVED = "quart_flaskr.pagecache.served"
+#: Set in the scope of every request a cached page's view handles, served from the cache
+#: or not: fastpath.py never takes its path for one the app answers alone.
+PAGE_VIEW = "quart_flaskr.pagecache.page_view"
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +202,7 @@ async def _served_from_cache(
 ) -> Response:
     """The view's page as :func:`cached_page` serves it (a function of its own, not
     nested, so that mutation testing reaches it)."""
+    cast(dict[str, object], request.scope)[PAGE_VIEW] = True
     cache = get_page_cache()
     # Taken from the session now, they are the ones the page then shows.
     if not cache.size or get_flashed_messages():

@@ -402,7 +402,7 @@ class SecurityHeaders:
 
         async def send_with_headers(message: ASGISendEvent) -> None:
             if message["type"] == "http.response.start":
-                sent = message.get("headers", ())
+                sent = list(message.get("headers", ()))
                 # In lower case, as Quart sends them; a view's own header stays alone.
                 own = {name for name, _ in sent}
                 if own.isdisjoint(self.names):

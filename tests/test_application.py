@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+import pytest
+import quart.app
 
 from quart_flaskr import create_app
 from quart_flaskr.application import Blog
@@ -27,7 +31,19 @@ def sync_function() -> str:
     return threading.current_thread().name
 
 
-async def test_coroutine_functions_and_methods_are_called_as_they_are(tmp_path: Path) -> None:
+async def generator() -> AsyncIterator[str]:
+    yield "generated"
+
+
+async def test_coroutine_functions_and_methods_are_called_as_they_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Told without Quart's own test, which is not called for them."""
+
+    def not_asked(func: object) -> bool:
+        raise AssertionError(f"Quart's test called for {func!r}")
+
+    monkeypatch.setattr(quart.app, "iscoroutinefunction", not_asked)
     app = create_app(make_config(tmp_path))
     assert isinstance(app, Blog)
     interface = Interface()
@@ -48,6 +64,9 @@ async def test_anything_else_is_left_to_quart(tmp_path: Path) -> None:
         assert await app.ensure_async(function)() != main
     partial = functools.partial(coroutine_function)
     assert await app.ensure_async(partial)() == "awaited"
+    # An async generator function is no coroutine function: Quart wraps it, as it did.
+    wrapped_generator: object = app.ensure_async(generator)
+    assert wrapped_generator is not generator
 
 
 async def test_a_sync_hook_still_runs(tmp_path: Path) -> None:

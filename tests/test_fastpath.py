@@ -318,6 +318,9 @@ async def test_what_the_app_answers_itself_goes_straight_to_it(
         given.append((path, send is original))
         if path == "/page":
             cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page)
+        if path == "/rendered":
+            # A cached page's view that rendered without the cache this time.
+            cast(dict[str, object], scope)[pagecache.PAGE_VIEW] = True
         status = 404 if path == "/missing" else 200
         await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": b"text", "more_body": False})
@@ -331,16 +334,24 @@ async def test_what_the_app_answers_itself_goes_straight_to_it(
             cast(Scope, {**scope, "query_string": query, "headers": []}), receive_nothing, original
         )
 
-    for path in ("/hello", "/hello", "/missing", "/missing", "/page", "/page"):
+    long = "/" + "x" * 512
+    for path in ("/hello", "/hello", "/missing", "/missing", "/rendered", "/rendered"):
+        await get(path)
+    for path in ("/page", "/page", long, long):
         await get(path)
     assert given == [
         ("/hello", False),
         ("/hello", True),
-        # Not a 200: tried again, as a page may yet be there.
+        # Not a 200, or a cached page's view: tried again, as a page may yet be there.
         ("/missing", False),
         ("/missing", False),
+        ("/rendered", False),
+        ("/rendered", False),
         # A cached page is remembered, and then answered without the app.
         ("/page", False),
+        # Too long to be worth remembering.
+        (long, False),
+        (long, False),
     ]
     # Each query string on its own; the oldest forgotten past the most kept.
     given.clear()
