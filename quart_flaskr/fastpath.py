@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import cast
+from typing import TypeVar
 
 from hypercorn.typing import ASGIFramework
 from hypercorn.typing import ASGIReceiveCallable
@@ -51,6 +52,9 @@ _KEYED_HEADERS = (b"host", b"cookie", b"accept-language", b"accept-encoding")
 _CONDITIONAL_HEADERS = frozenset(
     (b"if-none-match", b"if-modified-since", b"if-match", b"if-unmodified-since", b"range")
 )
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 #: Paths and query strings kept as answered by the app with something other than a cached page,
 #: and the longest kept (a longer one is not: 4,096 of 64 KiB could hold a quarter of a GiB).
@@ -180,9 +184,7 @@ class FastPath:
         request = scope["path"], scope["query_string"]
         if len(request[0]) + len(request[1]) > _NOT_PAGE_LENGTH:
             return
-        if len(self._not_pages) >= _NOT_PAGES:
-            del self._not_pages[next(iter(self._not_pages))]
-        self._not_pages[request] = None
+        _put(self._not_pages, request, None, _NOT_PAGES)
 
     def _remember(
         self,
@@ -195,9 +197,14 @@ class FastPath:
         headers = list(start["headers"])
         if any(name.lower() == b"set-cookie" for name, _ in headers):
             return
-        if len(self._answers) >= self.size:
-            del self._answers[next(iter(self._answers))]
-        self._answers[request_key] = Answer(key, page, headers, body)
+        _put(self._answers, request_key, Answer(key, page, headers, body), self.size)
+
+
+def _put(entries: dict[K, V], key: K, value: V, most: int) -> None:
+    """Keep ``value`` under ``key``, the oldest entry dropped first when ``most`` are kept."""
+    if len(entries) >= most:
+        del entries[next(iter(entries))]
+    entries[key] = value
 
 
 def init_app(app: Quart) -> None:
