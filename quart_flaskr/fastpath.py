@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import cast
-from typing import TypeVar
 
 from hypercorn.typing import ASGIFramework
 from hypercorn.typing import ASGIReceiveCallable
@@ -39,6 +38,7 @@ from hypercorn.typing import HTTPScope
 from hypercorn.typing import Scope
 from quart import Quart
 
+from quart_flaskr import bounded
 from quart_flaskr.db import get_db
 from quart_flaskr.pagecache import get_page_cache
 from quart_flaskr.pagecache import Page
@@ -52,9 +52,6 @@ _KEYED_HEADERS = (b"host", b"cookie", b"accept-language", b"accept-encoding")
 _CONDITIONAL_HEADERS = frozenset(
     (b"if-none-match", b"if-modified-since", b"if-match", b"if-unmodified-since", b"range")
 )
-
-K = TypeVar("K")
-V = TypeVar("V")
 
 #: Paths and query strings kept as answered by the app with something other than a cached page,
 #: and the longest kept (a longer one is not: 4,096 of 64 KiB could hold a quarter of a GiB).
@@ -184,7 +181,7 @@ class FastPath:
         request = scope["path"], scope["query_string"]
         if len(request[0]) + len(request[1]) > _NOT_PAGE_LENGTH:
             return
-        _put(self._not_pages, request, None, _NOT_PAGES)
+        bounded.put(self._not_pages, request, None, _NOT_PAGES)
 
     def _remember(
         self,
@@ -197,14 +194,7 @@ class FastPath:
         headers = list(start["headers"])
         if any(name.lower() == b"set-cookie" for name, _ in headers):
             return
-        _put(self._answers, request_key, Answer(key, page, headers, body), self.size)
-
-
-def _put(entries: dict[K, V], key: K, value: V, most: int) -> None:
-    """Keep ``value`` under ``key``, the oldest entry dropped first when ``most`` are kept."""
-    if len(entries) >= most:
-        del entries[next(iter(entries))]
-    entries[key] = value
+        bounded.put(self._answers, request_key, Answer(key, page, headers, body), self.size)
 
 
 def init_app(app: Quart) -> None:

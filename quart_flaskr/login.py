@@ -27,6 +27,7 @@ from quart import ResponseReturnValue
 from quart import session
 from quart import url_for
 
+from quart_flaskr import bounded
 from quart_flaskr.db import get_db
 from quart_flaskr.db import request_data_version
 from quart_flaskr.models import sessions
@@ -70,10 +71,7 @@ class KnownLogins:
         return found[1]
 
     def put(self, login_id: str, data_version: int, login: users.Login) -> None:
-        self._found.pop(login_id, None)
-        if len(self._found) >= self.size:
-            del self._found[next(iter(self._found))]
-        self._found[login_id] = (data_version, login)
+        bounded.put(self._found, login_id, (data_version, login), self.size)
 
     def __len__(self) -> int:
         return len(self._found)

@@ -37,6 +37,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.local import LocalProxy
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from quart_flaskr import bounded
 from quart_flaskr.i18n import gettext
 from quart_flaskr.i18n import N_
 
@@ -52,6 +53,12 @@ CSRF_ERROR = N_(
     "The form was not sent from this site or has expired (missing or invalid CSRF"
     " token). Go back, reload the page and try again."
 )
+
+#: Session cookies kept with what they hold once their signature is checked (see
+#: ``PrivateSessionInterface``): a few hundred bytes each.
+OPENED_SESSIONS = 1024
+#: The types of the values a kept session may hold: none can be changed in place.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 #: The attribute ``public_view`` sets on a view function.
 _PUBLIC_VIEW = "serves_public_files"
@@ -160,6 +167,15 @@ class PrivateSessionInterface(SecureCookieSessionInterface):
 
     Nor is an unchanged cookie re-signed and sent with every page: only once
     it is SESSION_REFRESH_SECONDS old, which moves its expiry on as well.
+
+    A reader's browser sends the same cookie with each request until it
+    changes, so the last ``OPENED_SESSIONS`` cookies whose signature was
+    checked are kept with what they hold: the next request with one of them
+    is only checked for its age (a tenth of a logged-in reader's cached page
+    went to checking the signature and decoding the cookie again). Only
+    cookies whose values are all immutable are kept (a list of flashed
+    messages would be changed in place), and none outlives the keys that
+    checked it.
     """
 
     session_class = SignedSession
@@ -167,12 +183,17 @@ class PrivateSessionInterface(SecureCookieSessionInterface):
     def __init__(self) -> None:
         #: The serializer, and the keys it was made with.
         self._signing: tuple[object, URLSafeTimedSerializer | None] | None = None
+        #: Cookies whose signature was checked with those keys: what each holds, and when
+        #: it was signed (seconds since the epoch, as signed).
+        self._opened: dict[str, tuple[dict[str, object], int]] = {}
 
     def get_signing_serializer(self, app: Quart) -> URLSafeTimedSerializer | None:
         """Quart's serializer, made once for the app's keys rather than for every request."""
         keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
         if self._signing is None or self._signing[0] != keys:
             self._signing = (keys, super().get_signing_serializer(app))
+            # Checked with other keys: a key taken out refuses its cookies at once.
+            self._opened = {}
         return self._signing[1]
 
     async def open_session(self, app: Quart, request: BaseRequestWebsocket) -> SignedSession | None:
@@ -186,12 +207,21 @@ class PrivateSessionInterface(SecureCookieSessionInterface):
             return SignedSession()
         cookie = cookies[name]
         max_age = int(app.permanent_session_lifetime.total_seconds())
-        try:
-            data, signed = signer.loads(cookie, max_age=max_age, return_timestamp=True)
-        except BadSignature:
+        opened = self._opened.get(cookie)
+        if opened is None:
+            try:
+                data, signed = signer.loads(cookie, max_age=max_age, return_timestamp=True)
+            except BadSignature:
+                return SignedSession()
+            opened = (data, int(signed.timestamp()))
+            if all(type(value) in _SCALARS for value in data.values()):
+                bounded.put(self._opened, cookie, opened, OPENED_SESSIONS)
+        elif not 0 <= int(time.time()) - opened[1] <= max_age:
+            # Expired (or signed in the future) since it was checked: as itsdangerous refuses it.
+            del self._opened[cookie]
             return SignedSession()
-        session = SignedSession(data)
-        session.signed_at = signed.timestamp()
+        session = SignedSession(opened[0])
+        session.signed_at = float(opened[1])
         return session
 
     def should_set_cookie(self, app: Quart, session: SessionMixin) -> bool:

@@ -6,9 +6,11 @@ import sqlite3
 import stat
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from itsdangerous import BadSignature
+from itsdangerous import URLSafeTimedSerializer
 from quart import Quart
 from quart import request
 from quart import session
@@ -33,6 +35,7 @@ from tests.helpers import Client
 from tests.helpers import csrf_token
 from tests.helpers import make_config
 from tests.helpers import post_form
+from tests.helpers import session_cookie
 
 GOOD_KEY = "k" * 64
 
@@ -559,3 +562,89 @@ async def test_a_nul_character_in_the_path_is_refused(client: Client, path: str)
     assert response.status_code == 400
     message = '<p class="error">The address holds characters that are not valid text.</p>'
     assert message in await response.get_data(as_text=True)
+
+
+def _counting_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The session cookies whose signature is checked from now on."""
+    checked: list[str] = []
+    loads = URLSafeTimedSerializer.loads
+
+    def counting(self: URLSafeTimedSerializer, value: str, *args: Any, **kwargs: Any) -> Any:
+        if self.salt == b"cookie-session":
+            checked.append(value)
+        return loads(self, value, *args, **kwargs)
+
+    monkeypatch.setattr(URLSafeTimedSerializer, "loads", counting)
+    return checked
+
+
+async def test_a_cookie_sent_again_is_not_checked_again(
+    client: Client, auth: AuthActions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await auth.login()
+    await client.get("/")  # The session gets its form secret: a new cookie.
+    checked = _counting_loads(monkeypatch)
+    for _ in range(3):
+        assert "Log Out" in await (await client.get("/")).get_data(as_text=True)
+    assert checked == [session_cookie(client)]
+    # What it holds is copied for each request: one request's change stays its own.
+    assert "csrf_token" in await (await client.get("/create")).get_data(as_text=True)
+    assert checked == [session_cookie(client)]
+
+
+async def test_a_kept_cookie_expires_as_a_checked_one_does(
+    app: Quart, client: Client, auth: AuthActions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await auth.login()
+    await client.get("/")
+    cookie = session_cookie(client)
+    checked = _counting_loads(monkeypatch)
+    lifetime = app.permanent_session_lifetime.total_seconds()
+    now = time.time()
+    # Kept at the first request, then only its age looked at: signed in the
+    # future (a clock set back) or too long ago, it is refused as when checked,
+    # and checked again the next time it comes.
+    for later, logged_in in (
+        (0, True),
+        (-10, False),
+        (0, True),
+        (lifetime - 5, True),
+        (lifetime + 5, False),
+    ):
+        monkeypatch.setattr(time, "time", lambda later=later: now + later)
+        client.set_cookie("localhost", "session", cookie)
+        page = await (await client.get("/")).get_data(as_text=True)
+        assert ("Log Out" in page) is logged_in, later
+    assert checked == [cookie, cookie]
+
+
+async def test_a_kept_cookie_is_refused_once_its_key_is_taken_out(
+    app: Quart, client: Client, auth: AuthActions
+) -> None:
+    await auth.login()
+    assert "Log Out" in await (await client.get("/")).get_data(as_text=True)
+    app.config["SECRET_KEY"] = "n" * 64
+    assert "Log In" in await (await client.get("/")).get_data(as_text=True)
+
+
+async def test_a_session_holding_a_list_is_checked_each_time(
+    app: Quart, client: Client, auth: AuthActions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    @app.route("/note")
+    async def note() -> str:
+        notes = session.setdefault("notes", [])
+        notes.append(len(notes))
+        session.modified = True
+        return str(notes)
+
+    @app.route("/notes")
+    async def notes() -> str:
+        return str(session.get("notes"))
+
+    await auth.login()
+    assert await (await client.get("/note")).get_data(as_text=True) == "[0]"
+    checked = _counting_loads(monkeypatch)
+    for _ in range(2):
+        assert await (await client.get("/notes")).get_data(as_text=True) == "[0]"
+    assert len(checked) == 2
+    assert await (await client.get("/note")).get_data(as_text=True) == "[0, 1]"
