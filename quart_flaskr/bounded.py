@@ -1,4 +1,5 @@
-"""Bounded tables: dicts kept to at most so many entries, the oldest dropped first.
+"""Bounded tables: dicts kept to at most so many entries, or so much weight, the oldest dropped
+first.
 
 Oldest rather than least recently used: a lookup is then one ``dict.get``,
 and an entry still in use is soon put back.
@@ -6,6 +7,7 @@ and an entry still in use is soon put back.
 
 from __future__ import annotations
 
+from typing import Generic
 from typing import TypeVar
 
 K = TypeVar("K")
@@ -18,3 +20,35 @@ def put(entries: dict[K, V], key: K, value: V, most: int) -> None:
     if len(entries) >= most:
         del entries[next(iter(entries))]
     entries[key] = value
+
+
+class WeighedTable(Generic[K, V]):
+    """Entries kept up to a total weight (bytes, characters), the oldest dropped first.
+
+    An entry heavier than the whole table is not kept.
+    """
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        #: The weight of the entries kept.
+        self.weight = 0
+        self._entries: dict[K, tuple[V, int]] = {}
+
+    def get(self, key: K) -> V | None:
+        found = self._entries.get(key)
+        return None if found is None else found[0]
+
+    def put(self, key: K, value: V, weight: int) -> None:
+        """Keep ``value`` under ``key``, dropping the oldest entries until it fits."""
+        if weight > self.most:
+            return
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self.weight -= old[1]
+        while self.weight + weight > self.most:
+            self.weight -= self._entries.pop(next(iter(self._entries)))[1]
+        self._entries[key] = (value, weight)
+        self.weight += weight
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -26,6 +26,7 @@ from quart import current_app
 from quart import Quart
 from quart import request
 
+from quart_flaskr import bounded
 from quart_flaskr.i18n import current_language
 
 _EXTENSION = "quart_flaskr.fragments"
@@ -65,23 +66,22 @@ class FragmentCache:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        #: The bytes kept, as ``sys.getsizeof`` counts the keys' texts and the pieces.
-        self.weight = 0
-        self._pieces: dict[Hashable, tuple[tuple[Markup, ...], int]] = {}
+        self._pieces: bounded.WeighedTable[Hashable, tuple[Markup, ...]] = bounded.WeighedTable(
+            size
+        )
+
+    @property
+    def weight(self) -> int:
+        """The bytes kept, as ``sys.getsizeof`` counts the keys' texts and the pieces."""
+        return self._pieces.weight
 
     def pieces(self, key: Hashable, render: Callable[[], tuple[Markup, ...]]) -> tuple[Markup, ...]:
         """The pieces kept under ``key``, or what ``render`` gives, then kept."""
         found = self._pieces.get(key)
         if found is not None:
-            return found[0]
+            return found
         rendered = render()
-        weight = _weight(key) + sum(map(sys.getsizeof, rendered))
-        if weight <= self.size:
-            while self.weight + weight > self.size:
-                oldest = next(iter(self._pieces))
-                self.weight -= self._pieces.pop(oldest)[1]
-            self._pieces[key] = (rendered, weight)
-            self.weight += weight
+        self._pieces.put(key, rendered, _weight(key) + sum(map(sys.getsizeof, rendered)))
         return rendered
 
     def __len__(self) -> int:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from markupsafe import Markup
 
 from quart_flaskr.db import Database
+from quart_flaskr.db import Params
+from quart_flaskr.db import Row
 from quart_flaskr.models import likes
 from quart_flaskr.models import posts
 from quart_flaskr.models.images import Image
 from quart_flaskr.models.images import Variant
+from tests.helpers import another_connection
 from tests.helpers import CONSTRAINT_ERRORS
 
 
@@ -115,3 +119,101 @@ async def test_a_long_posts_row_is_made_into_a_post_again_each_time(db: Database
     first = await posts.select_posts(db, limit=1)
     again = await posts.select_posts(db, limit=1)
     assert first == again and first[0].body == body and first[0] is not again[0]
+
+
+def _counting_texts(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    """The ids of each query for posts' texts ``db`` runs from now on."""
+    read: list[list[int]] = []
+    fetch_all = db.fetch_all
+
+    async def counting(sql: str, params: Params = ()) -> list[Row]:
+        if sql.startswith("SELECT id, revision, body, body_html FROM post"):
+            read.append(list(params))
+        return await fetch_all(sql, params)
+
+    monkeypatch.setattr(db, "fetch_all", counting)
+    return read
+
+
+async def _add_html_posts(db: Database, count: int) -> list[int]:
+    return [
+        await posts.insert_post(db, 1, f"t{n}", f"b{n}", html=Markup(f"<p>b{n}</p>"))  # noqa: S704
+        for n in range(count)
+    ]
+
+
+async def test_a_listing_reads_only_the_texts_it_has_not_read_before(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = await _add_html_posts(db, 3)
+    read = _counting_texts(db, monkeypatch)
+    first = await posts.select_posts(db, limit=3)
+    assert [post.body for post in first] == ["b2", "b1", "b0"]
+    assert sorted(read[0]) == sorted(ids)
+    # Read again (any listing, any reader): no text is read.
+    await posts.select_posts(db, limit=3, viewer_id=1)
+    await posts.select_posts(db, limit=3, author_id=1)
+    assert len(read) == 1
+    # An edit gives the post a new revision: its new text, and only it, is read.
+    await posts.update_post(db, ids[1], "t1", "new", html=Markup("<p>new</p>"))
+    edited = await posts.select_posts(db, limit=3)
+    assert [(post.body, str(post.html)) for post in edited][1] == ("new", "<p>new</p>")
+    assert read[1:] == [[ids[1]]]
+
+
+async def test_an_edit_from_another_host_is_seen_in_the_next_listing(db: Database) -> None:
+    (post_id,) = await _add_html_posts(db, 1)
+    assert (await posts.select_posts(db, limit=1))[0].body == "b0"
+    other = another_connection(db)
+    try:
+        await posts.update_post(other, post_id, "t0", "elsewhere", html=Markup("<p>e</p>"))
+    finally:
+        await other.close()
+    assert (await posts.select_posts(db, limit=1))[0].body == "elsewhere"
+
+
+async def test_a_text_without_its_html_is_read_until_the_html_is_stored(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post_id = await posts.insert_post(db, 1, "t", "*later*")
+    read = _counting_texts(db, monkeypatch)
+    for _ in range(2):
+        assert (await posts.select_posts(db, limit=1))[0].html is None
+    assert read == [[post_id], [post_id]]
+
+
+@pytest.mark.parametrize("change", ("edit", "delete"))
+async def test_a_post_changed_between_the_listing_and_its_texts(
+    db: Database, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    first, second = await _add_html_posts(db, 2)
+    fetch_all = db.fetch_all
+
+    async def changing(sql: str, params: Params = ()) -> list[Row]:
+        if sql.startswith("SELECT id, revision, body, body_html FROM post"):
+            if change == "edit":
+                await posts.update_post(db, second, "t1", "newer", html=Markup("<p>newer</p>"))
+            else:
+                await posts.delete_post(db, second)
+        return await fetch_all(sql, params)
+
+    monkeypatch.setattr(db, "fetch_all", changing)
+    listed = await posts.select_posts(db, limit=10)
+    monkeypatch.undo()
+    # Edited: its newer text (kept under its new revision). Deleted: left out.
+    if change == "edit":
+        assert [post.body for post in listed][:2] == ["newer", "b0"]
+        assert (await posts.select_posts(db, limit=1))[0].body == "newer"
+    else:
+        assert second not in [post.id for post in listed] and first in [post.id for post in listed]
+
+
+async def test_each_edit_gives_a_new_revision(db: Database) -> None:
+    (post_id,) = await _add_html_posts(db, 1)
+    revisions = set()
+    for body in ("a", "b", "c"):
+        await posts.update_post(db, post_id, "t", body)
+        row = await db.fetch_one("SELECT revision FROM post WHERE id = ?", (post_id,))
+        assert row is not None
+        revisions.add(row[0])
+    assert len(revisions) == 3

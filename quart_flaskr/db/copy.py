@@ -47,6 +47,7 @@ TABLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
             "title",
             "body",
             "body_html",
+            "revision",
             "image",
             "image_alt",
             # The terms, not the index: the target's own triggers index them.

@@ -11,6 +11,8 @@ follow them, newest first.
 from __future__ import annotations
 
 import functools
+import secrets
+import weakref
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -18,6 +20,7 @@ from typing import NamedTuple
 
 from markupsafe import Markup
 
+from quart_flaskr import bounded
 from quart_flaskr.db import Database
 from quart_flaskr.db import Params
 from quart_flaskr.db import Row
@@ -72,9 +75,9 @@ _HIDDEN_POSTS = f"SELECT post.id FROM post WHERE author_id IN ({_SUSPENDED})"  #
 # 1,000 on a million posts, 0.13 ms without; 0.28 ms asked this way).
 _NOBODY_SUSPENDED = f"NOT EXISTS ({_SUSPENDED})"
 
-# The columns of a post as ``_post`` reads them, in this order.
-_COLUMNS = (
-    "post.id, title, body, body_html, created, author_id, username, image, image_alt,"  # noqa: S608
+# The columns of a post after its id, title and text.
+_REST = (
+    " created, author_id, username, image, image_alt,"  # noqa: S608
     " like_count,"
     # The stored count, less the comments of suspended users, which no page shows
     # (read from the few suspended users' comments, not from the post's; not at
@@ -95,6 +98,13 @@ _COLUMNS = (
     "  WHERE post_tag.post_id = post.id) AS tags,"
     " {liked} AS liked"
 )
+# The columns of a post as ``_post`` reads them, in this order.
+_COLUMNS = "post.id, title, body, body_html," + _REST
+# The same for a listing: the post's revision in place of its text (body and
+# HTML, most of a row's bytes), which comes from the texts read before (see
+# ``_with_texts``). On PostgreSQL receiving and reading the texts of a 50-post
+# listing was some 40% of the app's own work on its query.
+_LISTED_COLUMNS = "post.id, title, revision," + _REST
 # Whether the reader likes the post: looked up only for a reader who is logged
 # in (the reader's id its one parameter). For anyone else the query holds no
 # parameter that could be NULL: PostgreSQL would plan it again at every run,
@@ -105,9 +115,9 @@ _LIKED = (
 _NOBODY_LIKES = "FALSE"
 
 
-def _columns(viewer: bool) -> str:
-    """``_COLUMNS`` for a reader who is logged in (``viewer``: one parameter), or for anyone."""
-    return _COLUMNS.format(liked=_LIKED if viewer else _NOBODY_LIKES)
+def _columns(viewer: bool, columns: str = _COLUMNS) -> str:
+    """``columns`` for a reader who is logged in (``viewer``: one parameter), or for anyone."""
+    return columns.format(liked=_LIKED if viewer else _NOBODY_LIKES)
 
 
 _SELECT_POST = (
@@ -212,7 +222,7 @@ ROWS_KEPT = 1024
 ROW_TEXT_KEPT = 8_000
 
 
-def _post(row: Row) -> Post:
+def _post(row: Row | tuple[Any, ...]) -> Post:
     """A row of ``_COLUMNS`` as a Post, the same one for the same values as long as it is kept.
 
     A listing read again (by the next reader, after any write) gives the rows
@@ -308,6 +318,13 @@ def _tsquery(units: list[tuple[str, ...]]) -> str:
     return " & ".join("'" + term.replace("\\", "\\\\").replace("'", "''") + "'" for term in found)
 
 
+def new_revision() -> int:
+    """A post's revision for a new text: random, so that no two texts of a post share one, even
+    across a database emptied or restored while the blog serves (62 bits: an integer column
+    holds it on both backends)."""
+    return secrets.randbits(62)
+
+
 def _stored(html: Markup | None) -> str | None:
     """A body's HTML as the column holds it: NULL until made."""
     return None if html is None else str(html)
@@ -368,7 +385,58 @@ async def select_posts(
         ids, params, order = _NEWEST_IDS, [limit, offset], _BY_DATE
     viewer = [] if viewer_id is None else [viewer_id]
     rows = await db.fetch_all(_listing(ids, order, bool(viewer)), [*viewer, *params])
-    return [_post(row) for row in rows]
+    return [_post(row) for row in await _with_texts(db, rows)]
+
+
+#: Characters of posts' texts (body and HTML) each database's listings keep: a
+#: few thousand posts' worth.
+TEXTS_KEPT = 8_000_000
+_TEXTS = "SELECT id, revision, body, body_html FROM post WHERE id IN ({ids})"
+_kept_texts: weakref.WeakKeyDictionary[
+    Database, bounded.WeighedTable[tuple[int, int], tuple[str, str]]
+] = weakref.WeakKeyDictionary()
+
+
+def _texts_of(db: Database) -> bounded.WeighedTable[tuple[int, int], tuple[str, str]]:
+    """The posts' texts kept for ``db``, by post id and revision."""
+    kept = _kept_texts.get(db)
+    if kept is None:
+        kept = _kept_texts[db] = bounded.WeighedTable(TEXTS_KEPT)
+    return kept
+
+
+async def _with_texts(db: Database, rows: list[Row]) -> list[tuple[Any, ...]]:
+    """Rows of ``_LISTED_COLUMNS`` as rows of ``_COLUMNS``, each post's text as kept or read.
+
+    A post's revision changes with its text, so the text kept under its id and
+    revision is its text now, whichever process or host wrote it. Those not
+    kept are read in one query; one edited since the listing's query gives its
+    newer text, one deleted since is left out. Texts whose HTML is not stored
+    yet are not kept: the data step after a migration stores it without a new
+    revision.
+    """
+    kept = _texts_of(db)
+    listed = [tuple(row) for row in rows]
+    get = kept.get
+    texts: list[tuple[str, str | None] | None] = [get((row[0], row[2])) for row in listed]
+    if None in texts:
+        missing = [row[0] for row, text in zip(listed, texts, strict=True) if text is None]
+        found: dict[int, tuple[str, str | None]] = {}
+        for post_id, revision, body, html in await db.fetch_all(
+            _TEXTS.format(ids=", ".join("?" * len(missing))), missing
+        ):
+            found[post_id] = body, html
+            if html is not None:
+                kept.put((post_id, revision), (body, html), len(body) + len(html))
+        texts = [
+            found.get(row[0]) if text is None else text
+            for row, text in zip(listed, texts, strict=True)
+        ]
+    return [
+        row[:2] + text + row[3:]
+        for row, text in zip(listed, texts, strict=True)
+        if text is not None
+    ]
 
 
 @functools.lru_cache(maxsize=128)
@@ -386,7 +454,7 @@ def _search_ids(postgres: bool, words: int, tagged: bool) -> str:
 def _listing(ids: str, order: str, viewer: bool) -> str:
     """A listing's SQL: the posts of the ``ids`` query, in ``order`` (both made once)."""
     return (
-        f"SELECT {_columns(viewer)} FROM ({ids}) AS page"  # noqa: S608 - only constants are formatted in.
+        f"SELECT {_columns(viewer, _LISTED_COLUMNS)} FROM ({ids}) AS page"  # noqa: S608 - only constants are formatted in.
         ' JOIN post ON post.id = page.id JOIN "user" ON "user".id = post.author_id'
         f" ORDER BY {order}"
     )
@@ -436,12 +504,13 @@ async def insert_post(
             author = await tx.fetch_one('SELECT username FROM "user" WHERE id = ?', (author_id,))
             author_name = author["username"] if author else ""
         post_id = await tx.insert(
-            "INSERT INTO post (title, body, body_html, author_id, image, image_alt,"
-            " search_title, search_author, search_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO post (title, body, body_html, revision, author_id, image, image_alt,"
+            " search_title, search_author, search_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 title,
                 body,
                 _stored(html),
+                new_revision(),
                 author_id,
                 name,
                 image_alt,
@@ -489,13 +558,14 @@ async def update_post(
             # a post that is gone.
             return False
         columns = (
-            "title = ?, body = ?, body_html = ?, image_alt = ?,"
+            "title = ?, body = ?, body_html = ?, revision = ?, image_alt = ?,"
             " search_title = ?, search_author = ?, search_body = ?"
         )
         params: Params = (
             title,
             body,
             _stored(html),
+            new_revision(),
             image_alt,
             terms.title,
             indexed(old["username"]),
