@@ -2,7 +2,9 @@
 
 Listings fetch one page in one query: the page's ids come from an index (the
 date index, a tag's index, or the search index) with LIMIT and OFFSET, and only
-those rows are joined with their authors, tags and likes. Nothing is counted:
+those rows are joined with their authors, tags and likes. Each post's text
+(body and HTML) comes from the texts this process read before, by the post's id
+and revision; a second query reads only those it has not. Nothing is counted:
 callers ask for one row more than they show to learn whether a next page exists.
 A search ranks the ``SEARCH_WINDOW`` newest posts that match it; older matches
 follow them, newest first.
