@@ -39,12 +39,13 @@ class WeighedTable(Generic[K, V]):
         return None if found is None else found[0]
 
     def put(self, key: K, value: V, weight: int) -> None:
-        """Keep ``value`` under ``key``, dropping the oldest entries until it fits."""
-        if weight > self.most:
-            return
+        """Keep ``value`` under ``key`` (in place of any value kept there), dropping the oldest
+        entries until it fits."""
         old = self._entries.pop(key, None)
         if old is not None:
             self.weight -= old[1]
+        if weight > self.most:
+            return
         while self.weight + weight > self.most:
             self.weight -= self._entries.pop(next(iter(self._entries)))[1]
         self._entries[key] = (value, weight)

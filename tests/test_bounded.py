@@ -35,3 +35,10 @@ def test_a_weighed_table_keeps_nothing_heavier_than_itself_and_replaces_an_entry
     assert table.get("huge") is None and table.get("a") == "A"
     table.put("a", "new", 5)
     assert (table.get("a"), table.weight, len(table)) == ("new", 5, 1)
+
+
+def test_a_value_too_heavy_to_keep_drops_the_one_kept_under_its_key() -> None:
+    table: bounded.WeighedTable[str, str] = bounded.WeighedTable(10)
+    table.put("a", "A", 3)
+    table.put("a", "huge", 11)
+    assert (table.get("a"), table.weight, len(table)) == (None, 0, 0)

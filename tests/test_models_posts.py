@@ -217,3 +217,20 @@ async def test_each_edit_gives_a_new_revision(db: Database) -> None:
         assert row is not None
         revisions.add(row[0])
     assert len(revisions) == 3
+
+
+async def test_a_text_changed_by_other_sql_is_seen_in_the_next_listing(db: Database) -> None:
+    (post_id,) = await _add_html_posts(db, 1)
+    assert str((await posts.select_posts(db, limit=1))[0].html) == "<p>b0</p>"
+    # As an operator's SQL or a migration re-rendering the HTML would change it.
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE post SET body_html = '<p>again</p>' WHERE id = ?", (post_id,))
+    assert str((await posts.select_posts(db, limit=1))[0].html) == "<p>again</p>"
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE post SET body = 'typed' WHERE id = ?", (post_id,))
+    assert (await posts.select_posts(db, limit=1))[0].body == "typed"
+    # Nothing else of the post moves its revision.
+    row = await db.fetch_one("SELECT revision FROM post WHERE id = ?", (post_id,))
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE post SET title = 'x', body = body WHERE id = ?", (post_id,))
+    assert await db.fetch_one("SELECT revision FROM post WHERE id = ?", (post_id,)) == row

@@ -81,6 +81,13 @@ async def test_migrate_keeps_users_and_posts(tmp_path: Path) -> None:
             (1, "Old news", 2, "2017-05-01 10:00:00", 0, 0, None, None),
             (2, "Older still", 1, "2016-01-01 00:00:00", 0, 0, None, None),
         ]
+        # Each has a revision of its own, and a new one once its HTML is stored.
+        revisions = "SELECT revision FROM post ORDER BY id"
+        before = [row[0] for row in await database.fetch_all(revisions)]
+        assert len(set(before)) == 2 and all(0 < revision < 2**62 for revision in before)
+        assert await data.store_missing_html(database, "post") == 2
+        after = [row[0] for row in await database.fetch_all(revisions)]
+        assert all(old != new for old, new in zip(before, after, strict=True))
         # The existing posts are in the search index once the data step
         # stored their terms.
         timer = "SELECT rowid FROM post_search WHERE post_search MATCH '\"timer\"'"

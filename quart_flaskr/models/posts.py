@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+import sys
 import weakref
 from collections.abc import Sequence
 from datetime import datetime
@@ -390,9 +391,11 @@ async def select_posts(
     return [_post(row) for row in await _with_texts(db, rows)]
 
 
-#: Characters of posts' texts (body and HTML) each database's listings keep: a
-#: few thousand posts' worth.
-TEXTS_KEPT = 8_000_000
+#: Bytes of posts' texts (body and HTML, as ``sys.getsizeof`` counts them, and
+#: ``TEXT_ENTRY`` more for each) each database's listings keep: thousands of posts.
+TEXTS_KEPT = 16 * 1024 * 1024
+#: What keeping a text costs besides its two strings: its key, its tuples, the table's slot.
+TEXT_ENTRY = 300
 _TEXTS = "SELECT id, revision, body, body_html FROM post WHERE id IN ({ids})"
 _kept_texts: weakref.WeakKeyDictionary[
     Database, bounded.WeighedTable[tuple[int, int], tuple[str, str]]
@@ -412,10 +415,11 @@ async def _with_texts(db: Database, rows: list[Row]) -> list[tuple[Any, ...]]:
 
     A post's revision changes with its text, so the text kept under its id and
     revision is its text now, whichever process or host wrote it. Those not
-    kept are read in one query; one edited since the listing's query gives its
-    newer text, one deleted since is left out. Texts whose HTML is not stored
-    yet are not kept: the data step after a migration stores it without a new
-    revision.
+    kept are read in one query. A post edited since the listing's query shows its
+    newer text (under its older title), one deleted since is left out (the page
+    then has one post fewer, and may lack its link to the next): the database
+    changed, so the next request renders the page again. Texts whose HTML is
+    not stored yet are not kept: they are read until it is.
     """
     kept = _texts_of(db)
     listed = [tuple(row) for row in rows]
@@ -429,7 +433,8 @@ async def _with_texts(db: Database, rows: list[Row]) -> list[tuple[Any, ...]]:
         ):
             found[post_id] = body, html
             if html is not None:
-                kept.put((post_id, revision), (body, html), len(body) + len(html))
+                weight = sys.getsizeof(body) + sys.getsizeof(html) + TEXT_ENTRY
+                kept.put((post_id, revision), (body, html), weight)
         texts = [
             found.get(row[0]) if text is None else text
             for row, text in zip(listed, texts, strict=True)
