@@ -72,6 +72,7 @@ async def profile(username: str) -> ResponseReturnValue:
         offset=paging.offset(number, per_page),
         viewer_id=None if viewer is None else viewer.id,
         author_id=found.user.id,
+        data_version=await paging.data_version(number),
     )
     name = found.user.username
 

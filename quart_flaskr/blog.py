@@ -134,6 +134,7 @@ async def _listing(
         viewer_id=_viewer_id(),
         tag=tag,
         search=search,
+        data_version=None if search is not None else await paging.data_version(number),
     )
     # A tag no post carries is deleted: only a listing of nothing asks whether it is.
     if tag is not None and not found and await tags.select_tag_id(get_db(), tag) is None:

@@ -86,21 +86,43 @@ async def test_posts_per_page_is_configurable(app: Quart, client: Client, db: Da
     assert titles(await page_text(client, "/?page=2")) == ["test title"]
 
 
+async def test_pages_walked_again_move_on_when_a_post_is_added(
+    app: Quart, client: Client, db: Database
+) -> None:
+    """Pages after the first start where the page before ended, until anything is written."""
+    app.config["POSTS_PER_PAGE"] = 2
+    await add_posts(db, 4)
+
+    async def walk(path: str, pages: tuple[int, ...] = (1, 2, 3)) -> list[list[str]]:
+        return [titles(await page_text(client, f"{path}?page={n}")) for n in pages]
+
+    for path in ("/", "/u/test"):
+        expected = [["post 4", "post 3"], ["post 2", "post 1"], ["test title"]]
+        assert await walk(path) == expected
+        assert await walk(path) == expected
+    await posts.insert_post(db, 1, "post 5", "body")
+    for path in ("/", "/u/test"):
+        # The last pages first: where they started before is not where they start now.
+        moved = [["post 1", "test title"], ["post 3", "post 2"], ["post 5", "post 4"]]
+        assert await walk(path, (3, 2, 1)) == moved
+
+
 @pytest.mark.sqlite_only
 async def test_listing_costs_no_scan(db: Database) -> None:
     """Each page's posts come from an index, whatever the page: no table scan, no sort.
 
     Passing over suspended users' posts reads no user but the suspended ones.
     """
-    plans = {
-        "newest": posts._NEWEST_IDS,
-        "tag": posts._TAG_IDS,
-        "author": posts._AUTHOR_IDS,
-    }
-    for name, sql in plans.items():
-        params = ("t", 5, 0) if name == "tag" else (1, 5, 0) if name == "author" else (5, 0)
-        rows = await db.fetch_all("EXPLAIN QUERY PLAN " + sql, params)
-        plan = " ".join(row["detail"] for row in rows)
-        assert "COVERING INDEX" in plan, (name, plan)
-        assert "TEMP B-TREE" not in plan, (name, plan)
-        assert "SCAN user" not in plan, (name, plan)
+    filters = {"newest": (), "tag": ("t",), "author": (1,)}
+    for dated in (posts._NEWEST, posts._BY_TAG, posts._BY_AUTHOR):
+        # By OFFSET, and after a given post (its date and id first).
+        for sql, given in ((dated.by_offset, ()), (dated.after, ("2026-01-01 00:00:00", 9))):
+            name = (dated.name, sql)
+            params = (*given, *filters[dated.name], 5, 0)
+            rows = await db.fetch_all("EXPLAIN QUERY PLAN " + sql, params)
+            plan = " ".join(row["detail"] for row in rows)
+            assert "COVERING INDEX" in plan, (name, plan)
+            assert "TEMP B-TREE" not in plan, (name, plan)
+            assert "SCAN user" not in plan, (name, plan)
+            # After a post: the index is entered at that post's entry.
+            assert not given or "created<" in plan or "(created," in plan, (name, plan)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from markupsafe import Markup
 
@@ -234,3 +236,85 @@ async def test_a_text_changed_by_other_sql_is_seen_in_the_next_listing(db: Datab
     async with db.transaction() as tx:
         await tx.execute("UPDATE post SET title = 'x', body = body WHERE id = ?", (post_id,))
     assert await db.fetch_one("SELECT revision FROM post WHERE id = ?", (post_id,)) == row
+
+
+def _listing_queries(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The listings' ids queries ``db`` runs from now on: "after" a post, or "offset"."""
+    ran: list[str] = []
+    fetch_all = db.fetch_all
+
+    async def recording(sql: str, params: Params = ()) -> list[Row]:
+        if "ORDER BY created DESC" in sql:
+            ran.append("after" if "< (?, ?)" in sql else "offset")
+        return await fetch_all(sql, params)
+
+    monkeypatch.setattr(db, "fetch_all", recording)
+    return ran
+
+
+async def _dated_posts(db: Database) -> None:
+    """Eleven posts more by two authors, all tagged, several of them written at the same time."""
+    for n in range(11):
+        post_id = await posts.insert_post(db, 1 + n % 2, f"p{n}", "b", tags=["t"])
+        async with db.transaction() as tx:
+            # Four at each time: pages break between posts of the same date.
+            created = f"2026-01-0{1 + n // 4} 00:00:00"
+            await tx.execute("UPDATE post SET created = ? WHERE id = ?", (created, post_id))
+            await tx.execute(
+                "UPDATE post_tag SET created = ? WHERE post_id = ?", (created, post_id)
+            )
+
+
+@pytest.mark.parametrize("listing", [{}, {"tag": "t", "viewer_id": 2}, {"author_id": 1}])
+async def test_pages_read_after_the_page_before_are_the_pages_by_offset(
+    db: Database, monkeypatch: pytest.MonkeyPatch, listing: dict[str, Any]
+) -> None:
+    await _dated_posts(db)
+    offsets = range(0, 15, 3)
+
+    async def pages(version: int | None) -> list[list[int]]:
+        found = []
+        for offset in offsets:
+            page = await posts.select_posts(
+                db, limit=4, offset=offset, data_version=version, **listing
+            )
+            found.append([post.id for post in page])
+        return found
+
+    by_offset = await pages(None)
+    listed = len(await posts.select_posts(db, limit=100, **listing))
+    # Pages of 3 read with one more: they overlap, break between posts of the
+    # same date, and the last ones are short and empty.
+    assert [len(page) for page in by_offset[:2]] == [4, 4] and not by_offset[-1]
+    ran = _listing_queries(db, monkeypatch)
+    # Walked from the first page: a page after a full one starts where it ended.
+    assert await pages(7) == by_offset
+    assert ran == ["offset"] + ["after" if len(page) == 4 else "offset" for page in by_offset[:-1]]
+    # Asked for again: every page that has posts before it starts where it did.
+    ran.clear()
+    assert await pages(7) == by_offset
+    assert ran == ["after" if 0 < offset <= listed else "offset" for offset in offsets]
+
+
+async def test_a_page_read_after_a_write_is_read_by_offset_again(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _dated_posts(db)
+    before = await posts.select_posts(db, limit=4, offset=3, data_version=1)
+    assert await posts.select_posts(db, limit=4, offset=3, data_version=1) == before
+    newest = await posts.insert_post(db, 2, "newest", "b")
+    ran = _listing_queries(db, monkeypatch)
+    # The version moved: where the page started before is not where it starts now.
+    after = await posts.select_posts(db, limit=4, offset=3, data_version=2)
+    assert ran == ["offset"]
+    listed = await posts.select_posts(db, limit=20)
+    assert listed[0].id == newest
+    assert [post.id for post in after] == [post.id for post in listed[3:7]]
+    # Every post moved down by one.
+    assert after[1:] == before[:-1]
+
+
+async def test_a_page_past_the_end_notes_nothing(db: Database) -> None:
+    await _dated_posts(db)
+    assert await posts.select_posts(db, limit=4, offset=40, data_version=3) == []
+    assert await posts.select_posts(db, limit=4, offset=40, data_version=3) == []

@@ -874,10 +874,19 @@ async def test_listings_and_searches_read_an_index_never_the_table(pg: PostgresD
     assert alice is not None
     for number in range(20):
         await posts.insert_post(pg, alice, f"Post {number}", "foxes", tags=["t"])
-    newest = await plan(pg, posts._NEWEST_IDS, (5, 0), in_order=True)
-    assert "Index Only Scan using post_created" in newest and "Sort" not in newest, newest
-    tagged = await plan(pg, posts._TAG_IDS, ("t", 5, 0), in_order=True)
-    assert "post_tag_listing" in tagged and "Sort" not in tagged, tagged
+    # Each page by its OFFSET, or after a given post: the index is entered at its entry.
+    for after in ((), (datetime(2026, 1, 1), 9)):
+        sql = {
+            dated.name: dated.after if after else dated.by_offset
+            for dated in (posts._NEWEST, posts._BY_TAG)
+        }
+        newest = await plan(pg, sql["newest"], (*after, 5, 0), in_order=True)
+        assert "Index Only Scan using post_created" in newest and "Sort" not in newest, newest
+        tagged = await plan(pg, sql["tag"], (*after, "t", 5, 0), in_order=True)
+        assert "post_tag_listing" in tagged and "Sort" not in tagged, tagged
+        for found in (newest, tagged):
+            conditions = [line for line in found.splitlines() if "Index Cond" in line]
+            assert bool(after) is any("ROW(created" in line for line in conditions), found
     search = posts._PG_SEARCH_IDS.format(tag="")
     for query, phrases in (("'fox'", []), ("'서버' & '버에'", [" 서버  버에 "])):
         matching = (query, phrases)

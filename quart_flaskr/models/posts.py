@@ -128,22 +128,45 @@ _SELECT_POST = (
     ' WHERE post.id = ? AND "user".suspended IS NULL'
 )
 
-# Each gives one page of post ids (and what to order them by) from an index.
+# Each gives one page of post ids (and what to order them by) from an index,
+# by date: a page found by its OFFSET, or one that starts after a given post
+# (``_dated``), whose date and id come first among the parameters.
 _NEWEST_IDS = (
-    f"SELECT id FROM post WHERE ({_NOBODY_SUSPENDED} OR author_id NOT IN ({_SUSPENDED}))"  # noqa: S608
+    "SELECT id FROM post WHERE {after}"  # noqa: S608 - constants only
+    f"({_NOBODY_SUSPENDED} OR author_id NOT IN ({_SUSPENDED}))"
     " ORDER BY created DESC, id DESC LIMIT ? OFFSET ?"
 )
 # A tag's id, from its name: found in the listing's own query, not in a query before it.
 _TAG = "(SELECT id FROM tag WHERE name = ?)"
 _TAG_IDS = (
-    f"SELECT post_id AS id FROM post_tag WHERE tag_id = {_TAG}"  # noqa: S608
+    f"SELECT post_id AS id FROM post_tag WHERE {{after}}tag_id = {_TAG}"  # noqa: S608
     f" AND ({_NOBODY_SUSPENDED} OR post_id NOT IN ({_HIDDEN_POSTS}))"
     " ORDER BY created DESC, post_id DESC LIMIT ? OFFSET ?"
 )
 # A profile's posts: its author is not suspended (profiles of those are 404).
 _AUTHOR_IDS = (
-    "SELECT id FROM post WHERE author_id = ? ORDER BY created DESC, id DESC LIMIT ? OFFSET ?"
+    "SELECT id FROM post WHERE {after}author_id = ? ORDER BY created DESC, id DESC LIMIT ? OFFSET ?"
 )
+
+
+class _Dated(NamedTuple):
+    """A listing by date, newest first: its pages' ids by OFFSET, or after a given post."""
+
+    name: str
+    by_offset: str
+    after: str
+
+
+def _dated(name: str, ids: str, id_column: str) -> _Dated:
+    # Both columns are the index's own, in its order: the index is read from
+    # that entry on, as for the first page.
+    after = f"(created, {id_column}) < (?, ?) AND "
+    return _Dated(name, ids.format(after=""), ids.format(after=after))
+
+
+_NEWEST = _dated("newest", _NEWEST_IDS, "id")
+_BY_TAG = _dated("tag", _TAG_IDS, "post_id")
+_BY_AUTHOR = _dated("author", _AUTHOR_IDS, "id")
 # A search ranks the newest matches by where its words are: each occurrence in
 # the title counts 2, in the author's name 1 (the body is where every other
 # match is), and the newest come first among equals. FTS5's bm25 would count
@@ -342,6 +365,7 @@ async def select_posts(
     tag: str | None = None,
     search: str | None = None,
     author_id: int | None = None,
+    data_version: int | None = None,
 ) -> list[Post]:
     """A page of posts: newest first, or best match first when searching.
 
@@ -351,7 +375,12 @@ async def select_posts(
     :param tag: only posts with the tag of this name (normalised, ``tags.normalise_tag``)
     :param author_id: only this user's posts (not with ``tag`` or ``search``)
     :param search: only posts whose title, body or author has every word of it
+    :param data_version: the database's data version, read before (the
+        request's): a page by date after the first is then read from where
+        the page before it ends, when a page read under this version noted it
+        (see ``_dated_rows``), rather than by stepping over every post before it
     """
+    viewer: list[object] = [] if viewer_id is None else [viewer_id]
     params: list[object]
     if search is not None:
         postgres = db.dialect == "postgresql"
@@ -379,16 +408,73 @@ async def select_posts(
         ranked = max(0, min(limit, SEARCH_WINDOW - offset))
         params = [*counted, *matching, SEARCH_WINDOW, ranked, offset]
         params += [*matching, limit - ranked, max(offset, SEARCH_WINDOW)]
-        order = _BY_RANK
+        rows = await db.fetch_all(_listing(ids, _BY_RANK, bool(viewer)), [*viewer, *params])
     elif tag is not None:
-        ids, params, order = _TAG_IDS, [tag, limit, offset], _BY_DATE
+        rows = await _dated_rows(db, _BY_TAG, [tag], limit, offset, viewer, data_version)
     elif author_id is not None:
-        ids, params, order = _AUTHOR_IDS, [author_id, limit, offset], _BY_DATE
+        rows = await _dated_rows(db, _BY_AUTHOR, [author_id], limit, offset, viewer, data_version)
     else:
-        ids, params, order = _NEWEST_IDS, [limit, offset], _BY_DATE
-    viewer = [] if viewer_id is None else [viewer_id]
-    rows = await db.fetch_all(_listing(ids, order, bool(viewer)), [*viewer, *params])
+        rows = await _dated_rows(db, _NEWEST, [], limit, offset, viewer, data_version)
     return [_post(row) for row in await _with_texts(db, rows)]
+
+
+#: Where pages of the listings by date start, kept for each database: as many
+#: pages as a few crawlers walk between two writes.
+PAGE_STARTS_KEPT = 4096
+#: A listing's row: where its post's id and date are.
+_ID, _CREATED = 0, 3
+_page_starts: weakref.WeakKeyDictionary[
+    Database, dict[tuple[object, ...], tuple[int, object, object]]
+] = weakref.WeakKeyDictionary()
+
+
+async def _dated_rows(
+    db: Database,
+    dated: _Dated,
+    filters: list[object],
+    limit: int,
+    offset: int,
+    viewer: list[object],
+    data_version: int | None,
+) -> list[Row]:
+    """Rows ``offset`` to ``offset + limit`` of a listing by date: by OFFSET, or after a known post.
+
+    An OFFSET steps over every entry before the page (page 1,000 of a million
+    posts' index, 5 a page: 5,000 entries, 0.19 ms of SQLite's time against
+    0.006 ms for the first page). Given the data version, each page read notes
+    where it starts (one row more is read before it: the post it starts after)
+    and where the next one does (callers read one row more than they show: the
+    row before that one ends the page); the same page or the next one asked for
+    while the version is the same (nothing written since, on any host) is read
+    from the index's entry for that post on, as the first page is.
+    """
+    by_offset, after = (_listing(ids, _BY_DATE, bool(viewer)) for ids in dated[1:])
+    if data_version is None:
+        return await db.fetch_all(by_offset, [*viewer, *filters, limit, offset])
+    starts = _page_starts.get(db)
+    if starts is None:
+        starts = _page_starts[db] = {}
+    key = (dated.name, *filters)
+    start = starts.get((*key, offset))
+    if start is not None and start[0] == data_version:
+        known = [start[1], start[2]]
+        rows = await db.fetch_all(after, [*viewer, *known, *filters, limit, 0])
+    elif offset:
+        rows = await db.fetch_all(by_offset, [*viewer, *filters, limit + 1, offset - 1])
+        if rows:
+            bounded.put(starts, (*key, offset), _start(data_version, rows[0]), PAGE_STARTS_KEPT)
+        rows = rows[1:]
+    else:
+        rows = await db.fetch_all(by_offset, [*viewer, *filters, limit, 0])
+    if limit > 1 and len(rows) == limit:
+        ends = (*key, offset + limit - 1)
+        bounded.put(starts, ends, _start(data_version, rows[-2]), PAGE_STARTS_KEPT)
+    return rows
+
+
+def _start(data_version: int, row: Row) -> tuple[int, object, object]:
+    """Where the page after ``row`` starts, as of ``data_version``."""
+    return data_version, row[_CREATED], row[_ID]
 
 
 #: Bytes of posts' texts (body and HTML, as ``sys.getsizeof`` counts them, and
