@@ -1,8 +1,10 @@
 """Blog posts, with their tags, like counts, images and full-text search.
 
 Listings fetch one page in one query: the page's ids come from an index (the
-date index, a tag's index, or the search index) with LIMIT and OFFSET, and only
-those rows are joined with their authors, tags and likes. Each post's text
+date index, a tag's index, or the search index) with LIMIT and OFFSET, or, for
+a page by date read before under the same data version, from the entry after
+the post the page before ended with, and only those rows are joined with their
+authors, tags and likes. Each post's text
 (body and HTML) comes from the texts this process read before, by the post's id
 and revision; a second query reads only those it has not. Nothing is counted:
 callers ask for one row more than they show to learn whether a next page exists.
