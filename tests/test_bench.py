@@ -251,5 +251,9 @@ def test_quick_big_blog_benchmark_prints_every_page(tmp_path: Path) -> None:
     assert f"GET /u/<name>: {author['username']} ({author['posts']} posts)" in run.stdout
     for measured in data["scenarios"].values():
         assert measured["small"]["requests"] > 0 and measured["big"]["requests"] > 0
+    # Each read the first after a write, timed.
+    assert set(data["after_write_ms"]) == {"index", "deep"}
+    assert all(ms > 0 for ms in data["after_write_ms"].values())
+    assert "the first after a write (median of 21): GET / " in run.stdout
     # The main table was skipped: no chart to draw.
     assert not results.with_suffix(".png").exists()

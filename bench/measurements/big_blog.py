@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import sqlite3
+import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 from bench.big_blog import Author
@@ -53,6 +56,11 @@ LABELS = {
 TARGET = 1.25
 #: A request slower than this alone is measured with one connection.
 SLOW_S = 0.5
+#: Reads of the index and of page 1,000, each the first after a write: the median is shown.
+AFTER_WRITE_READS = 21
+#: A write that changes nothing but moves the database's data version, as any post,
+#: like or login does: the page model's noted page starts no longer hold.
+TOUCH = "UPDATE tag SET name = name WHERE id = 1"
 #: The app's settings on both blogs: every request renders, default page size.
 CONFIG: dict[str, Any] = {"PAGE_CACHE_SIZE": 0, "POSTS_PER_PAGE": None}
 
@@ -107,6 +115,18 @@ def _alone_seconds(server: Server, path: str) -> float:
         return client.expect("GET", path, 200).seconds
 
 
+def _after_write_seconds(server: Server, database: Path, paths: list[str]) -> list[float]:
+    """For each of ``paths``, the median time of its first read after a write (in turn)."""
+    times: list[list[float]] = [[] for _ in paths]
+    connect = sqlite3.connect(database, isolation_level=None, timeout=10)
+    with Client(server.url) as client, contextlib.closing(connect) as conn:
+        for _ in range(AFTER_WRITE_READS):
+            for path, taken in zip(paths, times, strict=True):
+                conn.execute(TOUCH)
+                taken.append(client.expect("GET", path, 200).seconds)
+    return [statistics.median(taken) for taken in times]
+
+
 def run(context: BenchContext) -> None:
     """Seed both blogs, load each page on both in turn, print the ratios."""
     settings = context.settings
@@ -137,6 +157,9 @@ def run(context: BenchContext) -> None:
                     log(f"{label}: {size}{settings.round_label(round_)}")
                     runs[size].append(context.measure(server, Load(path), connections=connections))
             results[key] = {size: median(measured) for size, measured in runs.items()}
+        after_write = _after_write_seconds(
+            big_server, big.database, [big_paths[INDEX], big_paths[DEEP]]
+        )
     for key, measured in results.items():
         if any(result.error_count for result in measured.values()):
             raise BenchError(f"{LABELS[key]} answered errors: {measured}")
@@ -147,12 +170,16 @@ def run(context: BenchContext) -> None:
         },
         "paths": {"small": small_paths, "big": big_paths},
         "alone_ms": {key: round(seconds * 1000, 2) for key, seconds in alone.items()},
+        "after_write_ms": {
+            key: round(seconds * 1000, 2)
+            for key, seconds in zip((INDEX, DEEP), after_write, strict=True)
+        },
         "scenarios": {
             key: {size: dataclasses.asdict(result) for size, result in measured.items()}
             for key, measured in results.items()
         },
     }
-    _print(context, small_seeding, big_seeding, results, alone)
+    _print(context, small_seeding, big_seeding, results, alone, after_write)
 
 
 def ratio_cells(small: WrkResult, big: WrkResult) -> list[str]:
@@ -168,6 +195,7 @@ def _print(
     big: Seeding,
     results: dict[str, dict[str, WrkResult]],
     alone: dict[str, float],
+    after_write: list[float],
 ) -> None:
     settings = context.settings
     rows = [
@@ -196,6 +224,11 @@ def _print(
         f" {DEEP_PAGE:,}).",
         "one request alone on the big blog: "
         + ", ".join(f"{LABELS[key]} {fmt_ms(seconds * 1000)}" for key, seconds in alone.items()),
+        f"{LABELS[DEEP]} is read from where page {DEEP_PAGE - 1:,} ends once a read of it or of"
+        " that page noted it (the same data version); the first read after a write steps over"
+        " the pages before it. One request alone, the first after a write (median of"
+        f" {AFTER_WRITE_READS}): {LABELS[INDEX]} {fmt_ms(after_write[0] * 1000)},"
+        f" {LABELS[DEEP]} {fmt_ms(after_write[1] * 1000)}.",
     ]
     if any(seconds > SLOW_S for seconds in alone.values()):
         notes.append(f"rows where one request took over {SLOW_S} s: measured with 1 connection")
