@@ -255,14 +255,14 @@ def _listing_queries(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[str]
 async def _dated_posts(db: Database) -> None:
     """Eleven posts more by two authors, all tagged, several of them written at the same time."""
     for n in range(11):
-        post_id = await posts.insert_post(db, 1 + n % 2, f"p{n}", "b", tags=["t"])
+        tags = ["t", "odd" if n % 2 else "even"]
+        post_id = await posts.insert_post(db, 1 + n % 2, f"p{n}", "b", tags=tags)
         async with db.transaction() as tx:
             # Four at each time: pages break between posts of the same date.
-            created = f"2026-01-0{1 + n // 4} 00:00:00"
+            created = f"2019-02-0{1 + n // 4} 00:00:00"
             await tx.execute("UPDATE post SET created = ? WHERE id = ?", (created, post_id))
-            await tx.execute(
-                "UPDATE post_tag SET created = ? WHERE post_id = ?", (created, post_id)
-            )
+            tagged = "UPDATE post_tag SET created = ? WHERE post_id = ?"
+            await tx.execute(tagged, (created, post_id))
 
 
 @pytest.mark.parametrize("listing", [{}, {"tag": "t", "viewer_id": 2}, {"author_id": 1}])
@@ -318,3 +318,23 @@ async def test_a_page_past_the_end_notes_nothing(db: Database) -> None:
     await _dated_posts(db)
     assert await posts.select_posts(db, limit=4, offset=40, data_version=3) == []
     assert await posts.select_posts(db, limit=4, offset=40, data_version=3) == []
+    version, starts = posts._page_starts[db]
+    assert version == 3 and not starts
+
+
+@pytest.mark.parametrize(
+    "listings", [({"tag": "even"}, {"tag": "odd"}), ({"author_id": 1}, {"author_id": 2})]
+)
+async def test_where_a_page_starts_is_noted_for_its_own_listing(
+    db: Database, monkeypatch: pytest.MonkeyPatch, listings: tuple[dict[str, Any], dict[str, Any]]
+) -> None:
+    await _dated_posts(db)
+    first, second = listings
+    expected = await posts.select_posts(db, limit=3, offset=2, **second)
+    assert expected
+    # The first listing's page 2 and 3 noted where they start; the second's are its own.
+    for offset in (0, 2):
+        await posts.select_posts(db, limit=3, offset=offset, data_version=4, **first)
+    ran = _listing_queries(db, monkeypatch)
+    assert await posts.select_posts(db, limit=3, offset=2, data_version=4, **second) == expected
+    assert ran == ["offset"]

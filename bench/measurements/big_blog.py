@@ -60,7 +60,7 @@ SLOW_S = 0.5
 AFTER_WRITE_READS = 21
 #: A write that changes nothing but moves the database's data version, as any post,
 #: like or login does: the page model's noted page starts no longer hold.
-TOUCH = "UPDATE tag SET name = name WHERE id = 1"
+TOUCH = "UPDATE tag SET name = name WHERE name = ?"
 #: The app's settings on both blogs: every request renders, default page size.
 CONFIG: dict[str, Any] = {"PAGE_CACHE_SIZE": 0, "POSTS_PER_PAGE": None}
 
@@ -118,11 +118,17 @@ def _alone_seconds(server: Server, path: str) -> float:
 def _after_write_seconds(server: Server, database: Path, paths: list[str]) -> list[float]:
     """For each of ``paths``, the median time of its first read after a write (in turn)."""
     times: list[list[float]] = [[] for _ in paths]
-    connect = sqlite3.connect(database, isolation_level=None, timeout=10)
-    with Client(server.url) as client, contextlib.closing(connect) as conn:
+    with (
+        Client(server.url) as client,
+        contextlib.closing(sqlite3.connect(database, isolation_level=None, timeout=10)) as conn,
+        contextlib.closing(sqlite3.connect(database, isolation_level=None)) as watcher,
+    ):
         for _ in range(AFTER_WRITE_READS):
             for path, taken in zip(paths, times, strict=True):
-                conn.execute(TOUCH)
+                before = watcher.execute("PRAGMA data_version").fetchone()
+                touched = conn.execute(TOUCH, (FIRST_TAG,)).rowcount
+                if touched != 1 or watcher.execute("PRAGMA data_version").fetchone() == before:
+                    raise BenchError(f"'{TOUCH}' ({FIRST_TAG}) did not move the data version")
                 taken.append(client.expect("GET", path, 200).seconds)
     return [statistics.median(taken) for taken in times]
 

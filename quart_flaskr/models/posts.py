@@ -420,13 +420,13 @@ async def select_posts(
     return [_post(row) for row in await _with_texts(db, rows)]
 
 
-#: Where pages of the listings by date start, kept for each database: as many
-#: pages as a few crawlers walk between two writes.
+#: Where pages of the listings by date start, kept for each database as of one
+#: data version: as many pages as a few crawlers walk between two writes.
 PAGE_STARTS_KEPT = 4096
 #: A listing's row: where its post's id and date are.
 _ID, _CREATED = 0, 3
 _page_starts: weakref.WeakKeyDictionary[
-    Database, dict[tuple[object, ...], tuple[int, object, object]]
+    Database, tuple[int, dict[tuple[object, ...], tuple[object, object]]]
 ] = weakref.WeakKeyDictionary()
 
 
@@ -448,35 +448,38 @@ async def _dated_rows(
     and where the next one does (callers read one row more than they show: the
     row before that one ends the page); the same page or the next one asked for
     while the version is the same (nothing written since, on any host) is read
-    from the index's entry for that post on, as the first page is.
+    from the index's entry for that post on, as the first page is. A request
+    that read the version just before a write can meet a start noted from the
+    rows just after it: its page then breaks where pages broke before the
+    write, as its version says, and the next request reads under the new one.
     """
     by_offset, after = (_listing(ids, _BY_DATE, bool(viewer)) for ids in dated[1:])
     if data_version is None:
         return await db.fetch_all(by_offset, [*viewer, *filters, limit, offset])
-    starts = _page_starts.get(db)
-    if starts is None:
-        starts = _page_starts[db] = {}
+    kept = _page_starts.get(db)
+    if kept is None or kept[0] != data_version:
+        # Those noted under another version say nothing of this one's pages.
+        kept = _page_starts[db] = (data_version, {})
+    starts = kept[1]
     key = (dated.name, *filters)
     start = starts.get((*key, offset))
-    if start is not None and start[0] == data_version:
-        known = [start[1], start[2]]
-        rows = await db.fetch_all(after, [*viewer, *known, *filters, limit, 0])
+    if start is not None:
+        rows = await db.fetch_all(after, [*viewer, *start, *filters, limit, 0])
     elif offset:
         rows = await db.fetch_all(by_offset, [*viewer, *filters, limit + 1, offset - 1])
         if rows:
-            bounded.put(starts, (*key, offset), _start(data_version, rows[0]), PAGE_STARTS_KEPT)
+            bounded.put(starts, (*key, offset), _start(rows[0]), PAGE_STARTS_KEPT)
         rows = rows[1:]
     else:
         rows = await db.fetch_all(by_offset, [*viewer, *filters, limit, 0])
     if limit > 1 and len(rows) == limit:
-        ends = (*key, offset + limit - 1)
-        bounded.put(starts, ends, _start(data_version, rows[-2]), PAGE_STARTS_KEPT)
+        bounded.put(starts, (*key, offset + limit - 1), _start(rows[-2]), PAGE_STARTS_KEPT)
     return rows
 
 
-def _start(data_version: int, row: Row) -> tuple[int, object, object]:
-    """Where the page after ``row`` starts, as of ``data_version``."""
-    return data_version, row[_CREATED], row[_ID]
+def _start(row: Row) -> tuple[object, object]:
+    """Where the page after ``row`` starts: after its post's date and id."""
+    return row[_CREATED], row[_ID]
 
 
 #: Bytes of posts' texts (body and HTML, as ``sys.getsizeof`` counts them, and
