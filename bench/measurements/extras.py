@@ -14,6 +14,7 @@ from bench.measurements import slow_clients
 from bench.measurements import writers
 from bench.ours import OursInstance
 from bench.scenarios import ANON
+from bench.scenarios import CREATE
 from bench.scenarios import USER
 from bench.seeding import seed_ours
 
@@ -37,7 +38,8 @@ def run(context: BenchContext) -> None:
         if settings.slow:
             slow_clients.run(context, server, loads)
         if settings.profile:
-            profiling.run(context, server, {ANON: loads[ANON], USER: loads[USER]}, "")
+            profiled = {key: loads[key] for key in (ANON, USER, CREATE)}
+            profiling.run(context, server, profiled, "")
         if settings.write_burst:
             # Last on this instance: it adds thousands of posts.
             writers.run(context, server, loads)
