@@ -453,7 +453,7 @@ async def _dated_rows(
     rows just after it: its page then breaks where pages broke before the
     write, as its version says, and the next request reads under the new one.
     """
-    by_offset, after = (_listing(ids, _BY_DATE, bool(viewer)) for ids in dated[1:])
+    by_offset = _listing(dated.by_offset, _BY_DATE, bool(viewer))
     if data_version is None:
         return await db.fetch_all(by_offset, [*viewer, *filters, limit, offset])
     kept = _page_starts.get(db)
@@ -464,6 +464,7 @@ async def _dated_rows(
     key = (dated.name, *filters)
     start = starts.get((*key, offset))
     if start is not None:
+        after = _listing(dated.after, _BY_DATE, bool(viewer))
         rows = await db.fetch_all(after, [*viewer, *start, *filters, limit, 0])
     elif offset:
         rows = await db.fetch_all(by_offset, [*viewer, *filters, limit + 1, offset - 1])
