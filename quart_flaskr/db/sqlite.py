@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import mmap
 import os
+import sqlite3
 from collections.abc import AsyncIterator
 from collections.abc import Awaitable
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from contextlib import asynccontextmanager
 import aiosqlite
 
 from quart_flaskr.db.interface import Database
+from quart_flaskr.db.interface import DatabaseUnavailableError
 from quart_flaskr.db.interface import no_data_upgrade
 from quart_flaskr.db.interface import Params
 from quart_flaskr.db.interface import Row
@@ -86,6 +88,22 @@ class WalIndex:
         os.close(self._fd)
 
 
+class _CommitGroup:
+    """The writes that share one SQLite transaction and learn together how its commit went."""
+
+    def __init__(self) -> None:
+        self.committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # A write cancelled while it waits for the commit leaves nobody to read a failure.
+        self.committed.add_done_callback(_retrieve)
+        #: The task that commits the group when its turn for the writer comes.
+        self.committer: asyncio.Task[None] | None = None
+
+
+def _retrieve(future: asyncio.Future[None]) -> None:
+    """Mark a group's outcome as read, so that asyncio does not log it as never retrieved."""
+    future.exception()
+
+
 class SQLiteTransaction(Transaction):
     """The writer connection while one transaction holds it."""
 
@@ -149,6 +167,8 @@ class SQLiteDatabase(Database):
         self._writer: aiosqlite.Connection | None = None
         self._open_lock = asyncio.Lock()
         self._write_lock = asyncio.Lock()
+        #: The writes that share the open transaction, until it commits.
+        self._group: _CommitGroup | None = None
         #: The WAL-index header, mapped while the reader is open.
         self._wal_index: WalIndex | None = None
 
@@ -193,31 +213,85 @@ class SQLiteDatabase(Database):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        """Hold the writer for one ``BEGIN IMMEDIATE`` transaction.
+        """Hold the writer for one transaction, committed with the writes queued behind it.
 
-        IMMEDIATE takes SQLite's write lock up front, so a transaction that
-        reads before it writes never fails half-way with "database is locked".
+        Writes take the writer one at a time. The first opens a ``BEGIN
+        IMMEDIATE`` transaction (IMMEDIATE takes SQLite's write lock up front, so
+        a transaction that reads before it writes never fails half-way with
+        "database is locked"); each write that was waiting for the writer
+        meanwhile goes on in that transaction, from a savepoint of its own; then
+        they all commit at once (group commit). Every write still commits or
+        rolls back as a whole, and returns only once it is committed; a busy
+        blog pays one commit (SQLite's journal writes, the search index's flush,
+        the disk's sync) for a queue of writes instead of one each.
         """
         async with self._write_lock:
             if self._writer is None:
                 self._writer = await connect(self.path)
             writer = self._writer
-            if writer.in_transaction:
-                # A transaction whose rollback was itself cancelled: end it.
-                await writer.rollback()
+            group = self._group
             try:
                 # Inside the try: a request cancelled (a client gone) while
                 # BEGIN is on its way still has the statement run, by the
                 # connection's thread, and must roll it back.
                 with translated_errors():
-                    await writer.execute("BEGIN IMMEDIATE")
+                    if group is None:
+                        if writer.in_transaction:
+                            # A transaction whose rollback was itself cancelled: end it.
+                            await writer.rollback()
+                        await writer.execute("BEGIN IMMEDIATE")
+                    else:
+                        # Never released: the group's COMMIT ends every savepoint.
+                        await writer.execute("SAVEPOINT write")
                 yield SQLiteTransaction(writer)
             except BaseException:
                 # Shielded, so that cancelling the request cannot stop it half-way.
-                await asyncio.shield(writer.rollback())
+                await asyncio.shield(self._undo(writer, group))
                 raise
+            group = group or self._start_group()
+        await asyncio.shield(group.committed)
+
+    def _start_group(self) -> _CommitGroup:
+        """Open a group on the transaction a write just began; it commits after those queued."""
+        group = self._group = _CommitGroup()
+        # Waits for the writer behind the writes already waiting for it.
+        group.committer = asyncio.create_task(self._commit_in_turn(group))
+        return group
+
+    async def _undo(self, writer: aiosqlite.Connection, group: _CommitGroup | None) -> None:
+        """Undo a write that raised: its savepoint, or the whole transaction if it began it."""
+        if group is not None:
+            try:
+                await writer.execute("ROLLBACK TO write")
+                return
+            except sqlite3.Error:
+                # The failure ended the transaction (SQLite rolls back the whole
+                # of it on a full disk, say): the group's writes are lost too.
+                self._group = None
+                group.committed.set_exception(
+                    DatabaseUnavailableError("the write was lost with another in its transaction")
+                )
+        await writer.rollback()
+
+    async def _commit_in_turn(self, group: _CommitGroup) -> None:
+        """Commit ``group`` once the writes queued before this call have joined it."""
+        async with self._write_lock:
+            if self._group is group:
+                await self._commit(group)
+
+    async def _commit(self, group: _CommitGroup) -> None:
+        """Commit the group's transaction (the caller holds the writer) and tell its writes."""
+        self._group = None
+        assert self._writer is not None
+        try:
             with translated_errors():
-                await writer.commit()
+                await asyncio.shield(self._writer.commit())
+        except Exception as error:
+            # A commit that fails may leave the transaction open.
+            await asyncio.shield(self._writer.rollback())
+            group.committed.set_exception(error)
+        else:
+            group.committed.set_result(None)
 
     async def schema_version(self) -> int:
         """The schema version of the file; a Flaskr database counts as 1."""
@@ -235,7 +309,10 @@ class SQLiteDatabase(Database):
                 await reader.backup(dest)
 
     async def close(self) -> None:
-        """Close both connections, ending their threads, then the WAL-index map."""
+        """Commit the writes waiting, close both connections (and threads), then the map."""
+        async with self._write_lock:
+            if self._group is not None:
+                await self._commit(self._group)
         for conn in (self._reader, self._writer):
             if conn is not None:
                 await conn.close()

@@ -1,0 +1,180 @@
+"""SQLite's writer commits the writes that queued for it together, each whole or not at all."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import sys
+
+import pytest
+
+from quart_flaskr.db import DatabaseUnavailableError
+from quart_flaskr.db import SQLiteDatabase
+
+pytestmark = pytest.mark.sqlite_only
+
+#: Writes sent at once in each test: the first takes the writer, the rest queue.
+WRITES = 8
+
+
+def commits(db: SQLiteDatabase) -> int:
+    """Transactions committed to the file: the change counter of SQLite's WAL-index header.
+
+    The header is bytes 8-11 of the ``-shm`` file, in the machine's byte order
+    (https://sqlite.org/walformat.html); ``WalIndex.read`` reads it little-endian.
+    """
+    assert sys.byteorder == "little"
+    assert db._wal_index is not None
+    header = db._wal_index.read()
+    assert header is not None
+    return (header >> 64) & 0xFFFF_FFFF
+
+
+async def tag_names(db: SQLiteDatabase) -> list[str]:
+    """The names of the tags stored, as another request would read them."""
+    return [row[0] for row in await db.fetch_all("SELECT name FROM tag ORDER BY id")]
+
+
+def tag(number: int) -> str:
+    return f"write-{number}"
+
+
+async def add_tag(db: SQLiteDatabase, number: int) -> None:
+    """One write: a tag, then read back from outside the transaction once it has returned."""
+    async with db.transaction() as tx:
+        await tx.insert("INSERT INTO tag (name) VALUES (?)", (tag(number),))
+    # Committed by the time the write returns: the next read anywhere sees it.
+    assert tag(number) in await tag_names(db)
+
+
+async def test_writes_that_queued_commit_together(db: SQLiteDatabase) -> None:
+    await db.fetch_one("SELECT 1")  # Opens the reader, which maps the WAL index.
+    before = commits(db)
+    await asyncio.gather(*(add_tag(db, number) for number in range(WRITES)))
+    assert await tag_names(db) == [tag(number) for number in range(WRITES)]
+    assert commits(db) == before + 1
+    # One at a time, each commits on its own.
+    await add_tag(db, WRITES)
+    await add_tag(db, WRITES + 1)
+    assert commits(db) == before + 3
+
+
+@pytest.mark.parametrize("failing", [0, 3, WRITES - 1])
+async def test_a_write_that_raises_undoes_only_itself(db: SQLiteDatabase, failing: int) -> None:
+    """The first write of a group rolls back the transaction; a later one, its savepoint."""
+
+    async def write(number: int) -> None:
+        async with db.transaction() as tx:
+            await tx.insert("INSERT INTO tag (name) VALUES (?)", (tag(number),))
+            await tx.execute("UPDATE post SET title = ? WHERE id = 1", (tag(number),))
+            if number == failing:
+                raise ValueError("refused")
+
+    results = await asyncio.gather(
+        *(write(number) for number in range(WRITES)), return_exceptions=True
+    )
+    assert [isinstance(result, ValueError) for result in results] == [
+        number == failing for number in range(WRITES)
+    ]
+    assert await tag_names(db) == [tag(n) for n in range(WRITES) if n != failing]
+    last = WRITES - 2 if failing == WRITES - 1 else WRITES - 1
+    row = await db.fetch_one("SELECT title FROM post WHERE id = 1")
+    assert row is not None and row[0] == tag(last)
+
+
+async def test_a_write_cancelled_in_a_group_undoes_only_itself(db: SQLiteDatabase) -> None:
+    inside = asyncio.Event()
+
+    async def stuck() -> None:
+        async with db.transaction() as tx:
+            await tx.insert("INSERT INTO tag (name) VALUES ('cancelled')")
+            inside.set()
+            await asyncio.sleep(60)
+
+    first = asyncio.create_task(add_tag(db, 0))
+    await asyncio.sleep(0)  # The first write takes the writer, the stuck one queues...
+    task = asyncio.create_task(stuck())
+    others = [asyncio.create_task(add_tag(db, number)) for number in range(1, WRITES)]
+    await inside.wait()  # ...and holds it while the others queue behind it.
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.gather(first, *others)
+    assert await tag_names(db) == [tag(number) for number in range(WRITES)]
+
+
+async def test_a_write_that_ends_the_transaction_fails_its_group_clearly(
+    db: SQLiteDatabase,
+) -> None:
+    """SQLite rolls a whole transaction back on some errors (a full disk, say).
+
+    The writes before it in the group are lost with it: they raise, as an
+    unavailable database does (503), instead of returning as if stored. The
+    writes queued after it go on in a transaction of their own.
+    """
+    ending = 3
+
+    async def write(number: int) -> None:
+        if number != ending:
+            return await add_tag(db, number)
+        async with db.transaction() as tx:
+            await tx.insert("INSERT INTO tag (name) VALUES (?)", (tag(number),))
+            await tx.execute("ROLLBACK")
+            raise ValueError("the transaction ended under it")
+
+    results = await asyncio.gather(
+        *(write(number) for number in range(WRITES)), return_exceptions=True
+    )
+    assert [type(result) for result in results] == (
+        [DatabaseUnavailableError] * ending + [ValueError] + [type(None)] * (WRITES - ending - 1)
+    )
+    assert "lost with another" in str(results[0])
+    assert await tag_names(db) == [tag(number) for number in range(ending + 1, WRITES)]
+
+
+async def test_a_commit_that_fails_fails_every_write_in_it(db: SQLiteDatabase) -> None:
+    """Here a foreign key checked at commit: nothing of the group is stored; the writer goes on."""
+    breaking = 5
+
+    async def write(number: int) -> None:
+        if number != breaking:
+            return await add_tag(db, number)
+        async with db.transaction() as tx:
+            await tx.execute("PRAGMA defer_foreign_keys = ON")
+            await tx.insert("INSERT INTO post (title, body, author_id) VALUES ('t', '', 99)")
+
+    await db.fetch_one("SELECT 1")
+    before = commits(db)
+    results = await asyncio.gather(
+        *(write(number) for number in range(WRITES)), return_exceptions=True
+    )
+    # All queued while the first held the writer, so all share its transaction.
+    assert all(isinstance(result, sqlite3.IntegrityError) for result in results)
+    assert await tag_names(db) == []
+    assert commits(db) == before
+    await add_tag(db, WRITES)
+    assert await tag_names(db) == [tag(WRITES)]
+
+
+async def test_closing_commits_the_writes_waiting_for_their_commit(db: SQLiteDatabase) -> None:
+    """close() queued for the writer before the group's commit did: it commits the group itself."""
+    inside, release = asyncio.Event(), asyncio.Event()
+
+    async def write() -> None:
+        async with db.transaction() as tx:
+            await tx.insert("INSERT INTO tag (name) VALUES ('kept')")
+            inside.set()
+            await release.wait()
+            await tx.insert("INSERT INTO tag (name) VALUES ('after')")
+
+    writing = asyncio.create_task(write())
+    await inside.wait()
+    closing = asyncio.create_task(db.close())
+    await asyncio.sleep(0)  # close() waits for the writer...
+    release.set()  # ...the write goes on, then waits for its commit, which close() makes.
+    await asyncio.gather(writing, closing)
+    reopened = SQLiteDatabase(db.path)
+    try:
+        assert await tag_names(reopened) == ["kept", "after"]
+    finally:
+        await reopened.close()
