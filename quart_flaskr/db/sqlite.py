@@ -2,8 +2,9 @@
 
 Each worker process holds two connections for its whole life instead of one per
 request: a reader shared by all requests (SQLite in WAL mode lets it read while
-another connection writes) and a writer used by one transaction at a time.
-Both are opened on first use and closed when the app stops serving.
+another connection writes) and a writer that runs one write at a time and
+commits the writes that queued for it together (``transaction``). Both are
+opened on first use and closed when the app stops serving.
 """
 
 from __future__ import annotations
