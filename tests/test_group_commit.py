@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 import sys
 
+import aiosqlite
 import pytest
 
 from quart_flaskr.db import DatabaseUnavailableError
@@ -70,9 +71,13 @@ async def test_a_write_that_raises_undoes_only_itself(db: SQLiteDatabase, failin
             if number == failing:
                 raise ValueError("refused")
 
+    await db.fetch_one("SELECT 1")
+    before = commits(db)
     results = await asyncio.gather(
         *(write(number) for number in range(WRITES)), return_exceptions=True
     )
+    # The first write failing leaves the others a transaction of their own.
+    assert commits(db) == before + 1
     assert [isinstance(result, ValueError) for result in results] == [
         number == failing for number in range(WRITES)
     ]
@@ -82,7 +87,11 @@ async def test_a_write_that_raises_undoes_only_itself(db: SQLiteDatabase, failin
     assert row is not None and row[0] == tag(last)
 
 
-async def test_a_write_cancelled_in_a_group_undoes_only_itself(db: SQLiteDatabase) -> None:
+@pytest.mark.parametrize("cancels", [1, 2])
+async def test_a_write_cancelled_in_a_group_undoes_only_itself(
+    db: SQLiteDatabase, cancels: int
+) -> None:
+    """Cancelled again while its savepoint is rolled back, it still holds the writer till then."""
     inside = asyncio.Event()
 
     async def stuck() -> None:
@@ -91,16 +100,21 @@ async def test_a_write_cancelled_in_a_group_undoes_only_itself(db: SQLiteDatabas
             inside.set()
             await asyncio.sleep(60)
 
+    await db.fetch_one("SELECT 1")
+    before = commits(db)
     first = asyncio.create_task(add_tag(db, 0))
     await asyncio.sleep(0)  # The first write takes the writer, the stuck one queues...
     task = asyncio.create_task(stuck())
     others = [asyncio.create_task(add_tag(db, number)) for number in range(1, WRITES)]
     await inside.wait()  # ...and holds it while the others queue behind it.
-    task.cancel()
+    for _ in range(cancels):
+        task.cancel()
+        await asyncio.sleep(0)
     with pytest.raises(asyncio.CancelledError):
         await task
     await asyncio.gather(first, *others)
     assert await tag_names(db) == [tag(number) for number in range(WRITES)]
+    assert commits(db) == before + 1
 
 
 async def test_a_write_that_ends_the_transaction_fails_its_group_clearly(
@@ -178,3 +192,68 @@ async def test_closing_commits_the_writes_waiting_for_their_commit(db: SQLiteDat
         assert await tag_names(reopened) == ["kept", "after"]
     finally:
         await reopened.close()
+
+
+async def test_a_write_that_comes_while_closing_waits_and_reopens(db: SQLiteDatabase) -> None:
+    await add_tag(db, 0)
+    closing = asyncio.create_task(db.close())
+    await asyncio.sleep(0)  # close() holds the writer...
+    await add_tag(db, 1)  # ...so this waits, then opens a connection of its own.
+    await closing
+    assert await tag_names(db) == [tag(0), tag(1)]
+
+
+async def test_a_cancelled_close_still_answers_the_writes_it_commits(
+    db: SQLiteDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server stopping may cancel close() mid-commit: the commit goes on; its writes return."""
+    gate = asyncio.Event()
+    commit = aiosqlite.Connection.commit
+
+    async def slow_commit(self: aiosqlite.Connection) -> None:
+        await gate.wait()
+        await commit(self)
+
+    monkeypatch.setattr(aiosqlite.Connection, "commit", slow_commit)
+    inside, release = asyncio.Event(), asyncio.Event()
+
+    async def write() -> None:
+        async with db.transaction() as tx:
+            await tx.insert("INSERT INTO tag (name) VALUES ('kept')")
+            inside.set()
+            await release.wait()
+
+    writing = asyncio.create_task(write())
+    await inside.wait()
+    closing = asyncio.create_task(db.close())
+    await asyncio.sleep(0)  # close() waits for the writer, then commits the group.
+    release.set()
+    while not closing.done() and not gate.is_set():
+        await asyncio.sleep(0.01)
+        if db._group is None:  # close() is in the commit, held at the gate.
+            closing.cancel()
+            gate.set()
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+    await asyncio.wait_for(writing, 5)
+    assert await tag_names(db) == ["kept"]
+
+
+async def test_a_commit_that_fails_and_cannot_roll_back_still_answers(
+    db: SQLiteDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(self: aiosqlite.Connection) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    async def write() -> None:
+        async with db.transaction() as tx:
+            await tx.insert("INSERT INTO tag (name) VALUES ('lost')")
+            monkeypatch.setattr(aiosqlite.Connection, "commit", broken)
+            monkeypatch.setattr(aiosqlite.Connection, "rollback", broken)
+
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        await asyncio.wait_for(write(), 5)
+    monkeypatch.undo()
+    # The transaction left open is ended by the next write, which commits.
+    await add_tag(db, 0)
+    assert await tag_names(db) == [tag(0)]

@@ -10,9 +10,9 @@ opened on first use and closed when the app stops serving.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import mmap
 import os
-import sqlite3
 from collections.abc import AsyncIterator
 from collections.abc import Awaitable
 from collections.abc import Callable
@@ -92,12 +92,37 @@ class WalIndex:
 class _CommitGroup:
     """The writes that share one SQLite transaction and learn together how its commit went."""
 
-    def __init__(self) -> None:
+    def __init__(self, writer: aiosqlite.Connection) -> None:
+        self.writer = writer
+        #: Writes that joined after the first, each from a savepoint named after its number.
+        self.savepoints = 0
         self.committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         # A write cancelled while it waits for the commit leaves nobody to read a failure.
         self.committed.add_done_callback(_retrieve)
         #: The task that commits the group when its turn for the writer comes.
         self.committer: asyncio.Task[None] | None = None
+
+    def tell(self, error: BaseException | None) -> None:
+        """Give the writes the outcome, once: a later one is of a transaction already ended."""
+        with contextlib.suppress(asyncio.InvalidStateError):
+            if error is None:
+                self.committed.set_result(None)
+            else:
+                self.committed.set_exception(error)
+
+    async def commit(self) -> None:
+        """Commit, then tell the writes; a failed commit is rolled back after telling them."""
+        try:
+            with translated_errors():
+                await self.writer.commit()
+        except BaseException as error:
+            self.tell(error)
+            # A commit that fails may leave the transaction open. Where even the
+            # rollback fails, the next write finds it open and tries again.
+            with contextlib.suppress(Exception):
+                await self.writer.rollback()
+        else:
+            self.tell(None)
 
 
 def _retrieve(future: asyncio.Future[None]) -> None:
@@ -168,6 +193,7 @@ class SQLiteDatabase(Database):
         self._writer: aiosqlite.Connection | None = None
         self._open_lock = asyncio.Lock()
         self._write_lock = asyncio.Lock()
+        self._write_lock_loop: asyncio.AbstractEventLoop | None = None
         #: The writes that share the open transaction, until it commits.
         self._group: _CommitGroup | None = None
         #: The WAL-index header, mapped while the reader is open.
@@ -176,6 +202,18 @@ class SQLiteDatabase(Database):
     @property
     def location(self) -> str:
         return self.path
+
+    def _writing(self) -> asyncio.Lock:
+        """The lock a write holds the writer with: one per event loop.
+
+        The command line runs each command in a loop of its own on the same
+        Database, and an asyncio lock that has once been waited for belongs to
+        the loop it was waited for in.
+        """
+        loop = asyncio.get_running_loop()
+        if self._write_lock_loop is not loop:
+            self._write_lock, self._write_lock_loop = asyncio.Lock(), loop
+        return self._write_lock
 
     async def _get_reader(self) -> aiosqlite.Connection:
         if self._reader is None:
@@ -226,11 +264,12 @@ class SQLiteDatabase(Database):
         blog pays one commit (SQLite's journal writes, the search index's flush,
         the disk's sync) for a queue of writes instead of one each.
         """
-        async with self._write_lock:
+        async with self._writing():
             if self._writer is None:
                 self._writer = await connect(self.path)
             writer = self._writer
             group = self._group
+            savepoint = ""
             try:
                 # Inside the try: a request cancelled (a client gone) while
                 # BEGIN is on its way still has the statement run, by the
@@ -242,57 +281,53 @@ class SQLiteDatabase(Database):
                             await writer.rollback()
                         await writer.execute("BEGIN IMMEDIATE")
                     else:
+                        group.savepoints += 1
+                        savepoint = f"write_{group.savepoints}"
                         # Never released: the group's COMMIT ends every savepoint.
-                        await writer.execute("SAVEPOINT write")
+                        await writer.execute(f"SAVEPOINT {savepoint}")
                 yield SQLiteTransaction(writer)
             except BaseException:
                 # Shielded, so that cancelling the request cannot stop it half-way.
-                await asyncio.shield(self._undo(writer, group))
+                await asyncio.shield(self._undo(writer, group, savepoint))
                 raise
-            group = group or self._start_group()
+            group = group or self._start_group(writer)
         await asyncio.shield(group.committed)
 
-    def _start_group(self) -> _CommitGroup:
+    def _start_group(self, writer: aiosqlite.Connection) -> _CommitGroup:
         """Open a group on the transaction a write just began; it commits after those queued."""
-        group = self._group = _CommitGroup()
+        group = self._group = _CommitGroup(writer)
         # Waits for the writer behind the writes already waiting for it.
         group.committer = asyncio.create_task(self._commit_in_turn(group))
         return group
 
-    async def _undo(self, writer: aiosqlite.Connection, group: _CommitGroup | None) -> None:
-        """Undo a write that raised: its savepoint, or the whole transaction if it began it."""
+    async def _undo(
+        self, writer: aiosqlite.Connection, group: _CommitGroup | None, savepoint: str
+    ) -> None:
+        """Undo a write that raised: to its savepoint, or the whole transaction if it began it."""
         if group is not None:
             try:
-                await writer.execute("ROLLBACK TO write")
+                await writer.execute(f"ROLLBACK TO {savepoint}")
                 return
-            except sqlite3.Error:
+            except Exception:
                 # The failure ended the transaction (SQLite rolls back the whole
                 # of it on a full disk, say): the group's writes are lost too.
                 self._group = None
-                group.committed.set_exception(
+                group.tell(
                     DatabaseUnavailableError("the write was lost with another in its transaction")
                 )
         await writer.rollback()
 
     async def _commit_in_turn(self, group: _CommitGroup) -> None:
         """Commit ``group`` once the writes queued before this call have joined it."""
-        async with self._write_lock:
+        async with self._writing():
             if self._group is group:
                 await self._commit(group)
 
     async def _commit(self, group: _CommitGroup) -> None:
-        """Commit the group's transaction (the caller holds the writer) and tell its writes."""
+        """Commit the group (the caller holds the writer); shielded, so that cancelling
+        the caller (a server stopping) leaves no write without its answer."""
         self._group = None
-        assert self._writer is not None
-        try:
-            with translated_errors():
-                await asyncio.shield(self._writer.commit())
-        except Exception as error:
-            # A commit that fails may leave the transaction open.
-            await asyncio.shield(self._writer.rollback())
-            group.committed.set_exception(error)
-        else:
-            group.committed.set_result(None)
+        await asyncio.shield(group.commit())
 
     async def schema_version(self) -> int:
         """The schema version of the file; a Flaskr database counts as 1."""
@@ -310,15 +345,19 @@ class SQLiteDatabase(Database):
                 await reader.backup(dest)
 
     async def close(self) -> None:
-        """Commit the writes waiting, close both connections (and threads), then the map."""
-        async with self._write_lock:
+        """Commit the writes waiting, close both connections (and threads), then the map.
+
+        All while holding the writer: a write that comes meanwhile waits, then
+        opens a connection of its own.
+        """
+        async with self._writing():
             if self._group is not None:
                 await self._commit(self._group)
-        for conn in (self._reader, self._writer):
-            if conn is not None:
-                await conn.close()
-        self._reader = self._writer = None
-        if self._wal_index is not None:
-            # After the connections: closing the file releases their locks.
-            self._wal_index.close()
-            self._wal_index = None
+            for conn in (self._reader, self._writer):
+                if conn is not None:
+                    await conn.close()
+            self._reader = self._writer = None
+            if self._wal_index is not None:
+                # After the connections: closing the file releases their locks.
+                self._wal_index.close()
+                self._wal_index = None
