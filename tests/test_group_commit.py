@@ -170,8 +170,8 @@ async def test_a_commit_that_fails_fails_every_write_in_it(db: SQLiteDatabase) -
     assert await tag_names(db) == [tag(WRITES)]
 
 
-async def test_closing_commits_the_writes_waiting_for_their_commit(db: SQLiteDatabase) -> None:
-    """close() queued for the writer before the group's commit did: it commits the group itself."""
+async def close_during_a_write(db: SQLiteDatabase) -> tuple[asyncio.Task[None], ...]:
+    """A write, and close() queued for the writer while the write held it: both tasks."""
     inside, release = asyncio.Event(), asyncio.Event()
 
     async def write() -> None:
@@ -186,7 +186,12 @@ async def test_closing_commits_the_writes_waiting_for_their_commit(db: SQLiteDat
     closing = asyncio.create_task(db.close())
     await asyncio.sleep(0)  # close() waits for the writer...
     release.set()  # ...the write goes on, then waits for its commit, which close() makes.
-    await asyncio.gather(writing, closing)
+    return writing, closing
+
+
+async def test_closing_commits_the_writes_waiting_for_their_commit(db: SQLiteDatabase) -> None:
+    """close() queued for the writer before the group's commit did: it commits the group itself."""
+    await asyncio.gather(*await close_during_a_write(db))
     reopened = SQLiteDatabase(db.path)
     try:
         assert await tag_names(reopened) == ["kept", "after"]
@@ -215,19 +220,7 @@ async def test_a_cancelled_close_still_answers_the_writes_it_commits(
         await commit(self)
 
     monkeypatch.setattr(aiosqlite.Connection, "commit", slow_commit)
-    inside, release = asyncio.Event(), asyncio.Event()
-
-    async def write() -> None:
-        async with db.transaction() as tx:
-            await tx.insert("INSERT INTO tag (name) VALUES ('kept')")
-            inside.set()
-            await release.wait()
-
-    writing = asyncio.create_task(write())
-    await inside.wait()
-    closing = asyncio.create_task(db.close())
-    await asyncio.sleep(0)  # close() waits for the writer, then commits the group.
-    release.set()
+    writing, closing = await close_during_a_write(db)
     while not closing.done() and not gate.is_set():
         await asyncio.sleep(0.01)
         if db._group is None:  # close() is in the commit, held at the gate.
@@ -236,7 +229,7 @@ async def test_a_cancelled_close_still_answers_the_writes_it_commits(
     with pytest.raises(asyncio.CancelledError):
         await closing
     await asyncio.wait_for(writing, 5)
-    assert await tag_names(db) == ["kept"]
+    assert await tag_names(db) == ["kept", "after"]
 
 
 async def test_a_commit_that_fails_and_cannot_roll_back_still_answers(
