@@ -356,8 +356,7 @@ class SQLiteDatabase(Database):
             for conn in (self._reader, self._writer):
                 if conn is not None:
                     await conn.close()
-            self._reader = self._writer = None
             if self._wal_index is not None:
                 # After the connections: closing the file releases their locks.
                 self._wal_index.close()
-                self._wal_index = None
+            self._reader = self._writer = self._wal_index = None
