@@ -28,7 +28,7 @@ from quart_flaskr.db import SCHEMA_VERSION
 from quart_flaskr.db import SQLiteDatabase
 from quart_flaskr.db.interface import Queries
 from quart_flaskr.db.postgres import PostgresDatabase
-from quart_flaskr.db.postgres import PostgresTransaction
+from quart_flaskr.db.postgres import PostgresWriter
 from quart_flaskr.models import posts
 from tests.harness.forms import CSRF_FIELD
 from tests.harness.forms import csrf_token_in
@@ -216,7 +216,7 @@ def another_connection(database: Database) -> Database:
 
 async def table_names(database: Queries) -> list[str]:
     """The tables of the blog's schema (SQLite's full-text index's own left out)."""
-    if isinstance(database, (PostgresDatabase, PostgresTransaction)):
+    if isinstance(database, (PostgresDatabase, PostgresWriter)):
         sql = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
     else:
         sql = (

@@ -1,4 +1,7 @@
-"""SQLite's writer commits the writes that queued for it together, each whole or not at all."""
+"""A process's writer commits the writes that queued for it together, each whole or not at all.
+
+On both backends: the queue is one piece of code (``quart_flaskr/db/writes.py``).
+"""
 
 from __future__ import annotations
 
@@ -6,24 +9,59 @@ import asyncio
 import sqlite3
 import sys
 
-import aiosqlite
+import psycopg
 import pytest
 
+from quart_flaskr.db import Database
 from quart_flaskr.db import DatabaseUnavailableError
 from quart_flaskr.db import SQLiteDatabase
-
-pytestmark = pytest.mark.sqlite_only
+from quart_flaskr.db import Transaction
+from quart_flaskr.db.postgres import PostgresDatabase
+from quart_flaskr.db.postgres import PostgresWriter
+from quart_flaskr.db.sqlite import SQLiteWriter
+from quart_flaskr.db.writes import Writer
 
 #: Writes sent at once in each test: the first takes the writer, the rest queue.
 WRITES = 8
+#: Each backend's writer.
+WRITERS: dict[str, type[Writer]] = {
+    "sqlite": SQLiteWriter,
+    "postgresql": PostgresWriter,
+}
+
+#: PostgreSQL: the transactions the test's writes ran in, by id (``note_transaction``).
+transaction_ids: set[int] = set()
 
 
-def commits(db: SQLiteDatabase) -> int:
-    """Transactions committed to the file: the change counter of SQLite's WAL-index header.
+@pytest.fixture(autouse=True)
+def no_transactions_noted() -> None:
+    transaction_ids.clear()
 
-    The header is bytes 8-11 of the ``-shm`` file, in the machine's byte order
-    (https://sqlite.org/walformat.html); ``WalIndex.read`` reads it little-endian.
+
+async def note_transaction(tx: Transaction) -> None:
+    """PostgreSQL: note the (top-level) transaction a write runs in, to count commits by."""
+    if isinstance(tx, PostgresWriter):
+        row = await tx.fetch_one("SELECT txid_current()")
+        assert row is not None
+        transaction_ids.add(int(row[0]))
+
+
+async def commits(db: Database) -> int:
+    """Transactions committed so far.
+
+    SQLite: the change counter of the WAL-index header, bytes 8-11 of the
+    ``-shm`` file, in the machine's byte order (https://sqlite.org/walformat.html;
+    ``WalIndex.read`` reads it little-endian). PostgreSQL: the transactions
+    the test's writes noted that committed, as the server reports them.
     """
+    if isinstance(db, PostgresDatabase):
+        statuses = await db.fetch_all(
+            "SELECT pg_xact_status(id::text::xid8) FROM unnest(?::bigint[]) AS id",
+            (sorted(transaction_ids),),
+        )
+        return sum(row[0] == "committed" for row in statuses)
+    assert isinstance(db, SQLiteDatabase)
+    await db.fetch_one("SELECT 1")  # Opens the reader, which maps the WAL index.
     assert sys.byteorder == "little"
     assert db._wal_index is not None
     header = db._wal_index.read()
@@ -31,7 +69,7 @@ def commits(db: SQLiteDatabase) -> int:
     return (header >> 64) & 0xFFFF_FFFF
 
 
-async def tag_names(db: SQLiteDatabase) -> list[str]:
+async def tag_names(db: Database) -> list[str]:
     """The names of the tags stored, as another request would read them."""
     return [row[0] for row in await db.fetch_all("SELECT name FROM tag ORDER BY id")]
 
@@ -40,44 +78,44 @@ def tag(number: int) -> str:
     return f"write-{number}"
 
 
-async def add_tag(db: SQLiteDatabase, number: int) -> None:
+async def add_tag(db: Database, number: int) -> None:
     """One write: a tag, then read back from outside the transaction once it has returned."""
     async with db.transaction() as tx:
+        await note_transaction(tx)
         await tx.insert("INSERT INTO tag (name) VALUES (?)", (tag(number),))
     # Committed by the time the write returns: the next read anywhere sees it.
     assert tag(number) in await tag_names(db)
 
 
-async def test_writes_that_queued_commit_together(db: SQLiteDatabase) -> None:
-    await db.fetch_one("SELECT 1")  # Opens the reader, which maps the WAL index.
-    before = commits(db)
+async def test_writes_that_queued_commit_together(db: Database) -> None:
+    before = await commits(db)
     await asyncio.gather(*(add_tag(db, number) for number in range(WRITES)))
     assert await tag_names(db) == [tag(number) for number in range(WRITES)]
-    assert commits(db) == before + 1
+    assert await commits(db) == before + 1
     # One at a time, each commits on its own.
     await add_tag(db, WRITES)
     await add_tag(db, WRITES + 1)
-    assert commits(db) == before + 3
+    assert await commits(db) == before + 3
 
 
 @pytest.mark.parametrize("failing", [0, 3, WRITES - 1])
-async def test_a_write_that_raises_undoes_only_itself(db: SQLiteDatabase, failing: int) -> None:
+async def test_a_write_that_raises_undoes_only_itself(db: Database, failing: int) -> None:
     """The first write of a group rolls back the transaction; a later one, its savepoint."""
 
     async def write(number: int) -> None:
         async with db.transaction() as tx:
+            await note_transaction(tx)
             await tx.insert("INSERT INTO tag (name) VALUES (?)", (tag(number),))
             await tx.execute("UPDATE post SET title = ? WHERE id = 1", (tag(number),))
             if number == failing:
                 raise ValueError("refused")
 
-    await db.fetch_one("SELECT 1")
-    before = commits(db)
+    before = await commits(db)
     results = await asyncio.gather(
         *(write(number) for number in range(WRITES)), return_exceptions=True
     )
     # The first write failing leaves the others a transaction of their own.
-    assert commits(db) == before + 1
+    assert await commits(db) == before + 1
     assert [isinstance(result, ValueError) for result in results] == [
         number == failing for number in range(WRITES)
     ]
@@ -88,20 +126,18 @@ async def test_a_write_that_raises_undoes_only_itself(db: SQLiteDatabase, failin
 
 
 @pytest.mark.parametrize("cancels", [1, 2])
-async def test_a_write_cancelled_in_a_group_undoes_only_itself(
-    db: SQLiteDatabase, cancels: int
-) -> None:
+async def test_a_write_cancelled_in_a_group_undoes_only_itself(db: Database, cancels: int) -> None:
     """Cancelled again while its savepoint is rolled back, it still holds the writer till then."""
     inside = asyncio.Event()
 
     async def stuck() -> None:
         async with db.transaction() as tx:
+            await note_transaction(tx)
             await tx.insert("INSERT INTO tag (name) VALUES ('cancelled')")
             inside.set()
             await asyncio.sleep(60)
 
-    await db.fetch_one("SELECT 1")
-    before = commits(db)
+    before = await commits(db)
     first = asyncio.create_task(add_tag(db, 0))
     await asyncio.sleep(0)  # The first write takes the writer, the stuck one queues...
     task = asyncio.create_task(stuck())
@@ -114,11 +150,11 @@ async def test_a_write_cancelled_in_a_group_undoes_only_itself(
         await task
     await asyncio.gather(first, *others)
     assert await tag_names(db) == [tag(number) for number in range(WRITES)]
-    assert commits(db) == before + 1
+    assert await commits(db) == before + 1
 
 
 async def test_a_write_that_ends_the_transaction_fails_its_group_clearly(
-    db: SQLiteDatabase,
+    db: Database,
 ) -> None:
     """SQLite rolls a whole transaction back on some errors (a full disk, say).
 
@@ -146,7 +182,20 @@ async def test_a_write_that_ends_the_transaction_fails_its_group_clearly(
     assert await tag_names(db) == [tag(number) for number in range(ending + 1, WRITES)]
 
 
-async def test_a_commit_that_fails_fails_every_write_in_it(db: SQLiteDatabase) -> None:
+#: A foreign key checked only at commit, and a row that breaks it, on each backend.
+BROKEN_AT_COMMIT = {
+    "sqlite": (
+        "PRAGMA defer_foreign_keys = ON",
+        "INSERT INTO post (title, body, author_id) VALUES ('t', '', 99)",
+    ),
+    "postgresql": (
+        "CREATE TABLE broken (tag_id INTEGER REFERENCES tag (id) DEFERRABLE INITIALLY DEFERRED)",
+        "INSERT INTO broken (tag_id) VALUES (99)",
+    ),
+}
+
+
+async def test_a_commit_that_fails_fails_every_write_in_it(db: Database) -> None:
     """Here a foreign key checked at commit: nothing of the group is stored; the writer goes on."""
     breaking = 5
 
@@ -154,23 +203,24 @@ async def test_a_commit_that_fails_fails_every_write_in_it(db: SQLiteDatabase) -
         if number != breaking:
             return await add_tag(db, number)
         async with db.transaction() as tx:
-            await tx.execute("PRAGMA defer_foreign_keys = ON")
-            await tx.insert("INSERT INTO post (title, body, author_id) VALUES ('t', '', 99)")
+            for statement in BROKEN_AT_COMMIT[db.dialect]:
+                await tx.execute(statement)
 
-    await db.fetch_one("SELECT 1")
-    before = commits(db)
+    before = await commits(db)
     results = await asyncio.gather(
         *(write(number) for number in range(WRITES)), return_exceptions=True
     )
     # All queued while the first held the writer, so all share its transaction.
-    assert all(isinstance(result, sqlite3.IntegrityError) for result in results)
+    assert all(
+        isinstance(result, (sqlite3.IntegrityError, psycopg.IntegrityError)) for result in results
+    )
     assert await tag_names(db) == []
-    assert commits(db) == before
+    assert await commits(db) == before
     await add_tag(db, WRITES)
     assert await tag_names(db) == [tag(WRITES)]
 
 
-async def close_during_a_write(db: SQLiteDatabase) -> tuple[asyncio.Task[None], ...]:
+async def close_during_a_write(db: Database) -> tuple[asyncio.Task[None], ...]:
     """A write, and close() queued for the writer while the write held it: both tasks."""
     inside, release = asyncio.Event(), asyncio.Event()
 
@@ -189,17 +239,14 @@ async def close_during_a_write(db: SQLiteDatabase) -> tuple[asyncio.Task[None], 
     return writing, closing
 
 
-async def test_closing_commits_the_writes_waiting_for_their_commit(db: SQLiteDatabase) -> None:
+async def test_closing_commits_the_writes_waiting_for_their_commit(db: Database) -> None:
     """close() queued for the writer before the group's commit did: it commits the group itself."""
     await asyncio.gather(*await close_during_a_write(db))
-    reopened = SQLiteDatabase(db.path)
-    try:
-        assert await tag_names(reopened) == ["kept", "after"]
-    finally:
-        await reopened.close()
+    # Read again on connections of its own (closed, it opens new ones).
+    assert await tag_names(db) == ["kept", "after"]
 
 
-async def test_a_write_that_comes_while_closing_waits_and_reopens(db: SQLiteDatabase) -> None:
+async def test_a_write_that_comes_while_closing_waits_and_reopens(db: Database) -> None:
     await add_tag(db, 0)
     closing = asyncio.create_task(db.close())
     await asyncio.sleep(0)  # close() holds the writer...
@@ -209,21 +256,22 @@ async def test_a_write_that_comes_while_closing_waits_and_reopens(db: SQLiteData
 
 
 async def test_a_cancelled_close_still_answers_the_writes_it_commits(
-    db: SQLiteDatabase, monkeypatch: pytest.MonkeyPatch
+    db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A server stopping may cancel close() mid-commit: the commit goes on; its writes return."""
     gate = asyncio.Event()
-    commit = aiosqlite.Connection.commit
+    writer = WRITERS[db.dialect]
+    commit = writer.commit
 
-    async def slow_commit(self: aiosqlite.Connection) -> None:
+    async def slow_commit(self: Writer) -> None:
         await gate.wait()
         await commit(self)
 
-    monkeypatch.setattr(aiosqlite.Connection, "commit", slow_commit)
+    monkeypatch.setattr(writer, "commit", slow_commit)
     writing, closing = await close_during_a_write(db)
     while not closing.done() and not gate.is_set():
         await asyncio.sleep(0.01)
-        if db._group is None:  # close() is in the commit, held at the gate.
+        if db._writes.group is None:  # type: ignore[attr-defined]  # close() is in the commit, held at the gate.
             closing.cancel()
             gate.set()
     with pytest.raises(asyncio.CancelledError):
@@ -233,20 +281,21 @@ async def test_a_cancelled_close_still_answers_the_writes_it_commits(
 
 
 async def test_a_commit_that_fails_and_cannot_roll_back_still_answers(
-    db: SQLiteDatabase, monkeypatch: pytest.MonkeyPatch
+    db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(self: aiosqlite.Connection) -> None:
-        raise sqlite3.OperationalError("disk I/O error")
+    async def broken(self: Writer) -> None:
+        raise DatabaseUnavailableError("disk I/O error")
 
     async def write() -> None:
         async with db.transaction() as tx:
             await tx.insert("INSERT INTO tag (name) VALUES ('lost')")
-            monkeypatch.setattr(aiosqlite.Connection, "commit", broken)
-            monkeypatch.setattr(aiosqlite.Connection, "rollback", broken)
+            monkeypatch.setattr(WRITERS[db.dialect], "commit", broken)
+            monkeypatch.setattr(WRITERS[db.dialect], "rollback", broken)
 
-    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+    with pytest.raises(DatabaseUnavailableError, match="disk I/O"):
         await asyncio.wait_for(write(), 5)
     monkeypatch.undo()
-    # The transaction left open is ended by the next write, which commits.
+    # The transaction left open is ended by the next write (SQLite) or by the
+    # pool it went back to (PostgreSQL); the next write commits.
     await add_tag(db, 0)
     assert await tag_names(db) == [tag(0)]

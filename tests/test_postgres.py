@@ -484,23 +484,35 @@ async def test_a_write_past_the_timeout_is_busy_and_says_where(
         await database.close()
 
 
-async def test_a_write_waiting_for_another_past_the_timeout_is_busy(pg: PostgresDatabase) -> None:
-    """The write lock not granted within the timeout: busy, as a slow statement is."""
+@pytest.mark.parametrize("host", ["same", "other"])
+async def test_a_write_waiting_for_another_past_the_timeout_is_busy(
+    pg: PostgresDatabase, host: str
+) -> None:
+    """Busy, as a slow statement is: waiting for the process's writer (same host) or for
+    the write lock another host holds."""
     database = PostgresDatabase(with_password(pg.url), timeout=0.5)
+    waiter = database if host == "same" else PostgresDatabase(database.url, timeout=0.5)
     try:
         async with database.transaction() as writing:
             await writing.execute("INSERT INTO tag (name) VALUES (?)", ("first",))
             started = time.monotonic()
             with pytest.raises(DatabaseBusyError) as caught:
-                async with database.transaction() as waiting:
+                async with waiter.transaction() as waiting:
                     await waiting.execute("INSERT INTO tag (name) VALUES (?)", ("second",))
             assert time.monotonic() - started < 2.5
         assert str(caught.value).startswith(f"{database.location}: ")
         assert str(conninfo_to_dict(database.url)["password"]) not in str(caught.value)
+        reason = "other writes held the writer" if host == "same" else "statement timeout"
+        assert reason in str(caught.value)
         # The first write went in; the second, never begun, did not.
         rows = await database.fetch_all("SELECT name FROM tag ORDER BY name")
         assert [row["name"] for row in rows] == ["first"]
+        # Both go on writing.
+        for number, writer in enumerate((database, waiter)):
+            async with writer.transaction() as tx:
+                await tx.execute("INSERT INTO tag (name) VALUES (?)", (f"later {number}",))
     finally:
+        await waiter.close()
         await database.close()
 
 

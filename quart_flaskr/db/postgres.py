@@ -27,6 +27,7 @@ from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from contextlib import asynccontextmanager
 from contextlib import contextmanager
 from typing import Any
@@ -47,11 +48,14 @@ from quart_flaskr.db.interface import Params
 from quart_flaskr.db.interface import Row
 from quart_flaskr.db.interface import Transaction
 from quart_flaskr.db.sqlite_connect import create_private_file
+from quart_flaskr.db.writes import LoopLock
+from quart_flaskr.db.writes import WriteQueue
+from quart_flaskr.db.writes import Writer
 
 #: The advisory lock every write transaction holds ("qfwr"): one writer at a time.
 WRITE_LOCK = 0x71667772
 #: What opens a write transaction: the transaction and its lock, in one trip to the server.
-_BEGIN_WRITE = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})".encode()
+_BEGIN_WRITE = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
 #: The placeholders and literals of the models' SQL: ``?``, ``%`` and quoted text;
 #: a placeholder after LIMIT or OFFSET is told apart (group 1).
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|(\b(?:LIMIT|OFFSET)\s+)?\?|%")
@@ -172,6 +176,10 @@ class PostgresRow(tuple[Any, ...]):
         return list(self.columns)
 
 
+#: A process's pool of connections.
+Pool = AsyncConnectionPool[psycopg.AsyncConnection[PostgresRow]]
+
+
 @functools.lru_cache(maxsize=512)
 def row_class(names: tuple[bytes | None, ...]) -> type[PostgresRow]:
     """The class of the rows of a result with these column names, as libpq gives them (the
@@ -205,37 +213,58 @@ def translated_errors(location: str) -> Iterator[None]:
         raise DatabaseUnavailableError(f"{location}: {error}") from error
 
 
-class PostgresTransaction(Transaction):
-    """One pooled connection while a transaction holds it."""
+class PostgresWriter(Writer):
+    """One pooled connection while writes hold it."""
 
-    def __init__(self, conn: psycopg.AsyncConnection[PostgresRow], location: str) -> None:
-        self._conn = conn
+    def __init__(
+        self, pool: Pool, conn: psycopg.AsyncConnection[PostgresRow], location: str
+    ) -> None:
+        self.pool = pool
+        self.conn = conn
         self._location = location
+
+    async def begin(self) -> None:
+        """``BEGIN`` and taking the write lock go to the server together, one trip."""
+        await self.execute(_BEGIN_WRITE)
+
+    async def savepoint(self, name: str) -> None:
+        await self.execute(f"SAVEPOINT {name}")
+
+    async def rollback_to(self, name: str) -> None:
+        await self.execute(f"ROLLBACK TO SAVEPOINT {name}")
+
+    async def commit(self) -> None:
+        await self.execute("COMMIT")
+
+    async def rollback(self) -> None:
+        # The pool rolls back, or drops, a connection this could not.
+        with contextlib.suppress(psycopg.Error):
+            await self.conn.execute(b"ROLLBACK")
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run a statement; without parameters, as written (a whole schema script may be one)."""
         with translated_errors(self._location):
             if params:
-                cursor = await self._conn.execute(*statement(sql, params))
+                cursor = await self.conn.execute(*statement(sql, params))
             else:
-                cursor = await self._conn.execute(sql.encode())
+                cursor = await self.conn.execute(sql.encode())
             return cursor.rowcount
 
     async def insert(self, sql: str, params: Params = ()) -> int:
         with translated_errors(self._location):
-            cursor = await self._conn.execute(to_pyformat(sql) + " RETURNING id", params)
+            cursor = await self.conn.execute(to_pyformat(sql) + " RETURNING id", params)
             row = await cursor.fetchone()
         assert row is not None  # An INSERT ... VALUES that succeeds returns its row.
         return int(row[0])
 
     async def execute_many(self, sql: str, params: Iterable[Params]) -> None:
         with translated_errors(self._location):
-            async with self._conn.cursor() as cursor:
+            async with self.conn.cursor() as cursor:
                 await cursor.executemany(to_pyformat(sql), list(params))
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[PostgresRow]:  # type: ignore[override]
         with translated_errors(self._location):
-            cursor = await self._conn.execute(*statement(sql, params))
+            cursor = await self.conn.execute(*statement(sql, params))
             return await cursor.fetchall()
 
     async def schema_version(self) -> int:
@@ -339,8 +368,12 @@ class PostgresDatabase(Database):
         self._pool_size = pool_size
         self._timeout = timeout
         self._prepared_statements = prepared_statements
-        self._pool: AsyncConnectionPool[psycopg.AsyncConnection[PostgresRow]] | None = None
-        self._open_lock = asyncio.Lock()
+        self._pool: Pool | None = None
+        self._open_lock = LoopLock()
+        # A write waiting its turn longer than any statement may take is busy too.
+        self._writes = WriteQueue(
+            self._open_writer, self._release_writer, location=self.location, timeout=timeout
+        )
         #: Done when the data version's read under way is; the read callers now wait for.
         self._version_read: asyncio.Future[None] | None = None
         self._next_version_read: asyncio.Future[int] | None = None
@@ -350,7 +383,7 @@ class PostgresDatabase(Database):
         """The URL without its password, if it has one."""
         return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", self.url)
 
-    def _new_pool(self) -> AsyncConnectionPool[psycopg.AsyncConnection[PostgresRow]]:
+    def _new_pool(self) -> Pool:
         milliseconds = int(self._timeout * 1000)
         return AsyncConnectionPool(
             self.url,
@@ -377,15 +410,15 @@ class PostgresDatabase(Database):
             name="quart_flaskr",
         )
 
-    async def _get_pool(self) -> AsyncConnectionPool[psycopg.AsyncConnection[PostgresRow]]:
+    async def _get_pool(self) -> Pool:
         pool = self._pool
         if pool is None:
-            async with self._open_lock:
+            async with self._open_lock():
                 # Another request may have opened it while this one waited.
                 pool = self._pool = self._pool or await self._open_pool()
         return pool
 
-    async def _open_pool(self) -> AsyncConnectionPool[psycopg.AsyncConnection[PostgresRow]]:
+    async def _open_pool(self) -> Pool:
         pool = self._new_pool()
         # Connecting goes on in the background; the first request waits for
         # a connection at most the timeout.
@@ -403,9 +436,7 @@ class PostgresDatabase(Database):
             finally:
                 await pool.putconn(conn)
 
-    async def _live_connection(
-        self, pool: AsyncConnectionPool[psycopg.AsyncConnection[PostgresRow]]
-    ) -> psycopg.AsyncConnection[PostgresRow]:
+    async def _live_connection(self, pool: Pool) -> psycopg.AsyncConnection[PostgresRow]:
         """A pooled connection the server has not ended, within the timeout.
 
         A connection the server closed (a restart, ``pg_terminate_backend``)
@@ -478,23 +509,25 @@ class PostgresDatabase(Database):
             self._next_version_read = None
         return await self._read_data_version()
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
-        """One transaction on one pooled connection, holding the write lock from its start.
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """One transaction holding the write lock from its start, committed with the writes
+        of this process queued behind it (see :mod:`quart_flaskr.db.writes`).
 
-        ``BEGIN`` and taking the lock go to the server together, one trip (two
-        statements, as a simple query): a post took six trips, now five.
+        The group holds one pooled connection until its commit: a post takes
+        four trips to the server, where it took five, and a burst of posts
+        commits once.
         """
-        async with self._connection() as conn:
-            await conn.execute(_BEGIN_WRITE)
-            try:
-                yield PostgresTransaction(conn, self.location)
-            except BaseException:
-                # The pool rolls back, or drops, a connection this could not.
-                with contextlib.suppress(psycopg.Error):
-                    await asyncio.shield(conn.execute(b"ROLLBACK"))
-                raise
-            await conn.execute(b"COMMIT")
+        return self._writes.transaction()
+
+    async def _open_writer(self) -> PostgresWriter:
+        pool = await self._get_pool()
+        with translated_errors(self.location):
+            return PostgresWriter(pool, await self._live_connection(pool), self.location)
+
+    @staticmethod
+    async def _release_writer(writer: PostgresWriter) -> None:
+        """Hand the connection back: the pool rolls back what a failure left open."""
+        await writer.pool.putconn(writer.conn)
 
     async def schema_version(self) -> int:
         return await _read_schema_version(self.fetch_one)
@@ -537,7 +570,9 @@ class PostgresDatabase(Database):
             )
 
     async def close(self) -> None:
-        """Close the pool and its connections; the next query opens a new one."""
-        if self._pool is not None:
+        """Commit the writes waiting, then close the pool and its connections; the next
+        query opens a new one."""
+        async with self._writes.drained():
             pool, self._pool = self._pool, None
-            await pool.close()
+            if pool is not None:
+                await pool.close()

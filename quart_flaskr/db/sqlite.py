@@ -3,26 +3,23 @@
 Each worker process holds two connections for its whole life instead of one per
 request: a reader shared by all requests (SQLite in WAL mode lets it read while
 another connection writes) and a writer that runs one write at a time and
-commits the writes that queued for it together (``transaction``). Both are
+commits the writes that queued for it together (``writes.py``). Both are
 opened on first use and closed when the app stops serving.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import mmap
 import os
-from collections.abc import AsyncIterator
 from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 
 import aiosqlite
 
 from quart_flaskr.db.interface import Database
-from quart_flaskr.db.interface import DatabaseUnavailableError
 from quart_flaskr.db.interface import no_data_upgrade
 from quart_flaskr.db.interface import Params
 from quart_flaskr.db.interface import Row
@@ -30,6 +27,9 @@ from quart_flaskr.db.interface import Transaction
 from quart_flaskr.db.sqlite_connect import connect
 from quart_flaskr.db.sqlite_connect import create_private_file
 from quart_flaskr.db.sqlite_errors import translated_errors
+from quart_flaskr.db.writes import LoopLock
+from quart_flaskr.db.writes import WriteQueue
+from quart_flaskr.db.writes import Writer
 
 #: The first copy of SQLite's WAL-index header: the first 48 bytes of the
 #: database's ``-shm`` file, rewritten by every commit (its iChange field counts
@@ -89,52 +89,32 @@ class WalIndex:
         os.close(self._fd)
 
 
-class _CommitGroup:
-    """The writes that share one SQLite transaction and learn together how its commit went."""
-
-    def __init__(self, writer: aiosqlite.Connection) -> None:
-        self.writer = writer
-        #: Writes that joined after the first, each from a savepoint named after its number.
-        self.savepoints = 0
-        self.committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        # A write cancelled while it waits for the commit leaves nobody to read a failure.
-        self.committed.add_done_callback(_retrieve)
-        #: The task that commits the group when its turn for the writer comes.
-        self.committer: asyncio.Task[None] | None = None
-
-    def tell(self, error: BaseException | None) -> None:
-        """Give the writes the outcome, once: a later one is of a transaction already ended."""
-        with contextlib.suppress(asyncio.InvalidStateError):
-            if error is None:
-                self.committed.set_result(None)
-            else:
-                self.committed.set_exception(error)
-
-    async def commit(self) -> None:
-        """Commit, then tell the writes; a failed commit is rolled back after telling them."""
-        try:
-            with translated_errors():
-                await self.writer.commit()
-        except BaseException as error:
-            self.tell(error)
-            # A commit that fails may leave the transaction open. Where even the
-            # rollback fails, the next write finds it open and tries again.
-            with contextlib.suppress(Exception):
-                await self.writer.rollback()
-        else:
-            self.tell(None)
-
-
-def _retrieve(future: asyncio.Future[None]) -> None:
-    """Mark a group's outcome as read, so that asyncio does not log it as never retrieved."""
-    future.exception()
-
-
-class SQLiteTransaction(Transaction):
-    """The writer connection while one transaction holds it."""
+class SQLiteWriter(Writer):
+    """The writer connection while writes hold it."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
+
+    async def begin(self) -> None:
+        with translated_errors():
+            if self._conn.in_transaction:
+                # A transaction whose rollback failed, or was itself cancelled: end it.
+                await self._conn.rollback()
+            await self._conn.execute("BEGIN IMMEDIATE")
+
+    async def savepoint(self, name: str) -> None:
+        with translated_errors():
+            await self._conn.execute(f"SAVEPOINT {name}")
+
+    async def rollback_to(self, name: str) -> None:
+        await self._conn.execute(f"ROLLBACK TO {name}")
+
+    async def commit(self) -> None:
+        with translated_errors():
+            await self._conn.commit()
+
+    async def rollback(self) -> None:
+        await self._conn.rollback()
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         with translated_errors():
@@ -191,11 +171,8 @@ class SQLiteDatabase(Database):
         self.path = path
         self._reader: aiosqlite.Connection | None = None
         self._writer: aiosqlite.Connection | None = None
-        self._open_lock = asyncio.Lock()
-        self._write_lock = asyncio.Lock()
-        self._write_lock_loop: asyncio.AbstractEventLoop | None = None
-        #: The writes that share the open transaction, until it commits.
-        self._group: _CommitGroup | None = None
+        self._open_lock = LoopLock()
+        self._writes = WriteQueue(self._open_writer, self._keep_writer, location=path)
         #: The WAL-index header, mapped while the reader is open.
         self._wal_index: WalIndex | None = None
 
@@ -203,21 +180,18 @@ class SQLiteDatabase(Database):
     def location(self) -> str:
         return self.path
 
-    def _writing(self) -> asyncio.Lock:
-        """The lock a write holds the writer with: one per event loop.
+    async def _open_writer(self) -> SQLiteWriter:
+        if self._writer is None:
+            self._writer = await connect(self.path)
+        return SQLiteWriter(self._writer)
 
-        The command line runs each command in a loop of its own on the same
-        Database, and an asyncio lock that has once been waited for belongs to
-        the loop it was waited for in.
-        """
-        loop = asyncio.get_running_loop()
-        if self._write_lock_loop is not loop:
-            self._write_lock, self._write_lock_loop = asyncio.Lock(), loop
-        return self._write_lock
+    @staticmethod
+    async def _keep_writer(writer: SQLiteWriter) -> None:
+        """Nothing to do between transactions: the one writer stays open for the next."""
 
     async def _get_reader(self) -> aiosqlite.Connection:
         if self._reader is None:
-            async with self._open_lock:
+            async with self._open_lock():
                 # Another request may have opened it while this one waited.
                 self._reader = self._reader or await self._open_reader()
         return self._reader
@@ -250,84 +224,15 @@ class SQLiteDatabase(Database):
         row = await self.fetch_one("PRAGMA data_version")
         return int(row[0]) if row else 0
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """Hold the writer for one transaction, committed with the writes queued behind it.
 
-        Writes take the writer one at a time. The first opens a ``BEGIN
-        IMMEDIATE`` transaction (IMMEDIATE takes SQLite's write lock up front, so
-        a transaction that reads before it writes never fails half-way with
-        "database is locked"); each write that was waiting for the writer
-        meanwhile goes on in that transaction, from a savepoint of its own; then
-        they all commit at once (group commit). Every write still commits or
-        rolls back as a whole, and returns only once it is committed; a busy
-        blog pays one commit (SQLite's journal writes, the search index's flush,
-        the disk's sync) for a queue of writes instead of one each.
+        The writer opens the transaction with ``BEGIN IMMEDIATE``, which takes
+        SQLite's write lock up front, so a transaction that reads before it
+        writes never fails half-way with "database is locked". See
+        :mod:`quart_flaskr.db.writes` for how writes queue and commit together.
         """
-        async with self._writing():
-            if self._writer is None:
-                self._writer = await connect(self.path)
-            writer = self._writer
-            group = self._group
-            savepoint = ""
-            try:
-                # Inside the try: a request cancelled (a client gone) while
-                # BEGIN is on its way still has the statement run, by the
-                # connection's thread, and must roll it back.
-                with translated_errors():
-                    if group is None:
-                        if writer.in_transaction:
-                            # A transaction whose rollback was itself cancelled: end it.
-                            await writer.rollback()
-                        await writer.execute("BEGIN IMMEDIATE")
-                    else:
-                        group.savepoints += 1
-                        savepoint = f"write_{group.savepoints}"
-                        # Never released: the group's COMMIT ends every savepoint.
-                        await writer.execute(f"SAVEPOINT {savepoint}")
-                yield SQLiteTransaction(writer)
-            except BaseException:
-                # Shielded, so that cancelling the request cannot stop it half-way.
-                await asyncio.shield(self._undo(writer, group, savepoint))
-                raise
-            group = group or self._start_group(writer)
-        await asyncio.shield(group.committed)
-
-    def _start_group(self, writer: aiosqlite.Connection) -> _CommitGroup:
-        """Open a group on the transaction a write just began; it commits after those queued."""
-        group = self._group = _CommitGroup(writer)
-        # Waits for the writer behind the writes already waiting for it.
-        group.committer = asyncio.create_task(self._commit_in_turn(group))
-        return group
-
-    async def _undo(
-        self, writer: aiosqlite.Connection, group: _CommitGroup | None, savepoint: str
-    ) -> None:
-        """Undo a write that raised: to its savepoint, or the whole transaction if it began it."""
-        if group is not None:
-            try:
-                await writer.execute(f"ROLLBACK TO {savepoint}")
-                return
-            except Exception:
-                # The failure ended the transaction (SQLite rolls back the whole
-                # of it on a full disk, say): the group's writes are lost too.
-                self._group = None
-                group.tell(
-                    DatabaseUnavailableError("the write was lost with another in its transaction")
-                )
-        await writer.rollback()
-
-    async def _commit_in_turn(self, group: _CommitGroup) -> None:
-        """Commit ``group`` once the writes queued before this call have joined it."""
-        async with self._writing():
-            if self._group is group:
-                await self._commit(group)
-
-    async def _commit(self, group: _CommitGroup) -> None:
-        """Commit the group (the caller holds the writer); shielded, so that cancelling
-        the caller (a server stopping) leaves no write without its answer."""
-        self._group = None
-        await asyncio.shield(group.commit())
+        return self._writes.transaction()
 
     async def schema_version(self) -> int:
         """The schema version of the file; a Flaskr database counts as 1."""
@@ -350,9 +255,7 @@ class SQLiteDatabase(Database):
         All while holding the writer: a write that comes meanwhile waits, then
         opens a connection of its own.
         """
-        async with self._writing():
-            if self._group is not None:
-                await self._commit(self._group)
+        async with self._writes.drained():
             for conn in (self._reader, self._writer):
                 if conn is not None:
                     await conn.close()
