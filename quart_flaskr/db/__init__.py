@@ -2,7 +2,9 @@
 
 - ``interface.py``: :class:`Database` and :class:`Transaction`, the rows they
   return, and the errors that mean the database cannot answer now;
-- ``sqlite.py`` (with ``sqlite_errors.py``): the SQLite backend;
+- ``writes.py``: how a process writes on either backend, in turn and committed in groups;
+- ``sqlite.py`` (with ``sqlite_connect.py`` and ``sqlite_errors.py``): the SQLite backend;
+- ``postgres.py``: the PostgreSQL backend;
 - ``schema.py``: the schema scripts and the migration runner;
 - ``cli.py``: the init-db, migrate and backup commands;
 - ``extension.py``: the app's database, opened and checked at start-up.
