@@ -153,6 +153,39 @@ async def test_a_write_cancelled_in_a_group_undoes_only_itself(db: Database, can
     assert await commits(db) == before + 1
 
 
+#: A statement that runs long enough to be cancelled on its way, on each backend.
+SLOW_STATEMENT = {
+    "sqlite": "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000)"
+    " SELECT count(*) FROM n",
+    "postgresql": "SELECT pg_sleep(10)",
+}
+
+
+async def test_a_write_cancelled_mid_statement_undoes_only_itself(db: Database) -> None:
+    """A client gone while its write's statement runs: the others in its group are kept."""
+    inside = asyncio.Event()
+
+    async def slow() -> None:
+        async with db.transaction() as tx:
+            await tx.insert("INSERT INTO tag (name) VALUES ('cancelled')")
+            inside.set()
+            await tx.fetch_one(SLOW_STATEMENT[db.dialect])
+
+    before = await commits(db)
+    first = asyncio.create_task(add_tag(db, 0))
+    await asyncio.sleep(0)  # The first write takes the writer, the slow one queues...
+    task = asyncio.create_task(slow())
+    others = [asyncio.create_task(add_tag(db, number)) for number in range(1, WRITES)]
+    await inside.wait()
+    await asyncio.sleep(0.05)  # ...and its statement is under way when it is cancelled.
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.wait_for(asyncio.gather(first, *others), 20)
+    assert await tag_names(db) == [tag(number) for number in range(WRITES)]
+    assert await commits(db) == before + 1
+
+
 async def test_a_write_that_ends_the_transaction_fails_its_group_clearly(
     db: Database,
 ) -> None:
