@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import sys
+from collections.abc import AsyncIterator
 
 import psycopg
 import pytest
@@ -36,6 +37,20 @@ transaction_ids: set[int] = set()
 @pytest.fixture(autouse=True)
 def no_transactions_noted() -> None:
     transaction_ids.clear()
+
+
+@pytest.fixture(autouse=True)
+async def every_connection_handed_back(db: Database) -> AsyncIterator[None]:
+    """PostgreSQL: once the test's writes are over, the pool has every connection back."""
+    yield
+    if isinstance(db, PostgresDatabase) and db._pool is not None:
+        # The pool may still be adding a connection for requests that waited: up to 5 s.
+        for _ in range(100):
+            stats = db._pool.get_stats()
+            if stats.get("pool_available", 0) == stats["pool_size"]:
+                break
+            await asyncio.sleep(0.05)
+        assert stats.get("pool_available", 0) == stats["pool_size"]
 
 
 async def note_transaction(tx: Transaction) -> None:
@@ -127,7 +142,7 @@ async def test_a_write_that_raises_undoes_only_itself(db: Database, failing: int
 
 @pytest.mark.parametrize("cancels", [1, 2])
 async def test_a_write_cancelled_in_a_group_undoes_only_itself(db: Database, cancels: int) -> None:
-    """Cancelled again while its savepoint is rolled back, it still holds the writer till then."""
+    """Cancelled again while its savepoint is rolled back, it holds the writer till that is done."""
     inside = asyncio.Event()
 
     async def stuck() -> None:
@@ -151,6 +166,83 @@ async def test_a_write_cancelled_in_a_group_undoes_only_itself(db: Database, can
     await asyncio.gather(first, *others)
     assert await tag_names(db) == [tag(number) for number in range(WRITES)]
     assert await commits(db) == before + 1
+
+
+async def test_a_write_cancelled_twice_holds_the_writer_until_its_undo_is_done(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled again while its undo is on its way (a server stopping after the client went),
+    a write still holds the writer until the undo is done: here it finds the transaction
+    ended, so the write before it is lost, and the writes queued behind it begin anew."""
+    gate, inside = asyncio.Event(), asyncio.Event()
+
+    async def ended(self: Writer, name: str) -> None:
+        await gate.wait()
+        raise DatabaseUnavailableError("the transaction ended")
+
+    monkeypatch.setattr(WRITERS[db.dialect], "rollback_to", ended)
+
+    async def stuck() -> None:
+        async with db.transaction() as tx:
+            await tx.insert("INSERT INTO tag (name) VALUES ('cancelled')")
+            inside.set()
+            await asyncio.sleep(60)
+
+    first = asyncio.create_task(add_tag(db, 0))
+    await asyncio.sleep(0)  # The first write takes the writer, the stuck one queues...
+    task = asyncio.create_task(stuck())
+    others = [asyncio.create_task(add_tag(db, number)) for number in range(1, WRITES)]
+    await inside.wait()  # ...joins the first's group, and the others queue behind it.
+    group = db._writes.group  # type: ignore[attr-defined]
+    task.cancel()
+    await asyncio.sleep(0.01)  # Its undo waits at the gate...
+    task.cancel()
+    await asyncio.sleep(0.05)  # ...and is not cut short by a second cancellation:
+    assert group.savepoints == 1  # no write has joined the group meanwhile.
+    assert not task.done()
+    gate.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    results = await asyncio.gather(first, *others, return_exceptions=True)
+    assert isinstance(results[0], DatabaseUnavailableError)
+    assert results[1:] == [None] * (WRITES - 1)
+    assert await tag_names(db) == [tag(number) for number in range(1, WRITES)]
+
+
+async def test_a_full_group_commits_before_the_next_write_begins(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A group takes in at most MOST_SAVEPOINTS writes after its first (here 2)."""
+    monkeypatch.setattr("quart_flaskr.db.writes.MOST_SAVEPOINTS", 2)
+    before = await commits(db)
+    await asyncio.gather(*(add_tag(db, number) for number in range(WRITES)))
+    assert await tag_names(db) == [tag(number) for number in range(WRITES)]
+    assert await commits(db) == before + 3  # 3 + 3 + 2 writes
+
+
+async def test_a_group_whose_committer_was_cancelled_is_committed_by_the_next_write(
+    db: Database,
+) -> None:
+    """An event loop ending cancels its tasks: the next write commits what was left waiting."""
+    written = asyncio.Event()
+
+    async def first_write() -> None:
+        async with db.transaction() as tx:
+            await note_transaction(tx)
+            await tx.insert("INSERT INTO tag (name) VALUES (?)", (tag(0),))
+            written.set()
+
+    before = await commits(db)
+    first = asyncio.create_task(first_write())
+    await written.wait()  # The first write's body is done; its group waits to commit...
+    group = db._writes.group  # type: ignore[attr-defined]
+    group.committer.cancel()  # ...and its committer is cancelled.
+    await asyncio.sleep(0.01)
+    assert group.committer.cancelled() and not first.done()
+    await add_tag(db, 1)
+    await asyncio.wait_for(first, 5)
+    assert await tag_names(db) == [tag(0), tag(1)]
+    assert await commits(db) == before + 2
 
 
 #: A statement that runs long enough to be cancelled on its way, on each backend.

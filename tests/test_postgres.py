@@ -516,6 +516,44 @@ async def test_a_write_waiting_for_another_past_the_timeout_is_busy(
         await database.close()
 
 
+async def test_a_write_that_carries_on_past_a_failed_statement_is_never_told_it_committed(
+    pg: PostgresDatabase,
+) -> None:
+    """PostgreSQL aborts a transaction at its first failed statement and answers its COMMIT
+    with a rollback: a write that caught the error and went on gets an error, not success."""
+    with pytest.raises(DatabaseUnavailableError, match="rolled back") as caught:
+        async with pg.transaction() as tx:
+            await tx.insert("INSERT INTO tag (name) VALUES (?)", ("lost",))
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                await tx.execute("SELECT * FROM no_such_table")
+    assert str(caught.value).startswith(f"{pg.location}: ")
+    assert await pg.fetch_all("SELECT name FROM tag") == []
+    async with pg.transaction() as tx:  # The writer goes on.
+        await tx.insert("INSERT INTO tag (name) VALUES (?)", ("kept",))
+    assert [row["name"] for row in await pg.fetch_all("SELECT name FROM tag")] == ["kept"]
+
+
+async def test_a_write_connection_left_idle_in_its_transaction_is_ended_by_the_server(
+    pg: PostgresDatabase,
+) -> None:
+    """A host stopped mid-write (frozen, cut off) holds every host's write lock: the server
+    ends its session after four times the timeout idle in the transaction."""
+    row = await pg.fetch_one("SHOW idle_in_transaction_session_timeout")
+    assert row is not None and row[0] == "8s"  # The fixture's timeout is 2 s.
+    database = PostgresDatabase(pg.url, timeout=0.25)
+    try:
+        with pytest.raises(DatabaseUnavailableError):
+            async with database.transaction() as tx:
+                await tx.insert("INSERT INTO tag (name) VALUES (?)", ("stalled",))
+                await asyncio.sleep(1.5)  # Idle in the transaction past 4 x 0.25 s.
+        # Its lock went with its session: another host writes at once.
+        async with pg.transaction() as tx:
+            await tx.insert("INSERT INTO tag (name) VALUES (?)", ("after",))
+        assert [row["name"] for row in await pg.fetch_all("SELECT name FROM tag")] == ["after"]
+    finally:
+        await database.close()
+
+
 async def test_a_lock_refused_at_once_is_busy(pg: PostgresDatabase) -> None:
     """A lock refused (NOWAIT here; lock_timeout raises the same error) is busy, not unavailable."""
     async with pg.transaction() as tx:

@@ -209,7 +209,8 @@ def translated_errors(location: str) -> Iterator[None]:
         yield
     except (pg_errors.QueryCanceled, pg_errors.LockNotAvailable) as error:
         raise DatabaseBusyError(f"{location}: {error}") from error
-    except psycopg.OperationalError as error:
+    except (psycopg.OperationalError, pg_errors.IdleInTransactionSessionTimeout) as error:
+        # The second: the server ended a session left idle in a write (see _configure).
         raise DatabaseUnavailableError(f"{location}: {error}") from error
 
 
@@ -234,7 +235,18 @@ class PostgresWriter(Writer):
         await self.execute(f"ROLLBACK TO SAVEPOINT {name}")
 
     async def commit(self) -> None:
-        await self.execute("COMMIT")
+        """Commit; a transaction a failed statement aborted is rolled back instead, and says so.
+
+        PostgreSQL answers such a COMMIT with ``ROLLBACK`` and no error: a write
+        that caught a statement's error and went on would otherwise be told its
+        group was stored.
+        """
+        with translated_errors(self._location):
+            cursor = await self.conn.execute(b"COMMIT")
+        if cursor.statusmessage != "COMMIT":
+            raise DatabaseUnavailableError(
+                f"{self._location}: the transaction was rolled back: a statement in it failed"
+            )
 
     async def rollback(self) -> None:
         # The pool rolls back, or drops, a connection this could not.
@@ -329,14 +341,18 @@ async def _read_schema_version(fetch_one: Callable[[str], Awaitable[Row | None]]
 
 
 async def _configure(conn: psycopg.AsyncConnection[Any], milliseconds: int) -> None:
-    """Set up a new connection: UTC, and every statement and lock wait bounded.
+    """Set up a new connection: UTC, and every statement, lock wait and write bounded.
 
     The schema stores UTC timestamps without a zone, as SQLite does, and the
     models compare them with ``CURRENT_TIMESTAMP``: in UTC, they mean the same.
+    A transaction idle four times the timeout belongs to a host that stopped
+    mid-write (frozen, cut off) while holding every host's write lock: the
+    server ends its session, and the lock with it.
     """
     await conn.execute("SET TIME ZONE 'UTC'")
     await conn.execute(f"SET statement_timeout = {milliseconds}")
     await conn.execute(f"SET lock_timeout = {milliseconds}")
+    await conn.execute(f"SET idle_in_transaction_session_timeout = {4 * milliseconds}")
 
 
 class PostgresDatabase(Database):

@@ -22,7 +22,9 @@ from abc import abstractmethod
 from collections.abc import AsyncIterator
 from collections.abc import Awaitable
 from collections.abc import Callable
+from collections.abc import Coroutine
 from contextlib import asynccontextmanager
+from typing import Any
 from typing import Generic
 from typing import TypeVar
 
@@ -57,6 +59,13 @@ class Writer(Transaction):
 
 W = TypeVar("W", bound=Writer)
 
+#: The most writes after the first that one transaction takes in. Each is a
+#: savepoint, and on PostgreSQL a subtransaction: past 64 in one transaction,
+#: the server's per-session cache of them overflows and everyone's reads slow
+#: down while it lasts. And a group holds the write lock of every host until
+#: it commits: a full group commits before the next write begins another.
+MOST_SAVEPOINTS = 48
+
 
 class LoopLock:
     """An asyncio lock, a new one for each event loop that asks for it.
@@ -77,6 +86,27 @@ class LoopLock:
         return self._lock
 
 
+async def _to_the_end(work: Coroutine[Any, Any, None]) -> None:
+    """Await ``work`` to its end even when the caller is cancelled meanwhile, once or more;
+    then let the cancellation go on.
+
+    So the caller holds the writer until the statement is done: let go while an
+    undo or a commit is on its way, the next write would go on in a transaction
+    in a state nobody knows (or on a connection already handed back).
+    """
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.wait((task,))
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        task.exception()  # Read, and dropped: the cancellation goes on instead.
+        raise asyncio.CancelledError
+    task.result()
+
+
 def _retrieve(future: asyncio.Future[None]) -> None:
     """Mark a group's outcome as read, so that asyncio does not log it as never retrieved."""
     future.exception()
@@ -85,7 +115,9 @@ def _retrieve(future: asyncio.Future[None]) -> None:
 class _CommitGroup(Generic[W]):
     """The writes that share one transaction and learn together how its commit went."""
 
-    def __init__(self, writer: W) -> None:
+    def __init__(
+        self, writer: W, commit: Callable[[_CommitGroup[W]], Coroutine[Any, Any, None]]
+    ) -> None:
         self.writer = writer
         #: Writes that joined after the first, each from a savepoint named after its number.
         self.savepoints = 0
@@ -93,7 +125,7 @@ class _CommitGroup(Generic[W]):
         # A write cancelled while it waits for the commit leaves nobody to read a failure.
         self.committed.add_done_callback(_retrieve)
         #: The task that commits the group when its turn for the writer comes.
-        self.committer: asyncio.Task[None] | None = None
+        self.committer = asyncio.create_task(commit(self))
 
     def tell(self, error: BaseException | None) -> None:
         """Give the writes the outcome, once: a later one is of a transaction already ended."""
@@ -166,6 +198,13 @@ class WriteQueue(Generic[W]):
         """Hold the writer for one write, then wait for the commit of its group."""
         async with self._turn(self._timeout):
             group = self.group
+            if group is not None and (
+                group.savepoints == MOST_SAVEPOINTS or group.committer.done()
+            ):
+                # Full, or its committer gone (cancelled with its event loop):
+                # committed now, and this write begins the next transaction.
+                await self._commit(group)
+                group = None
             writer = await self._acquire() if group is None else group.writer
             savepoint = ""
             try:
@@ -178,20 +217,19 @@ class WriteQueue(Generic[W]):
                     group.savepoints += 1
                     savepoint = f"write_{group.savepoints}"
                     # Never released: the group's COMMIT ends every savepoint.
-                    await writer.savepoint(savepoint)
+                    await _to_the_end(writer.savepoint(savepoint))
                 yield writer
             except BaseException:
-                # Shielded, so that cancelling the request cannot stop it half-way.
-                await asyncio.shield(self._undo(writer, group, savepoint))
+                # Never stopped half-way by the request's cancellation.
+                await _to_the_end(self._undo(writer, group, savepoint))
                 raise
             group = group or self._start_group(writer)
         await asyncio.shield(group.committed)
 
     def _start_group(self, writer: W) -> _CommitGroup[W]:
-        """Open a group on the transaction a write just began; it commits after those queued."""
-        group = self.group = _CommitGroup(writer)
-        # Waits for the writer behind the writes already waiting for it.
-        group.committer = asyncio.create_task(self._commit_in_turn(group))
+        """Open a group on the transaction a write just began; its committer waits for the
+        writer behind the writes already waiting for it."""
+        group = self.group = _CommitGroup(writer, self._commit_in_turn)
         return group
 
     async def _undo(self, writer: W, group: _CommitGroup[W] | None, savepoint: str) -> None:
@@ -219,10 +257,10 @@ class WriteQueue(Generic[W]):
                 await self._commit(group)
 
     async def _commit(self, group: _CommitGroup[W]) -> None:
-        """Commit the group (the caller holds the writer); shielded, so that cancelling
+        """Commit the group (the caller holds the writer) to the end, so that cancelling
         the caller (a server stopping) leaves no write without its answer."""
         self.group = None
-        await asyncio.shield(self._end(group))
+        await _to_the_end(self._end(group))
 
     async def _end(self, group: _CommitGroup[W]) -> None:
         try:
