@@ -9,9 +9,12 @@ import asyncio
 import sqlite3
 import sys
 from collections.abc import AsyncIterator
+from typing import Any
 
+import aiosqlite
 import psycopg
 import pytest
+from psycopg_pool import AsyncConnectionPool
 
 from quart_flaskr.db import Database
 from quart_flaskr.db import DatabaseUnavailableError
@@ -364,9 +367,32 @@ async def close_during_a_write(db: Database) -> tuple[asyncio.Task[None], ...]:
     return writing, closing
 
 
-async def test_closing_commits_the_writes_waiting_for_their_commit(db: Database) -> None:
-    """close() queued for the writer before the group's commit did: it commits the group itself."""
+#: What closes a backend's connections: aiosqlite's connections, psycopg's pool.
+CLOSERS: dict[str, Any] = {"sqlite": aiosqlite.Connection, "postgresql": AsyncConnectionPool}
+
+
+async def test_closing_commits_the_writes_waiting_for_their_commit(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """close() queued for the writer before the group's commit did: it commits the group
+    itself, before it closes the connections."""
+    events: list[str] = []
+    writer, closer = WRITERS[db.dialect], CLOSERS[db.dialect]
+    commit, close = writer.commit, closer.close
+
+    async def noted_commit(self: Writer) -> None:
+        await commit(self)
+        events.append("commit")
+
+    async def noted_close(self: object, *args: Any) -> None:
+        events.append("close")
+        await close(self, *args)
+
+    monkeypatch.setattr(writer, "commit", noted_commit)
+    monkeypatch.setattr(closer, "close", noted_close)
     await asyncio.gather(*await close_during_a_write(db))
+    assert events[0] == "commit" and "close" in events
+    monkeypatch.undo()
     # Read again on connections of its own (closed, it opens new ones).
     assert await tag_names(db) == ["kept", "after"]
 
