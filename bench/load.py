@@ -50,3 +50,19 @@ def median(results: Sequence[WrkResult]) -> WrkResult:
     """The run with the median req/s (the lower middle one of an even count)."""
     ordered = sorted(results, key=lambda result: result.rps)
     return ordered[(len(ordered) - 1) // 2]
+
+
+def paired_ratio(values: Sequence[float], bases: Sequence[float]) -> float | None:
+    """The median, over rounds, of a value over its base measured in the same round.
+
+    Each round measures both back to back, so what the shared machine's other
+    work adds in one round it adds to both: a ratio taken round by round
+    cancels it, where a ratio of two medians picked apart (each app's run
+    with the median req/s, from different rounds) does not. None when no
+    round has a base.
+    """
+    ratios = sorted(value / base for value, base in zip(values, bases, strict=True) if base)
+    if not ratios:
+        return None
+    middle = len(ratios) // 2
+    return ratios[middle] if len(ratios) % 2 else (ratios[middle - 1] + ratios[middle]) / 2

@@ -58,6 +58,8 @@ class Row:
     bare: WrkResult
     flaskr: WrkResult | None
     rounds: dict[str, list[float]]
+    #: Every round's CPU per request, by app.
+    cpu_rounds: dict[str, list[float]]
     #: Bytes of the blog's answer (the bare app answers as many).
     size: int | None
     #: Measured on an instance without the page cache.
@@ -79,6 +81,7 @@ class Row:
             ours=dataclasses.asdict(self.ours),
             bare=dataclasses.asdict(self.bare),
             rounds=self.rounds,
+            cpu_rounds=self.cpu_rounds,
             bytes=self.size,
         )
         if self.quart is not None:
@@ -102,7 +105,9 @@ class MainTable:
         """GET /hello on the blog, the bare ASGI app and the bare Quart app."""
         for row in self.rows:
             if row.key == HELLO and row.quart is not None and row.quart_headers is not None:
-                return hooks.HelloRuns(row.ours, row.bare, row.quart, row.quart_headers)
+                return hooks.HelloRuns(
+                    row.ours, row.bare, row.quart, row.quart_headers, row.cpu_rounds
+                )
         return None
 
     def as_json(self) -> dict[str, Any]:
@@ -206,16 +211,21 @@ def _measure_row(
         if flaskr is not None and key in FLASKR_SCENARIOS:
             log(f"{label}: Flaskr{of}")
             runs["flaskr"].append(context.measure(flaskr.server, flaskr.loads[key], duration))
+    # The bare Quart apps answer GET /hello only.
+    kept = {
+        app: results
+        for app, results in runs.items()
+        if results or app not in ("quart", "quart_headers")
+    }
     return Row(
         key,
         label,
         ours=median(runs["ours"]),
         bare=median(runs["bare"]),
         flaskr=median(runs["flaskr"]) if runs["flaskr"] else None,
-        rounds={
-            app: [result.rps for result in results]
-            for app, results in runs.items()
-            if results or app not in ("quart", "quart_headers")
+        rounds={app: [result.rps for result in results] for app, results in kept.items()},
+        cpu_rounds={
+            app: [result.cpu_ms_per_request for result in results] for app, results in kept.items()
         },
         size=ours.sizes.get(key),
         quart=median(runs["quart"]) if runs["quart"] else None,
@@ -236,6 +246,11 @@ def _measure_uncached(context: BenchContext, uncached: Target, cached: Row) -> R
         label=label,
         ours=median(runs),
         rounds={"ours": [result.rps for result in runs], "bare": [], "flaskr": []},
+        cpu_rounds={
+            "ours": [result.cpu_ms_per_request for result in runs],
+            "bare": [],
+            "flaskr": [],
+        },
         uncached=True,
     )
 
