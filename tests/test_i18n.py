@@ -8,6 +8,7 @@ button's value) holds a Latin word other than names the blog never translates
 
 from __future__ import annotations
 
+import html
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
@@ -340,6 +341,38 @@ async def test_the_switcher_remembers_the_choice(client: Client) -> None:
         client, {"language": "en", "next": "/1"}, {"Origin": "http://localhost"}
     )
     assert (status, location) == (302, "/1") and cookie.startswith("lang=en;")
+
+
+@pytest.mark.parametrize(
+    "path",
+    (
+        # Cyrillic, Korean and a space: the address as the browser asks for it.
+        "/tag/%D0%BD%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D0%B8",
+        "/tag/%EB%89%B4%EC%8A%A4?page=2",
+        "/tag/my%20tag",
+        # A % in the path stays a %; the query string keeps the browser's escapes.
+        "/tag/100%25?q=%D0%B4%D0%B0+x",
+    ),
+)
+async def test_the_switcher_comes_back_to_pages_in_any_script(client: Client, path: str) -> None:
+    page = await (await client.get(path)).get_data(as_text=True)
+    assert f'name="next" value="{html.escape(path)}"' in page
+    status, location, _ = await choose(client, {"language": "ru", "next": path})
+    assert (status, location) == (302, path)
+
+
+async def test_the_switcher_stays_under_the_mount_point(app: Quart) -> None:
+    client = app.test_client()
+    response = await client.get("/blog/1", root_path="/blog")
+    page = await response.get_data(as_text=True)
+    assert 'name="next" value="/blog/1"' in page
+    response = await client.post(
+        "/blog/language",
+        form={"language": "ru", "next": "https://evil.example/"},
+        headers={"Sec-Fetch-Site": "same-origin"},
+        root_path="/blog",
+    )
+    assert response.headers["Location"] == "/blog/"
 
 
 @pytest.mark.parametrize(

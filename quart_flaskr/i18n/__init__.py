@@ -141,3 +141,4 @@ def init_app(app: Quart) -> None:
     from quart_flaskr.i18n import switch
 
     app.register_blueprint(switch.bp)
+    app.add_template_global(switch.here, "language_switch_next")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from quart import abort
 from quart import Blueprint
 from quart import current_app
 from quart import redirect
+from quart import request
 from quart import ResponseReturnValue
+from quart import url_for
 
 from quart_flaskr.forms import read_form
 from quart_flaskr.i18n import COOKIE
@@ -18,6 +22,24 @@ from quart_flaskr.security import same_origin_form
 
 bp = Blueprint("i18n", __name__)
 
+#: What stays as it is in the path of the address the switcher sends back.
+_PATH_SAFE = "/:@!$&'()*+,;="
+#: And in its query string, as the browser sent it (its escapes kept).
+_QUERY_SAFE = _PATH_SAFE + "?%"
+
+
+def here() -> str:
+    """The request's address on the site, mount point included, for the switcher to come back to.
+
+    Percent-encoded, so that a page whose path holds Cyrillic, Korean or a
+    space (a tag, a profile) passes ``local_path`` as any other: the
+    decoded path did not, and the reader was sent to the front page.
+    """
+    address = request.root_path + quote(request.path, safe=_PATH_SAFE)
+    if request.query_string:
+        address += "?" + quote(request.query_string, safe=_QUERY_SAFE)
+    return address
+
 
 @bp.route("/language", methods=("POST",))
 @same_origin_form
@@ -28,7 +50,7 @@ async def choose() -> ResponseReturnValue:
     if language not in LANGUAGES:
         abort(400, gettext("The blog is not written in that language."))
     target = form["next"]
-    response = redirect(target if local_path(target) else "/")
+    response = redirect(target if local_path(target) else url_for("index"))
     response.set_cookie(
         COOKIE,
         language,
