@@ -174,6 +174,12 @@ async def test_a_suspended_user_is_hidden_until_restored(
     assert "Their post" not in await shown(client, *listings)
     assert (await client.get(f"/{theirs}")).status_code == 404
     assert (await client.get("/u/other")).status_code == 404
+    # Nobody likes or comments on it meanwhile: it is not there for them.
+    like = await post_form(client, f"/{theirs}/like", {}, "/1")
+    comment = await post_form(client, f"/{theirs}/comment", {"body": "hello"}, "/1")
+    assert (like.status_code, comment.status_code) == (404, 404)
+    assert await db.fetch_one("SELECT 1 FROM post_like WHERE post_id = ?", (theirs,)) is None
+    assert await db.fetch_one("SELECT 1 FROM comment WHERE post_id = ?", (theirs,)) is None
     hidden = await page_text(client, "/1")
     assert "their comment" not in hidden
     # Nor counted: the post shows the comments it shows.

@@ -10,6 +10,7 @@ from markupsafe import Markup
 from quart_flaskr.db import Database
 from quart_flaskr.db import Row
 from quart_flaskr.models import parse_timestamp
+from quart_flaskr.models.posts import POST_SHOWN
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,7 @@ async def insert_comment(
         the data step after the next migration stores it
     """
     async with db.transaction() as tx:
-        if await tx.fetch_one("SELECT 1 FROM post WHERE id = ?", (post_id,)) is None:
+        if await tx.fetch_one(POST_SHOWN, (post_id,)) is None:
             return None
         return await tx.insert(
             "INSERT INTO comment (post_id, author_id, body, body_html) VALUES (?, ?, ?, ?)",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from quart_flaskr.db import Database
+from quart_flaskr.models.posts import POST_SHOWN
 
 
 async def like_post(db: Database, post_id: int, user_id: int) -> bool:
     """Record that a user likes a post (again is no change); False if there is no such post."""
     async with db.transaction() as tx:
-        if await tx.fetch_one("SELECT 1 FROM post WHERE id = ?", (post_id,)) is None:
+        if await tx.fetch_one(POST_SHOWN, (post_id,)) is None:
             return False
         await tx.execute(
             "INSERT INTO post_like (post_id, user_id) VALUES (?, ?)"

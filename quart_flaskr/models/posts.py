@@ -125,10 +125,14 @@ def _columns(viewer: bool, columns: str = _COLUMNS) -> str:
     return columns.format(liked=_LIKED if viewer else _NOBODY_LIKES)
 
 
-_SELECT_POST = (
-    'SELECT {columns} FROM post JOIN "user" ON "user".id = post.author_id'
+_ONE_SHOWN = (
+    ' FROM post JOIN "user" ON "user".id = post.author_id'
     ' WHERE post.id = ? AND "user".suspended IS NULL'
 )
+_SELECT_POST = "SELECT {columns}" + _ONE_SHOWN
+#: Whether a post is there for readers (one parameter, its id): none is while
+#: its author is suspended, and nobody may like it or comment on it then.
+POST_SHOWN = "SELECT 1" + _ONE_SHOWN
 
 # Each gives one page of post ids (and what to order them by) from an index,
 # by date: a page found by its OFFSET, or one that starts after a given post
