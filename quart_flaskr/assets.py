@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import os
+import posixpath
 import re
 from dataclasses import dataclass
 from dataclasses import field
@@ -72,10 +73,18 @@ class Assets:
         self._assets: dict[str, Asset] = {}
 
     def get(self, filename: str) -> Asset | None:
-        """The file, or None when there is no such file or it is too large to keep."""
+        """The file, or None when there is no such file or it is too large to keep.
+
+        Only under its plain name: ``a/../style.css`` or ``./style.css`` name
+        the same file, and each such spelling kept would be the file read,
+        hashed and compressed again and kept once more, without end (the
+        request is then served from disk, as any file not kept).
+        """
         asset = self._assets.get(filename)
         if asset is not None:
             return asset
+        if posixpath.normpath(filename) != filename:
+            return None
         # Misses are not remembered: any name may be asked for, without end.
         path = safe_join(self.folder, filename)
         if path is None or not os.path.isfile(path) or os.path.getsize(path) > MAX_KEPT_BYTES:
@@ -85,6 +94,10 @@ class Assets:
         mimetype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
         asset = self._assets[filename] = Asset(data, mimetype, content_hash(data))
         return asset
+
+    def __len__(self) -> int:
+        """How many files are kept."""
+        return len(self._assets)
 
     def hashed_name(self, filename: str) -> str:
         """``style.css`` as ``style.<hash>.css``; a name without suffix or file stays as it is."""

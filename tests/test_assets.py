@@ -106,6 +106,27 @@ async def test_no_such_file_is_404(client: Client, path: str) -> None:
     assert (await client.get(path)).status_code == 404
 
 
+async def kept(app: Quart) -> int:
+    async with app.app_context():
+        return len(assets.get_assets())
+
+
+async def test_other_spellings_of_a_name_keep_nothing_more(app: Quart, client: Client) -> None:
+    await client.get("/static/style.css")
+    before = await kept(app)
+    for number in range(20):
+        response = await client.get(
+            f"/static/x{number}/../style.css", headers={"Accept-Encoding": "br"}
+        )
+        # Served as it is on disk, not compressed and kept once more.
+        assert response.status_code == 200
+        assert "Content-Encoding" not in response.headers
+        assert b"body" in await response.get_data()
+    response = await client.get("/static/./style.css")
+    assert response.status_code == 200
+    assert await kept(app) == before
+
+
 def test_the_hash_is_of_the_files_bytes_and_changes_with_them(tmp_path: Path) -> None:
     (tmp_path / "site.css").write_text("body { color: black }")
     (tmp_path / "LICENSE").write_text("no suffix")
