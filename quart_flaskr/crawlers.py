@@ -152,7 +152,7 @@ async def _kept(make: Callable[[], Awaitable[str | None]]) -> Response:
 
     cache: PageCache = current_app.extensions[_EXTENSION]
     # In any language alike, for this scheme and host (its URLs are absolute).
-    key = cache_key(None, "", request.scheme, request.host, request.path)
+    key = cache_key(None, "", request.scheme, request.host, request.root_path, request.path)
     response = await page_response(await kept(cache, key, document), XML)
     response.headers["Cache-Control"] = f"public, max-age={SITEMAP_CACHE_SECONDS}"
     return await response.make_conditional(request)

@@ -45,7 +45,9 @@ def _add(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Eleme
 async def rss() -> Response:
     """The newest posts as RSS 2.0, kept until the database changes (feed readers poll it)."""
     # Per language (its description is translated), scheme and host (its URLs are absolute).
-    key = cache_key(None, current_language(), request.scheme, request.host, request.path)
+    key = cache_key(
+        None, current_language(), request.scheme, request.host, request.root_path, request.path
+    )
     response = await page_response(await kept(get_page_cache(), key, _feed), CONTENT_TYPE)
     return await response.make_conditional(request)
 

@@ -187,14 +187,16 @@ async def page_response(page: Page, content_type: str) -> Response:
     return response
 
 
-def cache_key(owner: str | None, language: str, scheme: str, host: str, full_path: str) -> str:
+def cache_key(
+    owner: str | None, language: str, scheme: str, host: str, root_path: str, full_path: str
+) -> str:
     """Where a page is kept: by its owner (None for anonymous readers), language and URL.
 
-    The scheme and host are part of it: pages hold absolute links built from
-    them (behind a proxy, from its X-Forwarded- headers), and a request with
-    a forged Host header must not change what others are served.
+    The scheme, host and mount point are part of it: pages hold links built
+    from them (behind a proxy, from its X-Forwarded- headers), and a request
+    with a forged Host header must not change what others are served.
     """
-    return f"{owner or ''} {language} {scheme}://{host} {full_path}"
+    return f"{owner or ''} {language} {scheme}://{host}{root_path} {full_path}"
 
 
 async def _served_from_cache(
@@ -214,7 +216,14 @@ async def _served_from_cache(
         # a form token that only this session's secret accepts. Made now
         # if missing, so that the page is kept under the secret it uses.
         owner = f"{login_id} {csrf_secret()}"
-    key = cache_key(owner, current_language(), request.scheme, request.host, request.full_path)
+    key = cache_key(
+        owner,
+        current_language(),
+        request.scheme,
+        request.host,
+        request.root_path,
+        request.full_path,
+    )
     # The response this request rendered, if it did.
     rendered: list[Response] = []
 

@@ -156,8 +156,8 @@ async def test_least_recently_used_pages_go_first(make_app: AppFactory) -> None:
         assert (await client.get(path)).status_code == 200
     cache = cache_of(app)
     version = await get_db(app).data_version()
-    assert cache.get(cache_key(None, "en", "http", "localhost", "/?"), version) is not None
-    assert cache.get(cache_key(None, "en", "http", "localhost", "/1?"), version) is None
+    assert cache.get(cache_key(None, "en", "http", "localhost", "", "/?"), version) is not None
+    assert cache.get(cache_key(None, "en", "http", "localhost", "", "/1?"), version) is None
 
 
 async def test_pages_expire(make_app: AppFactory, renders: list[int]) -> None:
@@ -294,3 +294,14 @@ async def test_a_render_that_fails_or_is_overtaken_lets_go_of_the_page() -> None
             assert cache.under_way("k", 1) is None
         assert cache.under_way("k", 2) is None
     assert old.result() is None and new.result() is None
+
+
+@pytest.mark.parametrize("path", ("/1", "/feed.xml", "/sitemap.xml"))
+async def test_each_mount_point_has_its_own_pages(app: Quart, path: str) -> None:
+    client = app.test_client()
+    mounted = await client.get("/blog" + path, root_path="/blog")
+    assert mounted.status_code == 200
+    assert "/blog/" in await mounted.get_data(as_text=True)
+    plain = await client.get(path)
+    assert plain.status_code == 200
+    assert "/blog/" not in await plain.get_data(as_text=True)
