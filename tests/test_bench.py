@@ -98,7 +98,7 @@ def test_quick_benchmark_prints_a_row_per_scenario(tmp_path: Path) -> None:
         assert data["main"][key]["bare"]["requests"] > 0
     # GET /hello on a bare Quart app too, and the blog's hooks overhead over it.
     assert data["main"]["hello"]["quart"]["requests"] > 0
-    assert "hooks overhead = ours' cpu / bare Quart's cpu - 1 = " in run.stdout
+    assert "hooks overhead = ours' cpu / bare Quart's cpu - 1, round by round = " in run.stdout
     assert isinstance(data["main"]["hooks_overhead"]["overhead_pct"], float)
     # And on one sending the blog's headers: what they cost the server alone.
     assert data["main"]["hello"]["quart_headers"]["requests"] > 0
@@ -111,6 +111,8 @@ def test_quick_benchmark_prints_a_row_per_scenario(tmp_path: Path) -> None:
     for figures in listings.values():
         assert figures["requests"] > 0
         assert figures["posts_shown"] == 5
+        assert len(figures["cpu_rounds"]) == len(figures["rounds"]) >= 1
+        assert isinstance(figures["cpu_ratio_to_index"], float)
     # The chart of the main table, beside the figures.
     assert f"Chart drawn in {results.with_suffix('.png')}" in run.stdout
     assert results.with_suffix(".png").read_bytes().startswith(b"\x89PNG")
