@@ -403,6 +403,13 @@ SECURITY_HEADERS = (
 )
 
 
+#: A page's two headers, encoded once.
+_PAGE_VARY = (b"vary", PAGES_VARY.encode())
+_PAGE_CACHE_CONTROL = (b"cache-control", PAGES_CACHE_CONTROL.encode())
+#: The names ``PAGES_VARY`` lists, encoded, each with its lower case.
+_PAGES_VARY_PARTS = tuple((part.encode(), part.lower().encode()) for part in PAGES_VARY.split(", "))
+
+
 class SecurityHeaders:
     """ASGI middleware adding ``SECURITY_HEADERS`` (and HSTS) to every response, and
     keeping pages out of shared caches.
@@ -431,10 +438,6 @@ class SecurityHeaders:
             )
         self.headers = [(name.lower().encode(), value.encode()) for name, value in headers]
         self.names = frozenset(name for name, _ in self.headers)
-        self.page_headers = [
-            (b"vary", PAGES_VARY.encode()),
-            (b"cache-control", PAGES_CACHE_CONTROL.encode()),
-        ]
 
     async def __call__(
         self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
@@ -455,7 +458,7 @@ class SecurityHeaders:
                 if b"vary" in own or b"cache-control" in own:
                     sent = _kept_private(sent, own)
                 else:
-                    added = [*added, *self.page_headers]
+                    added = [*added, _PAGE_VARY, _PAGE_CACHE_CONTROL]
                 message = {**message, "headers": [*sent, *added]}
             await send(message)
 
@@ -478,24 +481,20 @@ def _kept_private(
     for name, value in headers:
         if name == b"vary":
             named = value.lower()
-            missing = [part for part in _PAGES_VARY_PARTS if part.lower() not in named]
+            missing = [part for part, lower in _PAGES_VARY_PARTS if lower not in named]
             if missing:
                 value = b", ".join((value, *missing))
         kept.append((name, value))
     if b"vary" not in names:
-        kept.append((b"vary", PAGES_VARY.encode()))
+        kept.append(_PAGE_VARY)
     if not controls:
-        kept.append((b"cache-control", PAGES_CACHE_CONTROL.encode()))
+        kept.append(_PAGE_CACHE_CONTROL)
     return kept
 
 
 def _is_public(cache_control: bytes) -> bool:
     """Whether a ``Cache-Control`` value lets shared caches keep the response."""
     return any(directive.strip().lower() == b"public" for directive in cache_control.split(b","))
-
-
-#: The names ``PAGES_VARY`` lists, encoded.
-_PAGES_VARY_PARTS = tuple(part.encode() for part in PAGES_VARY.split(", "))
 
 
 def header_values(headers: Headers) -> dict[str, str]:
