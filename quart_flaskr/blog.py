@@ -22,6 +22,7 @@ from quart_flaskr import markdown
 from quart_flaskr import paging
 from quart_flaskr import routing
 from quart_flaskr.db import get_db
+from quart_flaskr.db import request_data_version
 from quart_flaskr.forms import read_form
 from quart_flaskr.i18n import gettext
 from quart_flaskr.i18n import N_
@@ -127,6 +128,12 @@ async def _listing(
         )
     number = paging.page_number()
     per_page = current_app.config["POSTS_PER_PAGE"]
+    # A search's window is read as of the data version from its first page on
+    # (the posts model keeps it); a listing by date needs it after the first.
+    if search is not None:
+        data_version: int | None = await request_data_version()
+    else:
+        data_version = await paging.data_version(number)
     found = await posts.select_posts(
         get_db(),
         limit=per_page + 1,
@@ -134,7 +141,7 @@ async def _listing(
         viewer_id=_viewer_id(),
         tag=tag,
         search=search,
-        data_version=None if search is not None else await paging.data_version(number),
+        data_version=data_version,
     )
     # A tag no post carries is deleted: only a listing of nothing asks whether it is.
     if tag is not None and not found and await tags.select_tag_id(get_db(), tag) is None:
@@ -147,6 +154,9 @@ async def _listing(
         )
 
     page = paging.make_page(found, number, per_page, url_for_page)
+    if search is not None:
+        # Made here once: the page shows its title twice.
+        title = gettext("Search: %(search)s", search=search)
     return await render_template(
         "blog/index.html", title=title, page=page, posts=page.items, search=search
     )

@@ -11,6 +11,7 @@ from quart_flaskr.db import Database
 from quart_flaskr.models import posts
 from quart_flaskr.models import users
 from tests.helpers import add_posts
+from tests.helpers import another_connection
 from tests.helpers import AuthActions
 from tests.helpers import Client
 from tests.helpers import page_text
@@ -72,6 +73,23 @@ async def test_search_follows_edits(client: Client, auth: AuthActions) -> None:
     assert titles(await page_text(client, "/?q=title")) == []
     await post_form(client, "/1/delete", {}, token_from="/1/update")
     assert titles(await page_text(client, "/?q=fresh")) == []
+
+
+async def test_the_same_search_shows_each_write_and_a_write_from_another_host(
+    client: Client, auth: AuthActions, db: Database
+) -> None:
+    await auth.login()
+    assert titles(await page_text(client, "/?q=body")) == ["test title"]
+    await post_form(client, "/create", {"title": "second", "body": "more body"})
+    assert titles(await page_text(client, "/?q=body")) == ["second", "test title"]
+    elsewhere = another_connection(db)
+    try:
+        await posts.insert_post(elsewhere, 2, "third", "body elsewhere")
+    finally:
+        await elsewhere.close()
+    assert titles(await page_text(client, "/?q=body")) == ["third", "second", "test title"]
+    await post_form(client, "/1/delete", {}, token_from="/1/update")
+    assert titles(await page_text(client, "/?q=body")) == ["third", "second"]
 
 
 @pytest.mark.parametrize(

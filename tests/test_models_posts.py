@@ -94,6 +94,70 @@ async def test_a_search_pages_through_the_window_then_the_older_matches(db: Data
         assert [post.id for post in page] == newest_first[offset : offset + 7], offset
 
 
+def _searches(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The searches ``db`` runs from now on, by their SQL."""
+    ran: list[str] = []
+    fetch_all = db.fetch_all
+
+    async def recording(sql: str, params: Params = ()) -> list[Row]:
+        if "MATCH" in sql or "@@" in sql:
+            ran.append(sql)
+        return await fetch_all(sql, params)
+
+    monkeypatch.setattr(db, "fetch_all", recording)
+    return ran
+
+
+@pytest.mark.parametrize("listing", [{}, {"tag": "t", "viewer_id": 2}])
+async def test_a_searchs_pages_in_its_window_under_one_version_search_once(
+    db: Database, monkeypatch: pytest.MonkeyPatch, listing: dict[str, Any]
+) -> None:
+    for number in range(posts.SEARCH_WINDOW + 10):
+        title = "Needle" if number % 7 == 0 else f"Hay {number}"
+        post_id = await posts.insert_post(db, 1 + number % 2, title, "needle", tags=["t"])
+        if number % 3 == 0:
+            await likes.like_post(db, post_id, 2)
+    offsets = (0, 7, 44, 45, 50, 55)
+    expected = [
+        await posts.select_posts(db, limit=7, offset=offset, search="needle", **listing)
+        for offset in offsets
+    ]
+    # Posts with the word in their title first, then the others; liked ones
+    # (by the viewer, when there is one) among them.
+    assert expected[0][0].title == "Needle" and expected[1][0].title.startswith("Hay")
+    assert any(post.liked for page in expected for post in page) == ("viewer_id" in listing)
+    ran = _searches(db, monkeypatch)
+    for _ in range(2):
+        for offset, page in zip(offsets, expected, strict=True):
+            found = await posts.select_posts(
+                db, limit=7, offset=offset, search="needle", data_version=5, **listing
+            )
+            assert found == page, offset
+    # The window (50 posts and the match after it) is searched once; the
+    # pages reaching past it (from offset 45) search each time.
+    assert len(ran) == 1 + 2 * 3
+    assert len(set(ran)) == 2
+
+
+async def test_a_search_after_a_write_elsewhere_searches_again(db: Database) -> None:
+    found = await posts.select_posts(db, limit=5, search="needle", data_version=1)
+    assert found == [] == await posts.select_posts(db, limit=5, search="needle", data_version=1)
+    other = another_connection(db)
+    try:
+        post_id = await posts.insert_post(other, 2, "t", "needle")
+    finally:
+        await other.close()
+    # Under the version before the write, the window read before; under the new one, the post.
+    assert await posts.select_posts(db, limit=5, search="needle", data_version=1) == []
+    found = await posts.select_posts(db, limit=5, search="needle", data_version=2)
+    assert [post.id for post in found] == [post_id]
+
+
+@pytest.mark.parametrize("version", [None, 1])
+async def test_a_search_of_no_words_finds_nothing(db: Database, version: int | None) -> None:
+    assert await posts.select_posts(db, limit=5, search="!?", data_version=version) == []
+
+
 async def test_an_images_variants_come_narrowest_first(db: Database) -> None:
     # Stored widest first, and their names sort widest first too.
     variants = (Variant("a-wide.png", 960, b"w"), Variant("b-narrow.png", 480, b"n"))
