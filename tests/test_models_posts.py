@@ -329,9 +329,15 @@ async def _dated_posts(db: Database) -> None:
             await tx.execute(tagged, (created, post_id))
 
 
+@pytest.fixture
+def seeking(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages start after a noted post from the first entry on, not from the 500th."""
+    monkeypatch.setattr(posts, "PAGES_SOUGHT_FROM", 0)
+
+
 @pytest.mark.parametrize("listing", [{}, {"tag": "t", "viewer_id": 2}, {"author_id": 1}])
 async def test_pages_read_after_the_page_before_are_the_pages_by_offset(
-    db: Database, monkeypatch: pytest.MonkeyPatch, listing: dict[str, Any]
+    db: Database, seeking: None, monkeypatch: pytest.MonkeyPatch, listing: dict[str, Any]
 ) -> None:
     await _dated_posts(db)
     offsets = range(0, 15, 3)
@@ -361,7 +367,7 @@ async def test_pages_read_after_the_page_before_are_the_pages_by_offset(
 
 
 async def test_a_page_read_after_a_write_is_read_by_offset_again(
-    db: Database, monkeypatch: pytest.MonkeyPatch
+    db: Database, seeking: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await _dated_posts(db)
     before = await posts.select_posts(db, limit=4, offset=3, data_version=1)
@@ -378,7 +384,7 @@ async def test_a_page_read_after_a_write_is_read_by_offset_again(
     assert after[1:] == before[:-1]
 
 
-async def test_a_page_past_the_end_notes_nothing(db: Database) -> None:
+async def test_a_page_past_the_end_notes_nothing(db: Database, seeking: None) -> None:
     await _dated_posts(db)
     assert await posts.select_posts(db, limit=4, offset=40, data_version=3) == []
     assert await posts.select_posts(db, limit=4, offset=40, data_version=3) == []
@@ -390,7 +396,10 @@ async def test_a_page_past_the_end_notes_nothing(db: Database) -> None:
     "listings", [({"tag": "even"}, {"tag": "odd"}), ({"author_id": 1}, {"author_id": 2})]
 )
 async def test_where_a_page_starts_is_noted_for_its_own_listing(
-    db: Database, monkeypatch: pytest.MonkeyPatch, listings: tuple[dict[str, Any], dict[str, Any]]
+    db: Database,
+    seeking: None,
+    monkeypatch: pytest.MonkeyPatch,
+    listings: tuple[dict[str, Any], dict[str, Any]],
 ) -> None:
     await _dated_posts(db)
     first, second = listings
@@ -402,3 +411,21 @@ async def test_where_a_page_starts_is_noted_for_its_own_listing(
     ran = _listing_queries(db, monkeypatch)
     assert await posts.select_posts(db, limit=3, offset=2, data_version=4, **second) == expected
     assert ran == ["offset"]
+
+
+async def test_pages_before_the_entries_sought_are_read_by_offset(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _dated_posts(db)
+    monkeypatch.setattr(posts, "PAGES_SOUGHT_FROM", 7)
+    offsets = range(0, 12, 3)
+    by_offset = [await posts.select_posts(db, limit=4, offset=offset) for offset in offsets]
+    ran = _listing_queries(db, monkeypatch)
+    for _ in range(2):
+        for offset, page in zip(offsets, by_offset, strict=True):
+            assert await posts.select_posts(db, limit=4, offset=offset, data_version=6) == page
+    # Pages 1 and 2 end before the seventh entry; page 3, which ends past it,
+    # notes where page 4 starts.
+    assert ran == ["offset", "offset", "offset", "after"] * 2
+    version, starts = posts._page_starts[db]
+    assert version == 6 and [key[-1] for key in starts] == [9]
