@@ -28,6 +28,7 @@ from quart_flaskr import paging
 from quart_flaskr import passwords
 from quart_flaskr.auth import new_password_problem
 from quart_flaskr.db import get_db
+from quart_flaskr.db import request_data_version
 from quart_flaskr.forms import read_form
 from quart_flaskr.i18n import gettext
 from quart_flaskr.i18n import ngettext
@@ -72,7 +73,7 @@ async def profile(username: str) -> ResponseReturnValue:
         offset=paging.offset(number, per_page),
         viewer_id=None if viewer is None else viewer.id,
         author_id=found.user.id,
-        data_version=await paging.data_version(number),
+        data_version=request_data_version,
     )
     name = found.user.username
 

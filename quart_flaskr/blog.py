@@ -128,12 +128,6 @@ async def _listing(
         )
     number = paging.page_number()
     per_page = current_app.config["POSTS_PER_PAGE"]
-    # A search's window is read as of the data version from its first page on
-    # (the posts model keeps it); a listing by date needs it after the first.
-    if search is not None:
-        data_version: int | None = await request_data_version()
-    else:
-        data_version = await paging.data_version(number)
     found = await posts.select_posts(
         get_db(),
         limit=per_page + 1,
@@ -141,7 +135,7 @@ async def _listing(
         viewer_id=_viewer_id(),
         tag=tag,
         search=search,
-        data_version=data_version,
+        data_version=request_data_version,
     )
     # A tag no post carries is deleted: only a listing of nothing asks whether it is.
     if tag is not None and not found and await tags.select_tag_id(get_db(), tag) is None:

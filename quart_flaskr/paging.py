@@ -12,8 +12,6 @@ from typing import TypeVar
 from quart import abort
 from quart import request
 
-from quart_flaskr.db import request_data_version
-
 T = TypeVar("T")
 
 #: Page numbers as people write them; nine digits keep every offset small.
@@ -44,13 +42,6 @@ def page_number() -> int:
 def offset(number: int, per_page: int) -> int:
     """How many items come before page ``number``."""
     return (number - 1) * per_page
-
-
-async def data_version(number: int) -> int | None:
-    """For page ``number`` after the first, the request's data version: with it, the
-    posts model finds where the page starts from a page read before (``posts.select_posts``).
-    """
-    return await request_data_version() if number > 1 else None
 
 
 def make_page(

@@ -94,6 +94,15 @@ async def test_a_search_pages_through_the_window_then_the_older_matches(db: Data
         assert [post.id for post in page] == newest_first[offset : offset + 7], offset
 
 
+def _version(number: int) -> posts.DataVersion:
+    """A data version as the request reads it, for the listings."""
+
+    async def read() -> int:
+        return number
+
+    return read
+
+
 def _searches(db: Database, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The searches ``db`` runs from now on, by their SQL."""
     ran: list[str] = []
@@ -130,7 +139,7 @@ async def test_a_searchs_pages_in_its_window_under_one_version_search_once(
     for _ in range(2):
         for offset, page in zip(offsets, expected, strict=True):
             found = await posts.select_posts(
-                db, limit=7, offset=offset, search="needle", data_version=5, **listing
+                db, limit=7, offset=offset, search="needle", data_version=_version(5), **listing
             )
             assert found == page, offset
     # The window (50 posts and the match after it) is searched once; the
@@ -140,22 +149,31 @@ async def test_a_searchs_pages_in_its_window_under_one_version_search_once(
 
 
 async def test_a_search_after_a_write_elsewhere_searches_again(db: Database) -> None:
-    found = await posts.select_posts(db, limit=5, search="needle", data_version=1)
-    assert found == [] == await posts.select_posts(db, limit=5, search="needle", data_version=1)
+    found = await posts.select_posts(db, limit=5, search="needle", data_version=_version(1))
+    assert (
+        found
+        == []
+        == await posts.select_posts(db, limit=5, search="needle", data_version=_version(1))
+    )
     other = another_connection(db)
     try:
         post_id = await posts.insert_post(other, 2, "t", "needle")
     finally:
         await other.close()
     # Under the version before the write, the window read before; under the new one, the post.
-    assert await posts.select_posts(db, limit=5, search="needle", data_version=1) == []
-    found = await posts.select_posts(db, limit=5, search="needle", data_version=2)
+    assert await posts.select_posts(db, limit=5, search="needle", data_version=_version(1)) == []
+    found = await posts.select_posts(db, limit=5, search="needle", data_version=_version(2))
     assert [post.id for post in found] == [post_id]
 
 
 @pytest.mark.parametrize("version", [None, 1])
 async def test_a_search_of_no_words_finds_nothing(db: Database, version: int | None) -> None:
-    assert await posts.select_posts(db, limit=5, search="!?", data_version=version) == []
+    assert (
+        await posts.select_posts(
+            db, limit=5, search="!?", data_version=None if version is None else _version(version)
+        )
+        == []
+    )
 
 
 async def test_an_images_variants_come_narrowest_first(db: Database) -> None:
@@ -346,7 +364,11 @@ async def test_pages_read_after_the_page_before_are_the_pages_by_offset(
         found = []
         for offset in offsets:
             page = await posts.select_posts(
-                db, limit=4, offset=offset, data_version=version, **listing
+                db,
+                limit=4,
+                offset=offset,
+                data_version=None if version is None else _version(version),
+                **listing,
             )
             found.append([post.id for post in page])
         return found
@@ -370,12 +392,12 @@ async def test_a_page_read_after_a_write_is_read_by_offset_again(
     db: Database, seeking: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await _dated_posts(db)
-    before = await posts.select_posts(db, limit=4, offset=3, data_version=1)
-    assert await posts.select_posts(db, limit=4, offset=3, data_version=1) == before
+    before = await posts.select_posts(db, limit=4, offset=3, data_version=_version(1))
+    assert await posts.select_posts(db, limit=4, offset=3, data_version=_version(1)) == before
     newest = await posts.insert_post(db, 2, "newest", "b")
     ran = _listing_queries(db, monkeypatch)
     # The version moved: where the page started before is not where it starts now.
-    after = await posts.select_posts(db, limit=4, offset=3, data_version=2)
+    after = await posts.select_posts(db, limit=4, offset=3, data_version=_version(2))
     assert ran == ["offset"]
     listed = await posts.select_posts(db, limit=20)
     assert listed[0].id == newest
@@ -386,8 +408,8 @@ async def test_a_page_read_after_a_write_is_read_by_offset_again(
 
 async def test_a_page_past_the_end_notes_nothing(db: Database, seeking: None) -> None:
     await _dated_posts(db)
-    assert await posts.select_posts(db, limit=4, offset=40, data_version=3) == []
-    assert await posts.select_posts(db, limit=4, offset=40, data_version=3) == []
+    assert await posts.select_posts(db, limit=4, offset=40, data_version=_version(3)) == []
+    assert await posts.select_posts(db, limit=4, offset=40, data_version=_version(3)) == []
     version, starts = posts._page_starts[db]
     assert version == 3 and not starts
 
@@ -407,9 +429,12 @@ async def test_where_a_page_starts_is_noted_for_its_own_listing(
     assert expected
     # The first listing's page 2 and 3 noted where they start; the second's are its own.
     for offset in (0, 2):
-        await posts.select_posts(db, limit=3, offset=offset, data_version=4, **first)
+        await posts.select_posts(db, limit=3, offset=offset, data_version=_version(4), **first)
     ran = _listing_queries(db, monkeypatch)
-    assert await posts.select_posts(db, limit=3, offset=2, data_version=4, **second) == expected
+    assert (
+        await posts.select_posts(db, limit=3, offset=2, data_version=_version(4), **second)
+        == expected
+    )
     assert ran == ["offset"]
 
 
@@ -421,9 +446,18 @@ async def test_pages_before_the_entries_sought_are_read_by_offset(
     offsets = range(0, 12, 3)
     by_offset = [await posts.select_posts(db, limit=4, offset=offset) for offset in offsets]
     ran = _listing_queries(db, monkeypatch)
+    read: list[int] = []
+
+    async def data_version() -> int:
+        read.append(6)
+        return 6
+
     for _ in range(2):
         for offset, page in zip(offsets, by_offset, strict=True):
-            assert await posts.select_posts(db, limit=4, offset=offset, data_version=6) == page
+            found = await posts.select_posts(db, limit=4, offset=offset, data_version=data_version)
+            assert found == page
+    # Only the pages read past the seventh entry read the data version.
+    assert len(read) == 2 * 2
     # Pages 1 and 2 end before the seventh entry; page 3, which ends past it,
     # notes where page 4 starts.
     assert ran == ["offset", "offset", "offset", "after"] * 2

@@ -18,6 +18,8 @@ import functools
 import secrets
 import sys
 import weakref
+from collections.abc import Awaitable
+from collections.abc import Callable
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -39,6 +41,8 @@ from quart_flaskr.search import indexed
 from quart_flaskr.search import query as search_query
 from quart_flaskr.search import stored_phrase
 
+#: Reads the database's data version, when a listing uses it (``request_data_version``).
+DataVersion = Callable[[], Awaitable[int]]
 #: How many of the newest matching posts a search ranks (older matches follow,
 #: by date): the cost of a search grows with this window, not with the blog.
 SEARCH_WINDOW = 50
@@ -388,7 +392,7 @@ async def select_posts(
     tag: str | None = None,
     search: str | None = None,
     author_id: int | None = None,
-    data_version: int | None = None,
+    data_version: DataVersion | None = None,
 ) -> list[Post]:
     """A page of posts: newest first, or best match first when searching.
 
@@ -398,12 +402,13 @@ async def select_posts(
     :param tag: only posts with the tag of this name (normalised, ``tags.normalise_tag``)
     :param author_id: only this user's posts (not with ``tag`` or ``search``)
     :param search: only posts whose title, body or author has every word of it
-    :param data_version: the database's data version, read before (the
-        request's): a page by date after the first is then read from where
-        the page before it ends, when a page read under this version noted it
-        (see ``_dated_rows``), rather than by stepping over every post before it;
-        a search's page within its window is read by ids from the window as a
-        search read it under this version (see ``_searched_rows``)
+    :param data_version: reads the database's data version (the request's,
+        ``request_data_version``), only where the listing uses it: a deep
+        page by date is then read from where the page before it ends, when a
+        page read under this version noted it (see ``_dated_rows``), rather
+        than by stepping over every post before it; a search's page within its
+        window is read by ids from the window as a search read it under this
+        version (see ``_searched_rows``)
     """
     viewer: list[object] = [] if viewer_id is None else [viewer_id]
     if search is not None:
@@ -459,7 +464,7 @@ async def _dated_rows(
     limit: int,
     offset: int,
     viewer: list[object],
-    data_version: int | None,
+    data_version: DataVersion | None,
 ) -> list[Row]:
     """Rows ``offset`` to ``offset + limit`` of a listing by date: by OFFSET, or after a known post.
 
@@ -479,7 +484,7 @@ async def _dated_rows(
     by_offset = _listing(dated.by_offset, _BY_DATE, bool(viewer))
     if data_version is None or offset + limit - 1 < PAGES_SOUGHT_FROM:
         return await db.fetch_all(by_offset, [*viewer, *filters, limit, offset])
-    starts = _as_of(_page_starts, db, data_version)
+    starts = _as_of(_page_starts, db, await data_version())
     key = (dated.name, *filters)
     # Starts are noted from PAGES_SOUGHT_FROM on (below): none before.
     start = starts.get((*key, offset))
@@ -510,7 +515,7 @@ async def _searched_rows(
     limit: int,
     offset: int,
     viewer: list[object],
-    data_version: int | None,
+    data_version: DataVersion | None,
 ) -> list[Row]:
     """Rows ``offset`` to ``offset + limit`` of a search: best matches in its window, then newest.
 
@@ -529,13 +534,14 @@ async def _searched_rows(
         ids, params = searched
         return await db.fetch_all(_listing(ids, _BY_RANK, bool(viewer)), [*viewer, *params])
     key = (search, tag)
-    window = _as_of(_search_windows, db, data_version).get(key)
+    version = await data_version()
+    window = _as_of(_search_windows, db, version).get(key)
     if window is None:
         searched = _search_ids_and_params(postgres, search, tag, SEARCH_WINDOW + 1, 0)
         window = (
             () if searched is None else tuple([row[0] for row in await db.fetch_all(*searched)])
         )
-        bounded.put(_as_of(_search_windows, db, data_version), key, window, SEARCHES_KEPT)
+        bounded.put(_as_of(_search_windows, db, version), key, window, SEARCHES_KEPT)
     page = window[offset : offset + limit]
     if not page:
         return []
