@@ -166,6 +166,25 @@ async def test_a_search_after_a_write_elsewhere_searches_again(db: Database) -> 
     assert [post.id for post in found] == [post_id]
 
 
+async def test_a_search_under_an_older_version_keeps_the_windows_of_the_newer(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post_id = await posts.insert_post(db, 2, "t", "needle haystack")
+    fetch_all = db.fetch_all
+
+    async def newer_search_meanwhile(sql: str, params: Params = ()) -> list[Row]:
+        # While the search read under version 1 runs, one under version 2 keeps its window.
+        monkeypatch.setattr(db, "fetch_all", fetch_all)
+        await posts.select_posts(db, limit=5, search="needle", data_version=_version(2))
+        return await fetch_all(sql, params)
+
+    monkeypatch.setattr(db, "fetch_all", newer_search_meanwhile)
+    older = await posts.select_posts(db, limit=5, search="haystack", data_version=_version(1))
+    assert [post.id for post in older] == [post_id]
+    version, windows = posts._search_windows[db]
+    assert version == 2 and list(windows) == [("needle", None)]
+
+
 @pytest.mark.parametrize("version", [None, 1])
 async def test_a_search_of_no_words_finds_nothing(db: Database, version: int | None) -> None:
     assert (

@@ -534,20 +534,28 @@ async def _searched_rows(
         ids, params = searched
         return await db.fetch_all(_listing(ids, _BY_RANK, bool(viewer)), [*viewer, *params])
     key = (search, tag)
-    version = await data_version()
-    window = _as_of(_search_windows, db, version).get(key)
+    # Taken before the search: a request that read an older version and
+    # searches longer than one that read a newer keeps its window in its own.
+    windows = _as_of(_search_windows, db, await data_version())
+    window = windows.get(key)
     if window is None:
         searched = _search_ids_and_params(postgres, search, tag, SEARCH_WINDOW + 1, 0)
-        window = (
-            () if searched is None else tuple([row[0] for row in await db.fetch_all(*searched)])
-        )
-        bounded.put(_as_of(_search_windows, db, version), key, window, SEARCHES_KEPT)
+        rows = [] if searched is None else await db.fetch_all(*searched)
+        # In rank order, then newest first (older matches rank -1), as the
+        # listing's ORDER BY puts them: a UNION ALL promises no order.
+        window = tuple([row[0] for row in sorted(rows, key=_rank_and_id, reverse=True)])
+        bounded.put(windows, key, window, SEARCHES_KEPT)
     page = window[offset : offset + limit]
     if not page:
         return []
     listed = _listing(_PG_LISTED_IDS if postgres else _LISTED_IDS, _BY_RANK, bool(viewer))
     # A list's text is its ids as JSON, for json_each (the json module takes twice as long).
     return await db.fetch_all(listed, [*viewer, list(page) if postgres else str(list(page))])
+
+
+def _rank_and_id(row: Row) -> tuple[int, int]:
+    """A search's id row (id, rank) as its listing orders it, by rank and then id."""
+    return row[1], row[0]
 
 
 def _search_ids_and_params(
