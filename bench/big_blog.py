@@ -168,6 +168,11 @@ def seed_blog(database: Path, posts: int) -> BigBlog:
             "INSERT INTO post_tag (post_id, tag_id, created) VALUES (?, ?, ?)",
             _post_tags(conn, tags, rng),
         )
+        # Each post's tag_names, as the app writes them with the post.
+        conn.execute(
+            "UPDATE post SET tag_names = (SELECT group_concat(tag.name, ',')"
+            " FROM post_tag JOIN tag ON tag.id = post_tag.tag_id WHERE post_tag.post_id = post.id)"
+        )
         (post_tags,) = conn.execute("SELECT count(*) FROM post_tag").fetchone()
         conn.execute(listing)
         conn.execute("COMMIT")

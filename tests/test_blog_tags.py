@@ -38,9 +38,20 @@ async def test_tags(client: Client, auth: AuthActions, db: Database) -> None:
     assert 'value="python, web dev"' in await page_text(client, "/2/update")
     await post_form(client, "/2/update", {"title": "tagged", "body": "", "tags": "python, flask"})
     assert (await client.get("/tag/web%20dev")).status_code == 404
+    # The post's listed tags and its edit form follow the change.
+    assert 'value="flask, python"' in await page_text(client, "/2/update")
+    page = await page_text(client, "/")
+    assert '<a rel="tag" href="/tag/flask">flask</a>' in page
+    assert "/tag/web%20dev" not in page
     assert titles(await page_text(client, "/tag/flask")) == ["tagged"]
     await post_form(client, "/1/update", {"title": "also", "body": "", "tags": "flask"})
     assert titles(await page_text(client, "/tag/flask")) == ["tagged", "also"]
+
+    # Every tag taken off: none listed, none in the form.
+    await post_form(client, "/1/update", {"title": "also", "body": "", "tags": ""})
+    assert 'name="tags" id="tags" value=""' in await page_text(client, "/1/update")
+    assert titles(await page_text(client, "/tag/flask")) == ["tagged"]
+    await post_form(client, "/1/update", {"title": "also", "body": "", "tags": "flask"})
 
     await post_form(client, "/2/delete", {}, token_from="/2/update")
     assert titles(await page_text(client, "/tag/flask")) == ["also"]

@@ -539,3 +539,46 @@ async def test_images_stored_before_schema_9_get_their_size_and_variants(
         assert await data.store_missing_image_sizes(database) == 0
     finally:
         await database.close()
+
+
+#: The schema version of the release whose listings joined each post's tags.
+TAGS_JOINED_VERSION = 11
+
+
+@pytest.mark.parametrize("backend", ("sqlite", "postgresql"))
+async def test_posts_tagged_before_schema_12_list_their_tags(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    author: dict[str, object] = {
+        "username": "tagger",
+        "password": PASSWORD,
+        "username_key": "tagger",
+    }
+    rows: dict[str, list[dict[str, object]]] = {
+        "user": [author],
+        "post": [
+            {"title": title, "body": "b", "author_id": 1, "created": f"2020-01-0{day} 00:00:00"}
+            for day, title in enumerate(("two tags", "one tag", "no tag"), start=1)
+        ],
+        "tag": [{"name": "python"}, {"name": "async web"}],
+        "post_tag": [
+            {"post_id": 1, "tag_id": 1, "created": "2020-01-01 00:00:00"},
+            {"post_id": 1, "tag_id": 2, "created": "2020-01-01 00:00:00"},
+            {"post_id": 2, "tag_id": 2, "created": "2020-01-02 00:00:00"},
+        ],
+    }
+    database = await old_blog(backend, request, TAGS_JOINED_VERSION, rows)
+    try:
+        assert await database.migrate() == (TAGS_JOINED_VERSION, SCHEMA_VERSION)
+        listed = await posts.select_posts(database, limit=5)
+        assert [(post.title, post.tags) for post in listed] == [
+            ("no tag", ()),
+            ("one tag", ("async web",)),
+            ("two tags", ("async web", "python")),
+        ]
+        stored = await database.fetch_all("SELECT tag_names FROM post WHERE id = 3")
+        assert [row[0] for row in stored] == [None]
+        tagged = await posts.select_posts(database, limit=5, tag="async web")
+        assert [post.title for post in tagged] == ["one tag", "two tags"]
+    finally:
+        await database.close()

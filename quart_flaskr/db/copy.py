@@ -54,6 +54,7 @@ TABLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
             "search_title",
             "search_author",
             "search_body",
+            "tag_names",
         ),
         ("id",),
     ),

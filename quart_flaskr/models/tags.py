@@ -13,11 +13,20 @@ async def select_tag_id(db: Database, name: str) -> int | None:
     return None if row is None else int(row[0])
 
 
+def joined_names(names: Sequence[str]) -> str | None:
+    """A post's ``tag_names``: its tags' names joined by commas, None for no tags.
+
+    No tag name holds a comma (see ``blog.parse_tags``).
+    """
+    return ",".join(dict.fromkeys(names)) or None
+
+
 async def set_post_tags(tx: Transaction, post_id: int, names: Sequence[str]) -> None:
     """Give a post exactly these tags, within the caller's transaction.
 
     Only the differences are written; a tag no post carries any more is
-    deleted by the ``tag_unused`` trigger.
+    deleted by the ``tag_unused`` trigger. The post's ``tag_names``
+    (:func:`joined_names`) is the caller's to write, with the post itself.
     """
     rows = await tx.fetch_all(
         "SELECT tag.id, tag.name FROM post_tag JOIN tag ON tag.id = post_tag.tag_id"
