@@ -10,6 +10,7 @@ from datetime import datetime
 from datetime import UTC
 from pathlib import Path
 
+import aiosqlite
 import pytest
 from quart import Quart
 from quart.testing import QuartCliRunner
@@ -465,3 +466,43 @@ async def test_another_process_sees_the_locks_of_an_open_database(db: SQLiteData
         check=True,
     )
     assert probe.stdout.splitlines() == [f"held {path}" for path in files]
+
+
+@pytest.mark.sqlite_only
+async def test_a_reader_cancelled_while_it_opens_is_closed(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The request that opens the reader is cancelled while the WAL header is
+    # mapped (its client went away): the connection it opened is closed, its
+    # thread ended, and the next request opens a reader of its own.
+    await db.close()
+    mapping = threading.Event()
+    release = threading.Event()
+    opened: list[aiosqlite.Connection] = []
+    real_open = db_module.WalIndex.open
+    real_connect = connect
+
+    def slow_open(path: str) -> db_module.WalIndex | None:
+        mapping.set()
+        release.wait(5)
+        return real_open(path)
+
+    async def recorded_connect(path: str) -> aiosqlite.Connection:
+        conn = await real_connect(path)
+        opened.append(conn)
+        return conn
+
+    monkeypatch.setattr(db_module.WalIndex, "open", slow_open)
+    monkeypatch.setattr(db_module, "connect", recorded_connect)
+    request = asyncio.ensure_future(db.fetch_all("SELECT 1"))
+    await asyncio.to_thread(mapping.wait, 5)
+    request.cancel()
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await request
+    (conn,) = opened
+    with pytest.raises(ValueError, match="no active connection"):
+        await conn.execute("SELECT 1")
+    monkeypatch.setattr(db_module.WalIndex, "open", real_open)
+    assert [tuple(row) for row in await db.fetch_all("SELECT 1")] == [(1,)]
+    assert len(opened) == 2

@@ -198,8 +198,14 @@ class SQLiteDatabase(Database):
 
     async def _open_reader(self) -> aiosqlite.Connection:
         conn = await connect(self.path)
-        # Once a connection is open, SQLite's shared memory exists.
-        self._wal_index = await asyncio.to_thread(WalIndex.open, self.path)
+        try:
+            # Once a connection is open, SQLite's shared memory exists.
+            self._wal_index = await asyncio.to_thread(WalIndex.open, self.path)
+        except BaseException:
+            # Cancelled (a client gone) or failed here, the connection would
+            # be nobody's, and its thread would run on: closed first.
+            await conn.close()
+            raise
         return conn
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
