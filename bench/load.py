@@ -22,6 +22,10 @@ class Load:
     #: Loopback ports wrk's threads connect to, one each in turn (else the URL's):
     #: the load split over several servers, its latency measured as one.
     ports: tuple[int, ...] = ()
+    #: Each connection's pause before each of its requests (its first one too),
+    #: in ms, drawn evenly from this range: a reader's time on the page. None
+    #: sends each request the moment the last is answered.
+    think_ms: tuple[int, int] | None = None
 
 
 @dataclasses.dataclass

@@ -75,9 +75,16 @@ def _rotation(load: Load) -> str:
     )
 
 
+def _think(think_ms: tuple[int, int]) -> str:
+    """wrk waits between these many ms before each request on a connection."""
+    return f"function delay()\n  return math.random({think_ms[0]}, {think_ms[1]})\nend\n"
+
+
 def lua_script(load: Load) -> str:
     """The whole script for one load."""
     lines = [f"wrk.method = {lua_string(load.method)}"]
+    if load.think_ms:
+        lines.append(_think(load.think_ms))
     if load.body is not None:
         lines.append('wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"')
         lines.append(f"wrk.body = {lua_string(load.body)}")

@@ -135,11 +135,18 @@ def test_quick_connection_measurements_print_their_tables(tmp_path: Path) -> Non
     run = quick_bench(results, "--skip-main", "--many", "--slow-clients", "--writers")
 
     assert "100 concurrent keep-alive connections (one worker)" in run.stdout
+    assert "100 concurrent keep-alive connections (one worker), each client pausing" in run.stdout
     assert "while 50 slow clients trickle their headers" in run.stdout
     assert "while 8 writers post continuously" in run.stdout
     data = json.loads(results.read_text("utf-8"))
     for figures in data["many_connections"].values():
         assert figures["requests"] > 0
+        assert figures["rss_peak_kib"] >= figures["rss_before_kib"] > 0
+    # --quick's pausing clients wait 100 to 200 ms before each request: at most one request
+    # per 100 ms each, and the pause is not counted in a request's latency.
+    for figures in data["many_connections_pausing"].values():
+        assert 0 < figures["requests"] <= 100 * (figures["seconds"] / 0.1 + 1)
+        assert figures["p50_ms"] < 100
         assert figures["rss_peak_kib"] >= figures["rss_before_kib"] > 0
     slow = data["slow_clients"]
     assert slow["readers_during"]["requests"] > 0

@@ -43,6 +43,8 @@ def run(context: BenchContext) -> None:
         if settings.write_burst:
             # Last on this instance: it adds thousands of posts.
             writers.run(context, server, loads)
+    if settings.many:
+        many_connections.run_pausing(context)
     if settings.cores:
         # Both servers run at once on the same database, so that the two are
         # measured in turn; the idle one costs nothing.
