@@ -9,13 +9,17 @@ Quart hands them to the server) is remembered. A later request that would
 be answered the same way is answered with them at once, as long as the page
 is still the one the cache holds (no write since, not too old).
 
-"The same way" is decided from the request as it arrives, conservatively:
-the same method (GET), scheme, mount point, path, query string, Host,
-Cookie, Accept-Language and Accept-Encoding headers; no login session
-(its pages refresh the session cookie) and no conditional or range
-request. Everything a page's answer depends on is among those, so the
-answer remembered is the answer the app would give. Answers that set a
-cookie, or are not a 200, are not remembered.
+"The same way" is decided from the request as it arrives: the same method
+(GET), scheme, mount point, path, query string and Host header; the same
+language, as the app chooses it from the ``lang`` cookie and the
+Accept-Language header (:func:`quart_flaskr.i18n.language_for`); the same
+encoding, as the app negotiates it from Accept-Encoding
+(:func:`quart_flaskr.compression.negotiate`); no login session (its pages
+refresh the session cookie) and no conditional or range request. An anonymous
+page's answer depends on nothing else, so the answer remembered is the answer
+the app would give, and readers whose browsers word those headers differently,
+or who carry cookies of their own (a proxy's, an analytics script's), share
+it. Answers that set a cookie, or are not a 200, are not remembered.
 
 A path and query string the app answered with a 200 from a view that serves
 no cached pages (``/hello``, a static file, an image, a feed) go straight to
@@ -37,16 +41,23 @@ from hypercorn.typing import HTTPResponseStartEvent
 from hypercorn.typing import HTTPScope
 from hypercorn.typing import Scope
 from quart import Quart
+from werkzeug.http import parse_cookie
 
 from quart_flaskr import bounded
+from quart_flaskr.compression import negotiate
 from quart_flaskr.db import get_db
+from quart_flaskr.i18n import COOKIE as LANGUAGE_COOKIE
+from quart_flaskr.i18n import language_for
 from quart_flaskr.pagecache import get_page_cache
 from quart_flaskr.pagecache import Page
 from quart_flaskr.pagecache import PAGE_VIEW
 from quart_flaskr.pagecache import SERVED
 
-#: The request headers an anonymous reader's page depends on.
+#: The request headers an anonymous reader's page depends on (the last three
+#: through its language and its encoding).
 _KEYED_HEADERS = (b"host", b"cookie", b"accept-language", b"accept-encoding")
+#: In a Cookie header that may hold the reader's choice of language.
+_LANGUAGE_COOKIE = LANGUAGE_COOKIE.encode() + b"="
 
 #: Request headers that make an answer other than the remembered 200.
 _CONDITIONAL_HEADERS = frozenset(
@@ -132,12 +143,20 @@ class FastPath:
             part.strip().startswith(self._cookie_prefix) for part in cookie.split(b";")
         ):
             return None
+        # Parsed as the app parses it, only when it may hold the language cookie.
+        chosen = (
+            parse_cookie(cookie.decode("latin-1")).get(LANGUAGE_COOKIE)
+            if _LANGUAGE_COOKIE in cookie
+            else None
+        )
         return (
             scope["scheme"],
             scope.get("root_path", ""),
             scope["path"],
             scope["query_string"],
-            *(values.get(name) for name in _KEYED_HEADERS),
+            values.get(b"host"),
+            language_for(chosen, _text(values.get(b"accept-language"))),
+            negotiate(_text(values.get(b"accept-encoding"))),
         )
 
     async def _still_current(self, answer: Answer) -> bool:
@@ -195,6 +214,11 @@ class FastPath:
         if any(name.lower() == b"set-cookie" for name, _ in headers):
             return
         bounded.put(self._answers, request_key, Answer(key, page, headers, body), self.size)
+
+
+def _text(value: bytes | None) -> str | None:
+    """A header's value as the app reads it."""
+    return None if value is None else value.decode("latin-1")
 
 
 def init_app(app: Quart) -> None:

@@ -104,6 +104,48 @@ async def test_what_the_page_depends_on_keeps_answers_apart(
     assert len(handled) == 5
 
 
+async def test_readers_with_cookies_of_their_own_share_the_answer(
+    client: Client, handled: list[str]
+) -> None:
+    """A cookie the blog does not read (a proxy's, an analytics script's) changes nothing."""
+    first = await answer(client, Cookie="_ga=GA1.1.1001")
+    assert first[0] == 200 and b'lang="en"' in first[2]
+    assert await answer(client, Cookie="_ga=GA1.1.1002") == first
+    assert await answer(client, Cookie="consent=yes; _ga=GA1.1.1003") == first
+    assert await answer(client) == first
+    assert len(handled) == 1
+
+
+async def test_browsers_asking_alike_share_the_answer(client: Client, handled: list[str]) -> None:
+    """Headers worded differently that the app reads the same way: one answer, one render."""
+    russian = await answer(client, **{"Accept-Language": "ru-RU,ru;q=0.9,en-US;q=0.8"})
+    assert b'lang="ru"' in russian[2]
+    assert await answer(client, **{"Accept-Language": "ru, en;q=0.5"}) == russian
+    # Korean refused (q=0), so Russian: the app's own reading of the header.
+    assert await answer(client, **{"Accept-Language": "ko;q=0, ru"}) == russian
+    brotli = await answer(client, **{"Accept-Encoding": "gzip, deflate, br, zstd"})
+    assert brotli[1]["content-encoding"] == "br"
+    assert await answer(client, **{"Accept-Encoding": "br;q=1.0, gzip;q=0.8"}) == brotli
+    assert len(handled) == 2
+
+
+async def test_the_language_cookie_is_read_as_the_app_reads_it(
+    client: Client, handled: list[str]
+) -> None:
+    russian = {"Accept-Language": "ru"}
+    # Not the language cookie, though its name ends the same: the browser's Russian.
+    other = await answer(client, Cookie="xlang=ko", **russian)
+    assert b'lang="ru"' in other[2]
+    assert await answer(client, **russian) == other
+    # The reader's choice, plain or quoted, over the browser's.
+    chosen = await answer(client, Cookie="xlang=en; lang=ko", **russian)
+    assert b'lang="ko"' in chosen[2]
+    assert await answer(client, Cookie='lang="ko"', **russian) == chosen
+    # A choice the blog does not speak leaves the browser's language.
+    assert await answer(client, Cookie="lang=fr", **russian) == other
+    assert len(handled) == 2
+
+
 async def test_logged_in_readers_always_reach_the_app(
     client: Client, auth: AuthActions, handled: list[str]
 ) -> None:

@@ -26,6 +26,8 @@ from quart import g
 from quart import has_request_context
 from quart import Quart
 from quart import request
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 #: The languages the blog speaks, each named in itself; English is the source.
 LANGUAGES = {"en": "English", "ru": "Русский", "ko": "한국어"}
@@ -63,14 +65,28 @@ def choose_language(chosen: str | None, accepted: list[str]) -> str:
     return DEFAULT_LANGUAGE
 
 
+@functools.lru_cache(maxsize=256)
+def language_for(chosen: str | None, accept_language: str | None) -> str:
+    """The language of a reader whose ``lang`` cookie holds ``chosen`` and whose browser
+    sends ``accept_language`` (None: the header is not sent).
+
+    The one place a request's language is worked out: the pages' (below) and
+    the key of the answers the fast path keeps. Browsers send a handful of
+    distinct headers, so each one's language is remembered.
+    """
+    accepted = parse_accept_header(accept_language, LanguageAccept)
+    return choose_language(chosen, [tag for tag, quality in accepted if quality > 0])
+
+
 def current_language() -> str:
     """The language of this request's pages and messages; English outside a request."""
     if not has_request_context():
         return DEFAULT_LANGUAGE
     language: str | None = g.get("language")
     if language is None:
-        accepted = [tag for tag, quality in request.accept_languages if quality > 0]
-        language = g.language = choose_language(request.cookies.get(COOKIE), accepted)
+        language = g.language = language_for(
+            request.cookies.get(COOKIE), request.headers.get("Accept-Language")
+        )
     return language
 
 
