@@ -26,6 +26,9 @@ class Load:
     #: in ms, drawn evenly from this range: a reader's time on the page. None
     #: sends each request the moment the last is answered.
     think_ms: tuple[int, int] | None = None
+    #: Each request as a browser of its own sends it: a cookie of its own (a visitor's
+    #: analytics id) and one of several browsers' Accept-Language and Accept-Encoding.
+    browsers: bool = False
 
 
 @dataclasses.dataclass

@@ -75,6 +75,39 @@ def _rotation(load: Load) -> str:
     )
 
 
+#: Accept-Language headers as browsers word them: English, Russian and Korean readers.
+BROWSER_LANGUAGES = (
+    "en-US,en;q=0.9",
+    "en-GB,en-US;q=0.9,en;q=0.8",
+    "ru-RU,ru;q=0.9,en-US;q=0.8,en;q=0.7",
+    "ru,en;q=0.9",
+    "ko-KR,ko;q=0.9,en-US;q=0.8,en;q=0.7",
+)
+#: Accept-Encoding headers as browsers send them.
+BROWSER_ENCODINGS = ("gzip, deflate, br, zstd", "gzip, deflate, br")
+
+
+def _browsers(load: Load) -> str:
+    """Each request with a cookie of its own and a browser's language and encodings in turn."""
+    languages = ", ".join(lua_string(value) for value in BROWSER_LANGUAGES)
+    encodings = ", ".join(lua_string(value) for value in BROWSER_ENCODINGS)
+    return textwrap.dedent(
+        f"""
+        local languages = {{{languages}}}
+        local encodings = {{{encodings}}}
+        local counter = 0
+        function request()
+          counter = counter + 1
+          return wrk.format(nil, {lua_string(load.path)}, {{
+            ["Cookie"] = "_visitor=" .. thread_id .. "." .. counter,
+            ["Accept-Language"] = languages[(counter % #languages) + 1],
+            ["Accept-Encoding"] = encodings[(counter % #encodings) + 1],
+          }})
+        end
+        """
+    )
+
+
 def _think(think_ms: tuple[int, int]) -> str:
     """wrk waits between these many ms before each request on a connection."""
     return f"function delay()\n  return math.random({think_ms[0]}, {think_ms[1]})\nend\n"
@@ -88,10 +121,12 @@ def lua_script(load: Load) -> str:
     if load.body is not None:
         lines.append('wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"')
         lines.append(f"wrk.body = {lua_string(load.body)}")
-    if load.unique_title or load.ports:
+    if load.unique_title or load.ports or load.browsers:
         lines.append(_setup(load))
     if load.unique_title:
         lines.append(_unique_titles(load))
+    elif load.browsers:
+        lines.append(_browsers(load))
     elif load.rotate:
         lines.append(_rotation(load))
     lines.append(_DONE)

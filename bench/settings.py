@@ -63,6 +63,8 @@ class Settings:
     cores: bool
     data: bool
     listings: bool
+    #: The anonymous index as browsers send it (their own cookies and headers) vs wrk's.
+    browsers: bool
     memory: bool
     profile: bool
     postgres: bool
@@ -79,6 +81,7 @@ class Settings:
         """Whether any measurement beyond the main table was asked for."""
         return (
             self.many
+            or self.browsers
             or self.interference
             or self.slow
             or self.write_burst
@@ -127,6 +130,11 @@ def _parser() -> argparse.ArgumentParser:
         "--listings",
         action="store_true",
         help="search, tag page and page 5 vs the index, no page cache (CPU per request)",
+    )
+    parser.add_argument(
+        "--browsers",
+        action="store_true",
+        help="GET / anonymous as browsers send it (own cookies, varied headers) vs wrk's",
     )
     parser.add_argument("--memory", action="store_true", help="RSS before/after 100k requests")
     parser.add_argument("--profile", action="store_true", help="py-spy the worker under load")
@@ -197,6 +205,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Settings:
         data=full or bool(args.data),
         # A smoke run of it with --quick, unless only the extras asked for run.
         listings=full or bool(args.listings) or (quick and not args.skip_main),
+        browsers=full or bool(args.browsers),
         memory=full or bool(args.memory),
         profile=full or bool(args.profile),
         postgres=full or bool(args.postgres),

@@ -130,9 +130,10 @@ POSTGRES_SETUPS = (
 @pytest.mark.slow
 def test_quick_connection_measurements_print_their_tables(tmp_path: Path) -> None:
     """``--many``, ``--slow-clients`` and ``--writers`` in their quick sizes (100 connections,
-    50 slow clients, 8 writers): each prints its table and records its figures."""
+    50 slow clients, 8 writers), and ``--browsers``: each prints its table and records its
+    figures."""
     results = tmp_path / "results.json"
-    run = quick_bench(results, "--skip-main", "--many", "--slow-clients", "--writers")
+    run = quick_bench(results, "--skip-main", "--many", "--slow-clients", "--writers", "--browsers")
 
     assert "100 concurrent keep-alive connections (one worker)" in run.stdout
     assert "100 concurrent keep-alive connections (one worker), each client pausing" in run.stdout
@@ -154,6 +155,11 @@ def test_quick_connection_measurements_print_their_tables(tmp_path: Path) -> Non
     writers = data["writers"]
     assert writers["readers_during"]["requests"] > 0
     assert writers["writes"]["requests"] > 0
+    assert "Readers as browsers send their requests (page cache on)" in run.stdout
+    browsers = data["browsers"]
+    for figures in browsers["median"].values():
+        assert figures["requests"] > 0 and not any(figures["errors"].values())
+    assert browsers["cpu_ratio"] > 0
 
 
 @pytest.mark.slow

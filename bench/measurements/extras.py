@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bench.context import BenchContext
 from bench.cpus import cpu_count
+from bench.measurements import browsers
 from bench.measurements import cores
 from bench.measurements import data_scaling
 from bench.measurements import interference
@@ -31,6 +32,8 @@ def run(context: BenchContext) -> None:
         loads = seeded.loads(csrf=True)
         if settings.memory:
             memory.run(context, server, seeded)
+        if settings.browsers:
+            browsers.run(context, server, loads)
         if settings.many:
             many_connections.run(context, server, loads)
         if settings.interference:
