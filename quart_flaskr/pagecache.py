@@ -42,6 +42,7 @@ from quart_flaskr import compression
 from quart_flaskr.db import request_data_version
 from quart_flaskr.i18n import current_language
 from quart_flaskr.login import login_session_id
+from quart_flaskr.paging import page_query
 from quart_flaskr.security import csrf_secret
 
 P = ParamSpec("P")
@@ -216,13 +217,14 @@ async def _served_from_cache(
         # a form token that only this session's secret accepts. Made now
         # if missing, so that the page is kept under the secret it uses.
         owner = f"{login_id} {csrf_secret()}"
+    query = page_query()
     key = cache_key(
         owner,
         current_language(),
         request.scheme,
         request.host,
         request.root_path,
-        request.full_path,
+        f"{request.path}?{query}",
     )
     # The response this request rendered, if it did.
     rendered: list[Response] = []
@@ -236,8 +238,11 @@ async def _served_from_cache(
     if page is None:
         # Not a 200: that answer as it is, kept for nobody.
         return rendered[0]
-    if owner is None:
-        # ASGI scopes are plain dicts; middleware may add its own keys.
+    if owner is None and request.query_string == query.encode():
+        # For the fast path, which keys on the query string as it came: one
+        # carrying other parameters (a link's fbclid, each click its own) would
+        # only crowd out the answers it keeps. ASGI scopes are plain dicts;
+        # middleware may add its own keys.
         cast(dict[str, object], request.scope)[SERVED] = (key, page)
     response = await page_response(page, "text/html; charset=utf-8")
     if "If-None-Match" in request.headers:

@@ -1,4 +1,5 @@
-"""Listings shown a page at a time: ``?page=N`` in the URL, previous and next links."""
+"""Listings shown a page at a time: ``?page=N`` in the URL, previous and next links; and the
+query parameters a page is made from."""
 
 from __future__ import annotations
 
@@ -8,11 +9,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic
 from typing import TypeVar
+from urllib.parse import urlencode
 
 from quart import abort
 from quart import request
 
 T = TypeVar("T")
+
+#: The query parameters pages are made from: a search's words and a listing's
+#: page number. Any other (``utm_source``, ``fbclid``: what sites and mail add to
+#: the links they pass on) changes nothing on a page, so the page cache keeps a
+#: page under these alone and a link shared with them is served the same page.
+PARAMETERS = ("q", "page")
 
 #: Page numbers as people write them; nine digits keep every offset small.
 _PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,8}")
@@ -37,6 +45,13 @@ def page_number() -> int:
     if not _PAGE_NUMBER.fullmatch(value):
         abort(404, "There is no such page: pages are numbered 1, 2, 3 and on.")
     return int(value)
+
+
+def page_query() -> str:
+    """The request's query string as far as its page depends on it: those of ``PARAMETERS``
+    it has, each with its first value (the one views read), url-encoded; "" for none."""
+    args = request.args
+    return urlencode([(name, args[name]) for name in PARAMETERS if name in args])
 
 
 def offset(number: int, per_page: int) -> int:

@@ -146,6 +146,20 @@ async def test_the_language_cookie_is_read_as_the_app_reads_it(
     assert len(handled) == 2
 
 
+async def test_links_carrying_other_parameters_are_not_remembered(
+    app: Quart, client: Client, handled: list[str]
+) -> None:
+    """Each click's own fbclid would crowd out the answers kept; the page cache serves them."""
+    plain = await answer(client)
+    first = await answer(client, "/?fbclid=IwAR1")
+    second = await answer(client, "/?fbclid=IwAR2")
+    assert first[2] == second[2] == plain[2]
+    assert handled == ["/?", "/?fbclid=IwAR1", "/?fbclid=IwAR2"]
+    assert len(fast_path(app)) == 1
+    assert await answer(client) == plain
+    assert len(handled) == 3
+
+
 async def test_logged_in_readers_always_reach_the_app(
     client: Client, auth: AuthActions, handled: list[str]
 ) -> None:

@@ -361,6 +361,15 @@ async def test_the_switcher_comes_back_to_pages_in_any_script(client: Client, pa
     assert (status, location) == (302, path)
 
 
+async def test_the_switcher_comes_back_without_what_a_shared_link_added(client: Client) -> None:
+    """Only the parameters the page is made from: its search words and page number."""
+    path = "/?utm_source=news&q=%D0%B4%D0%B0&fbclid=IwAR1&q=second"
+    page = await (await client.get(path)).get_data(as_text=True)
+    assert 'name="next" value="/?q=%D0%B4%D0%B0"' in page
+    page = await (await client.get("/tag/my%20tag?page=2&ref=mail")).get_data(as_text=True)
+    assert 'name="next" value="/tag/my%20tag?page=2"' in page
+
+
 async def test_the_switcher_stays_under_the_mount_point(app: Quart) -> None:
     client = app.test_client()
     response = await client.get("/blog/1", root_path="/blog")

@@ -57,6 +57,41 @@ async def test_anonymous_pages_are_rendered_once(
     assert len(cache_of(app)) == 2
 
 
+async def test_a_link_shared_with_other_parameters_is_served_the_kept_page(
+    app: Quart, client: Client, renders: list[int]
+) -> None:
+    """utm_source, fbclid (each click its own) and the like: one page, rendered once."""
+    plain = await text(client, "/")
+    assert await text(client, "/?utm_source=newsletter&fbclid=IwAR1") == plain
+    assert await text(client, "/?fbclid=IwAR2") == plain
+    searched = await text(client, "/?q=test")
+    assert await text(client, "/?fbclid=IwAR3&q=test") == searched
+    # The first of a parameter given twice, as the view reads it.
+    assert await text(client, "/?q=test&q=other") == searched
+    assert len(renders) == 2
+    assert len(cache_of(app)) == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "shared"),
+    [
+        ("/", "/?utm_source=newsletter&utm_medium=email"),
+        ("/?q=test", "/?q=test&fbclid=IwAR1"),
+        ("/?q=nothing+matches", "/?gclid=1&q=nothing+matches"),
+        ("/1", "/1?ref=home"),
+        ("/u/test", "/u/test?utm_campaign=x&ref=home"),
+        ("/?page=1", "/?page=1&utm_campaign=x"),
+    ],
+)
+async def test_pages_are_the_same_whatever_else_their_link_carries(
+    make_app: AppFactory, path: str, shared: str
+) -> None:
+    """What keeping them under the page's own parameters rests on: rendered afresh (no page
+    cache), each page is the same with the other parameters as without."""
+    client = (await make_app(PAGE_CACHE_SIZE=0)).test_client()
+    assert await text(client, shared) == await text(client, path)
+
+
 async def test_a_write_is_visible_to_the_next_read(
     app: Quart, client: Client, auth: AuthActions, renders: list[int]
 ) -> None:

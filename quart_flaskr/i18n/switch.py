@@ -17,6 +17,7 @@ from quart_flaskr.i18n import COOKIE
 from quart_flaskr.i18n import COOKIE_SECONDS
 from quart_flaskr.i18n import gettext
 from quart_flaskr.i18n import LANGUAGES
+from quart_flaskr.paging import page_query
 from quart_flaskr.security import local_path
 from quart_flaskr.security import same_origin_form
 
@@ -24,8 +25,6 @@ bp = Blueprint("i18n", __name__)
 
 #: What stays as it is in the path of the address the switcher sends back.
 _PATH_SAFE = "/:@!$&'()*+,;="
-#: And in its query string, as the browser sent it (its escapes kept).
-_QUERY_SAFE = _PATH_SAFE + "?%"
 
 
 def here() -> str:
@@ -36,9 +35,10 @@ def here() -> str:
     decoded path did not, and the reader was sent to the front page.
     """
     address = request.root_path + quote(request.path, safe=_PATH_SAFE)
-    if request.query_string:
-        address += "?" + quote(request.query_string, safe=_QUERY_SAFE)
-    return address
+    # The parameters the page is made from, so that it stays the same page
+    # whatever else its link carried (see paging.PARAMETERS).
+    query = page_query()
+    return f"{address}?{query}" if query else address
 
 
 @bp.route("/language", methods=("POST",))
