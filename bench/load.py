@@ -29,6 +29,9 @@ class Load:
     #: Each request as a browser of its own sends it: a cookie of its own (a visitor's
     #: analytics id) and one of several browsers' Accept-Language and Accept-Encoding.
     browsers: bool = False
+    #: With ``browsers``: each request's path followed by a click id of its own, as a
+    #: link shared on a social site is (``?fbclid=<n>``).
+    click_ids: bool = False
 
 
 @dataclasses.dataclass

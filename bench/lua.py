@@ -88,9 +88,13 @@ BROWSER_ENCODINGS = ("gzip, deflate, br, zstd", "gzip, deflate, br")
 
 
 def _browsers(load: Load) -> str:
-    """Each request with a cookie of its own and a browser's language and encodings in turn."""
+    """Each request with a cookie of its own and a browser's language and encodings in turn
+    (and a click id of its own after the path, with ``load.click_ids``)."""
     languages = ", ".join(lua_string(value) for value in BROWSER_LANGUAGES)
     encodings = ", ".join(lua_string(value) for value in BROWSER_ENCODINGS)
+    path = lua_string(load.path)
+    if load.click_ids:
+        path += ' .. "?fbclid=" .. thread_id .. "." .. counter'
     return textwrap.dedent(
         f"""
         local languages = {{{languages}}}
@@ -98,7 +102,7 @@ def _browsers(load: Load) -> str:
         local counter = 0
         function request()
           counter = counter + 1
-          return wrk.format(nil, {lua_string(load.path)}, {{
+          return wrk.format(nil, {path}, {{
             ["Cookie"] = "_visitor=" .. thread_id .. "." .. counter,
             ["Accept-Language"] = languages[(counter % #languages) + 1],
             ["Accept-Encoding"] = encodings[(counter % #encodings) + 1],

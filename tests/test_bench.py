@@ -159,7 +159,8 @@ def test_quick_connection_measurements_print_their_tables(tmp_path: Path) -> Non
     browsers = data["browsers"]
     for figures in browsers["median"].values():
         assert figures["requests"] > 0 and not any(figures["errors"].values())
-    assert browsers["cpu_ratio"] > 0
+    assert set(browsers["cpu_ratios"]) == {"browsers", "shared"}
+    assert all(ratio > 0 for ratio in browsers["cpu_ratios"].values())
 
 
 @pytest.mark.slow
