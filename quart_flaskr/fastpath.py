@@ -41,7 +41,7 @@ from hypercorn.typing import HTTPResponseStartEvent
 from hypercorn.typing import HTTPScope
 from hypercorn.typing import Scope
 from quart import Quart
-from werkzeug.http import parse_cookie
+from werkzeug.sansio.http import parse_cookie
 
 from quart_flaskr import bounded
 from quart_flaskr.compression import negotiate
@@ -56,8 +56,8 @@ from quart_flaskr.pagecache import SERVED
 #: The request headers an anonymous reader's page depends on (the last three
 #: through its language and its encoding).
 _KEYED_HEADERS = (b"host", b"cookie", b"accept-language", b"accept-encoding")
-#: In a Cookie header that may hold the reader's choice of language.
-_LANGUAGE_COOKIE = LANGUAGE_COOKIE.encode() + b"="
+#: Where a request's key holds the language it was answered in.
+_LANGUAGE = 5
 
 #: Request headers that make an answer other than the remembered 200.
 _CONDITIONAL_HEADERS = frozenset(
@@ -87,7 +87,7 @@ class FastPath:
         self.app = app
         self.asgi_app = asgi_app
         self.size = size
-        self._cookie_prefix = app.config["SESSION_COOKIE_NAME"].encode() + b"="
+        self._session_cookie = app.config["SESSION_COOKIE_NAME"]
         self._answers: dict[tuple[object, ...], Answer] = {}
         #: Path and query string of the requests the app answered with a 200 of no cached page.
         self._not_pages: dict[tuple[str, bytes], None] = {}
@@ -138,17 +138,14 @@ class FastPath:
                 if name in values:  # the same header twice: leave it to the app
                     return None
                 values[name] = value
-        cookie = values.get(b"cookie", b"")
-        if self._cookie_prefix in cookie and any(
-            part.strip().startswith(self._cookie_prefix) for part in cookie.split(b";")
-        ):
-            return None
-        # Parsed as the app parses it, only when it may hold the language cookie.
-        chosen = (
-            parse_cookie(cookie.decode("latin-1")).get(LANGUAGE_COOKIE)
-            if _LANGUAGE_COOKIE in cookie
-            else None
-        )
+        chosen = None
+        cookie = values.get(b"cookie")
+        if cookie:
+            # Read as the app reads them (request.cookies), spaces and all.
+            cookies = parse_cookie(cookie.decode("latin-1"))
+            if self._session_cookie in cookies:
+                return None
+            chosen = cookies.get(LANGUAGE_COOKIE)
         return (
             scope["scheme"],
             scope.get("root_path", ""),
@@ -209,9 +206,13 @@ class FastPath:
         start: HTTPResponseStartEvent,
         body: bytes,
     ) -> None:
-        key, page = cast(tuple[str, Page], cast(dict[str, object], scope)[SERVED])
+        key, page, language = cast(tuple[str, Page, str], cast(dict[str, object], scope)[SERVED])
         headers = list(start["headers"])
-        if any(name.lower() == b"set-cookie" for name, _ in headers):
+        # The language too, lest a request the app read otherwise than the key
+        # says leave its page for the readers of another language.
+        if language != request_key[_LANGUAGE] or any(
+            name.lower() == b"set-cookie" for name, _ in headers
+        ):
             return
         bounded.put(self._answers, request_key, Answer(key, page, headers, body), self.size)
 

@@ -16,6 +16,7 @@ from quart import request
 from quart import Response
 from werkzeug.datastructures import Headers
 
+from quart_flaskr import fastpath
 from quart_flaskr import pagecache
 from quart_flaskr.db import Database
 from quart_flaskr.db import DatabaseUnavailableError
@@ -144,6 +145,60 @@ async def test_the_language_cookie_is_read_as_the_app_reads_it(
     # A choice the blog does not speak leaves the browser's language.
     assert await answer(client, Cookie="lang=fr", **russian) == other
     assert len(handled) == 2
+
+
+@pytest.mark.parametrize("cookie", ["lang =ko", "lang\t=ko", " lang= ko"])
+async def test_a_language_cookie_written_oddly_counts_as_the_app_reads_it(
+    client: Client, handled: list[str], cookie: str
+) -> None:
+    """Spaces around its name or value: the app reads the reader's choice, and so the fast
+    path; the page in that language is never left for readers of the browser's."""
+    chosen = await answer(client, Cookie=cookie, **{"Accept-Language": "ru"})
+    assert b'lang="ko"' in chosen[2]
+    assert await answer(client, Cookie=cookie, **{"Accept-Language": "ru"}) == chosen
+    russian = await answer(client, **{"Accept-Language": "ru"})
+    assert b'lang="ru"' in russian[2]
+    assert len(handled) == 2
+
+
+async def test_a_page_in_another_language_than_the_key_is_not_remembered(
+    app: Quart, client: Client, handled: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should the fast path ever read a request otherwise than the app, nothing is kept."""
+    monkeypatch.setattr(fastpath, "language_for", lambda chosen, accepted: "en")
+    korean = await answer(client, Cookie="lang=ko")
+    assert b'lang="ko"' in korean[2]
+    assert len(fast_path(app)) == 0
+    assert b'lang="en"' in (await answer(client))[2]
+    assert len(handled) == 2
+
+
+async def test_cookies_that_are_not_utf_8_are_read_as_the_app_reads_them(app: Quart) -> None:
+    """Bytes that are not UTF-8 in another cookie: read as Latin-1, as Quart reads headers."""
+    sent: list[str] = []
+    page = get_page_cache(app).put("a key", await get_db(app).data_version(), b"a page")
+
+    async def inner(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        sent.append("app")
+        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "ko")
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"a page", "more_body": False})
+
+    front = FastPath(app, inner, 4)
+    scope = {"type": "http", "method": "GET", "scheme": "http", "path": "/", "query_string": b""}
+    headers = [(b"host", b"localhost"), (b"cookie", b"x=\xff\xfe; lang=ko")]
+    for _ in range(2):
+        await front(cast(Scope, {**scope, "headers": headers}), receive_nothing, messages_to([]))
+    assert sent == ["app"]
+
+
+async def test_a_session_cookie_written_oddly_still_reaches_the_app(
+    client: Client, handled: list[str]
+) -> None:
+    await answer(client)
+    await answer(client, Cookie="session =whatever")
+    await answer(client, Cookie="lang=en;session\t= whatever")
+    assert len(handled) == 3
 
 
 async def test_links_carrying_other_parameters_are_not_remembered(
@@ -296,7 +351,7 @@ async def test_an_answer_is_remembered_whole_from_every_part_sent(app: Quart) ->
 
     async def inner(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         sent.append("app")
-        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page)
+        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "en")
         await send(
             {
                 "type": "http.response.start",
@@ -337,7 +392,7 @@ async def test_header_names_in_any_case_are_read(app: Quart) -> None:
 
     async def inner(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         sent.append("app")
-        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page)
+        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "en")
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"a page", "more_body": False})
 
@@ -373,7 +428,7 @@ async def test_what_the_app_answers_itself_goes_straight_to_it(
         path = cast(dict[str, str], scope)["path"]
         given.append((path, send is original))
         if path == "/page":
-            cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page)
+            cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "en")
         if path == "/rendered":
             # A cached page's view that rendered without the cache this time.
             cast(dict[str, object], scope)[pagecache.PAGE_VIEW] = True
