@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic
@@ -50,8 +51,12 @@ def page_number() -> int:
 def page_query() -> str:
     """The request's query string as far as its page depends on it: those of ``PARAMETERS``
     it has, each with its first value (the one views read), url-encoded; "" for none."""
-    args = request.args
-    return urlencode([(name, args[name]) for name in PARAMETERS if name in args])
+    return encode_page_query(request.args)
+
+
+def encode_page_query(first_values: Mapping[str, str]) -> str:
+    """:func:`page_query` of parameters given by their first values (as ``request.args[name]``)."""
+    return urlencode([(name, first_values[name]) for name in PARAMETERS if name in first_values])
 
 
 def offset(number: int, per_page: int) -> int:

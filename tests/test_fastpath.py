@@ -180,7 +180,7 @@ async def test_cookies_that_are_not_utf_8_are_read_as_the_app_reads_them(app: Qu
 
     async def inner(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         sent.append("app")
-        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "ko")
+        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "ko", "")
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"a page", "more_body": False})
 
@@ -201,18 +201,31 @@ async def test_a_session_cookie_written_oddly_still_reaches_the_app(
     assert len(handled) == 3
 
 
-async def test_links_carrying_other_parameters_are_not_remembered(
+async def test_links_carrying_other_parameters_share_the_answer(
     app: Quart, client: Client, handled: list[str]
 ) -> None:
-    """Each click's own fbclid would crowd out the answers kept; the page cache serves them."""
+    """A link's utm_source or fbclid (each click its own) gets the answer kept for it without."""
     plain = await answer(client)
-    first = await answer(client, "/?fbclid=IwAR1")
-    second = await answer(client, "/?fbclid=IwAR2")
-    assert first[2] == second[2] == plain[2]
-    assert handled == ["/?", "/?fbclid=IwAR1", "/?fbclid=IwAR2"]
-    assert len(fast_path(app)) == 1
-    assert await answer(client) == plain
-    assert len(handled) == 3
+    assert await answer(client, "/?fbclid=IwAR1") == plain
+    assert await answer(client, "/?utm_source=news&fbclid=IwAR2") == plain
+    searched = await answer(client, "/?fbclid=IwAR3&q=test")
+    assert searched[2] != plain[2]
+    assert await answer(client, "/?q=test&utm_medium=email") == searched
+    assert await answer(client, "/?q=test&q=other") == searched
+    assert handled == ["/?", "/?fbclid=IwAR3&q=test"]
+    assert len(fast_path(app)) == 2
+
+
+async def test_a_page_for_another_query_than_the_key_is_not_remembered(
+    app: Quart, client: Client, handled: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should the fast path ever read a query string otherwise than the app, nothing is kept."""
+    monkeypatch.setattr(fastpath, "encode_page_query", lambda first_values: "")
+    searched = await answer(client, "/?q=test")
+    assert b'value="test"' in searched[2]
+    assert len(fast_path(app)) == 0
+    assert b'value="test"' not in (await answer(client))[2]
+    assert len(handled) == 2
 
 
 async def test_logged_in_readers_always_reach_the_app(
@@ -351,7 +364,7 @@ async def test_an_answer_is_remembered_whole_from_every_part_sent(app: Quart) ->
 
     async def inner(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         sent.append("app")
-        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "en")
+        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "en", "")
         await send(
             {
                 "type": "http.response.start",
@@ -392,7 +405,7 @@ async def test_header_names_in_any_case_are_read(app: Quart) -> None:
 
     async def inner(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         sent.append("app")
-        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "en")
+        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "en", "")
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"a page", "more_body": False})
 
@@ -428,7 +441,7 @@ async def test_what_the_app_answers_itself_goes_straight_to_it(
         path = cast(dict[str, str], scope)["path"]
         given.append((path, send is original))
         if path == "/page":
-            cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "en")
+            cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "en", "")
         if path == "/rendered":
             # A cached page's view that rendered without the cache this time.
             cast(dict[str, object], scope)[pagecache.PAGE_VIEW] = True
