@@ -10,9 +10,9 @@ be answered the same way is answered with them at once, as long as the page
 is still the one the cache holds (no write since, not too old).
 
 "The same way" is decided from the request as it arrives: the same method
-(GET), scheme, mount point, path and Host header; the same query parameters
-pages are made from (:data:`quart_flaskr.paging.PARAMETERS`: a link's
-``utm_source`` or ``fbclid`` changes nothing); the same language, as the app
+(GET), scheme, mount point, path and Host header; the same pairs of the query
+string that pages are made from, as sent (:func:`quart_flaskr.paging.raw_page_query`:
+a link's ``utm_source`` or ``fbclid`` changes nothing); the same language, as the app
 chooses it from the ``lang`` cookie and the Accept-Language header
 (:func:`quart_flaskr.i18n.language_for`); the same encoding, as the app
 negotiates it from Accept-Encoding (:func:`quart_flaskr.compression.negotiate`);
@@ -21,9 +21,9 @@ range request. An anonymous page's answer depends on nothing else, so the answer
 remembered is the answer the app would give, and readers whose browsers word
 those headers differently, who carry cookies of their own (a proxy's, an
 analytics script's) or who follow a link with a click id of its own, share it.
-The page cache says which language and query parameters it rendered the page
-for, and an answer is remembered only under a key that says the same. Answers
-that set a cookie, or are not a 200, are not remembered.
+The page cache says which language it rendered the page in, and an answer is
+remembered only under a key that says the same. Answers that set a cookie, or
+are not a 200, are not remembered.
 
 A path and query string the app answered with a 200 from a view that serves
 no cached pages (``/hello``, a static file, an image, a feed) go straight to
@@ -36,7 +36,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import cast
-from urllib.parse import parse_qsl
 
 from hypercorn.typing import ASGIFramework
 from hypercorn.typing import ASGIReceiveCallable
@@ -57,13 +56,13 @@ from quart_flaskr.pagecache import get_page_cache
 from quart_flaskr.pagecache import Page
 from quart_flaskr.pagecache import PAGE_VIEW
 from quart_flaskr.pagecache import SERVED
-from quart_flaskr.paging import encode_page_query
+from quart_flaskr.paging import raw_page_query
 
 #: The request headers an anonymous reader's page depends on (the last three
 #: through its language and its encoding).
 _KEYED_HEADERS = (b"host", b"cookie", b"accept-language", b"accept-encoding")
-#: Where a request's key holds its page's query string and the language it was answered in.
-_QUERY, _LANGUAGE = 3, 5
+#: Where a request's key holds the language it was answered in.
+_LANGUAGE = 5
 
 #: Request headers that make an answer other than the remembered 200.
 _CONDITIONAL_HEADERS = frozenset(
@@ -144,6 +143,10 @@ class FastPath:
                 if name in values:  # the same header twice: leave it to the app
                     return None
                 values[name] = value
+        # The pairs the page is made from, as sent (a link's fbclid left out).
+        query = raw_page_query(scope["query_string"])
+        if query is None:
+            return None
         chosen = None
         cookie = values.get(b"cookie")
         if cookie:
@@ -156,7 +159,7 @@ class FastPath:
             scope["scheme"],
             scope.get("root_path", ""),
             scope["path"],
-            _page_query(scope["query_string"]),
+            query,
             values.get(b"host"),
             language_for(chosen, _text(values.get(b"accept-language"))),
             negotiate(_text(values.get(b"accept-encoding"))),
@@ -212,30 +215,15 @@ class FastPath:
         start: HTTPResponseStartEvent,
         body: bytes,
     ) -> None:
-        key, page, language, query = cast(
-            tuple[str, Page, str, str], cast(dict[str, object], scope)[SERVED]
-        )
+        key, page, language = cast(tuple[str, Page, str], cast(dict[str, object], scope)[SERVED])
         headers = list(start["headers"])
-        # The page's language and query string too, lest a request the app read
-        # otherwise than the key says leave its page for others' requests.
-        if (
-            language != request_key[_LANGUAGE]
-            or query != request_key[_QUERY]
-            or any(name.lower() == b"set-cookie" for name, _ in headers)
+        # The language too, lest a request the app read otherwise than the key
+        # says leave its page for the readers of another language.
+        if language != request_key[_LANGUAGE] or any(
+            name.lower() == b"set-cookie" for name, _ in headers
         ):
             return
         bounded.put(self._answers, request_key, Answer(key, page, headers, body), self.size)
-
-
-def _page_query(raw: bytes) -> str:
-    """The query string as far as a page depends on it, as :func:`paging.page_query` reads it
-    in the app: a link's ``utm_source`` or ``fbclid`` gets the answer kept for it without."""
-    if not raw:
-        return ""
-    first_values: dict[str, str] = {}
-    for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
-        first_values.setdefault(name, value)
-    return encode_page_query(first_values)
 
 
 def _text(value: bytes | None) -> str | None:

@@ -50,8 +50,7 @@ P = ParamSpec("P")
 _EXTENSION = "quart_flaskr.pagecache"
 
 #: Where the cache names, in the request's ASGI scope, the page it answered an anonymous
-#: reader with: its key, the page, its language and its query string as far as the page
-#: depends on it (read by fastpath.py).
+#: reader with: its key, the page and its language (read by fastpath.py).
 SERVED = "quart_flaskr.pagecache.served"
 #: Set in the scope of every request a cached page's view handles, served from the cache
 #: or not: fastpath.py never takes its path for one the app answers alone.
@@ -241,7 +240,7 @@ async def _served_from_cache(
         return rendered[0]
     if owner is None:
         # ASGI scopes are plain dicts; middleware may add its own keys.
-        cast(dict[str, object], request.scope)[SERVED] = (key, page, current_language(), query)
+        cast(dict[str, object], request.scope)[SERVED] = (key, page, current_language())
     response = await page_response(page, "text/html; charset=utf-8")
     if "If-None-Match" in request.headers:
         return await response.make_conditional(request)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic
 from typing import TypeVar
+from urllib.parse import unquote_plus
 from urllib.parse import urlencode
 
 from quart import abort
@@ -51,12 +51,30 @@ def page_number() -> int:
 def page_query() -> str:
     """The request's query string as far as its page depends on it: those of ``PARAMETERS``
     it has, each with its first value (the one views read), url-encoded; "" for none."""
-    return encode_page_query(request.args)
+    args = request.args
+    return urlencode([(name, args[name]) for name in PARAMETERS if name in args])
 
 
-def encode_page_query(first_values: Mapping[str, str]) -> str:
-    """:func:`page_query` of parameters given by their first values (as ``request.args[name]``)."""
-    return urlencode([(name, first_values[name]) for name in PARAMETERS if name in first_values])
+def raw_page_query(raw: bytes) -> bytes | None:
+    """A query string as sent, cut to the pairs of ``PARAMETERS`` its page is made from.
+
+    The first pair named each, in ``PARAMETERS``' order, its value left as
+    sent; None when the query string is not UTF-8 (the app cannot read it).
+    Two query strings with the same result give the views the same values
+    (the same bytes, decoded alike), whatever else they carry; two that differ
+    only in how a value is escaped give different results, never a wrong page.
+    """
+    try:
+        raw.decode()
+    except UnicodeDecodeError:
+        return None
+    kept: dict[str, bytes] = {}
+    for pair in raw.split(b"&"):
+        name, _, _ = pair.partition(b"=")
+        decoded = unquote_plus(name.decode())
+        if pair and decoded in PARAMETERS and decoded not in kept:
+            kept[decoded] = pair
+    return b"&".join(kept[name] for name in PARAMETERS if name in kept)
 
 
 def offset(number: int, per_page: int) -> int:

@@ -180,7 +180,7 @@ async def test_cookies_that_are_not_utf_8_are_read_as_the_app_reads_them(app: Qu
 
     async def inner(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         sent.append("app")
-        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "ko", "")
+        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "ko")
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"a page", "more_body": False})
 
@@ -216,16 +216,39 @@ async def test_links_carrying_other_parameters_share_the_answer(
     assert len(fast_path(app)) == 2
 
 
-async def test_a_page_for_another_query_than_the_key_is_not_remembered(
-    app: Quart, client: Client, handled: list[str], monkeypatch: pytest.MonkeyPatch
+async def test_searches_escaped_differently_each_get_their_own_page(
+    client: Client, handled: list[str]
 ) -> None:
-    """Should the fast path ever read a query string otherwise than the app, nothing is kept."""
-    monkeypatch.setattr(fastpath, "encode_page_query", lambda first_values: "")
-    searched = await answer(client, "/?q=test")
-    assert b'value="test"' in searched[2]
-    assert len(fast_path(app)) == 0
-    assert b'value="test"' not in (await answer(client))[2]
-    assert len(handled) == 2
+    """The parameters' values are kept as sent: a byte that is not UTF-8 (the app searches for
+    "%FF" as written) never shares the page of the replacement character it does not mean."""
+    replacement = await answer(client, "/?q=%EF%BF%BD")
+    assert 'value="\N{REPLACEMENT CHARACTER}"'.encode() in replacement[2]
+    written = await answer(client, "/?q=%FF")
+    assert b'value="%FF"' in written[2]
+    lower = await answer(client, "/?q=%c3%a9")
+    upper = await answer(client, "/?q=%C3%A9")
+    assert b'value="\xc3\xa9"' in lower[2] and b'value="\xc3\xa9"' in upper[2]
+    assert len(handled) == 4
+
+
+async def test_a_query_string_that_is_not_utf_8_reaches_the_app(app: Quart) -> None:
+    sent: list[str] = []
+    page = get_page_cache(app).put("a key", await get_db(app).data_version(), b"a page")
+
+    async def inner(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        sent.append("app")
+        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "en")
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"a page", "more_body": False})
+
+    front = FastPath(app, inner, 4)
+    scope = {"type": "http", "method": "GET", "scheme": "http", "path": "/", "headers": []}
+    for _ in range(2):
+        await front(
+            cast(Scope, {**scope, "query_string": b"fbclid=\xff"}), receive_nothing, messages_to([])
+        )
+    assert sent == ["app", "app"]
+    assert len(front) == 0
 
 
 async def test_logged_in_readers_always_reach_the_app(
@@ -364,7 +387,7 @@ async def test_an_answer_is_remembered_whole_from_every_part_sent(app: Quart) ->
 
     async def inner(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         sent.append("app")
-        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "en", "")
+        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "en")
         await send(
             {
                 "type": "http.response.start",
@@ -405,7 +428,7 @@ async def test_header_names_in_any_case_are_read(app: Quart) -> None:
 
     async def inner(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         sent.append("app")
-        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "en", "")
+        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "en")
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"a page", "more_body": False})
 
@@ -441,7 +464,7 @@ async def test_what_the_app_answers_itself_goes_straight_to_it(
         path = cast(dict[str, str], scope)["path"]
         given.append((path, send is original))
         if path == "/page":
-            cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "en", "")
+            cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "en")
         if path == "/rendered":
             # A cached page's view that rendered without the cache this time.
             cast(dict[str, object], scope)[pagecache.PAGE_VIEW] = True

@@ -10,6 +10,7 @@ from quart_flaskr.db import Database
 from quart_flaskr.paging import make_page
 from quart_flaskr.paging import offset
 from quart_flaskr.paging import page_number
+from quart_flaskr.paging import raw_page_query
 from tests.helpers import add_posts
 from tests.helpers import AuthActions
 from tests.helpers import Client
@@ -130,3 +131,23 @@ async def test_the_first_page_links_to_itself_without_a_number(
     assert '<input type="hidden" name="next" value="/">' in page
     assert 'rel="prev"' not in page
     assert 'rel="next" href="/?page=2"' in page
+
+
+@pytest.mark.parametrize(
+    ("raw", "kept"),
+    [
+        (b"", b""),
+        (b"fbclid=IwAR1&utm_source=news", b""),
+        # The first of each, in the order the page key lists them, as sent.
+        (b"page=2&utm_source=news&q=a+b&q=other", b"q=a+b&page=2"),
+        (b"&&q=%D0%B4%D0%B0&&", b"q=%D0%B4%D0%B0"),
+        # Named as the app reads names: escaped, or with no value at all.
+        (b"%71=x", b"%71=x"),
+        (b"q", b"q"),
+        (b"qq=1&q%20=2&Q=3", b""),
+        # What the app cannot read is not for the fast path to key.
+        (b"q=\xff", None),
+    ],
+)
+def test_raw_page_query_keeps_the_pairs_pages_are_made_from(raw: bytes, kept: bytes | None) -> None:
+    assert raw_page_query(raw) == kept
