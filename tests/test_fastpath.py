@@ -56,6 +56,29 @@ async def answer(
     return response.status_code, named, await response.get_data(as_text=False)
 
 
+async def in_front_of_a_page(app: Quart, language: str) -> tuple[FastPath, list[str]]:
+    """The fast path before an app that answers each request with a page the cache holds, in
+    ``language``; and the requests that reached that app."""
+    sent: list[str] = []
+    page = get_page_cache(app).put("a key", await get_db(app).data_version(), b"a page")
+
+    async def inner(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        sent.append("app")
+        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, language)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"a page", "more_body": False})
+
+    return FastPath(app, inner, 4), sent
+
+
+def request_scope(
+    headers: list[tuple[bytes, bytes]] | None = None, query_string: bytes = b""
+) -> Scope:
+    """An anonymous GET / as a server hands it over."""
+    scope = {"type": "http", "method": "GET", "scheme": "http", "path": "/"}
+    return cast(Scope, {**scope, "headers": headers or [], "query_string": query_string})
+
+
 async def test_a_repeated_anonymous_request_gets_the_same_answer_without_the_app(
     app: Quart, client: Client, handled: list[str]
 ) -> None:
@@ -175,20 +198,10 @@ async def test_a_page_in_another_language_than_the_key_is_not_remembered(
 
 async def test_cookies_that_are_not_utf_8_are_read_as_the_app_reads_them(app: Quart) -> None:
     """Bytes that are not UTF-8 in another cookie: read as Latin-1, as Quart reads headers."""
-    sent: list[str] = []
-    page = get_page_cache(app).put("a key", await get_db(app).data_version(), b"a page")
-
-    async def inner(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-        sent.append("app")
-        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "ko")
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"a page", "more_body": False})
-
-    front = FastPath(app, inner, 4)
-    scope = {"type": "http", "method": "GET", "scheme": "http", "path": "/", "query_string": b""}
+    front, sent = await in_front_of_a_page(app, "ko")
     headers = [(b"host", b"localhost"), (b"cookie", b"x=\xff\xfe; lang=ko")]
     for _ in range(2):
-        await front(cast(Scope, {**scope, "headers": headers}), receive_nothing, messages_to([]))
+        await front(request_scope(headers=headers), receive_nothing, messages_to([]))
     assert sent == ["app"]
 
 
@@ -232,21 +245,9 @@ async def test_searches_escaped_differently_each_get_their_own_page(
 
 
 async def test_a_query_string_that_is_not_utf_8_reaches_the_app(app: Quart) -> None:
-    sent: list[str] = []
-    page = get_page_cache(app).put("a key", await get_db(app).data_version(), b"a page")
-
-    async def inner(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-        sent.append("app")
-        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "en")
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"a page", "more_body": False})
-
-    front = FastPath(app, inner, 4)
-    scope = {"type": "http", "method": "GET", "scheme": "http", "path": "/", "headers": []}
+    front, sent = await in_front_of_a_page(app, "en")
     for _ in range(2):
-        await front(
-            cast(Scope, {**scope, "query_string": b"fbclid=\xff"}), receive_nothing, messages_to([])
-        )
+        await front(request_scope(query_string=b"fbclid=\xff"), receive_nothing, messages_to([]))
     assert sent == ["app", "app"]
     assert len(front) == 0
 
@@ -423,20 +424,10 @@ def messages_to(messages: list[ASGISendEvent]) -> ASGISendCallable:
 
 async def test_header_names_in_any_case_are_read(app: Quart) -> None:
     """A session cookie sent as ``Cookie`` (ASGI has names in lower case) still reaches the app."""
-    sent: list[str] = []
-    page = get_page_cache(app).put("a key", await get_db(app).data_version(), b"a page")
-
-    async def inner(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
-        sent.append("app")
-        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "en")
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"a page", "more_body": False})
-
-    front = FastPath(app, inner, 4)
-    scope = {"type": "http", "method": "GET", "scheme": "http", "path": "/", "query_string": b""}
+    front, sent = await in_front_of_a_page(app, "en")
     for _ in range(2):
         headers = [(b"Cookie", b"session=someone's")]
-        await front(cast(Scope, {**scope, "headers": headers}), receive_nothing, messages_to([]))
+        await front(request_scope(headers=headers), receive_nothing, messages_to([]))
     assert sent == ["app", "app"]
 
 
