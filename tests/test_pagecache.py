@@ -92,6 +92,17 @@ async def test_pages_are_the_same_whatever_else_their_link_carries(
     assert await text(client, shared) == await text(client, path)
 
 
+async def test_a_tag_page_is_the_same_whatever_else_its_link_carries(make_app: AppFactory) -> None:
+    app = await make_app(PAGE_CACHE_SIZE=0)
+    writer = app.test_client()
+    await AuthActions(writer).login()
+    await post_form(writer, "/create", {"title": "tagged", "body": "words", "tags": "news"})
+    client = app.test_client()
+    page = await text(client, "/tag/news")
+    assert "tagged" in page
+    assert await text(client, "/tag/news?utm_source=feed&fbclid=IwAR1") == page
+
+
 async def test_a_write_is_visible_to_the_next_read(
     app: Quart, client: Client, auth: AuthActions, renders: list[int]
 ) -> None:
