@@ -218,9 +218,10 @@ async def _served_from_cache(
         # if missing, so that the page is kept under the secret it uses.
         owner = f"{login_id} {csrf_secret()}"
     query = page_query()
+    language = current_language()
     key = cache_key(
         owner,
-        current_language(),
+        language,
         request.scheme,
         request.host,
         request.root_path,
@@ -240,7 +241,7 @@ async def _served_from_cache(
         return rendered[0]
     if owner is None:
         # ASGI scopes are plain dicts; middleware may add its own keys.
-        cast(dict[str, object], request.scope)[SERVED] = (key, page, current_language())
+        cast(dict[str, object], request.scope)[SERVED] = (key, page, language)
     response = await page_response(page, "text/html; charset=utf-8")
     if "If-None-Match" in request.headers:
         return await response.make_conditional(request)

@@ -64,6 +64,8 @@ def raw_page_query(raw: bytes) -> bytes | None:
     (the same bytes, decoded alike), whatever else they carry; two that differ
     only in how a value is escaped give different results, never a wrong page.
     """
+    if not raw:  # most requests: nothing to cut
+        return raw
     try:
         raw.decode()
     except UnicodeDecodeError:
