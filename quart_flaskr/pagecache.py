@@ -43,6 +43,8 @@ from quart_flaskr.db import request_data_version
 from quart_flaskr.i18n import current_language
 from quart_flaskr.login import login_session_id
 from quart_flaskr.paging import page_query
+from quart_flaskr.paging import PARAMETERS
+from quart_flaskr.paging import reading_args
 from quart_flaskr.security import csrf_secret
 
 P = ParamSpec("P")
@@ -82,6 +84,8 @@ class PageCache:
         self._pages: OrderedDict[str, Page] = OrderedDict()
         #: Renders under way: the data version each renders at, and what it gives.
         self._rendering: dict[str, tuple[int, asyncio.Future[Page | None]]] = {}
+        #: The views warned of for reading what pages are not kept by (see ``_not_kept``).
+        self.warned: set[str | None] = set()
 
     def get(self, key: str, data_version: int) -> Page | None:
         page = self._pages.get(key)
@@ -231,8 +235,12 @@ async def _served_from_cache(
     rendered: list[Response] = []
 
     async def body() -> bytes | None:
-        response = await _render(view, *args, **kwargs)
+        with reading_args() as read:
+            response = await _render(view, *args, **kwargs)
         rendered.append(response)
+        if read.outside:
+            _not_kept(cache, read.outside)
+            return None
         return await response.get_data(as_text=False) if response.status_code == 200 else None
 
     page = await kept_if_made(cache, key, body)
@@ -246,6 +254,19 @@ async def _served_from_cache(
     if "If-None-Match" in request.headers:
         return await response.make_conditional(request)
     return response
+
+
+def _not_kept(cache: PageCache, outside: list[str]) -> None:
+    """Warn, once a view, that its pages are not kept: it read what their key does not hold."""
+    if request.endpoint not in cache.warned:
+        cache.warned.add(request.endpoint)
+        current_app.logger.warning(
+            "%s read the query parameters %s, which the page cache does not key pages on"
+            " (paging.PARAMETERS: %s): its pages are made anew for every request.",
+            request.endpoint,
+            ", ".join(dict.fromkeys(outside)),
+            ", ".join(PARAMETERS),
+        )
 
 
 def cached_page(

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from collections.abc import Iterator
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 from typing import Generic
 from typing import TypeVar
 from urllib.parse import unquote_plus
@@ -14,6 +17,7 @@ from urllib.parse import urlencode
 
 from quart import abort
 from quart import request
+from werkzeug.datastructures import MultiDict
 
 T = TypeVar("T")
 
@@ -21,6 +25,8 @@ T = TypeVar("T")
 #: page number. Any other (``utm_source``, ``fbclid``: what sites and mail add to
 #: the links they pass on) changes nothing on a page, so the page cache keeps a
 #: page under these alone and a link shared with them is served the same page.
+#: A cached view that reads another has its pages made anew for each request
+#: (see :class:`ReadArgs`) until it is added here.
 PARAMETERS = ("q", "page")
 
 #: Page numbers as people write them; nine digits keep every offset small.
@@ -77,6 +83,70 @@ def raw_page_query(raw: bytes) -> bytes | None:
         if pair and decoded in PARAMETERS and decoded not in kept:
             kept[decoded] = pair
     return b"&".join(kept[name] for name in PARAMETERS if name in kept)
+
+
+class ReadArgs:
+    """``request.args`` as a view reads it while its page is made: what it reads is noted.
+
+    The page cache keeps a page under ``PARAMETERS`` alone. A page made from
+    anything else of the query string (another parameter, present or not; the
+    second value of one; the whole of it) must not be kept under that key, or
+    a request with other values would be served it. So each read the key
+    does not hold is noted in ``outside``, and a page with any is not kept.
+    Any other use of the parameters (iterating them, counting them,
+    ``to_dict()``) is passed on as well, and noted as a read of all of them.
+    """
+
+    __slots__ = ("_args", "outside")
+
+    def __init__(self, args: MultiDict[str, str]) -> None:
+        self._args = args
+        #: The reads the page cache's key does not hold, in the order made.
+        self.outside: list[str] = []
+
+    def _read(self, name: str) -> None:
+        if name not in PARAMETERS:
+            self.outside.append(name)
+
+    def get(self, key: str, *default_and_type: Any, **named: Any) -> Any:
+        self._read(key)
+        return self._args.get(key, *default_and_type, **named)
+
+    def __getitem__(self, key: str) -> str:
+        self._read(key)
+        return self._args[key]
+
+    def __contains__(self, key: object) -> bool:
+        self._read(str(key))
+        return key in self._args
+
+    def getlist(self, key: str, *type_: Any, **named: Any) -> Any:
+        self.outside.append(f"every {key}")
+        return self._args.getlist(key, *type_, **named)
+
+    def __iter__(self) -> Iterator[str]:
+        self.outside.append("every parameter")
+        return iter(self._args)
+
+    def __len__(self) -> int:
+        self.outside.append("every parameter")
+        return len(self._args)
+
+    def __getattr__(self, name: str) -> object:
+        self.outside.append(f"every parameter ({name})")
+        return getattr(self._args, name)
+
+
+@contextmanager
+def reading_args() -> Iterator[ReadArgs]:
+    """``request.args`` replaced by a :class:`ReadArgs` of it until the block ends."""
+    args = request.args
+    read = ReadArgs(args)
+    request.args = read  # type: ignore[assignment]
+    try:
+        yield read
+    finally:
+        request.args = args
 
 
 def offset(number: int, per_page: int) -> int:

@@ -3,10 +3,12 @@ from __future__ import annotations
 import asyncio
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from quart import Quart
 from quart import Response
+from werkzeug.datastructures import MultiDict
 
 from quart_flaskr import pagecache
 from quart_flaskr.db import Database
@@ -351,3 +353,73 @@ async def test_each_mount_point_has_its_own_pages(app: Quart, path: str) -> None
     plain = await client.get(path)
     assert plain.status_code == 200
     assert "/blog/" not in await plain.get_data(as_text=True)
+
+
+#: Views reading the query string in ways the page cache's key does not hold,
+#: each with two queries that must get different pages.
+_READS_OUTSIDE = {
+    "another parameter": (lambda args: args.get("sort", "date"), "?sort=title", "?sort=likes"),
+    "another, by name": (lambda args: args["sort"] if "sort" in args else "", "?sort=a", "?sort=b"),
+    "another, typed": (lambda args: args.get("n", default=0, type=int), "?n=1", "?n=2"),
+    "every value of one": (lambda args: ",".join(args.getlist("q")), "?q=a&q=b", "?q=a&q=c"),
+    "every parameter": (lambda args: ",".join(args), "?q=a&x=1", "?q=a&y=1"),
+    "their count": (lambda args: len(args), "?q=a&x=1", "?q=a"),
+    "all of them": (lambda args: args.to_dict(), "?q=a&x=1", "?q=a&x=2"),
+}
+
+
+@pytest.mark.parametrize("read", _READS_OUTSIDE.values(), ids=_READS_OUTSIDE.keys())
+async def test_a_view_that_reads_what_the_key_does_not_hold_has_no_page_kept(
+    app: Quart, client: Client, caplog: pytest.LogCaptureFixture, read: Any
+) -> None:
+    from quart import request
+
+    from quart_flaskr.pagecache import cached_page
+
+    reading, first, second = read
+
+    @app.route("/reading")
+    @cached_page
+    async def reading_view() -> str:
+        return f"made from {reading(request.args)}"
+
+    # Kept under the key of "q" and "page" alone, the first would be served the second.
+    one = await text(client, f"/reading{first}")
+    other = await text(client, f"/reading{second}")
+    assert one == f"made from {reading(MultiDict(parse_qsl(first[1:])))}"
+    assert other == f"made from {reading(MultiDict(parse_qsl(second[1:])))}"
+    assert one != other
+    assert len(cache_of(app)) == 0
+    warned = [r.getMessage() for r in caplog.records if "page cache does not key" in r.message]
+    assert len(warned) == 1 and "reading_view" in warned[0]
+
+
+async def test_a_view_that_reads_only_the_keys_parameters_has_its_page_kept(
+    app: Quart, client: Client
+) -> None:
+    from quart import request
+
+    from quart_flaskr.pagecache import cached_page
+
+    args_after: list[object] = []
+    made: list[int] = []
+
+    @app.route("/searched")
+    @cached_page
+    async def searched() -> str:
+        made.append(1)
+        args = request.args
+        page = args["page"] if "page" in args else "1"
+        return f"{args.get('q', '')} page {page} of {args.get('page', default=1, type=int)}"
+
+    @app.after_request
+    async def note_args(response: Response) -> Response:
+        args_after.append(request.args)
+        return response
+
+    first = await text(client, "/searched?q=x&page=2&utm_source=mail")
+    again = await text(client, "/searched?page=2&fbclid=1&q=x")
+    assert first == again == "x page 2 of 2"
+    assert len(made) == 1 and len(cache_of(app)) == 1
+    # The view's stand-in is gone once it has made the page.
+    assert all(isinstance(args, MultiDict) for args in args_after)
