@@ -11,6 +11,8 @@ import tomllib
 from collections.abc import Callable
 from collections.abc import Iterator
 
+from bench.bare_server import bare_load
+from bench.bare_server import start_bare
 from bench.context import BenchContext
 from bench.load import Load
 from bench.load import WrkResult
@@ -45,6 +47,9 @@ PAUSE_FRACTIONS = (0.6, 0.9)
 PAUSED_REQUESTS = 12
 #: --quick's pauses, in ms: a smoke run, not a measurement.
 QUICK_PAUSE_MS = (100, 200)
+#: The bare ASGI app answering as many bytes as the blog's GET / (anonymous).
+BARE = "bare"
+_LABELS = {**LABELS, BARE: "bare ASGI app, GET /'s bytes"}
 
 
 @dataclasses.dataclass
@@ -66,26 +71,37 @@ def run(context: BenchContext, server: Server, loads: dict[str, Load]) -> None:
 
     count = context.settings.many_connections
     seconds = max(context.settings.duration, count / CONNECTS_PER_S)
-    _measure(context, count, seconds, None, shared)
+    _measure(context, count, seconds, None, shared, (HELLO, ANON))
 
 
 def run_pausing(context: BenchContext) -> None:
     """Clients that pause between requests, each scenario on a fresh worker: RSS never shrinks,
-    so a worker that has held the first scenario's peak would show it again for the second."""
+    so a worker that has held the first scenario's peak would show it again for the second.
+    Then the bare ASGI app under the same load, answering as many bytes as ``GET /``: what
+    Hypercorn itself holds for these connections, whatever app it serves."""
+    anonymous: list[tuple[Load, int]] = []
 
     @contextlib.contextmanager
     def fresh(key: str) -> Iterator[tuple[Server, Load]]:
+        if key == BARE:
+            load, size = anonymous[0]
+            with start_bare(context.workdir, {ANON: size}, context.pinned.server) as server:
+                yield server, bare_load(ANON, load)
+            return
         instance = OursInstance(context.workdir, f"pausing-{key}", context.settings.rate_limits)
         with instance.serve(context.pinned.server) as server:
             seeded = seed_ours(server.url, instance.database, context.settings.posts)
-            yield server, seeded.loads(csrf=True)[key]
+            load = seeded.loads(csrf=True)[key]
+            if key == ANON:
+                anonymous.append((load, seeded.sizes[ANON]))
+            yield server, load
 
     count = context.settings.many_connections
     pauses = pause_ms(context.settings.quick)
     seconds = max(
         context.settings.duration, count / CONNECTS_PER_S, PAUSED_REQUESTS * sum(pauses) / 2000
     )
-    _measure(context, count, seconds, pauses, fresh)
+    _measure(context, count, seconds, pauses, fresh, (HELLO, ANON, BARE))
 
 
 def pause_ms(quick: bool) -> tuple[int, int]:
@@ -103,12 +119,13 @@ def _measure(
     seconds: float,
     pauses: tuple[int, int] | None,
     serving: Callable[[str], contextlib.AbstractContextManager[tuple[Server, Load]]],
+    keys: tuple[str, ...],
 ) -> None:
     """A row for each scenario, with its verdict; the figures recorded in the results."""
     rows = []
     data = {}
-    for key in (HELLO, ANON):
-        log(f"{count} connections{_pausing(pauses)}: {LABELS[key]} ({seconds:g} s)")
+    for key in keys:
+        log(f"{count} connections{_pausing(pauses)}: {_LABELS[key]} ({seconds:g} s)")
         with serving(key) as (server, load):
             sampled = _sampled(
                 context, server, dataclasses.replace(load, think_ms=pauses), count, seconds
@@ -119,14 +136,14 @@ def _measure(
         errors = ", ".join(f"{kind} {n}" for kind, n in result.errors.items() if n) or "none"
         rows.append(
             [
-                LABELS[key],
+                _LABELS[key],
                 *result_cells(result, errors=False),
                 fmt_ms(result.max_ms),
                 f"{result.requests:,}",
                 errors,
                 fmt_cpu(result.cpu_ms_per_request),
                 f"{fmt_mib(sampled.rss_before_kib)} / {fmt_mib(sampled.rss_peak_kib)}",
-                "met" if _met(sampled) else "MISSED",
+                "(floor)" if key == BARE else "met" if _met(sampled) else "MISSED",
             ]
         )
     context.results["many_connections" if pauses is None else "many_connections_pausing"] = data
@@ -183,6 +200,9 @@ def _notes(
             f" {count:,} / {sum(pauses) / 2000:g} s requests a second; a fresh worker for each"
             " scenario.",
             "latency counts from when wrk sends a request, not the pause before it.",
+            "bare ASGI app: bench/bare.py under the same hypercorn.toml, answering as many bytes"
+            " as the blog's GET / with no framework: the floor Hypercorn itself sets (its"
+            " connections' memory); the targets are the blog's.",
         ]
     return [
         *how,
