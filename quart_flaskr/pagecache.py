@@ -237,11 +237,18 @@ async def _served_from_cache(
     async def body() -> bytes | None:
         with reading_args() as read:
             response = await _render(view, *args, **kwargs)
-        rendered.append(response)
+            rendered.append(response)
+            if response.status_code != 200:
+                return None
+            # Read while the view's reads are noted: a body made as it is sent
+            # (a generator) reads the request as it goes.
+            data = await response.get_data(as_text=False)
         if read.outside:
+            # Its body is read: the answer is sent from these bytes.
+            response.set_data(data)
             _not_kept(cache, read.outside)
             return None
-        return await response.get_data(as_text=False) if response.status_code == 200 else None
+        return data
 
     page = await kept_if_made(cache, key, body)
     if page is None:

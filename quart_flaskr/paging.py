@@ -95,6 +95,9 @@ class ReadArgs:
     does not hold is noted in ``outside``, and a page with any is not kept.
     Any other use of the parameters (iterating them, counting them,
     ``to_dict()``) is passed on as well, and noted as a read of all of them.
+    Only ``request.args`` is watched: the query string read any other way
+    (the request's ``query_string``, ``full_path``, ``url`` or ``values``)
+    would not be noted, and nothing in the app reads it so (a test checks).
     """
 
     __slots__ = ("_args", "outside")

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl
@@ -423,3 +426,40 @@ async def test_a_view_that_reads_only_the_keys_parameters_has_its_page_kept(
     assert len(made) == 1 and len(cache_of(app)) == 1
     # The view's stand-in is gone once it has made the page.
     assert all(isinstance(args, MultiDict) for args in args_after)
+
+
+async def test_a_body_made_as_it_is_sent_is_watched_too(app: Quart, client: Client) -> None:
+    from quart import request
+
+    from quart_flaskr.pagecache import cached_page
+
+    @app.route("/made-as-sent")
+    @cached_page
+    async def made_as_sent() -> AsyncIterator[str]:
+        async def body() -> AsyncIterator[str]:
+            yield f"sorted by {request.args.get('sort')}"
+
+        return body()
+
+    assert await text(client, "/made-as-sent?sort=a") == "sorted by a"
+    assert await text(client, "/made-as-sent?sort=b") == "sorted by b"
+    assert len(cache_of(app)) == 0
+
+
+def test_the_app_reads_the_query_string_only_through_request_args() -> None:
+    """Only ``request.args`` is watched while a page is made (``paging.ReadArgs``): anything
+    reading the query string another way could put other parameters on a kept page."""
+    package = Path(pagecache.__file__).parent
+    other_ways = re.compile(
+        r"request\s*\.\s*(query_string|full_path|url|values)\b"
+        r"|request\s*\[\s*['\"](query_string|full_path|url|values)"
+        r"|\.scope\s*\[\s*['\"]query_string"
+    )
+    sources = [*package.rglob("*.py"), *package.rglob("*.html")]
+    assert len(sources) > 50
+    found = [
+        f"{source.relative_to(package)}: {match.group(0)}"
+        for source in sources
+        for match in other_ways.finditer(source.read_text("utf-8"))
+    ]
+    assert not found
