@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,11 +11,11 @@ from bench.cpus import Cpus
 from bench.cpus import taskset
 from bench.errors import BenchError
 from bench.errors import WrkMissingError
+from bench.installed import ensure_installed
 from bench.load import Load
 from bench.load import WrkResult
 from bench.lua import lua_script
 from bench.lua import RESULT_PREFIX
-from bench.report import log
 from bench.servers import Server
 from bench.servers import settle
 from tests.harness.processes import cpu_seconds
@@ -28,26 +26,7 @@ TIMEOUT_S = 60
 
 def ensure_wrk() -> str:
     """The path of wrk, installing it with apt-get when it is missing."""
-    found = shutil.which("wrk")
-    if found:
-        return found
-    if shutil.which("apt-get") is None:
-        raise WrkMissingError("wrk is not installed and there is no apt-get to install it with.")
-    log("wrk is not installed: running apt-get update && apt-get install -y wrk")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "wrk"]):
-        result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-        if result.returncode != 0:
-            tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
-            raise WrkMissingError(
-                f"wrk is not installed and '{' '.join(command)}' failed"
-                f" (exit {result.returncode}): {' / '.join(tail)}."
-                " Install wrk (apt-get install wrk) and run again."
-            )
-    found = shutil.which("wrk")
-    if not found:
-        raise WrkMissingError("apt-get installed wrk but it is not on PATH.")
-    return found
+    return ensure_installed("wrk", WrkMissingError)
 
 
 def parse_output(output: str, connections: int) -> WrkResult:

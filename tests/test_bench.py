@@ -104,6 +104,15 @@ def test_quick_benchmark_prints_a_row_per_scenario(tmp_path: Path) -> None:
     assert data["main"]["hello"]["quart_headers"]["requests"] > 0
     assert "bare Quart, blog's headers" in run.stdout
     assert isinstance(data["main"]["hooks_overhead"]["headers_pct"], float)
+    # The same three apps' /hello counted by valgrind, in process.
+    assert "Hooks overhead by instruction count: GET /hello in process (valgrind)" in run.stdout
+    counted = data["hooks_instructions"]
+    assert (counted["warm_up"], counted["requests"]) == (10, 20)
+    # A request through Quart is hundreds of thousands of instructions, not a start-up's share.
+    for app in ("ours", "quart", "quart_headers"):
+        assert 300_000 < counted[app] < 3_000_000, counted
+    assert counted["overhead_pct"] == pytest.approx((counted["ours"] / counted["quart"] - 1) * 100)
+    assert "hooks overhead = ours / bare Quart - 1 = " in run.stdout
     # The listings without the page cache, at --quick's 5 posts a page.
     assert "Listings without the page cache: 5 posts a page" in run.stdout
     listings = data["listings"]["scenarios"]

@@ -20,6 +20,7 @@ from bench.load import Load
 from bench.load import median
 from bench.load import WrkResult
 from bench.measurements import hooks
+from bench.measurements import instructions
 from bench.ours import OursInstance
 from bench.report import fmt_ratio
 from bench.report import log
@@ -36,6 +37,9 @@ from bench.seeding import seed_ours
 from bench.servers import exceptions_in_logs
 from bench.servers import Server
 from tests.harness.http import Client
+
+#: The blog's instance the main table serves (a directory of the run's own).
+MAIN_INSTANCE = "main"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,7 +126,7 @@ def measure(context: BenchContext) -> MainTable:
     """Serve and seed the three apps (and the blog without its page cache), then load each."""
     settings = context.settings
     cpu = context.pinned.server
-    ours = OursInstance(context.workdir, "main", settings.rate_limits)
+    ours = OursInstance(context.workdir, MAIN_INSTANCE, settings.rate_limits)
     with contextlib.ExitStack() as stack:
         server = stack.enter_context(ours.serve(cpu))
         log(f"seeding {settings.posts} posts over HTTP into {server.name}")
@@ -314,3 +318,5 @@ def run(context: BenchContext) -> None:
     table = measure(context)
     context.results["main"] = table.as_json()
     print_main_table(context, table)
+    # The blog's instance of the main table, its database as the run left it.
+    instructions.run(context, context.workdir / MAIN_INSTANCE)
