@@ -5,8 +5,8 @@
 Imports ``APP`` from ``MODULE`` (from the working directory), starts its
 lifespan, and sends it ``N`` GET requests for ``PATH`` (only a Host header,
 as wrk sends), each through the whole ASGI app, their answers dropped. No
-server: under ``valgrind --tool=callgrind`` the instructions of ``N`` requests
-less those of 1 (the start-up) are the app's own work for ``N - 1``
+server: under ``valgrind --tool=callgrind``, two runs' difference is the app's
+own work for the requests one made beyond the other
 (``bench/measurements/instructions.py``).
 """
 
@@ -18,25 +18,17 @@ import os
 import sys
 from collections.abc import Awaitable
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+# Run by path: the repository's root, for tests.harness, as bench/run.py puts it.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.harness.asgi import http_scope
 
 
 async def _requests(app: Any, path: str, count: int) -> None:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1:8000")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "extensions": {},
-    }
+    scope = http_scope(path, [(b"host", b"127.0.0.1:8000")])
     statuses: list[int] = []
 
     async def send(message: dict[str, Any]) -> None:

@@ -9,13 +9,12 @@ import tomllib
 import pytest
 from hypercorn.config import Config
 from hypercorn.logging import AccessLogAtoms
-from hypercorn.typing import ConnectionState
-from hypercorn.typing import HTTPScope
 from hypercorn.typing import ResponseSummary
 
 from quart_flaskr.accesslog import escape
 from quart_flaskr.accesslog import EscapeAccessLog
 from quart_flaskr.accesslog import EscapedAtoms
+from tests.harness.asgi import http_scope
 from tests.harness.hypercorn import HYPERCORN_TOML
 
 #: The checkout's format, read from hypercorn.toml as Hypercorn reads it.
@@ -64,25 +63,6 @@ def test_escape_every_character() -> None:
     assert logged.isprintable()
     assert len(logged.splitlines()) == 1
     assert ast.literal_eval(f'"{logged}"') == everything
-
-
-def http_scope(path: str, headers: list[tuple[bytes, bytes]]) -> HTTPScope:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode("utf-8"),
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "state": ConnectionState({}),
-        "extensions": {},
-    }
 
 
 def access_atoms(path: str, headers: list[tuple[bytes, bytes]]) -> AccessLogAtoms:
