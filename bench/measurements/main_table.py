@@ -38,9 +38,6 @@ from bench.servers import exceptions_in_logs
 from bench.servers import Server
 from tests.harness.http import Client
 
-#: The blog's instance the main table serves (a directory of the run's own).
-MAIN_INSTANCE = "main"
-
 
 @dataclasses.dataclass(frozen=True)
 class Target:
@@ -104,6 +101,8 @@ class MainTable:
     cached: list[str]
     posts_shown: int
     server_exceptions: Counter[str]
+    #: The blog's instance (its generated module and database, as the run left them).
+    ours_dir: Path
 
     def hello_runs(self) -> hooks.HelloRuns | None:
         """GET /hello on the blog, the bare ASGI app and the bare Quart app."""
@@ -126,7 +125,7 @@ def measure(context: BenchContext) -> MainTable:
     """Serve and seed the three apps (and the blog without its page cache), then load each."""
     settings = context.settings
     cpu = context.pinned.server
-    ours = OursInstance(context.workdir, MAIN_INSTANCE, settings.rate_limits)
+    ours = OursInstance(context.workdir, "main", settings.rate_limits)
     with contextlib.ExitStack() as stack:
         server = stack.enter_context(ours.serve(cpu))
         log(f"seeding {settings.posts} posts over HTTP into {server.name}")
@@ -154,7 +153,7 @@ def measure(context: BenchContext) -> MainTable:
         with Client(server.url) as client:
             posts_shown = count_posts_shown(client.expect("GET", "/", 200).text)
     errors = exceptions_in_logs(sorted(ours.workdir.glob("server-*.log")))
-    return MainTable(rows, cached, posts_shown, errors)
+    return MainTable(rows, cached, posts_shown, errors, ours.workdir)
 
 
 def _serve_flaskr(context: BenchContext, stack: contextlib.ExitStack, source: Path) -> Target:
@@ -318,5 +317,4 @@ def run(context: BenchContext) -> None:
     table = measure(context)
     context.results["main"] = table.as_json()
     print_main_table(context, table)
-    # The blog's instance of the main table, its database as the run left it.
-    instructions.run(context, context.workdir / MAIN_INSTANCE)
+    instructions.run(context, table.ours_dir)
