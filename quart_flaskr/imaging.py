@@ -147,9 +147,16 @@ def _upright(image: Image.Image) -> Image.Image:
     """The picture turned as its EXIF orientation says, keeping no metadata but its colour profile.
 
     EXIF (with GPS), XMP and comments are dropped from ``info``, and with them
-    from every encoding of the picture (see ``_KEPT_INFO``).
+    from every encoding of the picture (see ``_KEPT_INFO``). An EXIF block that
+    does not parse says nothing of the orientation: the picture is kept as
+    stored, as browsers show it.
     """
-    upright = ImageOps.exif_transpose(image)
+    try:
+        upright = ImageOps.exif_transpose(image)
+    except Exception:
+        # Pillow's EXIF reader raises many kinds of error on a malformed block
+        # (struct.error on a truncated one), only once asked for it.
+        upright = image.copy()
     upright.info = {key: image.info[key] for key in _KEPT_INFO if key in image.info}
     return upright
 

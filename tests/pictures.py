@@ -15,6 +15,8 @@ ROTATED_CLOCKWISE = 6
 #: Where a photo with GPS says it was taken (degrees, minutes, seconds).
 LATITUDE = (59.0, 56.0, 12.5)
 LONGITUDE = (30.0, 18.0, 41.0)
+#: An EXIF block (PNG's eXIf, WebP's EXIF) that stops short of its first directory.
+BROKEN_EXIF = b"MM\x00*\xff\xff"
 
 
 def photo(width: int, height: int) -> Image.Image:

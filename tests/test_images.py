@@ -609,6 +609,19 @@ async def test_image_too_large_in_pixels_or_unreadable(
     assert post is not None and tuple(post) == ("test title", 1)
 
 
+async def test_a_picture_whose_exif_block_is_broken_is_saved(
+    client: Client, auth: AuthActions, db: Database
+) -> None:
+    await auth.login()
+    upload = pictures.encoded(pictures.photo(600, 400), "png", exif=pictures.BROKEN_EXIF)
+    status, _ = await send_post(client, "/create", upload, title="broken exif")
+    assert status == 302
+    (name,) = await stored(db)
+    answer = await client.get(f"/uploads/{name}")
+    assert answer.status_code == 200
+    assert opened(await answer.get_data()).size == (600, 400)
+
+
 async def test_variants_go_with_their_image(
     client: Client, auth: AuthActions, db: Database
 ) -> None:

@@ -164,6 +164,19 @@ def test_unreadable(upload: bytes, kind: str) -> None:
         imaging.process_upload(upload, kind, MAX_PIXELS)
 
 
+@pytest.mark.parametrize("kind", ("png", "webp"))
+def test_a_broken_exif_block_leaves_the_picture_as_stored(kind: str) -> None:
+    upload = pictures.encoded(pictures.photo(600, 400), kind, exif=pictures.BROKEN_EXIF)
+    for process in (imaging.process_upload, imaging.process_stored):
+        picture = process(upload, kind, MAX_PIXELS)
+        # Not turned: the block says nothing that can be read. Variants made as for any other.
+        assert (picture.width, picture.height) == (600, 400)
+        assert [variant.width for variant in picture.variants if variant.kind == "webp"][-1] == 480
+    stored = imaging.process_upload(upload, kind, MAX_PIXELS).data
+    assert opened(stored).size == (600, 400)
+    assert pictures.BROKEN_EXIF not in stored and "exif" not in opened(stored).info
+
+
 async def test_run_is_off_the_event_loop() -> None:
     import threading
 
