@@ -14,6 +14,7 @@ URLs are built and every request reads the file as it is now.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import mimetypes
 import os
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
+from quart import abort
 from quart import current_app
 from quart import Quart
 from quart import request
@@ -137,7 +139,13 @@ async def serve_static(filename: str) -> ResponseReturnValue:
     app = current_app
     asset, current = (None, False) if app.debug else get_assets().find(filename)
     if asset is None:
-        return await app.send_static_file(filename)
+        try:
+            return await app.send_static_file(filename)
+        except OSError as error:
+            # A name longer than the file system allows names no file.
+            if error.errno != errno.ENAMETOOLONG:
+                raise
+            abort(404)
     response = Response(asset.data, mimetype=asset.mimetype)
     response.set_etag(asset.hash)
     encoding = compression.choose_encoding(len(asset.data), asset.mimetype, response.headers)

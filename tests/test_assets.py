@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 from collections.abc import Callable
 from pathlib import Path
@@ -100,10 +101,24 @@ async def test_an_outdated_hash_gets_the_current_file_briefly(client: Client) ->
         "/static/missing.0123456789ab.css",
         "/static/../__init__.py",
         "/static/style",
+        # Longer than the file system allows a name to be.
+        "/static/" + "a" * 300,
     ),
 )
 async def test_no_such_file_is_404(client: Client, path: str) -> None:
     assert (await client.get(path)).status_code == 404
+
+
+async def test_a_static_folder_that_cannot_be_read_is_not_a_missing_file(
+    app: Quart, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def refused(filename: str) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", filename)
+
+    monkeypatch.setattr(app, "send_static_file", refused)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    # The server's fault, told by the error page and the log, not a 404.
+    assert (await client.get("/static/missing.css")).status_code == 500
 
 
 async def kept(app: Quart) -> int:
