@@ -16,6 +16,7 @@ from hypercorn.typing import ASGIFramework
 from hypercorn.typing import ASGIReceiveCallable
 from hypercorn.typing import ASGISendCallable
 from hypercorn.typing import ASGISendEvent
+from hypercorn.typing import HTTPScope
 from hypercorn.typing import Scope
 from itsdangerous import BadData
 from itsdangerous import BadSignature
@@ -38,6 +39,7 @@ from werkzeug.local import LocalProxy
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from quart_flaskr import bounded
+from quart_flaskr import readable
 from quart_flaskr.i18n import gettext
 from quart_flaskr.i18n import N_
 
@@ -462,7 +464,34 @@ class SecurityHeaders:
                 message = {**message, "headers": [*sent, *added]}
             await send(message)
 
-        await self.asgi_app(scope, receive, send_with_headers)
+        refused = readable.refusal(scope)
+        if refused is None:
+            await self.asgi_app(scope, receive, send_with_headers)
+        else:
+            await _answer_bad_request(scope, refused, send_with_headers)
+
+
+async def _answer_bad_request(scope: HTTPScope, message: str, send: ASGISendCallable) -> None:
+    """A 400 the app cannot make (see ``readable``): plain text, not its error page, whose
+    links are made from the Host header."""
+    body = f"400 Bad Request: {message}\n".encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 400,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send(
+        {
+            "type": "http.response.body",
+            "body": b"" if scope["method"] == "HEAD" else body,
+            "more_body": False,
+        }
+    )
 
 
 def _kept_private(

@@ -619,7 +619,7 @@ async def test_a_picture_whose_exif_block_is_broken_is_saved(
     (name,) = await stored(db)
     answer = await client.get(f"/uploads/{name}")
     assert answer.status_code == 200
-    assert opened(await answer.get_data()).size == (600, 400)
+    assert opened(await answer.get_data(as_text=False)).size == (600, 400)
 
 
 async def test_variants_go_with_their_image(
