@@ -169,7 +169,8 @@ async def start_login_session(user_id: int) -> None:
     """Record a login server-side and give the browser a fresh session for it."""
     login_id = secrets.token_urlsafe(32)
     expires = datetime.now(UTC) + current_app.permanent_session_lifetime
-    user_agent = request.headers.get("User-Agent", "")[:USER_AGENT_MAX]
+    # No server passes NUL on, and PostgreSQL's text cannot hold it.
+    user_agent = request.headers.get("User-Agent", "").replace("\x00", "")[:USER_AGENT_MAX]
     await users.insert_login_session(get_db(), login_id, user_id, expires, user_agent)
     # Nothing set before login (including a session planted by someone
     # else) carries over into the logged-in session.

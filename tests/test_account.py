@@ -229,6 +229,19 @@ async def test_the_sessions_page_lists_each_login(
     assert "Log out everywhere else" in page
 
 
+async def test_a_user_agent_holding_nul_is_kept_without_it(app: Quart, client: Client) -> None:
+    """PostgreSQL's text cannot hold NUL; no server sends it, but an ASGI app may be given it."""
+    token = csrf_token_in(await page_text(client, "/auth/login"))
+    assert token is not None
+    response = await client.post(
+        "/auth/login",
+        form={"username": "test", "password": "test", "csrf_token": token},
+        headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0\x00"},
+    )
+    assert response.status_code == 302
+    assert "Firefox on Linux" in await page_text(client, "/account/sessions")
+
+
 @pytest.mark.parametrize(
     ("agent", "shown"),
     (
