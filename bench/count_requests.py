@@ -1,10 +1,12 @@
 """Requests through an ASGI app in process, for valgrind to count.
 
-    python bench/count_requests.py MODULE:APP PATH N
+    python bench/count_requests.py MODULE:APP PATH N [COOKIE]
 
 Imports ``APP`` from ``MODULE`` (from the working directory), starts its
-lifespan, and sends it ``N`` GET requests for ``PATH`` (only a Host header,
-as wrk sends), each through the whole ASGI app, their answers dropped. No
+lifespan, and sends it ``N`` GET requests for ``PATH`` (a path, and a query
+string after ``?``) with a Host header, as wrk sends, and ``COOKIE`` as the
+Cookie header when given (a logged-in reader's), each through the whole ASGI
+app, their answers dropped. No
 server: under ``valgrind --tool=callgrind``, two runs' difference is the app's
 own work for the requests one made beyond the other
 (``bench/measurements/instructions.py``).
@@ -27,8 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.harness.asgi import http_scope
 
 
-async def _requests(app: Any, path: str, count: int) -> None:
-    scope = http_scope(path, [(b"host", b"127.0.0.1:8000")])
+async def _requests(app: Any, path: str, count: int, cookie: str | None) -> None:
+    headers = [(b"host", b"127.0.0.1:8000")]
+    if cookie:
+        headers.append((b"cookie", cookie.encode("latin-1")))
+    scope = http_scope(path, headers)
     statuses: list[int] = []
 
     async def send(message: dict[str, Any]) -> None:
@@ -57,10 +62,11 @@ def _receiver() -> Callable[[], Awaitable[dict[str, Any]]]:
 
 def main() -> None:
     spec, path, count = sys.argv[1:4]
+    cookie = sys.argv[4] if len(sys.argv) > 4 else None
     module_name, _, attribute = spec.partition(":")
     sys.path.insert(0, os.getcwd())
     app = getattr(importlib.import_module(module_name), attribute)
-    asyncio.run(_requests(app, path, int(count)))
+    asyncio.run(_requests(app, path, int(count), cookie))
 
 
 if __name__ == "__main__":

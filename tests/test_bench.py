@@ -122,6 +122,21 @@ def test_quick_benchmark_prints_a_row_per_scenario(tmp_path: Path) -> None:
         assert figures["posts_shown"] == 5
         assert len(figures["cpu_rounds"]) == len(figures["rounds"]) >= 1
         assert isinstance(figures["cpu_ratio_to_index"], float)
+    # And each page counted by valgrind in process, anonymous and logged in.
+    assert "Listings by instruction count: a request in process (valgrind)" in run.stdout
+    counted_listings = data["listings"]["instructions"]
+    assert (counted_listings["warm_up"], counted_listings["requests"]) == (20, 10)
+    assert len(counted_listings["counts"]) == 8
+    for page, count in counted_listings["counts"].items():
+        # A listing's render is millions of instructions; a logged-in reader's more.
+        assert 1_000_000 < count < 30_000_000, (page, count)
+        assert counted_listings["ratio_to_index"][page] == pytest.approx(
+            count / counted_listings["counts"][f"index-{page.split('-', 1)[1]}"]
+        )
+    assert (
+        counted_listings["counts"]["index-logged-in"]
+        > counted_listings["counts"]["index-anonymous"]
+    )
     # The chart of the main table, beside the figures.
     assert f"Chart drawn in {results.with_suffix('.png')}" in run.stdout
     assert results.with_suffix(".png").read_bytes().startswith(b"\x89PNG")

@@ -65,8 +65,17 @@ class HelloCounts:
         }
 
 
-def instructions(valgrind: str, app: str, cwd: Path, path: str, requests: int, out: Path) -> int:
-    """valgrind's count of instructions for ``requests`` requests to ``app`` (start-up included)."""
+def instructions(
+    valgrind: str,
+    app: str,
+    cwd: Path,
+    path: str,
+    requests: int,
+    out: Path,
+    cookie: str | None = None,
+) -> int:
+    """valgrind's count of instructions for ``requests`` requests to ``app`` (start-up
+    included), each with ``cookie`` as its Cookie header when given."""
     command = [
         valgrind,
         "--tool=callgrind",
@@ -76,6 +85,7 @@ def instructions(valgrind: str, app: str, cwd: Path, path: str, requests: int, o
         app,
         path,
         str(requests),
+        *([cookie] if cookie else []),
     ]
     # A fixed hash seed: the same dictionaries, the same count.
     env = {**os.environ, "PYTHONHASHSEED": "0"}
@@ -88,12 +98,20 @@ def instructions(valgrind: str, app: str, cwd: Path, path: str, requests: int, o
 
 
 def per_request(
-    valgrind: str, app: str, cwd: Path, path: str, warm_up: int, requests: int, out: Path
+    valgrind: str,
+    app: str,
+    cwd: Path,
+    path: str,
+    warm_up: int,
+    requests: int,
+    out: Path,
+    cookie: str | None = None,
 ) -> float:
     """Instructions of one request once warm: ``warm_up + requests`` counted, less ``warm_up``
     (and the start-up, in both)."""
-    warm = instructions(valgrind, app, cwd, path, warm_up, out)
-    return (instructions(valgrind, app, cwd, path, warm_up + requests, out) - warm) / requests
+    warm = instructions(valgrind, app, cwd, path, warm_up, out, cookie)
+    total = instructions(valgrind, app, cwd, path, warm_up + requests, out, cookie)
+    return (total - warm) / requests
 
 
 def run(context: BenchContext, ours_dir: Path) -> None:

@@ -6,19 +6,28 @@ pages' worth of posts, each tagged ``bench`` and each holding the search word,
 so that all four pages list as many posts. Each page is loaded anonymously and
 logged in, back to back (``--rounds`` times, interleaved); the figure to read is
 its CPU per request over the index's, for the same reader (issue 16: at most 1.0).
+
+That ratio swings by a tenth from round to round on a shared machine, more than
+the listings differ, so each page is then counted too: valgrind's instructions of
+one request through the whole app in process, on the same blog, as the hooks'
+overhead is counted (``bench/measurements/instructions.py``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from pathlib import Path
 
 from bench.context import BenchContext
 from bench.errors import BenchError
+from bench.installed import ensure_installed
 from bench.load import Load
 from bench.load import median
 from bench.load import paired_ratio
 from bench.load import WrkResult
+from bench.measurements.instructions import per_request
+from bench.ours import APP_MODULE
 from bench.ours import OursInstance
 from bench.report import log
 from bench.report import print_table
@@ -51,6 +60,10 @@ LOGGED_IN = "logged in"
 READERS = (ANONYMOUS, LOGGED_IN)
 #: The most a listing may cost, as its CPU per request over the index's.
 TARGET = 1.0
+#: Requests counted in process for each page and reader, after those that warm it
+#: (its templates compiled, its queries' statements cached); and in --quick.
+COUNT_WARM_UP, COUNTED = 50, 150
+QUICK_COUNT_WARM_UP, QUICK_COUNTED = 20, 10
 
 
 def listing_body(number: int) -> str:
@@ -95,7 +108,16 @@ def _check_pages(url: str, seeded: Seeded) -> dict[tuple[str, str], tuple[int, b
     return found
 
 
-def measure(context: BenchContext) -> tuple[list[Measured], Counter[str]]:
+@dataclasses.dataclass(frozen=True)
+class Blog:
+    """The blog the listings were loaded on: its instance's directory, and the logged-in
+    reader's Cookie header."""
+
+    directory: Path
+    cookie: str
+
+
+def measure(context: BenchContext) -> tuple[list[Measured], Counter[str], Blog]:
     """Serve and seed the blog, check what each page lists, then load each page."""
     settings = context.settings
     per_page = settings.listings_per_page
@@ -131,7 +153,60 @@ def measure(context: BenchContext) -> tuple[list[Measured], Counter[str]]:
         )
         for (page, reader), results in runs.items()
     ]
-    return measured, errors
+    return measured, errors, Blog(instance.workdir, seeded.user_cookie)
+
+
+def count(context: BenchContext, blog: Blog) -> dict[tuple[str, str], float] | None:
+    """Each page's instructions a request for each reader, by valgrind (None without it)."""
+    try:
+        valgrind = ensure_installed("valgrind")
+    except BenchError as error:
+        print(f"\nListings by instruction count: skipped ({error})")
+        return None
+    quick = context.settings.quick
+    warm_up, requests = (QUICK_COUNT_WARM_UP, QUICK_COUNTED) if quick else (COUNT_WARM_UP, COUNTED)
+    cookies = {ANONYMOUS: None, LOGGED_IN: blog.cookie}
+    counts = {}
+    for reader in READERS:
+        for page, path in PATHS.items():
+            log(f"counting {LABELS[page]} ({reader}) with valgrind ({warm_up} + {requests})")
+            counts[page, reader] = per_request(
+                valgrind,
+                f"{APP_MODULE}:app",
+                blog.directory,
+                path,
+                warm_up,
+                requests,
+                context.workdir / "callgrind-listings.out",
+                cookies[reader],
+            )
+    return counts
+
+
+def print_counts(counts: dict[tuple[str, str], float], warm_up: int, requests: int) -> None:
+    """The counted listings, each over the index's count for the same reader."""
+    rows = []
+    for page in PATHS:
+        cells = [LABELS[page]]
+        verdicts = []
+        for reader in READERS:
+            ratio = counts[page, reader] / counts[INDEX, reader]
+            cells += [f"{counts[page, reader]:,.0f}", "" if page == INDEX else f"{ratio:.3f}"]
+            verdicts.append(_verdict(ratio, page))
+        rows.append([*cells, " / ".join(verdicts) if page != INDEX else ""])
+    print_table(
+        "Listings by instruction count: a request in process (valgrind)",
+        ["page", ANONYMOUS, "/ GET /", LOGGED_IN, "/ GET /", "ok"],
+        rows,
+        [
+            "the same blog and pages as the table above, each request through the whole ASGI"
+            " app in process, no server (bench/count_requests.py), under valgrind"
+            f" --tool=callgrind: a run of {warm_up + requests:,} requests less a run of"
+            f" {warm_up:,}, over {requests:,}. PYTHONHASHSEED=0.",
+            f"/ GET /: over the index's count for the same reader; ok: at most {TARGET:.1f}"
+            " (issue 16's target, here on the app's own work, not the server's).",
+        ],
+    )
 
 
 def _ratios(measured: list[Measured]) -> dict[tuple[str, str], float | None]:
@@ -181,7 +256,7 @@ def _notes(context: BenchContext, measured: list[Measured], errors: Counter[str]
 
 def run(context: BenchContext) -> None:
     """Measure the listings, keep their figures for the JSON file and print them."""
-    measured, errors = measure(context)
+    measured, errors, blog = measure(context)
     ratios = _ratios(measured)
     per_page = context.settings.listings_per_page
     context.results["listings"] = {
@@ -221,3 +296,18 @@ def run(context: BenchContext) -> None:
         rows,
         _notes(context, measured, errors),
     )
+    counts = count(context, blog)
+    if counts is None:
+        return
+    quick = context.settings.quick
+    warm_up, requests = (QUICK_COUNT_WARM_UP, QUICK_COUNTED) if quick else (COUNT_WARM_UP, COUNTED)
+    context.results["listings"]["instructions"] = {
+        "warm_up": warm_up,
+        "requests": requests,
+        "counts": {f"{page}-{reader.replace(' ', '-')}": n for (page, reader), n in counts.items()},
+        "ratio_to_index": {
+            f"{page}-{reader.replace(' ', '-')}": n / counts[INDEX, reader]
+            for (page, reader), n in counts.items()
+        },
+    }
+    print_counts(counts, warm_up, requests)

@@ -6,8 +6,10 @@ from hypercorn.typing import ConnectionState
 from hypercorn.typing import HTTPScope
 
 
-def http_scope(path: str, headers: list[tuple[bytes, bytes]]) -> HTTPScope:
-    """A GET of ``path`` over HTTP/1.1 from a loopback client, with these headers."""
+def http_scope(target: str, headers: list[tuple[bytes, bytes]]) -> HTTPScope:
+    """A GET of ``target`` (a path, and a query string after ``?``) over HTTP/1.1 from a
+    loopback client, with these headers."""
+    path, _, query = target.partition("?")
     return {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -16,7 +18,7 @@ def http_scope(path: str, headers: list[tuple[bytes, bytes]]) -> HTTPScope:
         "scheme": "http",
         "path": path,
         "raw_path": path.encode("utf-8"),
-        "query_string": b"",
+        "query_string": query.encode("ascii"),
         "root_path": "",
         "headers": headers,
         "client": ("127.0.0.1", 50000),
