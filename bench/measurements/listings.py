@@ -191,7 +191,7 @@ def print_counts(counts: dict[tuple[str, str], float], warm_up: int, requests: i
         verdicts = []
         for reader in READERS:
             ratio = counts[page, reader] / counts[INDEX, reader]
-            cells += [f"{counts[page, reader]:,.0f}", "" if page == INDEX else f"{ratio:.3f}"]
+            cells += [f"{counts[page, reader]:,.0f}", "" if page == INDEX else f"{ratio:.4f}"]
             verdicts.append(_verdict(ratio, page))
         rows.append([*cells, " / ".join(verdicts) if page != INDEX else ""])
     print_table(
