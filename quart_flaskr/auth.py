@@ -121,11 +121,11 @@ async def login() -> ResponseReturnValue:
             if found is not None and matches and found[1]:
                 await flash(gettext("This account is suspended by a moderator."))
                 return await render_template("auth/login.html", username=username), 403
-            if user is not None and matches:
-                if passwords.needs_rehash(user.password, method):
-                    new_hash = await passwords.hash_password(password, method)
-                    await users.update_password(db, user.id, new_hash)
-                await start_login_session(user.id)
+            new_hash = None
+            if user is not None and matches and passwords.needs_rehash(user.password, method):
+                new_hash = await passwords.hash_password(password, method)
+            # Unless the password changed while it was checked: it is no longer this one.
+            if user is not None and matches and await start_login_session(user, new_hash):
                 return redirect(url_for("index"))
             error = (
                 gettext("Incorrect username.") if user is None else gettext("Incorrect password.")

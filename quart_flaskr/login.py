@@ -165,18 +165,35 @@ async def _record_use(login_id: str, last_seen: datetime | None) -> None:
         await sessions.touch_login_session(get_db(), login_id)
 
 
-async def start_login_session(user_id: int) -> None:
-    """Record a login server-side and give the browser a fresh session for it."""
+async def start_login_session(user: User, new_hash: str | None = None) -> bool:
+    """Record a login server-side and give the browser a fresh session for it.
+
+    Only while ``user``'s password is still the one just checked (see
+    ``users.insert_login_session``): False, and the session left as it was, when
+    it changed meanwhile. ``new_hash`` replaces it (the same password, hashed
+    with a stronger method).
+    """
     login_id = secrets.token_urlsafe(32)
     expires = datetime.now(UTC) + current_app.permanent_session_lifetime
     # No server passes NUL on, and PostgreSQL's text cannot hold it.
     user_agent = request.headers.get("User-Agent", "").replace("\x00", "")[:USER_AGENT_MAX]
-    await users.insert_login_session(get_db(), login_id, user_id, expires, user_agent)
+    started = await users.insert_login_session(
+        get_db(),
+        login_id,
+        user.id,
+        expires,
+        user_agent,
+        checked_hash=user.password,
+        new_hash=new_hash,
+    )
+    if not started:
+        return False
     # Nothing set before login (including a session planted by someone
     # else) carries over into the logged-in session.
     session.clear()
     session.permanent = True
     session[_LOGIN_ID] = login_id
+    return True
 
 
 async def end_other_login_sessions(user_id: int) -> int:

@@ -13,9 +13,12 @@ from werkzeug.security import check_password_hash
 from quart_flaskr import passwords
 from quart_flaskr.db import Database
 from quart_flaskr.db import get_db
+from quart_flaskr.models import accounts
 from tests.helpers import AppFactory
 from tests.helpers import AuthActions
 from tests.helpers import Client
+from tests.helpers import FAST_HASH
+from tests.helpers import page_text
 
 
 async def test_new_hashes_meet_owasp_minimum() -> None:
@@ -50,6 +53,39 @@ async def test_old_hashes_are_upgraded_at_login(make_app: AppFactory) -> None:
     assert (await AuthActions(app.test_client()).login()).headers["Location"] == "/"
     again = await db.fetch_one("SELECT password FROM \"user\" WHERE username = 'test'")
     assert again is not None and again[0] == row[0]
+
+
+@pytest.mark.parametrize("method", (FAST_HASH, "scrypt:1024:8:1"))
+async def test_a_password_changed_while_a_login_checks_the_old_one_stays(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    """A reset or change that commits while the old password is checked ends that login too,
+    and an upgrade of the old hash (``method`` other than the stored one's) does not undo it."""
+    app = await make_app(PASSWORD_HASH_METHOD=method)
+    db = get_db(app)
+    owner = AuthActions(app.test_client())
+    assert (await owner.login()).status_code == 302
+    check = passwords.check_password
+
+    async def changed_meanwhile(stored: str | None, password: str, method: str) -> bool:
+        matches = await check(stored, password, method)
+        new_hash = await passwords.hash_password("the new password", method)
+        await accounts.change_password(db, 1, new_hash, keep_session=None)
+        return matches
+
+    monkeypatch.setattr(passwords, "check_password", changed_meanwhile)
+    other = app.test_client()
+    response = await AuthActions(other).login("test", "test")
+    monkeypatch.undo()
+    # Refused as a wrong password: the old one no longer is the account's.
+    assert response.status_code == 200
+    assert "Incorrect password." in await response.get_data(as_text=True)
+    assert "Log Out" not in await page_text(other, "/auth/login")
+    assert await db.fetch_all("SELECT id FROM login_session") == []
+    # The new password is the account's, the old one is not.
+    assert (await AuthActions(app.test_client()).login("test", "test")).status_code == 200
+    fresh = AuthActions(app.test_client())
+    assert (await fresh.login("test", "the new password")).status_code == 302
 
 
 async def test_failed_login_does_not_upgrade(

@@ -308,8 +308,14 @@ async def test_the_models_on_postgresql(pg: PostgresDatabase) -> None:
     await posts.update_post(pg, post_id, "New", "Body", tags=["a"])
     assert await tags.select_tag_id(pg, "b") is None
     expires = datetime.now(UTC) + timedelta(hours=1)
-    await users.insert_login_session(pg, "live", alice, expires)
-    await users.insert_login_session(pg, "old", alice, datetime.now(UTC) - timedelta(seconds=1))
+    hashed = await pg.fetch_one('SELECT password FROM "user" WHERE id = ?', (alice,))
+    assert hashed is not None
+    for session_id, ends in (("live", expires), ("old", datetime.now(UTC) - timedelta(seconds=1))):
+        assert await users.insert_login_session(
+            pg, session_id, alice, ends, "", checked_hash=hashed[0]
+        )
+    # Not once the password is another than the one checked.
+    assert not await users.insert_login_session(pg, "late", alice, expires, "", checked_hash="x")
     assert await users.select_login(pg, "live") is not None
     assert await users.select_login(pg, "old") is None
     tat = datetime.now(UTC) + timedelta(seconds=30)
@@ -763,8 +769,15 @@ async def fill_blog(database: Database) -> None:
         await likes.like_post(database, post_id, 3)
         await comments.insert_comment(database, post_id, 2, f"a comment on {post_id}")
     await posts.delete_post(database, 5)
+    hashed = await database.fetch_one('SELECT password FROM "user" WHERE id = 1')
+    assert hashed is not None
     await users.insert_login_session(
-        database, "live", 1, datetime.now(UTC) + timedelta(hours=1), "Firefox/140"
+        database,
+        "live",
+        1,
+        datetime.now(UTC) + timedelta(hours=1),
+        "Firefox/140",
+        checked_hash=hashed[0],
     )
     # Schema 10: a moderator who joined on a known day, a suspension in the log, a reset link.
     async with database.transaction() as tx:

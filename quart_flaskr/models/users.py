@@ -131,22 +131,40 @@ async def insert_user(db: Database, username: str, password_hash: str) -> int | 
         )
 
 
-async def update_password(db: Database, user_id: int, password_hash: str) -> None:
-    async with db.transaction() as tx:
-        await tx.execute('UPDATE "user" SET password = ? WHERE id = ?', (password_hash, user_id))
-
-
 async def insert_login_session(
-    db: Database, session_id: str, user_id: int, expires: datetime, user_agent: str = ""
-) -> None:
-    """Record a login, made in the browser ``user_agent`` names; expired sessions are swept out."""
+    db: Database,
+    session_id: str,
+    user_id: int,
+    expires: datetime,
+    user_agent: str,
+    *,
+    checked_hash: str,
+    new_hash: str | None = None,
+) -> bool:
+    """Record a login, made in the browser ``user_agent`` names; expired sessions are swept out.
+
+    Only while the user's password hash is still ``checked_hash``, the one the
+    password was checked against, and replaced by ``new_hash`` when given (a
+    stronger method's). False, and nothing written, when it changed since: a
+    reset or a change of password in between ended every session, and a login
+    with the old password must not start one after it, nor put its hash back.
+    """
     async with db.transaction() as tx:
+        # The user's row is written first: a change of password (which ends
+        # the sessions in its own transaction) commits wholly before or after.
+        still = await tx.execute(
+            'UPDATE "user" SET password = ? WHERE id = ? AND password = ?',
+            (new_hash or checked_hash, user_id, checked_hash),
+        )
+        if not still:
+            return False
         await tx.execute("DELETE FROM login_session WHERE expires <= CURRENT_TIMESTAMP")
         await tx.execute(
             "INSERT INTO login_session (id, user_id, expires, user_agent, last_seen)"
             " VALUES (?, ?, ?, ?, CURRENT_TIMESTAMP)",
             (session_id, user_id, format_timestamp(expires), user_agent),
         )
+    return True
 
 
 async def select_login(db: Database, session_id: str) -> Login | None:
