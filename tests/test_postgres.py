@@ -22,6 +22,7 @@ from quart_flaskr.db import Database
 from quart_flaskr.db import DatabaseBusyError
 from quart_flaskr.db import DatabaseUnavailableError
 from quart_flaskr.db import get_db
+from quart_flaskr.db import schema
 from quart_flaskr.db import SCHEMA_VERSION
 from quart_flaskr.db import SQLiteDatabase
 from quart_flaskr.db.copy import copy_blog
@@ -556,6 +557,28 @@ async def test_a_write_connection_left_idle_in_its_transaction_is_ended_by_the_s
         async with pg.transaction() as tx:
             await tx.insert("INSERT INTO tag (name) VALUES (?)", ("after",))
         assert [row["name"] for row in await pg.fetch_all("SELECT name FROM tag")] == ["after"]
+    finally:
+        await database.close()
+
+
+async def test_schema_steps_run_past_the_time_limit_requests_have(
+    pg: PostgresDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step over a big blog's whole table (schema 11's, 12's) outlasts DATABASE_TIMEOUT: it
+    runs without it, and only it does."""
+    async with pg.transaction() as tx:
+        await tx.set_schema_version(SCHEMA_VERSION - 1)
+    slow_step = [(SCHEMA_VERSION, ["SELECT pg_sleep(0.6)"])]
+    monkeypatch.setitem(schema.MIGRATIONS_BY_DIALECT, "postgresql", slow_step)
+    # One connection: the step's own, which then serves the next transaction.
+    database = PostgresDatabase(pg.url, timeout=0.2, pool_size=1)
+    try:
+        assert await database.migrate() == (SCHEMA_VERSION - 1, SCHEMA_VERSION)
+        assert await database.schema_version() == SCHEMA_VERSION
+        # The next transaction has the limits again.
+        with pytest.raises(DatabaseBusyError):
+            async with database.transaction() as tx:
+                await tx.execute("SELECT pg_sleep(0.6)")
     finally:
         await database.close()
 

@@ -93,6 +93,13 @@ class Transaction(Queries):
     async def drop_tables(self) -> None:
         """Drop every table (with their indexes and triggers), leaving an empty database."""
 
+    async def lift_time_limits(self) -> None:
+        """Let the rest of this transaction's statements and lock waits take as long as they need.
+
+        For the schema's steps, which rewrite whole tables once (at start-up or
+        in ``migrate``), not for requests. SQLite sets no such limit.
+        """
+
 
 async def no_data_upgrade(database: Database) -> None:
     """Nothing to bring up to date beyond what the schema migrations do."""

@@ -296,6 +296,11 @@ class PostgresWriter(Writer):
             (f'"{table}"',),
         )
 
+    async def lift_time_limits(self) -> None:
+        """The connection's statement and lock timeouts (see ``_configure``) off until the end
+        of the transaction: a step over a million posts' table takes longer than a request may."""
+        await self.execute("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0")
+
     async def drop_tables(self) -> None:
         # What the schema scripts create: tables, then functions (with the
         # triggers and aggregates that use them), then the text search objects

@@ -88,6 +88,9 @@ async def migrate(database: Database) -> tuple[int, int]:
                 f"The database {database.location} has schema version {start}, newer"
                 f" than this release knows ({SCHEMA_VERSION}): upgrade quart_flaskr."
             )
+        if start < SCHEMA_VERSION:
+            # A step may rewrite every post (schema 11 and 12 do): no request's time limit.
+            await tx.lift_time_limits()
         for version, statements in MIGRATIONS_BY_DIALECT[database.dialect]:
             if version > start:
                 for statement in statements:
