@@ -19,7 +19,12 @@ CREATE TABLE data_version (
   version BIGINT NOT NULL
 );
 
-INSERT INTO data_version (version) VALUES (1);
+-- It starts at the microseconds since 1970, not 1: tables made anew (init-db
+-- --force) start above every number the dropped ones reached (one write a
+-- microsecond is far beyond any blog), so a host still serving never takes
+-- the new tables' data for what it read from the old under the same number.
+INSERT INTO data_version (version)
+  VALUES ((extract(epoch FROM clock_timestamp()) * 1000000)::bigint);
 
 CREATE FUNCTION data_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
