@@ -25,8 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
+from PIL import ExifTags
 from PIL import Image
-from PIL import ImageOps
 
 T = TypeVar("T")
 
@@ -44,6 +44,16 @@ _FORMATS = {"jpg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP"}
 #: What is kept of a picture's ``info``: its colour profile, and the palette's
 #: transparent colour (part of the picture, not about it).
 _KEPT_INFO: tuple[str | tuple[int, int], ...] = ("icc_profile", "transparency")
+#: How each EXIF orientation turns the stored pixels upright (1, or none, is upright).
+_TURNS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 #: Variants in the original's own kind, for browsers without WebP.
 _FALLBACK_KIND = {"jpg": "jpg", "png": "png", "gif": "png"}
 
@@ -147,16 +157,21 @@ def _upright(image: Image.Image) -> Image.Image:
     """The picture turned as its EXIF orientation says, keeping no metadata but its colour profile.
 
     EXIF (with GPS), XMP and comments are dropped from ``info``, and with them
-    from every encoding of the picture (see ``_KEPT_INFO``). An EXIF block that
-    does not parse says nothing of the orientation: the picture is kept as
-    stored, as browsers show it.
+    from every encoding of the picture (see ``_KEPT_INFO``). Only the
+    orientation is read from the EXIF block, which is not written again
+    (Pillow's ``exif_transpose`` rewrites it, and fails on any tag whose type
+    it does not expect). A block that does not parse says nothing of the
+    orientation: the picture is kept as stored, as browsers show it.
     """
     try:
-        upright = ImageOps.exif_transpose(image)
+        orientation = image.getexif().get(ExifTags.Base.Orientation)
     except Exception:
         # Pillow's EXIF reader raises many kinds of error on a malformed block
-        # (struct.error on a truncated one), only once asked for it.
-        upright = image.copy()
+        # (struct.error on a truncated one).
+        orientation = None
+    # Anything but one of the eight numbers (a tag of another type) says nothing either.
+    turn = _TURNS.get(orientation) if type(orientation) is int else None
+    upright = image.copy() if turn is None else image.transpose(turn)
     upright.info = {key: image.info[key] for key in _KEPT_INFO if key in image.info}
     return upright
 

@@ -6,6 +6,7 @@ Nothing binary is kept in the repository: each test makes the pictures it sends.
 from __future__ import annotations
 
 import io
+import struct
 
 from PIL import ExifTags
 from PIL import Image
@@ -55,6 +56,23 @@ def phone_jpeg(width: int, height: int, orientation: int = ROTATED_CLOCKWISE) ->
         comment=b"taken at home",
         xmp=b"<x:xmpmeta xmlns:x='adobe:ns:meta/'>home</x:xmpmeta>",
     )
+
+
+def mistyped_exif(orientation: int = ROTATED_CLOCKWISE) -> bytes:
+    """An EXIF block with a readable orientation, and a camera maker typed as a number, not
+    text: read, but not written again (Pillow's ``exif_transpose`` fails writing it)."""
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    exif[ExifTags.Base.Make] = "Phone maker"
+    raw = exif.tobytes()
+    head, block = raw[:6], bytearray(raw[6:])  # "Exif\0\0", then a TIFF header and IFD
+    order = "<" if block[:2] == b"II" else ">"
+    (count,) = struct.unpack(order + "H", block[8:10])
+    for entry in range(10, 10 + 12 * count, 12):
+        if struct.unpack(order + "H", block[entry : entry + 2])[0] == ExifTags.Base.Make:
+            # RATIONAL (5), one of them: the first 8 bytes of the text.
+            block[entry + 2 : entry + 8] = struct.pack(order + "HI", 5, 1)
+    return head + bytes(block)
 
 
 def png(width: int = 8, height: int = 6) -> bytes:

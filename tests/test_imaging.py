@@ -177,6 +177,21 @@ def test_a_broken_exif_block_leaves_the_picture_as_stored(kind: str) -> None:
     assert pictures.BROKEN_EXIF not in stored and "exif" not in opened(stored).info
 
 
+@pytest.mark.parametrize("kind", ("jpg", "png", "webp"))
+def test_a_readable_orientation_beside_a_mistyped_tag_is_followed(kind: str) -> None:
+    upload = pictures.encoded(pictures.photo(600, 400), kind, exif=pictures.mistyped_exif())
+    assert opened(upload).getexif()[274] == pictures.ROTATED_CLOCKWISE
+    for process in (imaging.process_upload, imaging.process_stored):
+        picture = process(upload, kind, MAX_PIXELS)
+        # Turned as the EXIF said: a portrait, and its variants too.
+        assert (picture.width, picture.height) == (400, 600)
+        for variant in picture.variants:
+            width, height = opened(variant.data).size
+            assert height > width
+    stored = opened(imaging.process_upload(upload, kind, MAX_PIXELS).data)
+    assert stored.size == (400, 600) and not stored.getexif()
+
+
 async def test_run_is_off_the_event_loop() -> None:
     import threading
 
