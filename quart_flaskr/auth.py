@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from quart import Blueprint
@@ -25,6 +26,7 @@ from quart_flaskr.limits import USERNAME_MAX
 from quart_flaskr.login import end_login_session
 from quart_flaskr.login import start_login_session
 from quart_flaskr.models import users
+from quart_flaskr.models.users import User
 from quart_flaskr.ratelimit import limit
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -121,11 +123,7 @@ async def login() -> ResponseReturnValue:
             if found is not None and matches and found[1]:
                 await flash(gettext("This account is suspended by a moderator."))
                 return await render_template("auth/login.html", username=username), 403
-            new_hash = None
-            if user is not None and matches and passwords.needs_rehash(user.password, method):
-                new_hash = await passwords.hash_password(password, method)
-            # Unless the password changed while it was checked: it is no longer this one.
-            if user is not None and matches and await start_login_session(user, new_hash):
+            if user is not None and matches and await _log_in(user, password, method):
                 return redirect(url_for("index"))
             error = (
                 gettext("Incorrect username.") if user is None else gettext("Incorrect password.")
@@ -133,6 +131,35 @@ async def login() -> ResponseReturnValue:
         await flash(error)
         return await render_template("auth/login.html", username=username)
     return await render_template("auth/login.html", username="")
+
+
+async def _log_in(user: User, password: str, method: str) -> bool:
+    """Start a session for ``user``, whose stored hash ``password`` was just checked against;
+    False when the password is no longer theirs.
+
+    The session starts only while that hash is still the one stored (see
+    ``start_login_session``), with it upgraded to ``method`` where it is
+    older. When it changed meanwhile the password is checked once more,
+    against the hash stored now: another login of the same user that
+    upgraded it (a form sent twice) leaves it theirs, a reset or a change
+    of password does not.
+    """
+    if await _start_session(user, password, method):
+        return True
+    stored = await users.select_password_hash(get_db(), user.id)
+    return (
+        stored is not None
+        and stored != user.password
+        and await passwords.check_password(stored, password, method)
+        and await _start_session(dataclasses.replace(user, password=stored), password, method)
+    )
+
+
+async def _start_session(user: User, password: str, method: str) -> bool:
+    new_hash = None
+    if passwords.needs_rehash(user.password, method):
+        new_hash = await passwords.hash_password(password, method)
+    return await start_login_session(user, new_hash)
 
 
 @bp.route("/logout", methods=("POST",))

@@ -88,6 +88,39 @@ async def test_a_password_changed_while_a_login_checks_the_old_one_stays(
     assert (await fresh.login("test", "the new password")).status_code == 302
 
 
+async def test_a_login_sent_twice_while_its_hash_is_upgraded_logs_in_both(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both requests check the old hash, then each upgrades it (with a salt of its own): the
+    second finds the first's hash stored, which the password still matches."""
+    app = await make_app(PASSWORD_HASH_METHOD="scrypt:1024:8:1")
+    db = get_db(app)
+    check = passwords.check_password
+    checks: list[str | None] = []
+    both_checked = asyncio.Event()
+
+    async def together(stored: str | None, password: str, method: str) -> bool:
+        matches = await check(stored, password, method)
+        checks.append(stored)
+        if len(checks) == 2:
+            both_checked.set()
+        await asyncio.wait_for(both_checked.wait(), 5)
+        return matches
+
+    monkeypatch.setattr(passwords, "check_password", together)
+    first, second = app.test_client(), app.test_client()
+    answers = await asyncio.gather(
+        AuthActions(first).login("test", "test"), AuthActions(second).login("test", "test")
+    )
+    assert [answer.status_code for answer in answers] == [302, 302]
+    # Both checked the old hash; one of them then checked the other's upgrade.
+    assert checks[0] == checks[1] and len(checks) == 3 and checks[2] != checks[0]
+    stored = await db.fetch_one('SELECT password FROM "user" WHERE id = 1')
+    assert stored is not None and stored[0].startswith("scrypt:1024:8:1$")
+    for client in (first, second):
+        assert "Log Out" in await page_text(client, "/auth/login")
+
+
 async def test_failed_login_does_not_upgrade(
     client: Client, auth: AuthActions, db: Database
 ) -> None:

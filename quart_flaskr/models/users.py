@@ -54,6 +54,14 @@ async def select_user_by_name(db: Database, username: str) -> User | None:
     return None if found is None else found[0]
 
 
+async def select_password_hash(db: Database, user_id: int) -> str | None:
+    """The password hash stored now for a user whose account is not suspended, or None."""
+    row = await db.fetch_one(
+        'SELECT password FROM "user" WHERE id = ? AND suspended IS NULL', (user_id,)
+    )
+    return None if row is None else str(row[0])
+
+
 async def select_account_by_name(db: Database, username: str) -> tuple[User, bool] | None:
     """The user a login name means, compared as RFC 8265 asks: by its username key.
 
