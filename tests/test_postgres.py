@@ -583,6 +583,28 @@ async def test_schema_steps_run_past_the_time_limit_requests_have(
         await database.close()
 
 
+async def test_a_host_starting_during_a_long_schema_step_waits_for_it(
+    pg: PostgresDatabase, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its wait for the write lock is limited, as every write's is: it waits again, and then
+    finds the schema current."""
+    async with pg.transaction() as tx:
+        await tx.set_schema_version(SCHEMA_VERSION - 1)
+    slow_step = [(SCHEMA_VERSION, ["SELECT pg_sleep(1.0)"])]
+    monkeypatch.setitem(schema.MIGRATIONS_BY_DIALECT, "postgresql", slow_step)
+    first = PostgresDatabase(pg.url, timeout=0.3)
+    second = PostgresDatabase(pg.url, timeout=0.3)
+    try:
+        stepping = asyncio.create_task(first.migrate())
+        await asyncio.sleep(0.2)
+        assert await second.migrate() == (SCHEMA_VERSION, SCHEMA_VERSION)
+        assert await stepping == (SCHEMA_VERSION - 1, SCHEMA_VERSION)
+    finally:
+        await first.close()
+        await second.close()
+    assert "Waiting for another process's schema step" in caplog.text
+
+
 async def test_a_lock_refused_at_once_is_busy(pg: PostgresDatabase) -> None:
     """A lock refused (NOWAIT here; lock_timeout raises the same error) is busy, not unavailable."""
     async with pg.transaction() as tx:

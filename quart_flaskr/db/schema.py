@@ -9,6 +9,7 @@ date where SQL cannot. PostgreSQL has its own scripts in
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
     from quart_flaskr.db.interface import Database
+
+logger = logging.getLogger(__name__)
 
 #: Each schema version and the statements that upgrade the one before it to it.
 Migrations = list[tuple[int, list[str]]]
@@ -77,8 +80,29 @@ MIGRATIONS_BY_DIALECT = {"sqlite": MIGRATIONS, "postgresql": load_postgres_migra
 async def migrate(database: Database) -> tuple[int, int]:
     """Bring the schema up to date in place, then the data; return (old, new) versions.
 
+    A process that starts while another runs a step (which takes as long as it
+    needs, see below) waits for it, however long, then finds the schema current.
+
     :raise SchemaError: when the database's schema is newer than this code's
     """
+    # Here, not at the top: the interface module imports this one.
+    from quart_flaskr.db.interface import DatabaseBusyError
+
+    while True:
+        try:
+            start = await _migrate_schema(database)
+            break
+        except DatabaseBusyError:
+            # Only the wait for the write lock is limited: another process holds it.
+            logger.warning(
+                "Waiting for another process's schema step on %s to end.", database.location
+            )
+    await database.upgrade_data(database)
+    return start, SCHEMA_VERSION
+
+
+async def _migrate_schema(database: Database) -> int:
+    """Run the schema's steps the database lacks, in one transaction; return its old version."""
     async with database.transaction() as tx:
         # Read the version inside the write transaction so that two workers
         # starting together cannot both apply the same migration.
@@ -96,8 +120,7 @@ async def migrate(database: Database) -> tuple[int, int]:
                 for statement in statements:
                     await tx.execute(statement)
         await tx.set_schema_version(SCHEMA_VERSION)
-    await database.upgrade_data(database)
-    return start, SCHEMA_VERSION
+    return start
 
 
 async def reset(database: Database) -> None:
