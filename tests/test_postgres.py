@@ -605,6 +605,36 @@ async def test_a_host_starting_during_a_long_schema_step_waits_for_it(
     assert "Waiting for another process's schema step" in caplog.text
 
 
+async def test_a_write_queued_behind_a_schema_step_keeps_its_time_limit(
+    pg: PostgresDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writes queued in the same process join the open transaction (group commit), but not a
+    schema step's, whose time limits are off."""
+    async with pg.transaction() as tx:
+        await tx.set_schema_version(SCHEMA_VERSION - 1)
+    slow_step = [(SCHEMA_VERSION, ["SELECT pg_sleep(0.2)"])]
+    monkeypatch.setitem(schema.MIGRATIONS_BY_DIALECT, "postgresql", slow_step)
+    database = PostgresDatabase(pg.url, timeout=0.3, pool_size=2)
+    limits: list[str] = []
+
+    async def write() -> None:
+        async with database.transaction() as tx:
+            row = await tx.fetch_one("SHOW statement_timeout")
+            assert row is not None
+            limits.append(row[0])
+            await tx.execute("SELECT pg_sleep(0.6)")
+
+    try:
+        stepping = asyncio.create_task(database.migrate())
+        await asyncio.sleep(0.05)
+        with pytest.raises(DatabaseBusyError):
+            await write()
+        await stepping
+    finally:
+        await database.close()
+    assert limits == ["300ms"]
+
+
 async def test_a_lock_refused_at_once_is_busy(pg: PostgresDatabase) -> None:
     """A lock refused (NOWAIT here; lock_timeout raises the same error) is busy, not unavailable."""
     async with pg.transaction() as tx:

@@ -226,6 +226,7 @@ class PostgresWriter(Writer):
 
     async def begin(self) -> None:
         """``BEGIN`` and taking the write lock go to the server together, one trip."""
+        self.ungrouped = False
         await self.execute(_BEGIN_WRITE)
 
     async def savepoint(self, name: str) -> None:
@@ -300,6 +301,7 @@ class PostgresWriter(Writer):
         """The connection's statement and lock timeouts (see ``_configure``) off until the end
         of the transaction: a step over a million posts' table takes longer than a request may."""
         await self.execute("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0")
+        self.ungrouped = True
 
     async def drop_tables(self) -> None:
         # What the schema scripts create: tables, then functions (with the

@@ -36,6 +36,10 @@ from quart_flaskr.db.interface import Transaction
 class Writer(Transaction):
     """A backend's write connection while writes hold it, errors translated as queries' are."""
 
+    #: Set once its transaction has lifted its time limits (a schema step): no
+    #: other write joins that transaction, where it would run without them too.
+    ungrouped = False
+
     @abstractmethod
     async def begin(self) -> None:
         """Open a transaction holding the database's write lock; end one left open first."""
@@ -199,10 +203,13 @@ class WriteQueue(Generic[W]):
         async with self._turn(self._timeout):
             group = self.group
             if group is not None and (
-                group.savepoints == MOST_SAVEPOINTS or group.committer.done()
+                group.savepoints == MOST_SAVEPOINTS
+                or group.committer.done()
+                or group.writer.ungrouped
             ):
-                # Full, or its committer gone (cancelled with its event loop):
-                # committed now, and this write begins the next transaction.
+                # Full, its committer gone (cancelled with its event loop), or
+                # a schema step's: committed now, and this write begins the
+                # next transaction.
                 await self._commit(group)
                 group = None
             writer = await self._acquire() if group is None else group.writer
