@@ -2,7 +2,9 @@
 
 A database that cannot answer now (down, restarting, every connection busy)
 is a 503 with ``Retry-After``, never a 500: the same request a few seconds
-later may well succeed.
+later may well succeed. A write that refers to a post or an account deleted
+while it was being made (a comment on a post its author deleted in another
+tab, a post by an account deleted in another) is a 409: nothing was saved.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from quart import current_app
 from quart import Quart
 from quart import render_template
 from quart import ResponseReturnValue
+from werkzeug.exceptions import Conflict
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import ServiceUnavailable
 
 from quart_flaskr.db import DatabaseUnavailableError
+from quart_flaskr.db import ReferenceGoneError
 from quart_flaskr.i18n import gettext
 from quart_flaskr.i18n import N_
 from quart_flaskr.i18n import ngettext
@@ -41,6 +45,7 @@ HTTP_ERROR_TEXTS = (
     ),
     N_("Method Not Allowed"),
     N_("The method is not allowed for the requested URL."),
+    N_("Conflict"),
     N_("Request Entity Too Large"),
     N_("The data value transmitted exceeds the capacity limit."),
     N_("Too Many Requests"),
@@ -80,6 +85,18 @@ async def database_unavailable(error: DatabaseUnavailableError) -> ResponseRetur
     )
 
 
+async def reference_gone(error: ReferenceGoneError) -> ResponseReturnValue:
+    current_app.logger.info("Write refused, what it refers to was deleted: %s", error)
+    return await render_error(
+        Conflict(
+            gettext(
+                "Nothing was saved: the post or the account it belongs to was deleted meanwhile."
+            )
+        )
+    )
+
+
 def init_app(app: Quart) -> None:
     app.register_error_handler(HTTPException, render_error)
     app.register_error_handler(DatabaseUnavailableError, database_unavailable)
+    app.register_error_handler(ReferenceGoneError, reference_gone)

@@ -8,10 +8,12 @@ from datetime import timedelta
 from datetime import UTC
 
 import pytest
+from markupsafe import Markup
 from quart import Quart
 from quart.testing import QuartCliRunner
 
 from quart_flaskr import account
+from quart_flaskr import markdown
 from quart_flaskr.db import Database
 from quart_flaskr.db.extension import database_from_config
 from quart_flaskr.models import accounts
@@ -438,6 +440,54 @@ async def test_delete_account_deletes_everything_theirs(
     assert "mine" not in titles(await page_text(client, "/?q=mine"))
     # The name is free again.
     assert (await AuthActions(client).register("test", "a long password")).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "table"),
+    (("/create", {"title": "t", "body": "b"}, "post"), ("/1/comment", {"body": "b"}, "comment")),
+)
+async def test_a_write_of_an_account_deleted_meanwhile_is_a_409(
+    client: Client,
+    auth: AuthActions,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+    form: dict[str, str],
+    table: str,
+) -> None:
+    """Deleted in another tab while a post or comment was being saved: nothing is, and no 500."""
+    await auth.login("other", "other")
+    render = markdown.render_async
+
+    async def deleted_while_rendering(body: str) -> Markup:
+        await accounts.delete_account(db, 2)
+        return await render(body)
+
+    monkeypatch.setattr(markdown, "render_async", deleted_while_rendering)
+    response = await post_form(client, path, form)
+    assert response.status_code == 409
+    assert (
+        "Nothing was saved: the post or the account it belongs to was deleted meanwhile."
+        in await response.get_data(as_text=True)
+    )
+    assert await count(db, f"SELECT count(*) FROM {table}") == (table == "post")  # noqa: S608
+    assert not await is_logged_in(client)
+
+
+async def test_a_like_by_an_account_deleted_meanwhile_is_a_409(
+    client: Client, auth: AuthActions, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await auth.login("other", "other")
+    like = likes.like_post
+
+    async def deleted_meanwhile(db: Database, post_id: int, user_id: int) -> bool:
+        await accounts.delete_account(db, user_id)
+        return await like(db, post_id, user_id)
+
+    monkeypatch.setattr(likes, "like_post", deleted_meanwhile)
+    response = await post_form(client, "/1/like", {"next": "/"})
+    assert response.status_code == 409
+    assert await count(db, "SELECT count(*) FROM post_like") == 0
 
 
 # Reset links.

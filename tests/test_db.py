@@ -22,6 +22,7 @@ from quart_flaskr.db import Database
 from quart_flaskr.db import DatabaseBusyError
 from quart_flaskr.db import DatabaseUnavailableError
 from quart_flaskr.db import get_db
+from quart_flaskr.db import ReferenceGoneError
 from quart_flaskr.db import SCHEMA_VERSION
 from quart_flaskr.db import SchemaError
 from quart_flaskr.db import sqlite as db_module
@@ -91,7 +92,7 @@ async def test_foreign_keys_wal_and_busy_timeout_on_every_connection(db: Databas
     assert (await db.fetch_one("PRAGMA busy_timeout"))[0] == 10_000  # type: ignore[index]
     async with db.transaction() as tx:
         assert await tx.fetch_all("PRAGMA foreign_keys") != []
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(ReferenceGoneError):
             await tx.insert("INSERT INTO post (title, body, author_id) VALUES ('t', '', 99)")
 
 

@@ -26,6 +26,7 @@ from quart_flaskr.db.interface import DatabaseBusyError
 from quart_flaskr.db.interface import DatabaseUnavailableError
 from quart_flaskr.db.interface import no_data_upgrade
 from quart_flaskr.db.interface import Params
+from quart_flaskr.db.interface import ReferenceGoneError
 from quart_flaskr.db.interface import Row
 from quart_flaskr.db.interface import Transaction
 from quart_flaskr.db.schema import check_schema
@@ -41,6 +42,7 @@ __all__ = [
     "DatabaseBusyError",
     "DatabaseUnavailableError",
     "Params",
+    "ReferenceGoneError",
     "Row",
     "SQLiteDatabase",
     "SchemaError",

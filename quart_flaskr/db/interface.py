@@ -3,8 +3,10 @@
 A backend (``sqlite.py``, ``postgres.py``) implements :class:`Database` and
 :class:`Transaction`, returns rows that read by column name or position, and
 raises :class:`DatabaseBusyError` or :class:`DatabaseUnavailableError` (never
-its driver's own exceptions) when the database cannot answer now. Other driver
-errors, such as a broken constraint, are the statement's own and pass through.
+its driver's own exceptions) when the database cannot answer now, and
+:class:`ReferenceGoneError` when a foreign key refuses a statement. Other
+driver errors, such as another broken constraint, are the statement's own and
+pass through.
 """
 
 from __future__ import annotations
@@ -44,6 +46,14 @@ class DatabaseUnavailableError(Exception):
 
 class DatabaseBusyError(DatabaseUnavailableError):
     """Another connection held a lock this one needed for longer than the busy timeout."""
+
+
+class ReferenceGoneError(Exception):
+    """A row the statement refers to (a post, an account) was deleted meanwhile.
+
+    A foreign key refused the statement, which changed nothing: another
+    transaction deleted the row after this one last looked for it.
+    """
 
 
 class Queries(ABC):

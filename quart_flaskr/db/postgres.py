@@ -45,6 +45,7 @@ from quart_flaskr.db.interface import DatabaseBusyError
 from quart_flaskr.db.interface import DatabaseUnavailableError
 from quart_flaskr.db.interface import no_data_upgrade
 from quart_flaskr.db.interface import Params
+from quart_flaskr.db.interface import ReferenceGoneError
 from quart_flaskr.db.interface import Row
 from quart_flaskr.db.interface import Transaction
 from quart_flaskr.db.sqlite_connect import create_private_file
@@ -203,12 +204,15 @@ def translated_errors(location: str) -> Iterator[None]:
 
     A statement cancelled by ``statement_timeout`` or a lock not granted in
     time is busy; anything else about the connection (refused, lost, the
-    server shutting down, no pooled connection in time) is unavailable.
+    server shutting down, no pooled connection in time) is unavailable. A
+    foreign key that refused a statement is a row deleted meanwhile.
     """
     try:
         yield
     except (pg_errors.QueryCanceled, pg_errors.LockNotAvailable) as error:
         raise DatabaseBusyError(f"{location}: {error}") from error
+    except pg_errors.ForeignKeyViolation as error:
+        raise ReferenceGoneError(f"{location}: {error}") from error
     except (psycopg.OperationalError, pg_errors.IdleInTransactionSessionTimeout) as error:
         # The second: the server ended a session left idle in a write (see _configure).
         raise DatabaseUnavailableError(f"{location}: {error}") from error

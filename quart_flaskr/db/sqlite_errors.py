@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 from quart_flaskr.db.interface import DatabaseBusyError
 from quart_flaskr.db.interface import DatabaseUnavailableError
+from quart_flaskr.db.interface import ReferenceGoneError
 
 #: Another connection holds a lock this one needs.
 BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
@@ -50,8 +51,9 @@ def translated_errors() -> Iterator[None]:
     """Raise the errors of ``interface.py`` for the driver's errors that mean them.
 
     Besides SQLite's codes: the file cannot be created (``OSError``), or the
-    connection was closed under the call (aiosqlite's ``ValueError``). Every
-    other error, a broken constraint say, is the statement's and passes as it is.
+    connection was closed under the call (aiosqlite's ``ValueError``); and a
+    foreign key that refused a statement. Every other error, another broken
+    constraint say, is the statement's and passes as it is.
     """
     try:
         yield
@@ -61,6 +63,8 @@ def translated_errors() -> Iterator[None]:
             raise DatabaseBusyError(str(error)) from error
         if code in UNAVAILABLE_CODES:
             raise DatabaseUnavailableError(str(error)) from error
+        if getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+            raise ReferenceGoneError(str(error)) from error
         raise
     except (OSError, ValueError) as error:
         raise DatabaseUnavailableError(str(error)) from error
