@@ -162,6 +162,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     from quart_flaskr import login
     from quart_flaskr import markdown
     from quart_flaskr import pagecache
+    from quart_flaskr import proxies
     from quart_flaskr import routing
     from quart_flaskr import security
     from quart_flaskr.migrations.data import upgrade_data
@@ -226,12 +227,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     fastpath.init_app(app)
 
     if app.config["PROXY_TRUSTED_HOPS"]:
-        from hypercorn.middleware import ProxyFixMiddleware
-
-        # Take the client's address and scheme from the last N proxies'
-        # X-Forwarded-For/-Proto headers, and only from those.
-        app.asgi_app = ProxyFixMiddleware(  # type: ignore[method-assign]
-            app.asgi_app, mode="legacy", trusted_hops=app.config["PROXY_TRUSTED_HOPS"]
+        # The client's address and scheme from the last N proxies' headers.
+        app.asgi_app = proxies.TrustedProxies(  # type: ignore[method-assign]
+            app.asgi_app, app.config["PROXY_TRUSTED_HOPS"]
         )
 
     return app

@@ -377,8 +377,33 @@ async def test_proxy_hops_decide_the_client_address(make_app: AppFactory) -> Non
     forged = {"X-Forwarded-For": "203.0.113.9, 198.51.100.7"}
     await (await app_seeing_addresses(0)).test_client().get("/address", headers=forged)
     await (await app_seeing_addresses(1)).test_client().get("/address", headers=forged)
+    await (await app_seeing_addresses(2)).test_client().get("/address", headers=forged)
+    # Fewer values than trusted proxies: none was added by one.
+    await (await app_seeing_addresses(3)).test_client().get("/address", headers=forged)
     # Without trusted hops the header is ignored: the address is the peer's own.
-    assert seen == ["<local>", "198.51.100.7"]
+    assert seen == ["<local>", "198.51.100.7", "203.0.113.9", "<local>"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "scheme"),
+    (
+        ({"X-Forwarded-Proto": "https"}, "https"),
+        ({"X-Forwarded-Proto": "javascript"}, "http"),
+        ({"X-Forwarded-Proto": "https", "X-Forwarded-For": ""}, "https"),
+        ({"X-Forwarded-For": "192.0.2.1"}, "http"),
+    ),
+)
+async def test_a_trusted_proxy_says_the_scheme_never_the_host(
+    make_app: AppFactory, sent: dict[str, str], scheme: str
+) -> None:
+    """The host is Host alone: X-Forwarded-Host, which nginx passes on from the
+    client unless told not to, would put another site in the public sitemap."""
+    client = (await make_app(PROXY_TRUSTED_HOPS=1)).test_client()
+    headers = {"Host": "blog.example.com", "X-Forwarded-Host": "evil.example", **sent}
+    response = await client.get("/robots.txt", headers=headers)
+    assert response.status_code == 200
+    text = await response.get_data(as_text=True)
+    assert f"Sitemap: {scheme}://blog.example.com/sitemap.xml" in text
 
 
 async def test_every_state_changing_route_requires_a_token(app: Quart) -> None:
