@@ -1,9 +1,12 @@
-"""Submitted forms: a missing field or text that is not valid Unicode is a 400 that says which."""
+"""Submitted forms: a missing field or a NUL in one is a 400 that says which."""
 
 from __future__ import annotations
 
 import pytest
 
+from quart_flaskr.db import Database
+from quart_flaskr.limits import BODY_MAX
+from quart_flaskr.limits import COMMENT_MAX
 from tests.helpers import AuthActions
 from tests.helpers import Client
 from tests.helpers import post_form
@@ -30,11 +33,11 @@ def not_text(name: str) -> str:
         ("/auth/login", {"username": "te\x00st", "password": "test"}, not_text("username")),
         (
             "/auth/register",
-            {"username": "new", "password": "long \ufffd enough"},
+            {"username": "new", "password": "long \x00 enough"},
             not_text("password"),
         ),
         ("/create", {"title": "t", "body": "a\x00b"}, not_text("body")),
-        ("/1/update", {"title": "\ufffd", "body": "b"}, not_text("title")),
+        ("/1/update", {"title": "\x00", "body": "b"}, not_text("title")),
         ("/1/comment", {"body": "\x00"}, not_text("body")),
         # A field the form may lack is checked like the others when it is there.
         ("/create", {"title": "t", "body": "b", "tags": "a\x00"}, not_text("tags")),
@@ -49,3 +52,40 @@ async def test_bad_forms_are_refused_with_the_reason(
     response = await post_form(client, path, form, token_from="/" if logged_in else "/auth/login")
     assert response.status_code == 400
     assert f'<p class="error">{message}</p>' in await response.get_data(as_text=True)
+
+
+async def test_the_replacement_character_is_text_like_any_other(
+    client: Client, auth: AuthActions, db: Database
+) -> None:
+    """Pasted from a garbled mail, say: the post and the comment are saved with it."""
+    await auth.login()
+    created = await post_form(client, "/create", {"title": "t \ufffd", "body": "b \ufffd"})
+    assert created.status_code == 302
+    commented = await post_form(client, "/1/comment", {"body": "c \ufffd"})
+    assert commented.status_code == 302
+    post = await db.fetch_one("SELECT title, body FROM post ORDER BY id DESC")
+    comment = await db.fetch_one("SELECT body FROM comment")
+    assert post is not None and tuple(post) == ("t \ufffd", "b \ufffd")
+    assert comment is not None and comment[0] == "c \ufffd"
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "limit", "table"),
+    (("/create", "body", BODY_MAX, "post"), ("/1/comment", "body", COMMENT_MAX, "comment")),
+)
+async def test_line_breaks_count_once_as_the_browser_counts_them(
+    client: Client, auth: AuthActions, db: Database, path: str, field: str, limit: int, table: str
+) -> None:
+    """A textarea's maxlength counts a line break as one character; browsers send CR LF."""
+    await auth.login()
+    lines = ["x" * 99] * (limit // 100)
+    typed = "\n".join(lines)
+    assert len(typed) == limit - 1
+    response = await post_form(client, path, {"title": "t", field: typed.replace("\n", "\r\n")})
+    assert response.status_code == 302
+    stored = await db.fetch_one(f"SELECT body FROM {table} ORDER BY id DESC")  # noqa: S608
+    assert stored is not None and stored[0] == typed
+    # A lone CR (an old Mac's) is a line break too.
+    response = await post_form(client, path, {"title": "t", field: "a\rb"})
+    stored = await db.fetch_one(f"SELECT body FROM {table} ORDER BY id DESC")  # noqa: S608
+    assert stored is not None and stored[0] == "a\nb"
