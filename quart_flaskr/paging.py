@@ -19,6 +19,8 @@ from quart import abort
 from quart import request
 from werkzeug.datastructures import MultiDict
 
+from quart_flaskr.i18n import gettext
+
 T = TypeVar("T")
 
 #: The query parameters pages are made from: a search's words and a listing's
@@ -50,7 +52,7 @@ def page_number() -> int:
     """
     value = request.args.get("page", "1")
     if not _PAGE_NUMBER.fullmatch(value):
-        abort(404, "There is no such page: pages are numbered 1, 2, 3 and on.")
+        abort(404, gettext("There is no such page: pages are numbered 1, 2, 3 and on."))
     return int(value)
 
 
@@ -165,7 +167,7 @@ def make_page(
     :raise 404: when a page after the first has nothing on it
     """
     if number > 1 and not found:
-        abort(404, f"There is no page {number}: the listing ends before it.")
+        abort(404, gettext("There is no page %(num)d: the listing ends before it.", num=number))
     # The links are made here, not in properties, so that they are built once
     # per page (the template asks for each twice) and mutation testing reaches
     # them (mutmut skips decorated functions).

@@ -208,6 +208,8 @@ ERRORS = {
     "/comment/999/delete": 405,
     "/u/%D0%BD%D0%B8%D0%BA%D1%82%D0%BE": 404,  # никто
     "/account/reset/made-up": 404,
+    "/?page=99": 404,
+    "/?page=abc": 404,
 }
 
 
