@@ -34,6 +34,7 @@ from quart_flaskr.models import posts
 from tests.harness.forms import csrf_token_in
 from tests.helpers import AuthActions
 from tests.helpers import Client
+from tests.helpers import csrf_token
 from tests.helpers import post_form
 
 #: Latin words a Russian or Korean page may show: names, formats, and the
@@ -370,6 +371,36 @@ async def test_the_switcher_comes_back_without_what_a_shared_link_added(client: 
     assert 'name="next" value="/?q=%D0%B4%D0%B0"' in page
     page = await (await client.get("/tag/my%20tag?page=2&ref=mail")).get_data(as_text=True)
     assert 'name="next" value="/tag/my%20tag?page=2"' in page
+
+
+@pytest.mark.parametrize(
+    ("referrer", "back_to"),
+    (
+        ("http://localhost/1?page=2", "/1?page=2"),
+        ("http://localhost/1", "/1"),
+        ("https://localhost/1", "/"),
+        ("http://evil.example/1", "/"),
+        ("http://localhost//evil.example", "/"),
+        (None, "/"),
+    ),
+)
+async def test_the_switcher_on_a_page_shown_where_a_form_posts_goes_back_to_the_form(
+    client: Client, auth: AuthActions, referrer: str | None, back_to: str
+) -> None:
+    """A refused comment is shown at /1/comment, which only takes POST: switching
+    the language there comes back to the post's page, not to a 405."""
+    await auth.login()
+    token = await csrf_token(client, "/1")
+    headers = {} if referrer is None else {"Referer": referrer}
+    response = await client.post(
+        "/1/comment", form={"body": " ", "csrf_token": token}, headers=headers
+    )
+    assert response.status_code == 400
+    page = await response.get_data(as_text=True)
+    assert f'name="next" value="{html.escape(back_to)}"' in page
+    status, location, _ = await choose(client, {"language": "ru", "next": back_to})
+    assert (status, location) == (302, back_to)
+    assert (await client.get(location)).status_code == 200
 
 
 async def test_the_switcher_stays_under_the_mount_point(app: Quart) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from urllib.parse import quote
+from urllib.parse import urlsplit
 
 from quart import abort
 from quart import Blueprint
@@ -34,11 +35,26 @@ def here() -> str:
     space (a tag, a profile) passes ``local_path`` as any other: the
     decoded path did not, and the reader was sent to the front page.
     """
+    rule = request.url_rule
+    if rule is not None and "GET" not in (rule.methods or ()):
+        # A page shown at an address only a form posts to (a comment refused
+        # is shown on its post's page): the page the form was sent from.
+        return _referring_page() or url_for("index")
     address = request.root_path + quote(request.path, safe=_PATH_SAFE)
     # The parameters the page is made from, so that it stays the same page
     # whatever else its link carried (see paging.PARAMETERS).
     query = page_query()
     return f"{address}?{query}" if query else address
+
+
+def _referring_page() -> str | None:
+    """The address on this site of the page the request came from (``Referer``, which
+    browsers send to the same origin), or None."""
+    referrer = urlsplit(request.referrer or "")
+    if (referrer.scheme, referrer.netloc.lower()) != (request.scheme, request.host.lower()):
+        return None
+    address = f"{referrer.path}?{referrer.query}" if referrer.query else referrer.path
+    return address if local_path(address) else None
 
 
 @bp.route("/language", methods=("POST",))
