@@ -63,6 +63,8 @@ class PostForm:
     body: str = ""
     tags: str = ""
     image_alt: str = ""
+    #: The update form's "Remove the image" box, ticked.
+    remove_image: bool = False
 
     @classmethod
     def from_post(cls, post: Post) -> PostForm:
@@ -231,6 +233,7 @@ async def _read_post_form() -> tuple[PostForm, list[str], str | None]:
         fields["body"],
         await _optional_field("tags"),
         await _optional_field("image_alt"),
+        "remove_image" in await request.form,
     )
     names, error = parse_tags(form.tags)
     if not form.title:
@@ -327,7 +330,6 @@ async def update(id: int) -> ResponseReturnValue:
     if request.method == "POST":
         sent = await _read_submission()
         if sent.error is None:
-            remove_image = "remove_image" in await request.form
             html = await markdown.render_async(sent.form.body)
             # The new image is stored, and the one it replaces deleted, in the
             # post's own transaction; nothing is, if the post was deleted meanwhile.
@@ -339,7 +341,7 @@ async def update(id: int) -> ResponseReturnValue:
                 html=html,
                 tags=sent.tags,
                 image_alt=sent.form.image_alt,
-                replace_image=sent.image is not None or remove_image,
+                replace_image=sent.image is not None or sent.form.remove_image,
                 image=sent.image,
             )
             if not updated:

@@ -259,8 +259,14 @@ async def test_replace_and_remove_image(client: Client, auth: AuthActions, db: D
     (first,) = await stored(db)
     page = await (await client.get("/2/update")).get_data(as_text=True)
     assert f'src="/uploads/{first}"' in page
-    assert 'name="remove_image"' in page
+    assert 'name="remove_image" value="1">' in page
     assert "Replace the image" in page
+
+    # A save refused with the box ticked shows it ticked again, and removes nothing.
+    status, page = await send_post(client, "/2/update", None, remove_image="1", tags="bad/tag")
+    assert status == 200 and "Tags may hold letters" in page
+    assert 'name="remove_image" value="1" checked>' in page
+    assert await stored(db) == [first]
 
     # Saving without a new file keeps the image, and changes the description.
     await send_post(client, "/2/update", None, image_alt="kept")
