@@ -46,6 +46,7 @@ from quart_flaskr.models import users
 from quart_flaskr.models.sessions import LoginSession
 from quart_flaskr.pagecache import cached_page
 from quart_flaskr.ratelimit import limit
+from quart_flaskr.security import not_stored
 
 bp = Blueprint("account", __name__)
 
@@ -85,6 +86,7 @@ async def profile(username: str) -> ResponseReturnValue:
 
 
 @bp.route("/account")
+@not_stored
 @login_required
 async def index() -> ResponseReturnValue:
     """The account page: links to the profile, the password, the sessions, and deleting it."""
@@ -103,6 +105,7 @@ async def _check_current_password(password: str) -> str | None:
 
 
 @bp.route("/account/password", methods=("GET", "POST"))
+@not_stored
 @login_required
 @limit(*PASSWORD_CHECKS)
 async def password() -> ResponseReturnValue:
@@ -168,6 +171,7 @@ def browser_name(user_agent: str) -> str:
 
 
 @bp.route("/account/sessions")
+@not_stored
 @login_required
 async def sessions_page() -> ResponseReturnValue:
     """The user's live login sessions, the current one marked; each can be ended."""
@@ -221,6 +225,7 @@ async def end_other_sessions() -> ResponseReturnValue:
 
 
 @bp.route("/account/delete", methods=("GET", "POST"))
+@not_stored
 @login_required
 @limit(*PASSWORD_CHECKS)
 async def delete() -> ResponseReturnValue:
@@ -239,6 +244,7 @@ async def delete() -> ResponseReturnValue:
 
 
 @bp.route("/account/reset/<token>", methods=("GET", "POST"))
+@not_stored
 @limit(*PASSWORD_CHECKS)
 async def reset(token: str) -> ResponseReturnValue:
     """Set a new password with a link from the reset-link command; it works once.

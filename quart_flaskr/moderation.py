@@ -30,6 +30,7 @@ from quart_flaskr.i18n import N_
 from quart_flaskr.login import current_user
 from quart_flaskr.login import logged_in_user
 from quart_flaskr.models import moderation
+from quart_flaskr.security import not_stored
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -65,6 +66,7 @@ def moderator_required(view: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable
 
 
 @bp.route("/")
+@not_stored
 @moderator_required
 async def index() -> ResponseReturnValue:
     """The suspended users, each to restore, and the log of moderation actions, newest first."""

@@ -24,6 +24,7 @@ from itsdangerous import URLSafeTimedSerializer
 from quart import abort
 from quart import current_app
 from quart import g
+from quart import make_response
 from quart import Quart
 from quart import request
 from quart import Response
@@ -83,6 +84,23 @@ def public_view(view: F) -> F:
     """Mark a view that serves everyone the same files: it runs without a logged-in user."""
     setattr(view, _PUBLIC_VIEW, True)
     return view
+
+
+def not_stored(view: F) -> F:
+    """Mark a page of what is its reader's alone (their account, where they are logged in,
+    the moderation log, a reset form): the browser keeps no copy of it, so that Back
+    on a shared computer, after logging out, does not show it again.
+
+    Other pages are ``PAGES_CACHE_CONTROL``: kept, and checked before each use.
+    """
+
+    @functools.wraps(view)
+    async def wrapper(*args: Any, **kwargs: Any) -> Response | WerkzeugResponse:
+        response = await make_response(await view(*args, **kwargs))
+        response.headers["Cache-Control"] = NOT_STORED_CACHE_CONTROL
+        return response
+
+    return cast(F, wrapper)
 
 
 def same_origin_form(view: F) -> F:
@@ -394,6 +412,8 @@ async def protect_from_csrf(context: RequestContext) -> None:
 PAGES_VARY = "Cookie, Accept-Language"
 #: A page may be kept by the browser only, and checked before each use.
 PAGES_CACHE_CONTROL = "private, no-cache"
+#: A page of what is its reader's alone (see ``not_stored``): not kept at all.
+NOT_STORED_CACHE_CONTROL = "private, no-store"
 
 #: Sent with every response, unless the view set its own (see ``SecurityHeaders``).
 SECURITY_HEADERS = (

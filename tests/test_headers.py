@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from datetime import timedelta
+from datetime import UTC
+
 from quart import Quart
 
+from quart_flaskr.db import Database
+from quart_flaskr.models import accounts
+from quart_flaskr.models import moderation
 from quart_flaskr.security import public_view
 from tests.helpers import AppFactory
 from tests.helpers import AuthActions
@@ -60,3 +67,26 @@ async def test_every_page_moves_the_login_on_when_told_to(
         # Pages that change nothing in the session still push its expiry on.
         response = await client.get("/hello")
         assert "Expires=" in response.headers["Set-Cookie"]
+
+
+async def test_pages_of_what_is_the_readers_alone_are_not_stored(
+    client: Client, auth: AuthActions, db: Database
+) -> None:
+    """Back, after logging out on a shared computer, does not show them from the browser's
+    cache; other pages, logged in or not, are kept and checked before each use."""
+    await accounts.insert_password_reset(db, 2, "a-token", datetime.now(UTC) + timedelta(hours=1))
+    response = await client.get("/account/reset/a-token")
+    assert response.status_code == 200
+    assert response.headers.getlist("Cache-Control") == ["private, no-store"]
+    await moderation.set_moderator(db, "test", True)
+    await auth.login()
+    for path in ("/account", "/account/password", "/account/sessions", "/account/delete"):
+        response = await client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers.getlist("Cache-Control") == ["private, no-store"], path
+        assert "Cookie, Accept-Language" in response.headers["Vary"], path
+    response = await client.get("/moderation/")
+    assert response.headers.getlist("Cache-Control") == ["private, no-store"]
+    for path in ("/", "/1", "/u/test", "/create"):
+        response = await client.get(path)
+        assert response.headers.getlist("Cache-Control") == ["private, no-cache"], path
