@@ -23,9 +23,14 @@ async def test_outdated_schema(client: Client, db: Database) -> None:
 
 
 @pytest.mark.sqlite_only
-async def test_unreadable_database(app: Quart, client: Client, db: SQLiteDatabase) -> None:
+async def test_unreadable_database(
+    app: Quart, client: Client, db: SQLiteDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The answer does not say where the database is; the log does."""
     db.path = "/nonexistent-directory/blog.sqlite"
     await db.close()
     response = await client.get("/healthz")
     assert response.status_code == 503
-    assert "unavailable" in (await response.get_json())["database"]
+    assert await response.get_json() == {"status": "error", "database": "unavailable"}
+    assert "Health check: database unavailable: " in caplog.text
+    assert "/nonexistent-directory/blog.sqlite" in caplog.text

@@ -670,6 +670,7 @@ async def test_pages_are_503_with_retry_after_while_the_database_is_away(tmp_pat
             assert "database cannot be reached just now: try again in 5 seconds" in page
         health = await client.get("/healthz")
         assert health.status_code == 503
+        assert await health.get_json() == {"status": "error", "database": "unavailable"}
         # A page that needs no database still answers (its RateLimit headers
         # read the database after the page is made: they fall back, not to a 500).
         login = await client.get("/auth/login")
