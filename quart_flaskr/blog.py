@@ -139,8 +139,9 @@ async def _listing(
         search=search,
         data_version=request_data_version,
     )
-    # A tag no post carries is deleted: only a listing of nothing asks whether it is.
-    if tag is not None and not found and await tags.select_tag_id(get_db(), tag) is None:
+    # A tag no post carries is deleted, and one only posts of suspended authors
+    # carry is not shown: only a listing of nothing asks which.
+    if tag is not None and not found and not await tags.is_tag_shown(get_db(), tag):
         abort(404, unknown_tag)
     args: dict[str, Any] = {} if tag is None else {"name": tag}
 

@@ -154,7 +154,7 @@ async def test_a_moderator_deletes_any_comment_and_it_is_logged(
 async def test_a_suspended_user_is_hidden_until_restored(
     app: Quart, client: Client, auth: AuthActions, db: Database
 ) -> None:
-    theirs = await posts.insert_post(db, 2, "Their post", "words", tags=["both"])
+    theirs = await posts.insert_post(db, 2, "Their post", "words", tags=["both", "spam"])
     await posts.insert_post(db, 1, "My post", "words", tags=["both"])
     await comments.insert_comment(db, 1, 2, "their comment")
     other = app.test_client()
@@ -185,7 +185,13 @@ async def test_a_suspended_user_is_hidden_until_restored(
     # Nor counted: the post shows the comments it shows.
     assert ">0 comments</a>" in hidden and ">0 comments</a>" in await page_text(client, "/")
     assert "Their post" not in await page_text(client, "/feed.xml")
-    assert f"/{theirs}</loc>" not in await page_text(client, "/sitemap.xml")
+    sitemap = await page_text(client, "/sitemap.xml")
+    assert f"/{theirs}</loc>" not in sitemap
+    # A tag only their posts carry is not shown either: no page, not in the sitemap.
+    assert "/tag/spam</loc>" not in sitemap and "/tag/both</loc>" in sitemap
+    spam = await client.get("/tag/spam")
+    assert spam.status_code == 404
+    assert "No post is tagged &#39;spam&#39;." in await spam.get_data(as_text=True)
     assert "Log Out" not in await page_text(other, "/auth/login")
     refused = await AuthActions(other).login("other", "other")
     assert refused.status_code == 403
@@ -204,6 +210,8 @@ async def test_a_suspended_user_is_hidden_until_restored(
     assert response.headers["Location"] == "/moderation/"
     assert "The user is restored." in await page_text(client, "/moderation/")
     assert "Their post" in await shown(client, *listings[:3])
+    assert "Their post" in await shown(client, "/tag/spam")
+    assert "/tag/spam</loc>" in await page_text(client, "/sitemap.xml")
     shown_again = await page_text(client, "/1")
     assert "their comment" in shown_again and ">1 comment</a>" in shown_again
     assert (await AuthActions(other).login("other", "other")).status_code == 302

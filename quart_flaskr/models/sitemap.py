@@ -14,6 +14,9 @@ from datetime import datetime
 from quart_flaskr.db import Database
 from quart_flaskr.models import parse_timestamp
 
+#: The suspended users, whose posts readers are not shown.
+_SUSPENDED = 'SELECT id FROM "user" WHERE suspended IS NOT NULL'
+
 
 @dataclass(frozen=True, slots=True)
 class Extent:
@@ -50,19 +53,27 @@ async def select_extent(db: Database) -> Extent:
 async def select_post_times(db: Database, first_id: int, end_id: int) -> list[tuple[int, datetime]]:
     """(id, written) of the posts with ``first_id <= id < end_id``, in id order, but hidden ones."""
     rows = await db.fetch_all(
-        "SELECT id, created FROM post WHERE id >= ? AND id < ?"
-        ' AND author_id NOT IN (SELECT id FROM "user" WHERE suspended IS NOT NULL) ORDER BY id',
+        "SELECT id, created FROM post WHERE id >= ? AND id < ?"  # noqa: S608 - constants only
+        f" AND author_id NOT IN ({_SUSPENDED}) ORDER BY id",
         (first_id, end_id),
     )
     return [(row["id"], parse_timestamp(row["created"])) for row in rows]
 
 
 async def select_tags(db: Database, first_id: int, end_id: int) -> list[TagEntry]:
-    """The tags with ``first_id <= id < end_id``, in id order, each with its newest post's time."""
+    """The tags with ``first_id <= id < end_id``, in id order, each with its newest shown
+    post's time; but those only hidden posts carry (their authors suspended)."""
     rows = await db.fetch_all(
-        "SELECT name, (SELECT max(created) FROM post_tag WHERE tag_id = tag.id) AS newest"
-        " FROM tag WHERE id >= ? AND id < ? ORDER BY id",
+        # The tag's posts newest first (the post_tag_listing index), up to the
+        # first one shown: most often the first.
+        "SELECT name, (SELECT post_tag.created FROM post_tag"  # noqa: S608 - constants only
+        " JOIN post ON post.id = post_tag.post_id WHERE post_tag.tag_id = tag.id"
+        f" AND post.author_id NOT IN ({_SUSPENDED}) ORDER BY post_tag.created DESC LIMIT 1)"
+        " AS newest FROM tag WHERE id >= ? AND id < ? ORDER BY id",
         (first_id, end_id),
     )
-    # A tag exists while a post carries it (the tag_unused trigger): it has a newest post.
-    return [TagEntry(row["name"], parse_timestamp(row["newest"])) for row in rows]
+    return [
+        TagEntry(row["name"], parse_timestamp(row["newest"]))
+        for row in rows
+        if row["newest"] is not None
+    ]

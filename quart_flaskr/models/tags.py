@@ -8,9 +8,16 @@ from quart_flaskr.db import Database
 from quart_flaskr.db import Transaction
 
 
-async def select_tag_id(db: Database, name: str) -> int | None:
-    row = await db.fetch_one("SELECT id FROM tag WHERE name = ?", (name,))
-    return None if row is None else int(row[0])
+async def is_tag_shown(db: Database, name: str) -> bool:
+    """Whether a post readers are shown carries the tag: one whose author is not suspended."""
+    row = await db.fetch_one(
+        "SELECT 1 FROM tag JOIN post_tag ON post_tag.tag_id = tag.id"
+        " JOIN post ON post.id = post_tag.post_id"
+        ' JOIN "user" ON "user".id = post.author_id'
+        ' WHERE tag.name = ? AND "user".suspended IS NULL LIMIT 1',
+        (name,),
+    )
+    return row is not None
 
 
 def joined_names(names: Sequence[str]) -> str | None:
