@@ -7,8 +7,12 @@ re-encoded here: turned as its EXIF orientation says, without EXIF, GPS, XMP
 or comments (its colour profile is kept), at its own width and height. Its
 variants are the same picture at each of ``VARIANT_WIDTHS`` below its width,
 in WebP and in its own kind (PNG for a GIF), so that a phone fetches a picture
-the size of its screen. An animated image is stored as uploaded and gets no
-variants: a still of its first frame would stop it moving.
+the size of its screen. A JPEG holding more than one picture (an MPO: a depth
+map, an HDR gain map or a stereo pair's other eye after the photo) is a still
+of its first, as browsers show it. An animated GIF, PNG or WebP is stored
+frame for frame as uploaded, without its metadata (its colour profile is kept,
+see ``container_metadata.py``), and gets no variants: a still of its first
+frame would stop it moving.
 
 Everything here is blocking and CPU-bound: callers run it with :func:`run`,
 off the event loop.
@@ -27,6 +31,8 @@ from typing import TypeVar
 
 from PIL import ExifTags
 from PIL import Image
+
+from quart_flaskr import container_metadata
 
 T = TypeVar("T")
 
@@ -109,8 +115,8 @@ def process_upload(data: bytes, kind: str, max_pixels: int) -> Picture:
     :raise UnreadableError: when it does not decode as a picture of that kind
     """
     with _decoded(data, kind, max_pixels) as image:
-        if getattr(image, "is_animated", False):
-            return Picture(data, image.width, image.height)
+        if _moves(image):
+            return Picture(_without_metadata(data, kind), image.width, image.height)
         upright = _upright(image)
         stored = _encode(upright, kind, lossless=kind == "webp" and _lossless_webp(data))
         return Picture(stored, upright.width, upright.height, _variants(upright, kind))
@@ -125,7 +131,7 @@ def process_stored(data: bytes, kind: str, max_pixels: int) -> Picture:
     :raise UnreadableError: when it does not decode as a picture of ``kind``
     """
     with _decoded(data, kind, max_pixels) as image:
-        if getattr(image, "is_animated", False):
+        if _moves(image):
             return Picture(data, image.width, image.height)
         upright = _upright(image)
         return Picture(data, upright.width, upright.height, _variants(upright, kind))
@@ -151,6 +157,30 @@ def _decoded(data: bytes, kind: str, max_pixels: int) -> Image.Image:
         image.close()
         raise UnreadableError(str(error)) from error
     return image
+
+
+def _moves(image: Image.Image) -> bool:
+    """Whether the picture is an animation, of more than one frame.
+
+    Not an MPO: browsers show its first picture alone, the one decoded here;
+    those after it are not frames but a depth map, an HDR gain map or a stereo
+    pair's other eye. Pillow reads the start of the second frame to know; a
+    file that ends there, or that it cannot read there, is unreadable.
+    """
+    try:
+        animated = bool(getattr(image, "is_animated", False))
+    except Exception as error:
+        # Pillow's GIF reader raises IndexError or struct.error on a frame cut short.
+        raise UnreadableError(str(error)) from error
+    return animated and image.format != "MPO"
+
+
+def _without_metadata(data: bytes, kind: str) -> bytes:
+    """An animation's file without its metadata: see ``container_metadata.py``."""
+    try:
+        return container_metadata.without_metadata(data, kind)
+    except container_metadata.MalformedError as error:
+        raise UnreadableError(str(error)) from error
 
 
 def _upright(image: Image.Image) -> Image.Image:

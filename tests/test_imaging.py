@@ -89,6 +89,122 @@ def test_animated_pictures_are_kept_as_uploaded_without_variants(kind: str) -> N
         assert picture == imaging.Picture(upload, 1000, 600)
 
 
+def test_an_mpo_photo_is_stored_as_its_first_picture_like_a_jpeg() -> None:
+    upload = pictures.phone_mpo(1000, 600)
+    assert opened(upload).format == "MPO" and getattr(opened(upload), "n_frames", 1) == 2
+    assert pictures.GPS_DATUM in upload and pictures.MAKER in upload
+    picture = imaging.process_upload(upload, "jpg", MAX_PIXELS)
+    stored = opened(picture.data)
+    # A still JPEG of the first picture alone: no index of others, no second picture after it.
+    assert stored.format == "JPEG" and "mp" not in stored.info and b"MPF\0" not in picture.data
+    assert picture.data.count(b"\xff\xd8\xff") == 1
+    # Turned as its EXIF said, red on top (the second picture was all green, and smaller).
+    assert stored.size == (600, 1000) == (picture.width, picture.height)
+    assert stored.getpixel((300, 200))[0] > 150  # type: ignore[index]
+    # Without metadata but its colour profile.
+    assert not stored.getexif() and stored.info["icc_profile"] == pictures.PROFILE
+    assert not {"exif", "xmp", "comment"} & set(stored.info)
+    for mark in (pictures.GPS_DATUM, pictures.MAKER, pictures.COMMENT, pictures.XMP):
+        assert mark not in picture.data
+    # With the variants of a JPEG of the same size.
+    jpeg = imaging.process_upload(pictures.phone_jpeg(1000, 600), "jpg", MAX_PIXELS)
+    made = [(variant.kind, variant.width) for variant in picture.variants]
+    assert made == [(variant.kind, variant.width) for variant in jpeg.variants]
+    assert made == [("webp", 600), ("webp", 480), ("jpg", 480)]
+    assert all(opened(variant.data).size[1] > variant.width for variant in picture.variants)
+
+
+def test_a_stored_mpo_photo_is_measured_like_a_jpeg() -> None:
+    upload = pictures.phone_mpo(1000, 600)
+    picture = imaging.process_stored(upload, "jpg", MAX_PIXELS)
+    # Its bytes kept; its size upright, as browsers show its first picture; and variants.
+    assert (picture.data, picture.width, picture.height) == (upload, 600, 1000)
+    assert [variant.width for variant in picture.variants] == [600, 480, 480]
+
+
+#: What each kind of animation says about itself (see ``pictures.animated_with_metadata``),
+#: none of which may be stored: EXIF and GPS, XMP, text and comments, and chunks or blocks
+#: that hold them by their names; and bytes after the file's end.
+ANIMATION_METADATA = {
+    "png": (
+        pictures.MAKER,
+        pictures.GPS_DATUM,
+        pictures.XMP,
+        pictures.COMMENT,
+        b"eXIf",
+        b"tEXt",
+        b"zTXt",
+        b"iTXt",
+        b"tIME",
+    ),
+    "webp": (pictures.MAKER, pictures.GPS_DATUM, pictures.XMP, b"EXIF", b"XMP "),
+    "gif": (pictures.XMP, pictures.COMMENT, b"XMP DataXMP"),
+}
+
+
+@pytest.mark.parametrize("kind", ("png", "webp", "gif"))
+def test_animations_are_kept_frame_for_frame_without_metadata(kind: str) -> None:
+    upload = pictures.animated_with_metadata(kind, 1000, 600)
+    for mark in (*ANIMATION_METADATA[kind], pictures.TRAILING):
+        assert mark in upload
+    picture = imaging.process_upload(upload, kind, MAX_PIXELS)
+    assert (picture.width, picture.height, picture.variants) == (1000, 600, ())
+    for mark in (*ANIMATION_METADATA[kind], pictures.TRAILING):
+        assert mark not in picture.data
+    # The same animation: every frame's pixels and timing, and how often it loops.
+    stored, original = opened(picture.data), opened(upload)
+    assert (stored.format, stored.size) == (original.format, (1000, 600))
+    assert getattr(stored, "n_frames", 1) == getattr(original, "n_frames", 1) == 3
+    assert pictures.frames(picture.data) == pictures.frames(upload)
+    assert stored.info["loop"] == original.info["loop"] == 0
+    # Its colour profile kept (Pillow does not read a GIF's: it stays as it was).
+    if kind == "gif":
+        assert pictures.gif_application(b"ICCRGBG1012", pictures.PROFILE) in picture.data
+        assert b"NETSCAPE2.0" in picture.data
+    else:
+        assert stored.info["icc_profile"] == pictures.PROFILE
+        assert not {"exif", "xmp"} & set(stored.info)
+    if kind == "webp":
+        # VP8X's flags: a colour profile, an animation, and neither EXIF nor XMP.
+        assert picture.data[12:16] == b"VP8X" and picture.data[20] == 0x20 | 0x02
+        (riff_size,) = struct.unpack("<I", picture.data[4:8])
+        assert riff_size == len(picture.data) - 8
+    else:
+        assert picture.data.endswith(b"IEND\xaeB`\x82" if kind == "png" else b"\0;")
+
+
+def _animated_png_with_a_long_chunk() -> bytes:
+    """An APNG whose last frame's chunk says it is longer than the file."""
+    upload = pictures.animated("png")
+    at = upload.rindex(b"fdAT") - 4
+    return upload[:at] + struct.pack(">I", 0x7FFF_FFFF) + upload[at + 4 :]
+
+
+def _gif_ending_in_a_second_frame() -> bytes:
+    """A GIF of one frame followed by the start of a second one's graphic control block."""
+    one = pictures.encoded(Image.new("P", (8, 6)), "gif")
+    return one[: -len(b";")] + b"!\xf9\x04"
+
+
+@pytest.mark.parametrize(
+    ("upload", "kind"),
+    (
+        # Decoded as far as Pillow reads (the first frame), but cut short or
+        # longer than the file further on.
+        (pictures.animated("png")[:-20], "png"),
+        (pictures.animated("png")[:-12], "png"),
+        (_animated_png_with_a_long_chunk(), "png"),
+        (pictures.animated("gif")[:-5], "gif"),
+        (pictures.animated("gif")[:-1], "gif"),
+        # Pillow fails on it as it counts its frames.
+        (_gif_ending_in_a_second_frame(), "gif"),
+    ),
+)
+def test_animations_that_end_too_soon_are_unreadable(upload: bytes, kind: str) -> None:
+    with pytest.raises(imaging.UnreadableError):
+        imaging.process_upload(upload, kind, MAX_PIXELS)
+
+
 def test_transparency_and_colour_profile_are_kept() -> None:
     # A palette picture with a transparent colour: its variants have alpha.
     palette = Image.new("P", (600, 400), 1)
