@@ -33,6 +33,7 @@ from quart_flaskr.forms import read_form
 from quart_flaskr.i18n import gettext
 from quart_flaskr.i18n import ngettext
 from quart_flaskr.limits import PASSWORD_MAX
+from quart_flaskr.login import change_password
 from quart_flaskr.login import current_user
 from quart_flaskr.login import end_login_session
 from quart_flaskr.login import end_other_login_sessions
@@ -119,9 +120,7 @@ async def password() -> ResponseReturnValue:
             new_hash = await passwords.hash_password(
                 form["new_password"], current_app.config["PASSWORD_HASH_METHOD"]
             )
-            await accounts.change_password(
-                get_db(), logged_in_user().id, new_hash, login_session_id()
-            )
+            await change_password(logged_in_user().id, new_hash)
             await flash(gettext("Your password is changed. You are logged out everywhere else."))
             return redirect(url_for("account.index"))
         await flash(error)

@@ -30,6 +30,7 @@ from quart import url_for
 from quart_flaskr import bounded
 from quart_flaskr.db import get_db
 from quart_flaskr.db import request_data_version
+from quart_flaskr.models import accounts
 from quart_flaskr.models import sessions
 from quart_flaskr.models import users
 from quart_flaskr.models.users import User
@@ -197,8 +198,32 @@ async def start_login_session(user: User, new_hash: str | None = None) -> bool:
 
 
 async def end_other_login_sessions(user_id: int) -> int:
-    """End every login session of the user but the request's own; how many ended."""
-    return await sessions.delete_other_sessions(get_db(), user_id, login_session_id())
+    """End every login session of the user but the request's own, which is renewed (see
+    ``sessions.keep_only``); how many ended."""
+    renewal = _renewal()
+    ended = await sessions.delete_other_sessions(get_db(), user_id, renewal)
+    _renewed(renewal)
+    return ended
+
+
+async def change_password(user_id: int, password_hash: str) -> None:
+    """Store the user's new password hash, ending their other login sessions and renewing
+    the request's own: a copy of its cookie stops working too."""
+    renewal = _renewal()
+    await accounts.change_password(get_db(), user_id, password_hash, renewal)
+    _renewed(renewal)
+
+
+def _renewal() -> sessions.Renewal:
+    """The request's login session id and the new one it is to take."""
+    login_id = login_session_id()
+    assert login_id is not None  # Only logged-in users' views end sessions.
+    return login_id, secrets.token_urlsafe(32)
+
+
+def _renewed(renewal: sessions.Renewal) -> None:
+    """Give the browser its login session's new id, once stored."""
+    session[_LOGIN_ID] = renewal[1]
 
 
 async def end_login_session() -> None:

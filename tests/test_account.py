@@ -30,6 +30,7 @@ from tests.helpers import Client
 from tests.helpers import on_database
 from tests.helpers import page_text
 from tests.helpers import post_form
+from tests.helpers import replay_cookie
 from tests.helpers import titles
 
 
@@ -181,11 +182,14 @@ async def test_change_password_refuses(
 
 
 async def test_change_password_logs_out_everywhere_else(
-    app: Quart, client: Client, auth: AuthActions
+    app: Quart, client: Client, auth: AuthActions, db: Database
 ) -> None:
     await auth.login()
+    copy = replay_cookie(app, client)
+    assert await is_logged_in(copy)
     elsewhere = await logged_in(app)
     other_user = await logged_in(app, "other", "other")
+    before = await db.fetch_all("SELECT id, created FROM login_session WHERE user_id = 1")
     assert "Change password" in await page_text(client, "/account/password")
     response = await post_form(
         client,
@@ -198,6 +202,12 @@ async def test_change_password_logs_out_everywhere_else(
     assert await is_logged_in(client)
     assert not await is_logged_in(elsewhere)
     assert await is_logged_in(other_user)
+    # A copy of this browser's cookie taken before is logged out too; this one stays,
+    # the same login (started when it was) under a new id.
+    assert not await is_logged_in(copy)
+    (after,) = await db.fetch_all("SELECT id, created FROM login_session WHERE user_id = 1")
+    assert after["id"] not in {row["id"] for row in before}
+    assert after["created"] in {row["created"] for row in before}
     assert (await AuthActions(elsewhere).login("test", "test")).status_code == 200
     assert (await AuthActions(elsewhere).login("test", "a new long password")).status_code == 302
 
@@ -341,11 +351,12 @@ async def test_ending_the_current_session_logs_out(client: Client, auth: AuthAct
 
 async def test_log_out_everywhere_else(app: Quart, client: Client, auth: AuthActions) -> None:
     await auth.login()
-    browsers = [await logged_in(app) for _ in range(2)]
+    # A copy of this browser's cookie is ended with the others: this one is renewed.
+    browsers = [await logged_in(app), replay_cookie(app, client)]
     response = await post_form(client, "/account/sessions/end-others", {}, "/account/sessions")
     assert response.headers["Location"] == "/account/sessions"
     page = await page_text(client, "/account/sessions")
-    assert "2 other sessions are ended." in page
+    assert "1 other session is ended." in page
     assert page.count('<li class="session') == 1 and "Log out everywhere else" not in page
     for browser in browsers:
         assert not await is_logged_in(browser)

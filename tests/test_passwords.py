@@ -70,7 +70,7 @@ async def test_a_password_changed_while_a_login_checks_the_old_one_stays(
     async def changed_meanwhile(stored: str | None, password: str, method: str) -> bool:
         matches = await check(stored, password, method)
         new_hash = await passwords.hash_password("the new password", method)
-        await accounts.change_password(db, 1, new_hash, keep_session=None)
+        await accounts.change_password(db, 1, new_hash, renew=None)
         return matches
 
     monkeypatch.setattr(passwords, "check_password", changed_meanwhile)

@@ -9,6 +9,7 @@ from datetime import datetime
 from quart_flaskr.db import Database
 from quart_flaskr.models import format_timestamp
 from quart_flaskr.models import images as image_queries
+from quart_flaskr.models import sessions
 from quart_flaskr.models.users import select_account_by_name
 from quart_flaskr.models.users import User
 from quart_flaskr.models.users import USER_COLUMNS
@@ -33,18 +34,16 @@ async def select_profile(db: Database, username: str) -> Profile | None:
 
 
 async def change_password(
-    db: Database, user_id: int, password_hash: str, keep_session: str | None
+    db: Database, user_id: int, password_hash: str, renew: sessions.Renewal | None
 ) -> None:
-    """Store a new password hash and end every login session of the user but ``keep_session``.
+    """Store a new password hash and end every login session of the user but ``renew``'s,
+    which takes its new id (see ``sessions.keep_only``).
 
     In one transaction: no session made with the old password outlives it.
     """
     async with db.transaction() as tx:
         await tx.execute('UPDATE "user" SET password = ? WHERE id = ?', (password_hash, user_id))
-        await tx.execute(
-            "DELETE FROM login_session WHERE user_id = ? AND id <> ?",
-            (user_id, keep_session or ""),
-        )
+        await sessions.keep_only(tx, user_id, renew)
 
 
 def token_hash(token: str) -> str:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from quart_flaskr.db import Database
+from quart_flaskr.db import Transaction
 from quart_flaskr.models import parse_timestamp
 
 
@@ -54,9 +55,30 @@ async def delete_user_session(db: Database, user_id: int, session_id: str) -> bo
     return changed > 0
 
 
-async def delete_other_sessions(db: Database, user_id: int, keep: str | None) -> int:
-    """End every login session of a user but ``keep`` (None ends all); how many ended."""
+#: A login session that stays while its user's others end: its id, and the new id it takes.
+Renewal = tuple[str, str]
+
+
+async def delete_other_sessions(db: Database, user_id: int, renew: Renewal | None) -> int:
+    """End every login session of a user but ``renew``'s, which takes its new id (None ends
+    all); how many ended."""
     async with db.transaction() as tx:
-        return await tx.execute(
-            "DELETE FROM login_session WHERE user_id = ? AND id <> ?", (user_id, keep or "")
+        return await keep_only(tx, user_id, renew)
+
+
+async def keep_only(tx: Transaction, user_id: int, renew: Renewal | None) -> int:
+    """End every login session of a user but ``renew``'s (None ends all), within the caller's
+    transaction; how many ended.
+
+    The one that stays takes a new id, with its start and browser: a copy of its
+    cookie taken before (what ending the others is done against) is no one's now.
+    """
+    kept, new_id = renew or ("", "")
+    ended = await tx.execute(
+        "DELETE FROM login_session WHERE user_id = ? AND id <> ?", (user_id, kept)
+    )
+    if renew is not None:
+        await tx.execute(
+            "UPDATE login_session SET id = ? WHERE id = ? AND user_id = ?", (new_id, kept, user_id)
         )
+    return ended
