@@ -55,7 +55,8 @@ bp = Blueprint("account", __name__)
 PASSWORD_CHECKS = (10, timedelta(minutes=1))
 
 
-@bp.route("/u/<username>")
+# A path: names made before slashes were refused may hold one.
+@bp.route("/u/<path:username>")
 @cached_page
 async def profile(username: str) -> ResponseReturnValue:
     """A user's page: when they joined, how many posts they wrote, and their posts, newest first.

@@ -188,9 +188,19 @@ def prepare_username(username: str) -> str:
             )
         )
     try:
-        return _PROFILE.enforce(name)
+        prepared: str = _PROFILE.enforce(name)
     except UnicodeEncodeError as error:
         raise UsernameError(_refusal(error)) from None
+    # The name is the last part of its profile's address (/u/<name>), where a
+    # slash would begin another part, and browsers take "." and ".." as steps.
+    if "/" in prepared or prepared in {".", ".."}:
+        raise UsernameError(
+            gettext(
+                "Username cannot contain a slash (/), nor be . or ..:"
+                " it is the last part of your profile page's address."
+            )
+        )
+    return prepared
 
 
 def username_key(username: str) -> str:

@@ -55,6 +55,18 @@ async def is_logged_in(client: Client) -> bool:
 # Profiles.
 
 
+async def test_a_name_made_before_slashes_were_refused_has_its_profile(
+    client: Client, db: Database
+) -> None:
+    """Its posts link to it, and the link leads there."""
+    author = await users.insert_user(db, "ann/lee", "hash")
+    assert author is not None
+    await posts.insert_post(db, author, "Slashed", "body")
+    page = await page_text(client, "/")
+    assert '<a href="/u/ann/lee">ann/lee</a>' in page
+    assert "Slashed" in titles(await page_text(client, "/u/ann/lee"))
+
+
 async def test_a_profile_lists_the_users_posts_newest_first(
     app: Quart, client: Client, db: Database
 ) -> None:

@@ -56,6 +56,8 @@ KEY_VERSION = 6
         ("\u0930\u093e\u092e", "\u0930\u093e\u092e"),  # Devanagari
         ("J\u00fcrgen", "J\u00fcrgen"),
         ("jean-luc_2.0", "jean-luc_2.0"),
+        ("...", "..."),
+        (".ann", ".ann"),
         (f"{PYOTR}_1990.{PYOTR}-2", f"{PYOTR}_1990.{PYOTR}-2"),
         ("\u09e7\u09e8\u09e9", "\u09e7\u09e8\u09e9"),  # Bengali digits, one system
         # Compatibility forms become the characters they show as.
@@ -69,6 +71,10 @@ def test_names_accepted(username: str, stored: str) -> None:
 
 
 INVISIBLE = "Username cannot contain invisible or formatting characters"
+SLASH_OR_DOTS = (
+    "Username cannot contain a slash (/), nor be . or ..:"
+    " it is the last part of your profile page's address."
+)
 MIXED = "Username cannot mix letters of different scripts"
 
 
@@ -126,6 +132,10 @@ MIXED = "Username cannot mix letters of different scripts"
         ),
         ("\ufb03" * 11, "Username must be at most 32 characters."),
         ("", "Username is required."),
+        ("ann/lee", SLASH_OR_DOTS),
+        ("\uff0fann", SLASH_OR_DOTS),  # A full-width slash is one after NFKC.
+        (".", SLASH_OR_DOTS),
+        ("..", SLASH_OR_DOTS),
     ),
 )
 def test_names_refused(username: str, message: str) -> None:
