@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from quart import Quart
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from quart_flaskr import imaging
 from quart_flaskr import passwords
@@ -217,6 +218,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     crawlers.init_app(app)
     # Requests to views marked images.accepts_upload may carry an image.
     app.request_class = images.upload_request_class(app)
+    app.register_error_handler(RequestEntityTooLarge, images.too_large)
     # The blog's index is the front page; "index" is the name Flaskr's
     # templates and redirects use for it.
     app.add_url_rule("/", endpoint="index")

@@ -33,8 +33,10 @@ from quart.datastructures import FileStorage
 from quart.wrappers import Request
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import RoutingException
 
+from quart_flaskr import errors
 from quart_flaskr import imaging
 from quart_flaskr.db import get_db
 from quart_flaskr.i18n import gettext
@@ -234,6 +236,27 @@ def accepts_upload(view: F) -> F:
     """Mark a view whose form carries an image: its requests may be as large as one."""
     setattr(view, _ACCEPTS_UPLOAD, True)
     return view
+
+
+async def too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
+    """A request over its body limit: on a form that carries an image, the image was.
+
+    The form is not read, so it cannot be shown again with what was typed;
+    the browser still has it one step back. (Its script refuses a file over
+    the limit before sending, where scripts run.)
+    """
+    rule = request.url_rule
+    if rule is not None and getattr(
+        current_app.view_functions.get(rule.endpoint), _ACCEPTS_UPLOAD, False
+    ):
+        error = RequestEntityTooLarge(
+            gettext(
+                "Nothing was saved: the image must be at most %(size)d KiB."
+                " Go back, choose a smaller one and send the form again.",
+                size=current_app.config["MAX_IMAGE_BYTES"] // 1024,
+            )
+        )
+    return await errors.render_error(error)
 
 
 def upload_request_class(app: Quart) -> type[Request]:

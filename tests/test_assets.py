@@ -28,12 +28,12 @@ def hashed(filename: str) -> str:
 
 async def test_pages_link_the_static_files_by_their_content(client: Client) -> None:
     page = await (await client.get("/")).get_data(as_text=True)
-    for filename in ("style.css", "favicon.svg", "confirm.js"):
+    for filename in ("style.css", "favicon.svg", "forms.js"):
         assert f'"{hashed(filename)}"' in page
         assert f'"/static/{filename}"' not in page
 
 
-@pytest.mark.parametrize("filename", ("style.css", "favicon.svg", "confirm.js"))
+@pytest.mark.parametrize("filename", ("style.css", "favicon.svg", "forms.js"))
 async def test_a_hashed_url_is_kept_for_a_year(client: Client, filename: str) -> None:
     response = await client.get(hashed(filename))
     assert response.status_code == 200

@@ -796,3 +796,39 @@ def test_markdown_image_from_another_site(browser: Browser, blog: Blog) -> None:
         post_id = tab.write_post("Borrowed", "![A borrowed picture](https://127.0.0.1:9/a.png)")
         tab.visit(f"/{post_id}")
         assert tab.layout_problems() + tab.problems == []
+
+
+@pytest.mark.parametrize("language", ("en", "ru"))
+def test_an_image_over_the_limit_is_refused_before_it_is_sent(
+    browser: Browser, blog: Blog, language: str
+) -> None:
+    """The browser is told the limit: the form is not sent, what was typed stays, and the
+    message is the one the server would give, in the reader's language."""
+    with open_tab(
+        browser, blog.server.url, DESKTOP, storage_state=blog.ada, language=language
+    ) as tab:
+        page, words = tab.page, tab.words
+        tab.visit("/create")
+        picker = page.locator("input[type=file]")
+        limit = int(picker.get_attribute("data-max-bytes") or "0")
+        assert limit > 0
+        tab.fill_post("A photo from the phone", "Too large to send", "", None, "")
+        picker.set_input_files(
+            {"name": "photo.png", "mimeType": "image/png", "buffer": loaf() + bytes(limit)}
+        )
+        page.get_by_role("button", name=words("Save")).click()
+        tab.expect_at("/create")
+        message = words("The image must be at most %(size)d KiB.", size=limit // 1024)
+        assert picker.evaluate("input => input.validationMessage") == message
+        expect(page.get_by_label(words("Title"), exact=True)).to_have_value(
+            "A photo from the phone"
+        )
+        # A picture within the limit is sent.
+        picker.set_input_files({"name": "photo.png", "mimeType": "image/png", "buffer": loaf()})
+        assert picker.evaluate("input => input.validationMessage") == ""
+        page.get_by_role("button", name=words("Save")).click()
+        tab.expect_at("/")
+        expect(page.locator("article.post").first.locator("header h2")).to_have_text(
+            "A photo from the phone"
+        )
+        assert tab.problems == []

@@ -233,14 +233,25 @@ async def test_upload_forms_allow_an_image_other_forms_stay_small(
     token = await csrf_token(client, "/")
     big = {"csrf_token": token, "title": "x", "body": "x" * (2 * MAX_CONTENT_LENGTH)}
     for path in ("/1/delete", "/1/like", "/1/comment", "/auth/login", "/2/update/"):
-        assert (await client.post(path, form=big)).status_code == 413, path
+        response = await client.post(path, form=big)
+        assert response.status_code == 413, path
+        # The standard message: these forms carry no image.
+        assert "Nothing was saved" not in await response.get_data(as_text=True), path
     # A form that does not take images gets no more room by sending one.
     files = {"image": FileStorage(io.BytesIO(image), filename="a.png", name="image")}
     response = await client.post("/1/comment", form={"csrf_token": token, "body": "x"}, files=files)
     assert response.status_code == 413
-    # Nor does an upload form when the body is larger than an image and the form.
+    # Nor does an upload form when the body is larger than an image and the form: the
+    # page says the image was too large (a phone's photo, say), and nothing was saved.
     huge = image + b"\x00" * MAX_CONTENT_LENGTH
-    assert (await send_post(client, "/create", huge))[0] == 413
+    for path in ("/create", "/2/update"):
+        status, page = await send_post(client, path, huge)
+        assert status == 413, path
+        assert (
+            f"Nothing was saved: the image must be at most {MAX_IMAGE_BYTES // 1024} KiB. Go"
+            " back, choose a smaller"
+            " one and send the form again."
+        ) in page, path
     (name,) = await stored(db)
     assert same_picture(await stored_data(db, name), image)
 
