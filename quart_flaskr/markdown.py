@@ -117,7 +117,9 @@ def _start(tag: _Tag, in_table_head: bool) -> tuple[str, str]:
             return f"<{cell}>", f"</{cell}>"
         return _TAGS.get(tag, ("", ""))
     if "Heading" in tag:
-        level = tag["Heading"]["level"][1]
+        # One level down: the page's own title is its one <h1>, a post's a
+        # listing's <h2>; six levels are all HTML has.
+        level = min(int(tag["Heading"]["level"][1]) + 1, 6)
         return f"<h{level}>", f"</h{level}>\n"
     if "List" in tag:
         start = tag["List"]

@@ -18,7 +18,8 @@ REL = markdown.LINK_REL
     ("source", "html"),
     (
         ("*a* **b** `c` ~~d~~", "<p><em>a</em> <strong>b</strong> <code>c</code> <s>d</s></p>\n"),
-        ("# Title", "<h1>Title</h1>\n"),
+        # One level down: the page's title is its one <h1>.
+        ("# Title", "<h2>Title</h2>\n"),
         ("> quoted", "<blockquote>\n<p>quoted</p>\n</blockquote>\n"),
         ("3. three\n4. four", '<ol start="3">\n<li>three</li>\n<li>four</li>\n</ol>\n'),
         ("```\n<b>code</b>\n```", "<pre><code>&lt;b&gt;code&lt;/b&gt;\n</code></pre>\n"),
@@ -59,7 +60,7 @@ def test_render(source: str, html: str) -> None:
 @pytest.mark.parametrize(
     ("source", "html"),
     (
-        ("## Two\n###### Six", "<h2>Two</h2>\n<h6>Six</h6>\n"),
+        ("## Two\n##### Five\n###### Six", "<h3>Two</h3>\n<h6>Five</h6>\n<h6>Six</h6>\n"),
         ("1. one\n2. two", "<ol>\n<li>one</li>\n<li>two</li>\n</ol>\n"),
         ("- a\n- b", "<ul>\n<li>a</li>\n<li>b</li>\n</ul>\n"),
         ("- a\n\n- b", "<ul>\n<li><p>a</p>\n</li>\n<li><p>b</p>\n</li>\n</ul>\n"),

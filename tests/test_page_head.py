@@ -67,7 +67,8 @@ async def test_a_post_is_described_by_its_beginning_and_its_image(
     client: Client, auth: AuthActions
 ) -> None:
     await auth.login()
-    body = "A **walk** in the hills. " * 20
+    # Its Markdown's headings come under the page's one <h1>, the title.
+    body = "A **walk** in the hills. " * 20 + "\n\n# The way back\n\n## At the top\n"
     image = png(8, 8, lambda y: bytes([0, 128, 255] * 8))
     response = await client.post(
         "/create",
@@ -90,6 +91,7 @@ async def test_a_post_is_described_by_its_beginning_and_its_image(
     assert head.meta["og:image:alt"] == "Green hills"
     assert head.meta["twitter:card"] == "summary_large_image"
     assert head.headings.count("h1") == 1
+    assert "<h2>The way back</h2>" in page and "<h3>At the top</h3>" in page
 
 
 async def test_a_listing_shows_the_beginning_of_each_post(client: Client, db: Database) -> None:

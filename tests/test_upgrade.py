@@ -212,6 +212,31 @@ async def test_html_made_by_the_old_renderer_is_made_again(tmp_path: Path) -> No
         await database.close()
 
 
+#: The schema version before Markdown's headings went one level down.
+HEADINGS_AT_LEVEL_VERSION = 12
+
+
+async def test_headings_stored_at_their_markdown_level_go_one_down(tmp_path: Path) -> None:
+    """A post's "# heading" was an <h1> beside the page's title: made again as an <h2>."""
+    path = tmp_path / "v12.sqlite"
+    old_database(
+        path,
+        HEADINGS_AT_LEVEL_VERSION,
+        user=[{"username": "test", "password": PASSWORD}],
+        post=[{"title": "t", "body": "# Way", "body_html": "<h1>Way</h1>\n", "author_id": 1}],
+        comment=[{"post_id": 1, "author_id": 1, "body": "## c", "body_html": "<h2>c</h2>\n"}],
+    )
+    database = SQLiteDatabase(str(path), data.upgrade_data)
+    try:
+        assert await database.migrate() == (HEADINGS_AT_LEVEL_VERSION, SCHEMA_VERSION)
+        post = await database.fetch_one("SELECT body_html FROM post")
+        comment = await database.fetch_one("SELECT body_html FROM comment")
+        assert post is not None and comment is not None
+        assert (post[0], comment[0]) == ("<h2>Way</h2>\n", "<h3>c</h3>\n")
+    finally:
+        await database.close()
+
+
 async def test_posts_and_comments_show_their_html_before_the_data_step(tmp_path: Path) -> None:
     app = create_app(make_config(tmp_path))
     async with app.app_context():
