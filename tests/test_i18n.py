@@ -381,6 +381,7 @@ async def test_the_switcher_comes_back_without_what_a_shared_link_added(client: 
         ("https://localhost/1", "/"),
         ("http://evil.example/1", "/"),
         ("http://localhost//evil.example", "/"),
+        ("http://[::1", "/"),
         (None, "/"),
     ),
 )

@@ -50,7 +50,10 @@ def here() -> str:
 def _referring_page() -> str | None:
     """The address on this site of the page the request came from (``Referer``, which
     browsers send to the same origin), or None."""
-    referrer = urlsplit(request.referrer or "")
+    try:
+        referrer = urlsplit(request.referrer or "")
+    except ValueError:  # An address no page has ("http://[::1", say): from nowhere.
+        return None
     if (referrer.scheme, referrer.netloc.lower()) != (request.scheme, request.host.lower()):
         return None
     address = f"{referrer.path}?{referrer.query}" if referrer.query else referrer.path
