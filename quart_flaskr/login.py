@@ -8,7 +8,9 @@ templates read ``current_user``, and the page cache asks :func:`login_session_id
 
 from __future__ import annotations
 
+import base64
 import functools
+import hmac
 import secrets
 from collections.abc import Awaitable
 from collections.abc import Callable
@@ -215,10 +217,22 @@ async def change_password(user_id: int, password_hash: str) -> None:
 
 
 def _renewal() -> sessions.Renewal:
-    """The request's login session id and the new one it is to take."""
+    """The request's login session id and the new one it is to take.
+
+    The new id is made from the old one with the secret key (HMAC-SHA256), not
+    drawn at random: a form sent twice at once renews the session once, and
+    both answers give the browser that one id, whichever it keeps. Without the
+    key, a copy of the old id says nothing of the new.
+    """
     login_id = login_session_id()
     assert login_id is not None  # Only logged-in users' views end sessions.
-    return login_id, secrets.token_urlsafe(32)
+    key = current_app.secret_key
+    digest = hmac.digest(
+        key if isinstance(key, bytes) else str(key).encode(),
+        b"login session renewed: " + login_id.encode(),
+        "sha256",
+    )
+    return login_id, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def _renewed(renewal: sessions.Renewal) -> None:

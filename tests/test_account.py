@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime
 from datetime import timedelta
 from datetime import UTC
+from typing import Any
 
 import pytest
 from markupsafe import Markup
@@ -27,10 +29,12 @@ from tests.harness.forms import csrf_token_in
 from tests.helpers import add_posts
 from tests.helpers import AuthActions
 from tests.helpers import Client
+from tests.helpers import csrf_token
 from tests.helpers import on_database
 from tests.helpers import page_text
 from tests.helpers import post_form
 from tests.helpers import replay_cookie
+from tests.helpers import session_cookie
 from tests.helpers import titles
 
 
@@ -373,6 +377,54 @@ async def test_log_out_everywhere_else(app: Quart, client: Client, auth: AuthAct
     for browser in browsers:
         assert not await is_logged_in(browser)
     assert await is_logged_in(client)
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "write"),
+    (
+        ("/account/sessions/end-others", {}, (sessions, "delete_other_sessions")),
+        (
+            "/account/password",
+            {"current_password": "test", "new_password": "a new long password"},
+            (accounts, "change_password"),
+        ),
+    ),
+)
+async def test_a_renewal_sent_twice_at_once_renews_once(
+    app: Quart,
+    client: Client,
+    auth: AuthActions,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+    form: dict[str, str],
+    write: tuple[object, str],
+) -> None:
+    """The form sent twice (each with the browser's cookie), both checked before either
+    writes: the second finds the session renewed and keeps it, and both answers give
+    the browser its one new id. (Renewed at random, each ended the other's.)"""
+    await auth.login()
+    token = await csrf_token(client, "/account/sessions")
+    again = replay_cookie(app, client)
+    module, name = write
+    made = getattr(module, name)
+    arrived: list[None] = []
+    both = asyncio.Event()
+
+    async def once_both_are_checked(*args: Any) -> Any:
+        arrived.append(None)
+        if len(arrived) == 2:
+            both.set()
+        await both.wait()
+        return await made(*args)
+
+    monkeypatch.setattr(module, name, once_both_are_checked)
+    sent = {**form, "csrf_token": token}
+    answers = await asyncio.gather(client.post(path, form=sent), again.post(path, form=sent))
+    assert [answer.status_code for answer in answers] == [302, 302]
+    assert await count(db, "SELECT count(*) FROM login_session WHERE user_id = 1") == 1
+    assert session_cookie(client) == session_cookie(again)
+    assert await is_logged_in(client) and await is_logged_in(again)
 
 
 async def test_last_seen_is_written_at_most_every_few_minutes(

@@ -55,7 +55,8 @@ async def delete_user_session(db: Database, user_id: int, session_id: str) -> bo
     return changed > 0
 
 
-#: A login session that stays while its user's others end: its id, and the new id it takes.
+#: A login session that stays while its user's others end: its id, and the new id it takes
+#: (the same for the same id: see ``login._renewal``).
 Renewal = tuple[str, str]
 
 
@@ -72,13 +73,15 @@ async def keep_only(tx: Transaction, user_id: int, renew: Renewal | None) -> int
 
     The one that stays takes a new id, with its start and browser: a copy of its
     cookie taken before (what ending the others is done against) is no one's now.
+    Renewed already (the same form sent twice, the first committed), it has
+    its new id: that one stays.
     """
-    kept, new_id = renew or ("", "")
-    ended = await tx.execute(
-        "DELETE FROM login_session WHERE user_id = ? AND id <> ?", (user_id, kept)
+    if renew is None:
+        return await tx.execute("DELETE FROM login_session WHERE user_id = ?", (user_id,))
+    kept, new_id = renew
+    await tx.execute(
+        "UPDATE login_session SET id = ? WHERE id = ? AND user_id = ?", (new_id, kept, user_id)
     )
-    if renew is not None:
-        await tx.execute(
-            "UPDATE login_session SET id = ? WHERE id = ? AND user_id = ?", (new_id, kept, user_id)
-        )
-    return ended
+    return await tx.execute(
+        "DELETE FROM login_session WHERE user_id = ? AND id <> ?", (user_id, new_id)
+    )
