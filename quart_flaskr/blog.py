@@ -24,6 +24,7 @@ from quart_flaskr import routing
 from quart_flaskr.db import get_db
 from quart_flaskr.db import request_data_version
 from quart_flaskr.forms import read_form
+from quart_flaskr.forms import typed_lines
 from quart_flaskr.i18n import gettext
 from quart_flaskr.i18n import N_
 from quart_flaskr.i18n import ngettext
@@ -231,7 +232,7 @@ async def _read_post_form() -> tuple[PostForm, list[str], str | None]:
     fields = await read_form("title", "body")
     form = PostForm(
         fields["title"],
-        fields["body"],
+        typed_lines(fields["body"]),
         await _optional_field("tags"),
         await _optional_field("image_alt"),
         "remove_image" in await request.form,

@@ -14,6 +14,7 @@ from quart_flaskr import blog
 from quart_flaskr import markdown
 from quart_flaskr.db import get_db
 from quart_flaskr.forms import read_form
+from quart_flaskr.forms import typed_lines
 from quart_flaskr.i18n import gettext
 from quart_flaskr.i18n import ngettext
 from quart_flaskr.limits import COMMENT_MAX
@@ -30,7 +31,7 @@ bp = Blueprint("comments", __name__)
 @limit_writes("comments")
 async def create(id: int) -> ResponseReturnValue:
     """Comment on a post; the comment comes last."""
-    body = (await read_form("body"))["body"]
+    body = typed_lines((await read_form("body"))["body"])
     error = None
     if not body.strip():
         error = gettext("A comment cannot be empty.")

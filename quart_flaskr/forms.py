@@ -2,14 +2,64 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl
+
 from quart import abort
 from quart import request
+from quart.formparser import FormDataParser
+from quart.wrappers import Request
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest
 
 from quart_flaskr.i18n import gettext
 
+if TYPE_CHECKING:
+    from quart.formparser import ParserFunc
+    from quart.wrappers.request import Body
+
+
+#: The media types of a URL-encoded form, as Quart's parser reads them.
+URLENCODED = frozenset({"application/x-www-form-urlencoded", "application/x-url-encoded"})
+
+
+class TextFormDataParser(FormDataParser):
+    """Quart's form parser, but a URL-encoded form whose text is not UTF-8 is a 400.
+
+    Quart decodes its %-escapes leniently, each byte that is not UTF-8 a
+    U+FFFD: no browser sends such a form, and what it would store is not what
+    anyone typed. A U+FFFD typed is sent as the escapes of its UTF-8, and kept.
+    (Multipart forms' fields stay lenient: browsers send their text as UTF-8.)
+    """
+
+    def get_parse_func(self, mimetype: str, options: dict[str, str]) -> ParserFunc | None:
+        if mimetype in URLENCODED:
+            return _parse_text_form
+        return super().get_parse_func(mimetype, options)
+
+
+async def _parse_text_form(
+    parser: FormDataParser,
+    body: Body,
+    mimetype: str,
+    content_length: int | None,
+    options: dict[str, str],
+) -> tuple[MultiDict[str, str], MultiDict[str, str]]:
+    try:
+        fields = parse_qsl((await body).decode(), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest(gettext("The form's text is not valid UTF-8.")) from None
+    return MultiDict(fields), MultiDict()
+
+
+class FormRequest(Request):
+    """The app's request: its forms are read by :class:`TextFormDataParser`."""
+
+    form_data_parser_class = TextFormDataParser
+
 
 async def read_form(*names: str) -> dict[str, str]:
-    """The named fields of the submitted form, each line break in them a line feed.
+    """The named fields of the submitted form.
 
     :raise 400: when a field is missing (a malformed or non-form body parses as
         an empty form) or holds a NUL character, which no text a person types
@@ -23,9 +73,7 @@ async def read_form(*names: str) -> dict[str, str]:
         abort(
             400, gettext("The form is missing the field(s): %(names)s.", names=", ".join(missing))
         )
-    # Line breaks as a textarea's value and its maxlength count them: one
-    # character each, where browsers send CR LF.
-    values = {name: form[name].replace("\r\n", "\n").replace("\r", "\n") for name in names}
+    values = {name: form[name] for name in names}
     for name, value in values.items():
         if "\x00" in value:
             abort(
@@ -33,3 +81,9 @@ async def read_form(*names: str) -> dict[str, str]:
                 gettext("The field %(name)s holds characters that are not valid text.", name=name),
             )
     return values
+
+
+def typed_lines(text: str) -> str:
+    """A textarea's text as its ``maxlength`` counts it: each line break one line feed,
+    where browsers send CR LF. (Other fields keep what was sent: a password, say.)"""
+    return text.replace("\r\n", "\n").replace("\r", "\n")

@@ -39,6 +39,7 @@ from werkzeug.routing import RoutingException
 from quart_flaskr import errors
 from quart_flaskr import imaging
 from quart_flaskr.db import get_db
+from quart_flaskr.forms import FormRequest
 from quart_flaskr.i18n import gettext
 from quart_flaskr.i18n import ngettext
 from quart_flaskr.models import images as image_queries
@@ -268,7 +269,7 @@ def upload_request_class(app: Quart) -> type[Request]:
     keeps the small ``MAX_CONTENT_LENGTH``.
     """
 
-    class UploadRequest(Request):
+    class UploadRequest(FormRequest):
         # Quart's signature spelled out: made for every request, a request
         # passing its arguments on as they came costs a tenth of /hello's hooks.
         def __init__(

@@ -78,9 +78,10 @@ def concrete_paths(app: Quart) -> list[tuple[str, str]]:
     """(method, path) for every route, each URL part filled with each test value."""
     paths: list[tuple[str, str]] = []
     for rule in app.url_map.iter_rules():
-        # Logging out with a valid token is meant to change the session,
+        # Logging out, or out everywhere else (which renews this browser's
+        # session id), with a valid token is meant to change the session,
         # whatever else the request holds.
-        if rule.endpoint in ("static", "auth.logout"):
+        if rule.endpoint in ("static", "auth.logout", "account.end_other_sessions"):
             continue
         methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
         parts = re.findall(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>", rule.rule)

@@ -9,6 +9,7 @@ from quart_flaskr.limits import BODY_MAX
 from quart_flaskr.limits import COMMENT_MAX
 from tests.helpers import AuthActions
 from tests.helpers import Client
+from tests.helpers import csrf_token
 from tests.helpers import post_form
 
 
@@ -89,3 +90,41 @@ async def test_line_breaks_count_once_as_the_browser_counts_them(
     response = await post_form(client, path, {"title": "t", field: "a\rb"})
     stored = await db.fetch_one(f"SELECT body FROM {table} ORDER BY id DESC")  # noqa: S608
     assert stored is not None and stored[0] == "a\nb"
+
+
+@pytest.mark.parametrize(
+    "sent", (b"title=%ff%fe&body=b", b"title=t&body=%c3%28", b"title=\xff&body=b")
+)
+async def test_a_form_whose_text_is_not_utf_8_is_refused(
+    client: Client, auth: AuthActions, db: Database, sent: bytes
+) -> None:
+    """No browser sends one: its bytes would be stored as U+FFFD, not as anything typed."""
+    await auth.login()
+    token = await csrf_token(client, "/create")
+    response = await client.post(
+        "/create",
+        data=sent,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "X-CSRF-Token": token},
+    )
+    assert response.status_code == 400
+    assert "The form&#39;s text is not valid UTF-8." in await response.get_data(as_text=True)
+    row = await db.fetch_one("SELECT count(*) FROM post")
+    assert row is not None and row[0] == 1
+
+
+async def test_a_password_keeps_its_line_breaks(client: Client, db: Database) -> None:
+    """Only a textarea's line breaks are counted as typed: an account whose password (set
+    by a script, not a browser) holds CR logs in with it as it is."""
+    response = await post_form(
+        client,
+        "/auth/register",
+        {"username": "scripted", "password": "long\r\npassword"},
+        token_from="/auth/register",
+    )
+    assert response.status_code == 302
+    login = {"username": "scripted", "password": "long\r\npassword"}
+    response = await post_form(client, "/auth/login", login, token_from="/auth/login")
+    assert response.status_code == 302
+    login["password"] = "long\npassword"
+    response = await post_form(client, "/auth/login", login, token_from="/auth/login")
+    assert response.status_code == 200
