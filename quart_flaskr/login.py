@@ -158,14 +158,19 @@ async def _live_login(login_id: str) -> users.Login | None:
 
 
 async def _record_use(login_id: str, last_seen: datetime | None) -> None:
-    """Record that a login session is in use, when what is recorded is older than LAST_SEEN_SECONDS.
+    """Record that a login session is in use, when what is recorded is older than
+    LAST_SEEN_SECONDS (or half the login's lifetime, if shorter), and move its end on.
 
     The sessions page shows it; writing it at most every few minutes per
-    session, not at every request, keeps reading pages free of writes.
+    session, not at every request, keeps reading pages free of writes. A login
+    lasts PERMANENT_SESSION_LIFETIME after it was last recorded in use, so
+    after the reader's last page, give or take that interval.
     """
-    interval = timedelta(seconds=current_app.config["LAST_SEEN_SECONDS"])
-    if last_seen is None or datetime.now(UTC) - last_seen >= interval:
-        await sessions.touch_login_session(get_db(), login_id)
+    lifetime = current_app.permanent_session_lifetime
+    interval = min(timedelta(seconds=current_app.config["LAST_SEEN_SECONDS"]), lifetime / 2)
+    now = datetime.now(UTC)
+    if last_seen is None or now - last_seen >= interval:
+        await sessions.touch_login_session(get_db(), login_id, now + lifetime)
 
 
 async def start_login_session(user: User, new_hash: str | None = None) -> bool:

@@ -21,6 +21,7 @@ from quart_flaskr.db.extension import database_from_config
 from quart_flaskr.models import accounts
 from quart_flaskr.models import comments
 from quart_flaskr.models import likes
+from quart_flaskr.models import parse_timestamp
 from quart_flaskr.models import posts
 from quart_flaskr.models import sessions
 from quart_flaskr.models import users
@@ -427,6 +428,31 @@ async def test_a_renewal_sent_twice_at_once_renews_once(
     assert await is_logged_in(client) and await is_logged_in(again)
 
 
+async def test_a_login_in_use_lasts_its_lifetime_after_the_last_page(
+    app: Quart, client: Client, auth: AuthActions, db: Database
+) -> None:
+    """Its end moves on whenever its use is recorded: a reader active for longer than the
+    lifetime stays logged in, one who leaves is logged out a lifetime later."""
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=600)
+    await auth.login()
+    started = datetime.now(UTC) - timedelta(seconds=500)
+    async with db.transaction() as tx:
+        # As if logged in 500 s ago, last recorded in use then, ending in 100 s.
+        await tx.execute(
+            "UPDATE login_session SET created = ?, last_seen = ?, expires = ?",
+            (
+                started.strftime("%Y-%m-%d %H:%M:%S"),
+                started.strftime("%Y-%m-%d %H:%M:%S"),
+                (started + timedelta(seconds=600)).strftime("%Y-%m-%d %H:%M:%S"),
+            ),
+        )
+    assert await is_logged_in(client)
+    row = await db.fetch_one("SELECT expires FROM login_session")
+    assert row is not None
+    ends = parse_timestamp(row[0])
+    assert ends - datetime.now(UTC) > timedelta(seconds=590)
+
+
 async def test_last_seen_is_written_at_most_every_few_minutes(
     client: Client, auth: AuthActions, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -434,9 +460,9 @@ async def test_last_seen_is_written_at_most_every_few_minutes(
     writes: list[str] = []
     touch = sessions.touch_login_session
 
-    async def counting(database: Database, session_id: str) -> None:
+    async def counting(database: Database, session_id: str, expires: datetime) -> None:
         writes.append(session_id)
-        await touch(database, session_id)
+        await touch(database, session_id, expires)
 
     monkeypatch.setattr(sessions, "touch_login_session", counting)
     # Logging in recorded it: the next requests write nothing.

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from quart_flaskr.db import Database
 from quart_flaskr.db import Transaction
+from quart_flaskr.models import format_timestamp
 from quart_flaskr.models import parse_timestamp
 
 
@@ -38,11 +39,12 @@ async def select_login_sessions(db: Database, user_id: int) -> list[LoginSession
     ]
 
 
-async def touch_login_session(db: Database, session_id: str) -> None:
-    """Record that a login session is in use now."""
+async def touch_login_session(db: Database, session_id: str, expires: datetime) -> None:
+    """Record that a login session is in use now, and that it lasts until ``expires``."""
     async with db.transaction() as tx:
         await tx.execute(
-            "UPDATE login_session SET last_seen = CURRENT_TIMESTAMP WHERE id = ?", (session_id,)
+            "UPDATE login_session SET last_seen = CURRENT_TIMESTAMP, expires = ? WHERE id = ?",
+            (format_timestamp(expires), session_id),
         )
 
 
