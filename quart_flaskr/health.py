@@ -13,11 +13,13 @@ from quart import ResponseReturnValue
 from quart_flaskr.db import DatabaseUnavailableError
 from quart_flaskr.db import get_db
 from quart_flaskr.db import SCHEMA_VERSION
+from quart_flaskr.security import any_host
 
 bp = Blueprint("health", __name__)
 
 
 @bp.route("/healthz")
+@any_host
 async def healthz() -> ResponseReturnValue:
     """200 when the database answers with the current schema, else 503."""
     try:

@@ -67,6 +67,8 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 _PUBLIC_VIEW = "serves_public_files"
 #: The attribute ``same_origin_form`` sets on a view function.
 _SAME_ORIGIN_FORM = "takes_same_origin_forms"
+#: Set on views that answer under any host name (see ``any_host``).
+_ANY_HOST = "answers_any_host"
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -370,10 +372,19 @@ async def check_request() -> None:
         await protect_from_csrf(context)
 
 
+def any_host(view: F) -> F:
+    """Mark a view that answers under any host name, ``ALLOWED_HOSTS`` or not: one whose
+    answer names no host (``/healthz``, which load balancers ask by address)."""
+    setattr(view, _ANY_HOST, True)
+    return view
+
+
 def check_host(context: RequestContext) -> None:
-    """Refuse a Host header outside ALLOWED_HOSTS, when that is set."""
+    """Refuse a Host header outside ALLOWED_HOSTS, when that is set (but for ``any_host`` views)."""
     allowed = context.app.config["ALLOWED_HOSTS"]
     if not allowed:
+        return
+    if getattr(context.app.view_functions.get(context.request.endpoint or ""), _ANY_HOST, False):
         return
     host = context.request.host.lower()
     if not host.endswith("]"):  # Not a bare IPv6 literal: drop any port.

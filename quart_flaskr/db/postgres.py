@@ -213,8 +213,14 @@ def translated_errors(location: str) -> Iterator[None]:
         raise DatabaseBusyError(f"{location}: {error}") from error
     except pg_errors.ForeignKeyViolation as error:
         raise ReferenceGoneError(f"{location}: {error}") from error
-    except (psycopg.OperationalError, pg_errors.IdleInTransactionSessionTimeout) as error:
-        # The second: the server ended a session left idle in a write (see _configure).
+    except (
+        psycopg.OperationalError,
+        pg_errors.IdleInTransactionSessionTimeout,
+        pg_errors.UndefinedTable,
+    ) as error:
+        # The second: the server ended a session left idle in a write (see
+        # _configure). The third: the blog's tables are not there (yet), as
+        # while ``init-db --force`` makes them anew.
         raise DatabaseUnavailableError(f"{location}: {error}") from error
 
 
