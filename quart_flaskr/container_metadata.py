@@ -11,8 +11,10 @@ or not: a decoder shows the picture without it, whatever it holds. Bytes after
 the file's end go too.
 
 Pillow has decoded the first frame before this runs, but not always the
-others: a file whose lengths run past its end, or that ends before its last
-chunk, raises :class:`MalformedError`.
+others: a file whose lengths run past its end, or that ends inside a chunk,
+raises :class:`MalformedError`. One that ends after a whole chunk or block
+but lacks its end mark (PNG's IEND, GIF's trailer) is taken as browsers take
+it, ended there, and gets the mark.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from collections.abc import Callable
 from typing import Any
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: The IEND chunk, which is always the same: no data, and the CRC of its name.
+_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 #: The PNG chunks kept: the picture (IHDR, PLTE, IDAT, IEND), its transparency,
 #: its colours (iCCP, the profile; sRGB, gAMA, cHRM, sBIT; cICP, mDCV, cLLI for
 #: HDR), its background and pixel size, and the animation (acTL, then each
@@ -96,6 +100,9 @@ def png_without_metadata(data: bytes) -> bytes:
     kept = [_PNG_SIGNATURE]
     offset = len(_PNG_SIGNATURE)
     while True:
+        if offset == len(data) and offset > len(_PNG_SIGNATURE):
+            # Whole chunks, then no IEND: as browsers and Pillow take it, ended.
+            return b"".join([*kept, _PNG_END])
         length, name = _unpack(">I4s", data, offset)
         end = offset + 12 + length  # The length, the name, the data, the CRC.
         if end > len(data):
@@ -157,6 +164,9 @@ def gif_without_metadata(data: bytes) -> bytes:
     offset = 13 + _gif_colour_table_size(flags)
     kept = [data[:offset]]
     while True:
+        if offset == len(data):
+            # Whole blocks, then no trailer: as browsers and Pillow take it, ended.
+            return b"".join([*kept, bytes([_GIF_TRAILER])])
         (introducer,) = _unpack("B", data, offset)
         if introducer == _GIF_TRAILER:
             kept.append(bytes([_GIF_TRAILER]))

@@ -106,9 +106,19 @@ def test_another_kind_of_file_is_malformed(data: bytes, kind: str) -> None:
 def test_a_png_whose_chunks_do_not_add_up_is_malformed() -> None:
     png = pictures.animated("png")
     cut = len(b"\x89PNG\r\n\x1a\n") + 6
-    for data in (png[:cut], png[:-1], png[: -len(_png_chunk(b"IEND", b""))]):
+    for data in (png[:cut], png[:-1], b"\x89PNG\r\n\x1a\n"):
         with pytest.raises(MalformedError):
             container_metadata.png_without_metadata(data)
+
+
+def test_an_animation_without_its_end_mark_gets_it() -> None:
+    """Whole chunks or blocks, then the file ends: browsers and Pillow show it, so it is kept."""
+    png = pictures.animated("png")
+    end = _png_chunk(b"IEND", b"")
+    assert container_metadata.png_without_metadata(png[: -len(end)]).endswith(end)
+    assert container_metadata.gif_without_metadata(GIF_HEAD + GIF_IMAGE) == (
+        GIF_HEAD + GIF_IMAGE + b";"
+    )
 
 
 @pytest.mark.parametrize(
@@ -137,12 +147,11 @@ def test_a_webp_whose_chunks_do_not_add_up_is_malformed(data: bytes) -> None:
     "data",
     (
         # Cut in the colour table, an image's descriptor, its sub-blocks;
-        # no trailer; a block of no known kind.
+        # a block of no known kind.
         GIF_HEAD[:-1],
         GIF_HEAD + GIF_IMAGE[:5],
         GIF_HEAD + GIF_IMAGE[:-1],
         GIF_HEAD + GIF_IMAGE[:-4] + b"\x09\x44\x01\x00;",
-        GIF_HEAD + GIF_IMAGE,
         GIF_HEAD + b"!",
         GIF_HEAD + b"\x00" + GIF_IMAGE + b";",
     ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 
@@ -192,10 +193,8 @@ def _gif_ending_in_a_second_frame() -> bytes:
         # Decoded as far as Pillow reads (the first frame), but cut short or
         # longer than the file further on.
         (pictures.animated("png")[:-20], "png"),
-        (pictures.animated("png")[:-12], "png"),
         (_animated_png_with_a_long_chunk(), "png"),
         (pictures.animated("gif")[:-5], "gif"),
-        (pictures.animated("gif")[:-1], "gif"),
         # Pillow fails on it as it counts its frames.
         (_gif_ending_in_a_second_frame(), "gif"),
     ),
@@ -203,6 +202,16 @@ def _gif_ending_in_a_second_frame() -> bytes:
 def test_animations_that_end_too_soon_are_unreadable(upload: bytes, kind: str) -> None:
     with pytest.raises(imaging.UnreadableError):
         imaging.process_upload(upload, kind, MAX_PIXELS)
+
+
+@pytest.mark.parametrize(("kind", "end"), (("png", 12), ("gif", 1)))
+def test_an_animation_without_its_end_mark_is_kept_whole(kind: str, end: int) -> None:
+    """As browsers and Pillow show it: every frame, and the end mark it lacked."""
+    whole = pictures.animated(kind)
+    picture = imaging.process_upload(whole[:-end], kind, MAX_PIXELS)
+    assert picture.data.endswith(whole[-end:])
+    with Image.open(io.BytesIO(picture.data)) as stored:
+        assert getattr(stored, "n_frames", 1) == 3
 
 
 def test_transparency_and_colour_profile_are_kept() -> None:
