@@ -3,7 +3,6 @@ links made by an operator, and deleting an account with everything in it."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 from datetime import datetime
@@ -29,6 +28,7 @@ from quart_flaskr import passwords
 from quart_flaskr.auth import new_password_problem
 from quart_flaskr.db import get_db
 from quart_flaskr.db import request_data_version
+from quart_flaskr.db.cli import run_command
 from quart_flaskr.forms import read_form
 from quart_flaskr.i18n import gettext
 from quart_flaskr.i18n import ngettext
@@ -309,7 +309,7 @@ async def make_reset_link(app: Quart, username: str) -> tuple[str, int] | None:
 def reset_link_command(info: ScriptInfo, username: str, site: str) -> None:
     """Print a one-time link with which USERNAME sets a new password (no email needed)."""
     app = info.load_app()
-    made = asyncio.run(make_reset_link(app, username))
+    made = run_command(make_reset_link(app, username))
     if made is None:
         raise click.ClickException(f"There is no user {username!r}.")
     path, minutes = made

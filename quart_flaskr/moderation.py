@@ -3,7 +3,6 @@ suspend or restore users; every action is logged on a page only moderators reach
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Awaitable
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from quart.cli import ScriptInfo
 from quart_flaskr import blog
 from quart_flaskr import paging
 from quart_flaskr.db import get_db
+from quart_flaskr.db.cli import run_command
 from quart_flaskr.i18n import gettext
 from quart_flaskr.i18n import N_
 from quart_flaskr.login import current_user
@@ -147,7 +147,7 @@ def moderator_command(info: ScriptInfo, username: str, remove: bool) -> None:
             finally:
                 await database.close()
 
-    if not asyncio.run(work()):
+    if not run_command(work()):
         raise click.ClickException(f"There is no user {username!r}.")
     if remove:
         click.echo(f"{username} is no longer a moderator.")

@@ -801,6 +801,40 @@ def deployment_problems_of(tmp_path: Path, instance: Path, url: str) -> list[str
     return deployment_problems(app)
 
 
+@pytest.mark.parametrize(
+    "command",
+    (
+        ["init-db"],
+        ["migrate"],
+        ["backup", "{tmp}/blog.dump"],
+        ["reset-link", "alice"],
+        ["moderator", "alice"],
+        ["copy-db", "{tmp}/copy.sqlite"],
+    ),
+)
+def test_a_command_on_a_database_away_says_so_without_a_traceback(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """And leaves no file behind: an empty backup would pass for one."""
+    app = create_app(make_config(tmp_path, DATABASE_URL=unreachable_url(), DATABASE_TIMEOUT=1.0))
+    before = set(tmp_path.iterdir())
+    result = app.test_cli_runner().invoke(args=[arg.format(tmp=tmp_path) for arg in command])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error: "), result.output
+    assert "127.0.0.1" in result.output and "Traceback" not in result.output
+    assert not isinstance(result.exception, DatabaseUnavailableError)
+    assert set(tmp_path.iterdir()) == before
+
+
+def test_a_backup_that_fails_leaves_a_file_that_was_there(tmp_path: Path) -> None:
+    app = create_app(make_config(tmp_path, DATABASE_URL=unreachable_url(), DATABASE_TIMEOUT=1.0))
+    target = tmp_path / "yesterday.dump"
+    target.write_bytes(b"yesterday's backup")
+    result = app.test_cli_runner().invoke(args=["backup", str(target)])
+    assert result.exit_code == 1
+    assert target.read_bytes() == b"yesterday's backup"
+
+
 def test_init_db_on_postgresql_refuses_to_erase_data(postgres_url: str, tmp_path: Path) -> None:
     app = create_app(make_config(tmp_path, DATABASE_URL=postgres_url))
     runner = app.test_cli_runner()

@@ -7,9 +7,12 @@ these are plain click commands that start their own (see :func:`_run`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Awaitable
 from collections.abc import Callable
+from collections.abc import Coroutine
+from typing import Any
 from typing import TypeVar
 
 import click
@@ -22,6 +25,8 @@ from quart_flaskr.db.copy import CopyError
 from quart_flaskr.db.extension import database_from_config
 from quart_flaskr.db.extension import get_db
 from quart_flaskr.db.interface import Database
+from quart_flaskr.db.interface import DatabaseUnavailableError
+from quart_flaskr.db.schema import SchemaError
 from quart_flaskr.progress import Progress
 
 T = TypeVar("T")
@@ -29,6 +34,16 @@ T = TypeVar("T")
 MIB = 2**20
 #: Seconds between two looks at the size of a backup being written.
 BACKUP_POLL = 1.0
+
+
+def run_command(work: Coroutine[Any, Any, T]) -> T:
+    """Run a command's work; a database that cannot answer (down, unreachable, no such
+    database or role) or whose schema this release cannot use ends the command with its
+    message, not a traceback."""
+    try:
+        return asyncio.run(work)
+    except (DatabaseUnavailableError, SchemaError) as error:
+        raise click.ClickException(str(error)) from error
 
 
 def _run(app: Quart, work: Callable[[Database], Awaitable[T]]) -> T:
@@ -42,7 +57,7 @@ def _run(app: Quart, work: Callable[[Database], Awaitable[T]]) -> T:
             finally:
                 await database.close()
 
-    return asyncio.run(main())
+    return run_command(main())
 
 
 @click.command("init-db")
@@ -81,8 +96,17 @@ def migrate_command(info: ScriptInfo) -> None:
 @pass_script_info
 def backup_command(info: ScriptInfo, target: str) -> None:
     """Write a consistent copy of the database to TARGET, even while serving."""
-
-    _run(info.load_app(), lambda database: backup_with_progress(database, target))
+    # Written beside it, then put in its place once whole: a backup that fails
+    # (the database away, the disk full, Ctrl-C) leaves TARGET as it was, such as
+    # the backup before, and no file that would pass for one.
+    partial = f"{target}.partial"
+    try:
+        _run(info.load_app(), lambda database: backup_with_progress(database, partial))
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)
+        raise
+    os.replace(partial, target)
     click.echo(f"Backed up the database to {target}.")
 
 

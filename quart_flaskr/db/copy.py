@@ -93,16 +93,12 @@ async def _copy_table(
     source: Database, tx: Transaction, table: str, columns: Sequence[str], key: Sequence[str]
 ) -> int:
     first, after = _batches_sql(table, columns, key)
-    insert = (
-        f'INSERT INTO "{table}" ({", ".join(columns)})'  # noqa: S608
-        f" VALUES ({', '.join('?' * len(columns))})"
-    )
     copied = 0
     counted = await source.fetch_one(f'SELECT count(*) FROM "{table}"')  # noqa: S608
     progress = Progress("copy-db", table, int(counted[0]) if counted else None)
     rows: list[Row] = await source.fetch_all(first, (BATCH,))
     while rows:
-        await tx.execute_many(insert, [[_stored(value) for value in row] for row in rows])
+        await tx.insert_rows(table, columns, [[_stored(value) for value in row] for row in rows])
         copied += len(rows)
         await progress.advance(len(rows))
         last = rows[-1]
@@ -140,7 +136,13 @@ async def _copy_username_keys(source: Database, tx: Transaction) -> None:
     rows = await source.fetch_all(
         'SELECT id, username_key FROM "user" WHERE username_key IS NOT NULL ORDER BY id'
     )
-    await tx.execute_many(
-        'UPDATE "user" SET username_key = ? WHERE id = ?',
-        [(row["username_key"], row["id"]) for row in rows],
-    )
+    # A batch of users in one statement, as the rows are inserted (see insert_rows).
+    for start in range(0, len(rows), BATCH):
+        batch = rows[start : start + BATCH]
+        # SELECTs, not VALUES: SQLite names a VALUES list's columns its own way.
+        selects = " UNION ALL ".join(["SELECT ? AS id, ? AS username_key"] * len(batch))
+        await tx.execute(
+            'UPDATE "user" SET username_key = keys.username_key'  # noqa: S608 - marks only
+            f' FROM ({selects}) AS keys WHERE "user".id = keys.id',
+            [value for row in batch for value in (row["id"], row["username_key"])],
+        )

@@ -84,6 +84,15 @@ class Transaction(Queries):
     async def execute_many(self, sql: str, params: Iterable[Params]) -> None:
         """Run a statement once for each set of parameters."""
 
+    async def insert_rows(self, table: str, columns: Sequence[str], rows: Iterable[Params]) -> None:
+        """Insert ``rows``, each the values of ``columns``, into ``table`` (a copy's batch).
+
+        One INSERT a row here; a backend may do it in one statement (see
+        ``postgres.py``), so that a trigger run for each statement runs once.
+        """
+        listed, marks = ", ".join(columns), ", ".join("?" * len(columns))
+        await self.execute_many(f'INSERT INTO "{table}" ({listed}) VALUES ({marks})', rows)  # noqa: S608
+
     @abstractmethod
     async def schema_version(self) -> int:
         """The version of the schema the database holds; 0 when it holds none."""

@@ -27,6 +27,7 @@ from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from contextlib import asynccontextmanager
 from contextlib import contextmanager
@@ -284,6 +285,20 @@ class PostgresWriter(Writer):
         with translated_errors(self._location):
             async with self.conn.cursor() as cursor:
                 await cursor.executemany(to_pyformat(sql), list(params))
+
+    async def insert_rows(self, table: str, columns: Sequence[str], rows: Iterable[Params]) -> None:
+        """``COPY ... FROM STDIN``: one statement for all the rows.
+
+        An INSERT a row moved data_version once a row (its trigger runs for each
+        statement), and each move of that one row in one transaction is slower
+        than the last: copying 200,000 posts took 7.5 minutes against 33 s for
+        50,000. With COPY the trigger runs once a batch.
+        """
+        statement = f'COPY "{table}" ({", ".join(columns)}) FROM STDIN'
+        with translated_errors(self._location):
+            async with self.conn.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    await copy.write_row(row)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[PostgresRow]:  # type: ignore[override]
         with translated_errors(self._location):
