@@ -281,7 +281,9 @@ def secret_key_problem(key: object) -> str | None:
         return "SECRET_KEY is not set"
     if key == "dev":
         return "SECRET_KEY is the development default 'dev'"
-    size = len(key.encode() if isinstance(key, str) else key)  # type: ignore[arg-type]
+    if not isinstance(key, (str, bytes)):
+        return f"SECRET_KEY is {type(key).__name__}, not text ('gen-secret-key' writes one)"
+    size = len(key.encode() if isinstance(key, str) else key)
     if size < MIN_SECRET_KEY_BYTES:
         return f"SECRET_KEY is {size} bytes long, shorter than {MIN_SECRET_KEY_BYTES}"
     return None

@@ -26,11 +26,11 @@ FIX = "'quart --app quart_flaskr gen-secret-key'"
         ("é" * 15 + "x", "SECRET_KEY is 31 bytes long, shorter than 32"),
         (b"x" * 31, "SECRET_KEY is 31 bytes long, shorter than 32"),
         ("x" * 32, None),
+        # A number typed without its quotes: said, not a TypeError.
+        (12345678901234567890, "SECRET_KEY is int, not text ('gen-secret-key' writes one)"),
     ),
 )
-def test_secret_key_problem_says_what_is_wrong(
-    key: str | bytes | None, problem: str | None
-) -> None:
+def test_secret_key_problem_says_what_is_wrong(key: object, problem: str | None) -> None:
     assert secret_key_problem(key) == problem
 
 
