@@ -37,10 +37,10 @@ from tests.helpers import Client
 from tests.helpers import csrf_token
 from tests.helpers import post_form
 
-#: Latin words a Russian or Korean page may show: names, formats, and the
-#: data of these tests (the seeded users are "test" and "other").
+#: Latin words a Russian or Korean page may show: names, formats, the time
+#: zone, and the data of these tests (the seeded users are "test" and "other").
 UNTRANSLATED = frozenset(
-    {"Flaskr", "English", "Markdown", "JPEG", "PNG", "GIF", "WebP", "KiB", "CSRF", "ASCII"}
+    {"Flaskr", "English", "Markdown", "JPEG", "PNG", "GIF", "WebP", "KiB", "CSRF", "ASCII", "UTC"}
     | {"python", "async", "test", "other", "RSS"}
 )
 _SPOKEN_ATTRIBUTES = frozenset({"title", "alt", "placeholder", "aria-label"})
@@ -259,7 +259,7 @@ async def test_english_pages_are_unchanged(client: Client, db: Database) -> None
     assert '<html lang="en">' in page
     assert "1 like</span>" in page and ">1 comment</a>" in page
     assert re.search(r'by <a href="/u/test">test</a> on \d{4}-\d\d-\d\d</div>', page)
-    assert re.search(r'<a href="/u/other">other</a> on \d{4}-\d\d-\d\d \d\d:\d\d</div>', page)
+    assert re.search(r'<a href="/u/other">other</a> on \d{4}-\d\d-\d\d \d\d:\d\d UTC</div>', page)
     assert '<a href="/auth/login">Log in</a> to comment.' in page
 
 
@@ -271,13 +271,13 @@ async def test_dates_and_counts_in_russian_and_korean(client: Client, db: Databa
         as_text=True
     )
     assert "1 отметка «Нравится»" in ru and "1 комментарий" in ru
-    assert "other</a>, 4 декабря 2026, 09:05" in ru
+    assert "other</a>, 4 декабря 2026, 09:05 UTC" in ru
     assert re.search(r"test</a>, \d{4}-\d\d-\d\d</div>", ru), "post dates stay ISO, as Flaskr shows"
     ko = await (await client.get(f"/{post_id}", headers={"Accept-Language": "ko-KR"})).get_data(
         as_text=True
     )
     assert "좋아요 1개" in ko and "댓글 1개" in ko
-    assert "other</a> · 2026년 12월 4일 오전 9:05" in ko
+    assert "other</a> · 2026년 12월 4일 오전 9:05 UTC" in ko
 
 
 async def test_messages_are_in_the_readers_language(client: Client, auth: AuthActions) -> None:
@@ -475,4 +475,4 @@ async def test_rate_limit_and_write_messages_in_russian(client: Client, auth: Au
 
 def test_comment_times_follow_each_languages_pattern(app: Quart) -> None:
     moment = datetime(2026, 1, 21, 18, 30)
-    assert i18n.format_time(moment, "yyyy-MM-dd HH:mm") == "2026-01-21 18:30"
+    assert i18n.format_time(moment, "yyyy-MM-dd HH:mm") == "2026-01-21 18:30 UTC"

@@ -104,13 +104,15 @@ def ngettext(singular: str, plural: str, num: int, **variables: object) -> str:
 
 def format_time(moment: datetime, pattern: str) -> str:
     """A UTC time in the request's language, by a CLDR ``pattern`` (translated: each
-    language's translators choose how its readers write a time)."""
-    return format_datetime(
+    language's translators choose how its readers write a time), marked UTC: the
+    blog does not know its readers' time zones, and pages are shared by all."""
+    written = format_datetime(
         moment.replace(tzinfo=UTC),
         pattern,
         tzinfo=UTC,
         locale=Locale.parse(current_language()),
     )
+    return f"{written} UTC"
 
 
 def script_display_name(code: str, english: str) -> str:
