@@ -110,3 +110,14 @@ async def test_every_page_links_its_feed(client: Client) -> None:
     page = await page_text(client, "/auth/login")
     assert '<a href="/feed.xml">RSS feed</a>' in page
     assert Head(page).headings == ["h1"]
+
+
+async def test_a_title_with_quotes_stays_whole_in_its_meta_tags(
+    client: Client, auth: AuthActions, db: Database
+) -> None:
+    """The editor's title is 'Edit "<title>"': the quotes are the message's, and the
+    attribute holding it must escape them (it ended at the first)."""
+    post_id = await posts.insert_post(db, 1, 'A "quoted" <b>title</b> & more', "text")
+    await auth.login()
+    head = Head(await page_text(client, f"/{post_id}/update"))
+    assert head.meta["og:title"] == 'Edit "A "quoted" <b>title</b> & more"'
