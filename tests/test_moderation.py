@@ -187,6 +187,10 @@ async def test_a_suspended_user_is_hidden_until_restored(
     assert "Their post" not in await page_text(client, "/feed.xml")
     sitemap = await page_text(client, "/sitemap.xml")
     assert f"/{theirs}</loc>" not in sitemap
+    # The front page's time is its newest shown post's, not theirs.
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE post SET created = '2030-01-01 00:00:00' WHERE id = ?", (theirs,))
+    assert "2030-01-01" not in await page_text(client, "/sitemap.xml")
     # A tag only their posts carry is not shown either: no page, not in the sitemap.
     assert "/tag/spam</loc>" not in sitemap and "/tag/both</loc>" in sitemap
     spam = await client.get("/tag/spam")

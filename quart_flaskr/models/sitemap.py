@@ -35,11 +35,13 @@ class TagEntry:
 
 
 async def select_extent(db: Database) -> Extent:
-    """How far the ids go: three lookups at the ends of indexes, whatever the blog's size."""
+    """How far the ids go, and the newest shown post's time: lookups at the ends of
+    indexes, whatever the blog's size (the newest posts read until one is shown)."""
     row = await db.fetch_one(
-        "SELECT (SELECT coalesce(max(id), 0) FROM post) AS last_post_id,"
+        "SELECT (SELECT coalesce(max(id), 0) FROM post) AS last_post_id,"  # noqa: S608
         " (SELECT coalesce(max(id), 0) FROM tag) AS last_tag_id,"
-        " (SELECT max(created) FROM post) AS newest"
+        f" (SELECT created FROM post WHERE author_id NOT IN ({_SUSPENDED})"
+        " ORDER BY created DESC LIMIT 1) AS newest"
     )
     assert row is not None  # A query of constants has its one row.
     newest = row["newest"]
