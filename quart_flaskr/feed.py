@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from email.utils import format_datetime
+from urllib.parse import urljoin
 
 from quart import Blueprint
 from quart import request
@@ -28,6 +29,9 @@ FEED_ITEMS = 20
 CONTENT_TYPE = "application/rss+xml; charset=utf-8"
 ATOM = "http://www.w3.org/2005/Atom"
 DUBLIN_CORE = "http://purl.org/dc/elements/1.1/"
+#: A link's or picture's address in sanitised HTML (nh3 writes every attribute in
+#: double quotes, and escapes any inside).
+_ADDRESS = re.compile(r'(\s(?:href|src)=")([^"]*)"')
 #: Characters XML 1.0 cannot hold at all, not even escaped.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -39,6 +43,12 @@ def _add(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Eleme
     element = ET.SubElement(parent, tag, attributes)
     element.text = _NOT_XML.sub("", text)
     return element
+
+
+def _absolute(html: str, base: str) -> str:
+    """``html`` with each link's and picture's address made absolute against ``base``, the
+    post's own: RSS gives a description no base, and readers differ in what they take."""
+    return _ADDRESS.sub(lambda found: f'{found[1]}{urljoin(base, found[2])}"', html)
 
 
 @bp.route("/feed.xml")
@@ -76,7 +86,7 @@ async def _feed() -> bytes:
         _add(item, "title", post.title)
         _add(item, "link", link)
         # The sanitised HTML, escaped as RSS wants it.
-        _add(item, "description", str(markdown.body_html(post)))
+        _add(item, "description", _absolute(str(markdown.body_html(post)), link))
         _add(item, "guid", link, isPermaLink="true")
         _add(item, "pubDate", format_datetime(post.created, usegmt=True))
         _add(item, f"{{{DUBLIN_CORE}}}creator", post.username)

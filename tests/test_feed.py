@@ -8,6 +8,7 @@ import pytest
 from quart import Quart
 
 from quart_flaskr import feed
+from quart_flaskr import markdown
 from quart_flaskr.db import Database
 from quart_flaskr.models import posts
 from tests.helpers import AppFactory
@@ -76,6 +77,27 @@ async def test_feed_drops_characters_xml_cannot_hold(client: Client, db: Databas
     await posts.insert_post(db, 1, "bell\x07 and \x1b escape", "form\x0cfeed")
     items = (await read_feed(client)).findall("channel/item")
     assert items[0].findtext("title") == "bell and  escape"
+
+
+async def test_links_in_a_post_are_absolute_in_the_feed(client: Client, db: Database) -> None:
+    """RSS gives a description no base URL: a reader would take /1 against its own."""
+    body = (
+        "See [the first](/1), [a note](notes#two), [that site](https://example.org/a?b=1&c=2),"
+        " [mail](mailto:someone@example.org) and ![a diagram](/static/favicon.svg)."
+    )
+    post_id = await posts.insert_post(db, 1, "Links", body, html=markdown.render(body))
+    items = (await read_feed(client)).findall("channel/item")
+    description = items[0].findtext("description") or ""
+    assert items[0].findtext("link") == f"http://localhost/{post_id}"
+    for address in (
+        'href="http://localhost/1"',
+        'href="http://localhost/notes#two"',
+        'href="https://example.org/a?b=1&amp;c=2"',
+        'href="mailto:someone@example.org"',
+        'href="http://localhost/static/favicon.svg"',
+    ):
+        assert address in description, address
+    assert 'href="/' not in description
 
 
 async def test_every_page_advertises_the_feed(client: Client) -> None:
