@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
@@ -18,6 +19,14 @@ if TYPE_CHECKING:
     from quart.formparser import ParserFunc
     from quart.wrappers.request import Body
 
+
+#: What no text a person types holds: control characters (C0 and C1) but tab, line
+#: feed and carriage return, and the noncharacters U+FFFE and U+FFFF. Pages would
+#: show them as they came, and XML (the feed) cannot hold most of them.
+_NOT_TEXT = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+#: Fields that are never shown, only hashed: only NUL is refused in them, so that a
+#: password set before (by a script, say) goes on working.
+SECRET_FIELDS = frozenset({"password", "current_password", "new_password"})
 
 #: The media types of a URL-encoded form, as Quart's parser reads them.
 URLENCODED = frozenset({"application/x-www-form-urlencoded", "application/x-url-encoded"})
@@ -63,7 +72,8 @@ async def read_form(*names: str) -> dict[str, str]:
 
     :raise 400: when a field is missing (a malformed or non-form body parses as
         an empty form) or holds a NUL character, which no text a person types
-        holds and PostgreSQL cannot store. Bytes that are not UTF-8 arrive as
+        holds and PostgreSQL cannot store, or, in a field that is shown, another
+        character of ``_NOT_TEXT``. Bytes that are not UTF-8 arrive as
         U+FFFD, the replacement character, which is text like any other: pasted
         text often holds it, and browsers send nothing but UTF-8.
     """
@@ -75,7 +85,7 @@ async def read_form(*names: str) -> dict[str, str]:
         )
     values = {name: form[name] for name in names}
     for name, value in values.items():
-        if "\x00" in value:
+        if "\x00" in value or (name not in SECRET_FIELDS and _NOT_TEXT.search(value)):
             abort(
                 400,
                 gettext("The field %(name)s holds characters that are not valid text.", name=name),

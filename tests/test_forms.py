@@ -40,6 +40,15 @@ def not_text(name: str) -> str:
         ("/create", {"title": "t", "body": "a\x00b"}, not_text("body")),
         ("/1/update", {"title": "\x00", "body": "b"}, not_text("title")),
         ("/1/comment", {"body": "\x00"}, not_text("body")),
+        # Other controls and noncharacters, in what pages show.
+        ("/create", {"title": "bell\x07", "body": "b"}, not_text("title")),
+        ("/create", {"title": "t", "body": "b\x85c"}, not_text("body")),
+        ("/1/comment", {"body": "\ufffe"}, not_text("body")),
+        (
+            "/auth/register",
+            {"username": "esc\x1b", "password": "long enough"},
+            not_text("username"),
+        ),
         # A field the form may lack is checked like the others when it is there.
         ("/create", {"title": "t", "body": "b", "tags": "a\x00"}, not_text("tags")),
     ),
@@ -128,3 +137,12 @@ async def test_a_password_keeps_its_line_breaks(client: Client, db: Database) ->
     login["password"] = "long\npassword"
     response = await post_form(client, "/auth/login", login, token_from="/auth/login")
     assert response.status_code == 200
+
+
+async def test_a_password_may_hold_any_character_but_nul(client: Client) -> None:
+    """It is never shown, only hashed: one set with a control character still logs in."""
+    account = {"username": "controlled", "password": "long\x07password"}
+    response = await post_form(client, "/auth/register", account, token_from="/auth/register")
+    assert response.status_code == 302
+    response = await post_form(client, "/auth/login", account, token_from="/auth/login")
+    assert response.status_code == 302
