@@ -149,6 +149,11 @@ def to_html(text: str) -> str:
     closing: list[str] = []
     #: How many elements were open when a picture began: inside it, text only.
     picture_depth: int | None = None
+    #: Whether each element open is a link, and how many are: a picture in one is
+    #: its description alone (a link to the picture inside the link split it into
+    #: two links, one of them empty).
+    links: list[bool] = []
+    open_links = 0
     in_table_head = table_has_body = False
     for event in _parser.events(text):
         if isinstance(event, str):
@@ -157,7 +162,15 @@ def to_html(text: str) -> str:
             out.append(escape(event["Text"]))
         elif "Start" in event:
             tag = event["Start"]
+            is_link = isinstance(tag, dict) and "Link" in tag
+            in_link = open_links > 0
+            links.append(is_link)
+            open_links += is_link
             if picture_depth is not None or len(closing) >= MAX_NESTING:
+                closing.append("")
+                continue
+            if in_link and isinstance(tag, dict) and "Image" in tag:
+                picture_depth = len(closing)
                 closing.append("")
                 continue
             if tag == "TableHead":
@@ -179,6 +192,7 @@ def to_html(text: str) -> str:
             closing.append(close)
         elif "End" in event:
             out.append(closing.pop())
+            open_links -= links.pop()
             if picture_depth is not None and len(closing) <= picture_depth:
                 picture_depth = None
         elif "Code" in event:

@@ -45,6 +45,13 @@ REL = markdown.LINK_REL
         ),
         # Links and images that would run script lose their URL.
         ("[x](javascript:alert(1))", f'<p><a rel="{REL}">x</a></p>\n'),
+        # A picture in a link (a build badge) is its description: one link, to where
+        # the outer one leads (a link inside it split it into an empty link and another).
+        (
+            "[![Build *status*](/static/favicon.svg)](https://ci.example.com/) ![next](/n.png)",
+            f'<p><a href="https://ci.example.com/" rel="{REL}">Build status</a>'
+            f' <a href="/n.png" rel="{REL}">next</a></p>\n',
+        ),
         ("[x](JaVaScRiPt:alert(1))", f'<p><a rel="{REL}">x</a></p>\n'),
         ("[x](vbscript:msgbox)", f'<p><a rel="{REL}">x</a></p>\n'),
         ("[x](data:text/html;base64,PHNjcmlwdD4=)", f'<p><a rel="{REL}">x</a></p>\n'),
@@ -83,11 +90,8 @@ def test_render(source: str, html: str) -> None:
         # Inside a picture's description, only its text.
         ("![a `b` **c**\nd](/i.png)", f'<p><a href="/i.png" rel="{REL}">a b c d</a></p>\n'),
         ("![a ![b](/c.png)](/d.png) e", f'<p><a href="/d.png" rel="{REL}">a b</a> e</p>\n'),
-        # A link cannot hold a link: the picture's link comes after it.
-        (
-            "[a ![b](/c.png)](/d)",
-            f'<p><a href="/d" rel="{REL}">a </a><a href="/c.png" rel="{REL}">b</a></p>\n',
-        ),
+        # A link cannot hold a link: the picture in it is its description.
+        ("[a ![b](/c.png)](/d)", f'<p><a href="/d" rel="{REL}">a b</a></p>\n'),
         (
             "|a|b|\n|:-|-:|\n|1|2|\n|3|4|",
             "<table><thead><tr><th>a</th><th>b</th></tr></thead>"
