@@ -90,9 +90,12 @@ def _mark_ranges() -> str:
 
 #: A word's run of one script: Cyrillic, CJK, or any other. A word is letters,
 #: digits and marks, never an underscore; a mark belongs to the run before it.
+#: A run of letters, digits and marks begins with a letter or digit: marks alone
+#: make no word (an emoji's variation selector, U+FE0F, was one, the same for
+#: every emoji written with it, so "❤️" found "☀️").
 _RUN = re.compile(
     f"(?P<cyrillic>[{_CYRILLIC}]+)|(?P<cjk>[{_CJK}]+)"
-    f"|(?:[^\\W_{_CYRILLIC}{_CJK}]|[{_mark_ranges()}])+"
+    f"|[^\\W_{_CYRILLIC}{_CJK}](?:[^\\W_{_CYRILLIC}{_CJK}]|[{_mark_ranges()}])*"
 )
 _ENGLISH_STEMMER = Stemmer.Stemmer("english")
 _ENGLISH: Callable[[str], str] = _ENGLISH_STEMMER.stemWord

@@ -35,6 +35,10 @@ from quart_flaskr import search
         ("ＱＵＡＲＴ ｶﾅ", ["quart", "カナ", "カ", "ナ"]),
         # Marks belong to their word (Devanagari's vowel signs).
         ("नमस्ते", ["नमस्ते"]),
+        # Marks alone are no word: emoji's variation selector (U+FE0F) made one, the same
+        # for every emoji written with it ("❤️" found "☀️").
+        ("Sunny today \u2600\ufe0f, \u2764\ufe0f", ["sunni", "today"]),
+        ("\ufe0f\u0301", []),
         ("\"'*()^:&|!<->\x00\x7f _", []),
     ),
 )
