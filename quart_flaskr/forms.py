@@ -24,9 +24,10 @@ if TYPE_CHECKING:
 #: feed and carriage return, and the noncharacters U+FFFE and U+FFFF. Pages would
 #: show them as they came, and XML (the feed) cannot hold most of them.
 _NOT_TEXT = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
-#: Fields that are never shown, only hashed: only NUL is refused in them, so that a
-#: password set before (by a script, say) goes on working.
-SECRET_FIELDS = frozenset({"password", "current_password", "new_password"})
+#: Fields in which only NUL is refused: passwords, never shown, only hashed (one set
+#: before, by a script say, goes on working), and usernames, whose own rules refuse
+#: control characters and say which (see ``usernames.py``).
+ANY_CHARACTER_FIELDS = frozenset({"password", "current_password", "new_password", "username"})
 
 #: The media types of a URL-encoded form, as Quart's parser reads them.
 URLENCODED = frozenset({"application/x-www-form-urlencoded", "application/x-url-encoded"})
@@ -85,7 +86,7 @@ async def read_form(*names: str) -> dict[str, str]:
         )
     values = {name: form[name] for name in names}
     for name, value in values.items():
-        if "\x00" in value or (name not in SECRET_FIELDS and _NOT_TEXT.search(value)):
+        if "\x00" in value or (name not in ANY_CHARACTER_FIELDS and _NOT_TEXT.search(value)):
             abort(
                 400,
                 gettext("The field %(name)s holds characters that are not valid text.", name=name),

@@ -44,11 +44,6 @@ def not_text(name: str) -> str:
         ("/create", {"title": "bell\x07", "body": "b"}, not_text("title")),
         ("/create", {"title": "t", "body": "b\x85c"}, not_text("body")),
         ("/1/comment", {"body": "\ufffe"}, not_text("body")),
-        (
-            "/auth/register",
-            {"username": "esc\x1b", "password": "long enough"},
-            not_text("username"),
-        ),
         # A field the form may lack is checked like the others when it is there.
         ("/create", {"title": "t", "body": "b", "tags": "a\x00"}, not_text("tags")),
     ),
