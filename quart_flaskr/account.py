@@ -121,7 +121,8 @@ async def password() -> ResponseReturnValue:
             new_hash = await passwords.hash_password(
                 form["new_password"], current_app.config["PASSWORD_HASH_METHOD"]
             )
-            await change_password(logged_in_user().id, new_hash)
+            if not await change_password(logged_in_user().id, new_hash):
+                return redirect(url_for("auth.login"))
             await flash(gettext("Your password is changed. You are logged out everywhere else."))
             return redirect(url_for("account.index"))
         await flash(error)
@@ -218,6 +219,8 @@ async def end_session(ref: str) -> ResponseReturnValue:
 async def end_other_sessions() -> ResponseReturnValue:
     """Log out everywhere but here."""
     ended = await end_other_login_sessions(logged_in_user().id)
+    if ended is None:
+        return redirect(url_for("auth.login"))
     await flash(
         ngettext("%(num)d other session is ended.", "%(num)d other sessions are ended.", ended)
     )

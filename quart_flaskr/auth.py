@@ -119,12 +119,15 @@ async def login() -> ResponseReturnValue:
             matches = await passwords.check_password(
                 None if user is None else user.password, password, method
             )
+            if found is not None and matches and not found[1]:
+                if await _log_in(found[0], password, method):
+                    return redirect(url_for("index"))
+                # Suspended, or the password changed, while it was checked.
+                found = await users.select_account_by_name(db, username)
             # Only someone who knows the password learns of the suspension.
             if found is not None and matches and found[1]:
                 await flash(gettext("This account is suspended by a moderator."))
                 return await render_template("auth/login.html", username=username), 403
-            if user is not None and matches and await _log_in(user, password, method):
-                return redirect(url_for("index"))
             error = (
                 gettext("Incorrect username.") if user is None else gettext("Incorrect password.")
             )

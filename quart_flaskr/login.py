@@ -204,21 +204,33 @@ async def start_login_session(user: User, new_hash: str | None = None) -> bool:
     return True
 
 
-async def end_other_login_sessions(user_id: int) -> int:
+async def end_other_login_sessions(user_id: int) -> int | None:
     """End every login session of the user but the request's own, which is renewed (see
-    ``sessions.keep_only``); how many ended."""
+    ``sessions.keep_only``); how many ended, or None when the request's own had ended
+    meanwhile (nothing is done, and the browser is logged out)."""
     renewal = _renewal()
-    ended = await sessions.delete_other_sessions(get_db(), user_id, renewal)
+    try:
+        ended = await sessions.delete_other_sessions(get_db(), user_id, renewal)
+    except sessions.SessionEndedError:
+        session.clear()
+        return None
     _renewed(renewal)
     return ended
 
 
-async def change_password(user_id: int, password_hash: str) -> None:
+async def change_password(user_id: int, password_hash: str) -> bool:
     """Store the user's new password hash, ending their other login sessions and renewing
-    the request's own: a copy of its cookie stops working too."""
+    the request's own: a copy of its cookie stops working too. False, and nothing
+    changed, when the request's own session had ended meanwhile (from another
+    browser, by a reset or a suspension): the browser is logged out."""
     renewal = _renewal()
-    await accounts.change_password(get_db(), user_id, password_hash, renewal)
+    try:
+        await accounts.change_password(get_db(), user_id, password_hash, renewal)
+    except sessions.SessionEndedError:
+        session.clear()
+        return False
     _renewed(renewal)
+    return True
 
 
 def _renewal() -> sessions.Renewal:

@@ -16,6 +16,7 @@ from quart.testing import QuartCliRunner
 
 from quart_flaskr import account
 from quart_flaskr import markdown
+from quart_flaskr import passwords
 from quart_flaskr.db import Database
 from quart_flaskr.db.extension import database_from_config
 from quart_flaskr.models import accounts
@@ -451,6 +452,67 @@ async def test_a_login_in_use_lasts_its_lifetime_after_the_last_page(
     assert row is not None
     ends = parse_timestamp(row[0])
     assert ends - datetime.now(UTC) > timedelta(seconds=590)
+
+
+async def test_a_password_changed_from_a_session_ended_meanwhile_is_not(
+    app: Quart, client: Client, auth: AuthActions, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another browser logged this one out (or a reset did) while its new password was
+    hashed: nothing is changed, the other browser stays, and this one is logged out."""
+    await auth.login()
+    elsewhere = await logged_in(app)
+    hash_password = passwords.hash_password
+
+    async def logged_out_while_hashing(password: str, method: str) -> str:
+        await post_form(elsewhere, "/account/sessions/end-others", {}, "/account/sessions")
+        return await hash_password(password, method)
+
+    monkeypatch.setattr(passwords, "hash_password", logged_out_while_hashing)
+    response = await post_form(
+        client,
+        "/account/password",
+        {"current_password": "test", "new_password": "a new long password"},
+        token_from="/account/password",
+    )
+    assert response.headers["Location"] == "/auth/login"
+    assert not await is_logged_in(client) and await is_logged_in(elsewhere)
+    assert await count(db, "SELECT count(*) FROM login_session WHERE user_id = 1") == 1
+    monkeypatch.undo()
+    assert (await AuthActions(app.test_client()).login("test", "test")).status_code == 302
+
+
+async def test_two_browsers_ending_each_other_at_once_leave_one(
+    app: Quart, client: Client, auth: AuthActions, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both checked before either writes: the first ends the second, which then does
+    nothing and is logged out (it ended the first too, and no session was left)."""
+    await auth.login()
+    other = await logged_in(app)
+    end = sessions.delete_other_sessions
+    arrived: list[None] = []
+    both = asyncio.Event()
+
+    async def once_both_are_checked(*args: Any) -> Any:
+        arrived.append(None)
+        if len(arrived) == 2:
+            both.set()
+        await both.wait()
+        return await end(*args)
+
+    monkeypatch.setattr(sessions, "delete_other_sessions", once_both_are_checked)
+    tokens = [await csrf_token(browser, "/account/sessions") for browser in (client, other)]
+    answers = await asyncio.gather(
+        *(
+            browser.post("/account/sessions/end-others", form={"csrf_token": token})
+            for browser, token in zip((client, other), tokens, strict=True)
+        )
+    )
+    assert sorted(answer.headers["Location"] for answer in answers) == [
+        "/account/sessions",
+        "/auth/login",
+    ]
+    assert await count(db, "SELECT count(*) FROM login_session WHERE user_id = 1") == 1
+    assert [await is_logged_in(browser) for browser in (client, other)].count(True) == 1
 
 
 async def test_last_seen_is_written_at_most_every_few_minutes(

@@ -7,6 +7,7 @@ import pytest
 from quart import Quart
 from quart.testing import QuartCliRunner
 
+from quart_flaskr import passwords
 from quart_flaskr.db import Database
 from quart_flaskr.models import comments
 from quart_flaskr.models import moderation
@@ -242,3 +243,22 @@ async def test_the_log_pages(client: Client, auth: AuthActions, db: Database) ->
     assert (await page_text(client, "/moderation/?page=3")).count("<tr><td>") == 2
     assert (await client.get("/moderation/?page=4")).status_code == 404
     assert "/moderation/" in await page_text(client, "/account")
+
+
+async def test_a_login_checked_while_the_user_is_suspended_starts_no_session(
+    client: Client, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Suspended between the password's check and the session's start: a 403 saying so,
+    and no session to come back when the user is restored."""
+    await make_moderator(db)
+    check_password = passwords.check_password
+
+    async def suspended_while_checking(stored: str | None, password: str, method: str) -> bool:
+        assert await moderation.suspend_user(db, "test", 2)
+        return await check_password(stored, password, method)
+
+    monkeypatch.setattr(passwords, "check_password", suspended_while_checking)
+    response = await AuthActions(client).login("other", "other")
+    assert response.status_code == 403
+    assert "This account is suspended by a moderator." in await response.get_data(as_text=True)
+    assert await db.fetch_one("SELECT 1 FROM login_session WHERE user_id = 2") is None

@@ -57,6 +57,11 @@ async def delete_user_session(db: Database, user_id: int, session_id: str) -> bo
     return changed > 0
 
 
+class SessionEndedError(Exception):
+    """The login session a request was made in ended before its write (see ``keep_only``):
+    the write is undone, and the request is that of someone logged out."""
+
+
 #: A login session that stays while its user's others end: its id, and the new id it takes
 #: (the same for the same id: see ``login._renewal``).
 Renewal = tuple[str, str]
@@ -77,13 +82,22 @@ async def keep_only(tx: Transaction, user_id: int, renew: Renewal | None) -> int
     cookie taken before (what ending the others is done against) is no one's now.
     Renewed already (the same form sent twice, the first committed), it has
     its new id: that one stays.
+
+    :raise SessionEndedError: the session is gone (ended from elsewhere since the
+        request found it live): the caller's transaction is undone with it
     """
     if renew is None:
         return await tx.execute("DELETE FROM login_session WHERE user_id = ?", (user_id,))
     kept, new_id = renew
-    await tx.execute(
+    renewed = await tx.execute(
         "UPDATE login_session SET id = ? WHERE id = ? AND user_id = ?", (new_id, kept, user_id)
     )
+    if not renewed and await tx.fetch_one(
+        "SELECT 1 FROM login_session WHERE id = ? AND user_id = ?", (new_id, user_id)
+    ) is None:
+        # Ended meanwhile (from another browser, by a reset or a suspension): what
+        # the request was to do is no longer this browser's to do.
+        raise SessionEndedError(kept)
     return await tx.execute(
         "DELETE FROM login_session WHERE user_id = ? AND id <> ?", (user_id, new_id)
     )

@@ -153,15 +153,17 @@ async def insert_login_session(
 
     Only while the user's password hash is still ``checked_hash``, the one the
     password was checked against, and replaced by ``new_hash`` when given (a
-    stronger method's). False, and nothing written, when it changed since: a
-    reset or a change of password in between ended every session, and a login
-    with the old password must not start one after it, nor put its hash back.
+    stronger method's), and the user is not suspended. False, and nothing
+    written, when either changed since: a reset, a change of password or a
+    suspension in between ended every session, and a login checked before it
+    must not start one after it, nor put its hash back.
     """
     async with db.transaction() as tx:
-        # The user's row is written first: a change of password (which ends
-        # the sessions in its own transaction) commits wholly before or after.
+        # The user's row is written first: a change of password or a suspension
+        # (each ends the sessions in its own transaction) commits wholly before
+        # or after.
         still = await tx.execute(
-            'UPDATE "user" SET password = ? WHERE id = ? AND password = ?',
+            'UPDATE "user" SET password = ? WHERE id = ? AND password = ? AND suspended IS NULL',
             (new_hash or checked_hash, user_id, checked_hash),
         )
         if not still:
