@@ -9,13 +9,13 @@ from markupsafe import Markup
 
 from quart_flaskr.db import Database
 from quart_flaskr.db import Params
+from quart_flaskr.db import ReferenceGoneError
 from quart_flaskr.db import Row
 from quart_flaskr.models import likes
 from quart_flaskr.models import posts
 from quart_flaskr.models.images import Image
 from quart_flaskr.models.images import Variant
 from tests.helpers import another_connection
-from tests.helpers import CONSTRAINT_ERRORS
 
 
 async def test_a_post_saved_without_its_html_has_none_until_the_data_step(db: Database) -> None:
@@ -49,7 +49,7 @@ async def test_every_listing_and_a_post_say_which_posts_the_reader_likes(db: Dat
 
 
 async def test_a_post_by_nobody_is_refused_by_the_database(db: Database) -> None:
-    with pytest.raises(CONSTRAINT_ERRORS):
+    with pytest.raises(ReferenceGoneError):
         await posts.insert_post(db, 99, "Orphan", "no such author")
     assert [post.title for post in await posts.select_posts(db, limit=10)] == ["test title"]
 
