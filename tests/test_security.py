@@ -19,6 +19,7 @@ from quart.testing.app import LifespanError
 from werkzeug.datastructures import Headers
 
 from quart_flaskr import create_app
+from quart_flaskr import proxies
 from quart_flaskr.db import Database
 from quart_flaskr.db import SCHEMA_VERSION
 from quart_flaskr.db import SQLiteDatabase
@@ -673,3 +674,15 @@ async def test_a_session_holding_a_list_is_checked_each_time(
         assert await (await client.get("/notes")).get_data(as_text=True) == "[0]"
     assert len(checked) == 2
     assert await (await client.get("/note")).get_data(as_text=True) == "[0, 1]"
+
+
+async def test_trusted_proxies_pass_other_scopes_on_as_they_came() -> None:
+    """The lifespan (and a websocket, which the blog has none of) reads no forwarded header."""
+    seen: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope)
+
+    scope = {"type": "lifespan", "headers": [(b"x-forwarded-for", b"192.0.2.1")]}
+    await proxies.TrustedProxies(app, 1)(scope, None, None)  # type: ignore[arg-type]
+    assert seen == [scope] and seen[0] is scope
