@@ -92,12 +92,15 @@ async def keep_only(tx: Transaction, user_id: int, renew: Renewal | None) -> int
     renewed = await tx.execute(
         "UPDATE login_session SET id = ? WHERE id = ? AND user_id = ?", (new_id, kept, user_id)
     )
-    if not renewed and await tx.fetch_one(
-        "SELECT 1 FROM login_session WHERE id = ? AND user_id = ?", (new_id, user_id)
-    ) is None:
-        # Ended meanwhile (from another browser, by a reset or a suspension): what
-        # the request was to do is no longer this browser's to do.
-        raise SessionEndedError(kept)
+    if not renewed:
+        # Renewed already (kept under its new id), or ended meanwhile (from another
+        # browser, by a reset or a suspension): then what the request was to do is
+        # no longer this browser's to do.
+        found = await tx.fetch_one(
+            "SELECT 1 FROM login_session WHERE id = ? AND user_id = ?", (new_id, user_id)
+        )
+        if found is None:
+            raise SessionEndedError(kept)
     return await tx.execute(
         "DELETE FROM login_session WHERE user_id = ? AND id <> ?", (user_id, new_id)
     )
