@@ -24,7 +24,7 @@ from quart.cli import ScriptInfo
 from quart_flaskr import blog
 from quart_flaskr import paging
 from quart_flaskr.db import get_db
-from quart_flaskr.db.cli import run_command
+from quart_flaskr.db.cli import run_on_database
 from quart_flaskr.i18n import gettext
 from quart_flaskr.i18n import N_
 from quart_flaskr.login import current_user
@@ -137,17 +137,10 @@ async def restore(id: int) -> ResponseReturnValue:
 @pass_script_info
 def moderator_command(info: ScriptInfo, username: str, remove: bool) -> None:
     """Make USERNAME (exactly as registered) a moderator, or with --remove no longer one."""
-    app = info.load_app()
-
-    async def work() -> bool:
-        database = get_db(app)
-        async with app.app_context():
-            try:
-                return await moderation.set_moderator(database, username, not remove)
-            finally:
-                await database.close()
-
-    if not run_command(work()):
+    made = run_on_database(
+        info.load_app(), lambda database: moderation.set_moderator(database, username, not remove)
+    )
+    if not made:
         raise click.ClickException(f"There is no user {username!r}.")
     if remove:
         click.echo(f"{username} is no longer a moderator.")

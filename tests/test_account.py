@@ -381,6 +381,23 @@ async def test_log_out_everywhere_else(app: Quart, client: Client, auth: AuthAct
     assert await is_logged_in(client)
 
 
+def hold_until_both_arrive(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> None:
+    """Make ``module.name`` wait until two requests have called it: both were checked
+    (logged in, their forms read) before either writes."""
+    made = getattr(module, name)
+    arrived: list[None] = []
+    both = asyncio.Event()
+
+    async def once_both_are_checked(*args: Any) -> Any:
+        arrived.append(None)
+        if len(arrived) == 2:
+            both.set()
+        await both.wait()
+        return await made(*args)
+
+    monkeypatch.setattr(module, name, once_both_are_checked)
+
+
 @pytest.mark.parametrize(
     ("path", "form", "write"),
     (
@@ -408,19 +425,7 @@ async def test_a_renewal_sent_twice_at_once_renews_once(
     await auth.login()
     token = await csrf_token(client, "/account/sessions")
     again = replay_cookie(app, client)
-    module, name = write
-    made = getattr(module, name)
-    arrived: list[None] = []
-    both = asyncio.Event()
-
-    async def once_both_are_checked(*args: Any) -> Any:
-        arrived.append(None)
-        if len(arrived) == 2:
-            both.set()
-        await both.wait()
-        return await made(*args)
-
-    monkeypatch.setattr(module, name, once_both_are_checked)
+    hold_until_both_arrive(monkeypatch, *write)
     sent = {**form, "csrf_token": token}
     answers = await asyncio.gather(client.post(path, form=sent), again.post(path, form=sent))
     assert [answer.status_code for answer in answers] == [302, 302]
@@ -488,18 +493,7 @@ async def test_two_browsers_ending_each_other_at_once_leave_one(
     nothing and is logged out (it ended the first too, and no session was left)."""
     await auth.login()
     other = await logged_in(app)
-    end = sessions.delete_other_sessions
-    arrived: list[None] = []
-    both = asyncio.Event()
-
-    async def once_both_are_checked(*args: Any) -> Any:
-        arrived.append(None)
-        if len(arrived) == 2:
-            both.set()
-        await both.wait()
-        return await end(*args)
-
-    monkeypatch.setattr(sessions, "delete_other_sessions", once_both_are_checked)
+    hold_until_both_arrive(monkeypatch, sessions, "delete_other_sessions")
     tokens = [await csrf_token(browser, "/account/sessions") for browser in (client, other)]
     answers = await asyncio.gather(
         *(

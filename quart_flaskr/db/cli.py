@@ -46,7 +46,7 @@ def run_command(work: Coroutine[Any, Any, T]) -> T:
         raise click.ClickException(str(error)) from error
 
 
-def _run(app: Quart, work: Callable[[Database], Awaitable[T]]) -> T:
+def run_on_database(app: Quart, work: Callable[[Database], Awaitable[T]]) -> T:
     """Run ``work`` on the app's database within the app's context, then close the database."""
 
     async def main() -> T:
@@ -72,7 +72,7 @@ def init_db_command(info: ScriptInfo, force: bool) -> None:
         await database.reset()
         return True
 
-    if not _run(info.load_app(), work):
+    if not run_on_database(info.load_app(), work):
         raise click.ClickException(
             "The database already holds users and posts; init-db would erase them."
             " Run 'init-db --force' to erase it, or 'migrate' to upgrade it in place."
@@ -84,7 +84,7 @@ def init_db_command(info: ScriptInfo, force: bool) -> None:
 @pass_script_info
 def migrate_command(info: ScriptInfo) -> None:
     """Upgrade the database schema in place, keeping its data."""
-    start, end = _run(info.load_app(), Database.migrate)
+    start, end = run_on_database(info.load_app(), Database.migrate)
     if start == end:
         click.echo(f"The database is up to date (schema version {end}).")
     else:
@@ -101,7 +101,7 @@ def backup_command(info: ScriptInfo, target: str) -> None:
     # the backup before, and no file that would pass for one.
     partial = f"{target}.partial"
     try:
-        _run(info.load_app(), lambda database: backup_with_progress(database, partial))
+        run_on_database(info.load_app(), lambda database: backup_with_progress(database, partial))
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(partial)
@@ -166,7 +166,7 @@ def copy_db_command(info: ScriptInfo, target: str) -> None:
             await destination.close()
 
     try:
-        counts = _run(app, work)
+        counts = run_on_database(app, work)
     except CopyError as error:
         raise click.ClickException(str(error)) from error
     copied = ", ".join(f"{count} {table}" for table, count in counts.items())
