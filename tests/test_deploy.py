@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 import stat
 import time
 from collections.abc import Callable
@@ -14,11 +15,18 @@ from pathlib import Path
 
 import pytest
 
+from quart_flaskr.db import SCHEMA_VERSION
+from tests.harness.databases import old_database
 from tests.harness.http import Client
 from tests.harness.hypercorn import ROOT
 from tests.live import Deployment
+from tests.live import serve
 from tests.live import Server
+from tests.live import START_TIMEOUT
 from tests.live import StillRunningError
+from tests.live import STOP_TIMEOUT
+from tests.test_upgrade import PASSWORD
+from tests.test_upgrade import PREVIOUS_VERSION
 
 pytestmark = pytest.mark.slow
 
@@ -167,3 +175,54 @@ def test_refuses_to_start(
         assert message in server.stderr
     finally:
         server.kill()
+
+
+#: Posts of the previous release whose HTML and search terms a start makes: some
+#: seconds of work, so that a SIGTERM finds it under way.
+OLD_POSTS = 50_000
+_LEFT_TO_DO = "SELECT count(*) FROM post WHERE body_html IS NULL OR search_body IS NULL"
+
+
+def _posts_left(deployment: Deployment) -> int:
+    """The posts still without their HTML or search terms (all, before the schema step)."""
+    with deployment.read_only() as conn:
+        if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            return OLD_POSTS
+        return int(conn.execute(_LEFT_TO_DO).fetchone()[0])
+
+
+def test_sigterm_stops_a_start_that_brings_a_big_blog_up_to_date(
+    spoilt_instance: Deployment, tmp_path: Path
+) -> None:
+    _no_database(spoilt_instance)
+    old_database(
+        spoilt_instance.database,
+        PREVIOUS_VERSION,
+        user=[{"username": "writer", "password": PASSWORD}],
+        post=[
+            {"title": f"Old post {n}", "body": f"Number *{n}*.", "author_id": 1}
+            for n in range(1, OLD_POSTS + 1)
+        ],
+    )
+    server = Server(spoilt_instance, tmp_path)
+    try:
+        # SIGTERM once the first rows have their HTML: the data step is under way.
+        server.wait_until(
+            lambda: _posts_left(spoilt_instance) < OLD_POSTS, START_TIMEOUT, "upgrading rows"
+        )
+        server.send_signal(signal.SIGTERM)
+        seconds = server.wait_for_exit(STOP_TIMEOUT)
+        assert seconds is not None, f"still starting {STOP_TIMEOUT} s after SIGTERM"
+    finally:
+        server.kill()
+    assert server.process.returncode != 0
+    assert "Stopped by SIGTERM while bringing the database up to date" in server.stderr
+    # Stopped part way: what was done is kept, the rest is left for the next start.
+    assert 0 < _posts_left(spoilt_instance) < OLD_POSTS
+
+    with serve(spoilt_instance, tmp_path) as again:
+        assert _posts_left(spoilt_instance) == 0
+        page = Client(again.url).get(f"/{OLD_POSTS}")
+        assert page.status == 200
+        assert f"Number <em>{OLD_POSTS}</em>." in page.text
+        assert f'href="/{OLD_POSTS}"' in Client(again.url).get(f"/?q={OLD_POSTS}").text
