@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
+import threading
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -12,6 +15,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
@@ -22,6 +26,7 @@ from quart_flaskr.db import Database
 from quart_flaskr.db import DatabaseBusyError
 from quart_flaskr.db import DatabaseUnavailableError
 from quart_flaskr.db import get_db
+from quart_flaskr.db import Params
 from quart_flaskr.db import schema
 from quart_flaskr.db import SCHEMA_VERSION
 from quart_flaskr.db import SQLiteDatabase
@@ -35,6 +40,7 @@ from quart_flaskr.db.postgres import statement
 from quart_flaskr.db.postgres import to_pyformat
 from quart_flaskr.db.schema import load_postgres_migrations
 from quart_flaskr.deploy import deployment_problems
+from quart_flaskr.migrations import data
 from quart_flaskr.models import accounts
 from quart_flaskr.models import comments
 from quart_flaskr.models import images
@@ -337,6 +343,87 @@ async def test_a_write_moves_data_version_and_a_rate_limit_does_not(pg: Postgres
     finally:
         await other.close()
     assert await pg.data_version() > after
+
+
+async def test_a_statement_moves_data_version_once_whatever_its_triggers_write(
+    pg: PostgresDatabase,
+) -> None:
+    async def version() -> int:
+        row = await pg.fetch_one("SELECT version FROM data_version")
+        assert row is not None
+        return int(row[0])
+
+    alice = await users.insert_user(pg, "alice", "hash")
+    assert alice is not None
+    post_id = await posts.insert_post(pg, alice, "Title", "Body")
+    # Each comment's trigger updates its post's count: one move, not one a comment.
+    before = await version()
+    async with pg.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO comment (post_id, author_id, body, body_html)"
+            " SELECT ?, ?, 'Hi ' || n, '<p>Hi</p>' FROM generate_series(1, 50) AS n",
+            (post_id, alice),
+        )
+    assert await version() == before + 1
+    row = await pg.fetch_one("SELECT comment_count FROM post WHERE id = ?", (post_id,))
+    assert row is not None and row[0] == 50
+    # A rename rewrites the author's posts' search terms through a trigger too.
+    async with pg.transaction() as tx:
+        await tx.execute('UPDATE "user" SET username = ? WHERE id = ?', ("alicia", alice))
+    assert await version() == before + 2
+
+
+async def test_the_data_step_finds_the_rows_left_by_index_however_few(
+    pg: PostgresDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A few rows left of many, as when a stopped step resumes: no batch reads the whole table.
+
+    The planner, having counted how few are left, read the whole table for each
+    batch (and sorted it) rather than walk the primary key past the rows done.
+    """
+    async with pg.transaction() as tx:
+        await tx.execute(
+            'INSERT INTO "user" (username, password, username_key)'
+            " SELECT 'user' || n, 'hash', 'user' || n FROM generate_series(1, 3000) AS n"
+        )
+        await tx.execute(
+            "INSERT INTO post (author_id, title, body, body_html, search_title, search_author,"
+            " search_body) SELECT n % 3000 + 1, 'Post', 'Body', '<p>Body</p>', 'post', 'user',"
+            " 'body' FROM generate_series(1, 6000) AS n"
+        )
+        await tx.execute(
+            "INSERT INTO comment (post_id, author_id, body, body_html)"
+            " SELECT n, 1, 'Hi', '<p>Hi</p>' FROM generate_series(1, 6000) AS n"
+        )
+        for sql in (
+            "UPDATE post SET body_html = NULL, search_body = NULL WHERE id % 500 = 0",
+            "UPDATE comment SET body_html = '' WHERE id % 500 = 0",
+            'UPDATE "user" SET username_key = NULL WHERE id % 500 = 0',
+            'ANALYZE post; ANALYZE comment; ANALYZE "user"',
+        ):
+            await tx.execute(sql)
+    reads: list[tuple[str, Params]] = []
+    fetch_all = PostgresDatabase.fetch_all
+
+    async def recording(self: PostgresDatabase, sql: str, params: Params = ()) -> list[PostgresRow]:
+        reads.append((sql, params))
+        return await fetch_all(self, sql, params)
+
+    monkeypatch.setattr(PostgresDatabase, "fetch_all", recording)
+    await data.upgrade_data(pg)
+    monkeypatch.undo()
+
+    left = await pg.fetch_one(
+        "SELECT count(*) FILTER (WHERE body_html IS NULL OR search_body IS NULL) FROM post"
+    )
+    assert left is not None and left[0] == 0
+    batches = [(sql, params) for sql, params in reads if "ORDER BY" in sql]
+    assert len(batches) >= 8  # each of the four kinds' batches, and the last finding none
+    for sql, params in batches:
+        walked = re.search(r"FROM (\S+)", sql)
+        assert walked is not None
+        plan = "\n".join(row[0] for row in await pg.fetch_all(f"EXPLAIN {sql}", params))
+        assert f"Seq Scan on {walked.group(1)} " not in plan, f"{sql}\n{plan}"
 
 
 async def test_concurrent_registrations_of_one_name_on_two_hosts(pg: PostgresDatabase) -> None:
@@ -833,6 +920,46 @@ def test_a_backup_that_fails_leaves_a_file_that_was_there(tmp_path: Path) -> Non
     result = app.test_cli_runner().invoke(args=["backup", str(target)])
     assert result.exit_code == 1
     assert target.read_bytes() == b"yesterday's backup"
+
+
+def test_a_backup_stopped_by_sigterm_ends_its_pg_dump(postgres_url: str, tmp_path: Path) -> None:
+    """Its pg_dump would write on alone, into a partial file the next backup writes too."""
+    app = create_app(make_config(tmp_path, DATABASE_URL=postgres_url))
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["init-db"]).exit_code == 0
+    target = tmp_path / "yesterday.dump"
+    target.write_bytes(b"yesterday's backup")
+    signalled: list[int] = []
+
+    def stop_once_pg_dump_waits(blocker: psycopg.Connection[Any]) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            dumps = [p for p in psutil.Process().children() if p.name() == "pg_dump"]
+            if dumps:
+                signalled.extend(dump.pid for dump in dumps)
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+            time.sleep(0.05)
+        blocker.rollback()  # no pg_dump seen: let the backup end, and the test fail
+
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    # pg_dump waits for this lock: the backup is under way when SIGTERM comes.
+    with psycopg.connect(postgres_url) as blocker:
+        blocker.execute("LOCK TABLE post IN ACCESS EXCLUSIVE MODE")
+        stopper = threading.Thread(target=stop_once_pg_dump_waits, args=(blocker,))
+        stopper.start()
+        try:
+            result = runner.invoke(args=["backup", str(target)])
+        finally:
+            stopper.join()
+            signal.signal(signal.SIGTERM, previous)
+            blocker.rollback()
+    assert signalled, "no pg_dump started"
+    assert result.exit_code == 1, result.output
+    assert result.output == "Error: Stopped by SIGTERM while running backup.\n"
+    assert not any(psutil.pid_exists(pid) for pid in signalled)
+    assert target.read_bytes() == b"yesterday's backup"
+    assert not (tmp_path / "yesterday.dump.partial").exists()
 
 
 def test_init_db_on_postgresql_refuses_to_erase_data(postgres_url: str, tmp_path: Path) -> None:

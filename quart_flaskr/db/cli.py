@@ -28,6 +28,8 @@ from quart_flaskr.db.interface import Database
 from quart_flaskr.db.interface import DatabaseUnavailableError
 from quart_flaskr.db.schema import SchemaError
 from quart_flaskr.progress import Progress
+from quart_flaskr.stopping import stoppable
+from quart_flaskr.stopping import StoppedError
 
 T = TypeVar("T")
 
@@ -39,10 +41,16 @@ BACKUP_POLL = 1.0
 def run_command(work: Coroutine[Any, Any, T]) -> T:
     """Run a command's work; a database that cannot answer (down, unreachable, no such
     database or role) or whose schema this release cannot use ends the command with its
-    message, not a traceback."""
+    message, not a traceback. SIGTERM or Ctrl-C cancels the work, which undoes what it must
+    (see ``stopping.py``), and ends the command with a message saying so."""
+
+    async def stoppable_work() -> T:
+        async with stoppable(f"running {click.get_current_context().info_name}"):
+            return await work
+
     try:
-        return asyncio.run(work)
-    except (DatabaseUnavailableError, SchemaError) as error:
+        return asyncio.run(stoppable_work())
+    except (DatabaseUnavailableError, SchemaError, StoppedError) as error:
         raise click.ClickException(str(error)) from error
 
 

@@ -15,7 +15,7 @@ from quart_flaskr.db.interface import Database
 from quart_flaskr.db.interface import no_data_upgrade
 from quart_flaskr.db.schema import check_schema
 from quart_flaskr.db.sqlite import SQLiteDatabase
-from quart_flaskr.startup import stoppable
+from quart_flaskr.stopping import stoppable
 
 _EXTENSION = "quart_flaskr.db"
 _DATA_VERSION = "quart_flaskr_data_version"
@@ -81,7 +81,10 @@ def init_app(
     @app.before_serving
     async def open_database() -> None:
         try:
-            async with stoppable("bringing the database up to date"):
+            async with stoppable(
+                "bringing the database up to date",
+                "the next start goes on from where this one stopped.",
+            ):
                 await check_schema(database)
         except BaseException:
             # Quart skips after_serving when start-up fails; an open

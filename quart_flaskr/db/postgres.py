@@ -611,7 +611,13 @@ class PostgresDatabase(Database):
             stderr=asyncio.subprocess.PIPE,
             env=environment,
         )
-        _, errors = await process.communicate()
+        try:
+            _, errors = await process.communicate()
+        except BaseException:
+            # Cancelled (the command stopped): pg_dump must not write on alone.
+            process.kill()
+            await process.wait()
+            raise
         if process.returncode != 0:
             raise DatabaseUnavailableError(
                 f"pg_dump of {self.location} failed: {errors.decode(errors='replace').strip()}"

@@ -1,4 +1,4 @@
-"""A stop signal cancels the start-up it comes in, and nothing else."""
+"""A stop signal cancels the work it comes in, and nothing else."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from quart_flaskr.startup import SIGNALS
-from quart_flaskr.startup import StartStoppedError
-from quart_flaskr.startup import stoppable
+from quart_flaskr.stopping import SIGNALS
+from quart_flaskr.stopping import stoppable
+from quart_flaskr.stopping import StoppedError
 
 
 def _ignored(signum: int, frame: object) -> None:
@@ -39,16 +39,20 @@ def current_handlers() -> dict[int, object]:
 @pytest.mark.parametrize("signum", SIGNALS, ids=lambda signum: signal.Signals(signum).name)
 async def test_a_signal_stops_the_block(handlers: dict[int, object], signum: int) -> None:
     reached = []
-    with pytest.raises(StartStoppedError) as stopped:
-        async with stoppable("doing a long job"):
+    with pytest.raises(StoppedError) as stopped:
+        async with stoppable("doing a long job", "the next one goes on from there."):
             os.kill(os.getpid(), signum)
             await asyncio.sleep(30)
             reached.append("the end")
+    name = signal.Signals(signum).name
     assert str(stopped.value) == (
-        f"Stopped by {signal.Signals(signum).name} while doing a long job: the next start"
-        " goes on from where this one stopped."
+        f"Stopped by {name} while doing a long job: the next one goes on from there."
     )
     assert reached == []
+    with pytest.raises(StoppedError, match=f"^Stopped by {name} while copying[.]$"):
+        async with stoppable("copying"):
+            os.kill(os.getpid(), signum)
+            await asyncio.sleep(30)
     assert current_handlers() == handlers
     # The task goes on uncancelled: it can still wait and close what it opened.
     task = asyncio.current_task()
