@@ -151,7 +151,9 @@ def test(args: argparse.Namespace) -> None:
     run(BIN / "mypy")
     run(BIN / "coverage", "erase")
     run(BIN / "coverage", "run", "-m", "pytest", *args.pytest_args)
-    run(BIN / "coverage", "report")
+    # A part of the suite (any pytest argument: -m "not slow", a file) covers a part of
+    # the package: its coverage is shown, the 100% gate is the whole suite's.
+    run(BIN / "coverage", "report", *(["--fail-under=0"] if args.pytest_args else []))
 
 
 def screenshots(args: argparse.Namespace) -> None:
