@@ -23,6 +23,7 @@ from quart_flaskr import paging
 from quart_flaskr import routing
 from quart_flaskr.db import get_db
 from quart_flaskr.db import request_data_version
+from quart_flaskr.forms import is_text
 from quart_flaskr.forms import read_form
 from quart_flaskr.forms import typed_lines
 from quart_flaskr.i18n import gettext
@@ -82,6 +83,16 @@ def normalise_tag(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).lower().split())
 
 
+#: The most characters of a tag a message quotes: a field of 250,000 is not said back whole.
+QUOTED_MAX = 40
+
+
+def quoted(tag: str) -> str:
+    """A tag in quotes for a message, as it reads (an emoji of several characters as one)."""
+    shown = tag if len(tag) <= QUOTED_MAX else tag[: QUOTED_MAX - 1] + "…"
+    return f"'{shown}'"
+
+
 def parse_tags(text: str) -> tuple[list[str], str | None]:
     """The tags in a comma-separated list, and what is wrong with them, if anything."""
     names: list[str] = []
@@ -94,7 +105,7 @@ def parse_tags(text: str) -> tuple[list[str], str | None]:
                 "Tags must be at most %(num)d character: %(tag)s is longer.",
                 "Tags must be at most %(num)d characters: %(tag)s is longer.",
                 TAG_MAX,
-                tag=repr(name),
+                tag=quoted(name),
             )
         if not any(char.isalnum() for char in name) or not all(
             unicodedata.category(char)[0] in "LMN" or char in TAG_PUNCTUATION for char in name
@@ -102,7 +113,7 @@ def parse_tags(text: str) -> tuple[list[str], str | None]:
             return [], gettext(
                 "Tags may hold letters, digits, spaces and - _ . + # only,"
                 " and at least one letter or digit: %(tag)s does not.",
-                tag=repr(name),
+                tag=quoted(name),
             )
         names.append(name)
         # Checked as they come: a field of thousands of tags stops here.
@@ -120,6 +131,8 @@ async def _listing(
 ) -> ResponseReturnValue:
     """A page of posts, newest first, or best match first for a search (``?q=``)."""
     search = request.args.get("q", "").strip() or None
+    if search is not None and not is_text(search):
+        abort(400, gettext("The search holds characters that are not valid text."))
     if search is not None and len(search) > SEARCH_MAX:
         abort(
             400,
@@ -173,9 +186,9 @@ async def tag(name: str) -> ResponseReturnValue:
     """Show the posts with a tag, most recent first."""
     normal = normalise_tag(name)
     return await _listing(
-        gettext("Tagged %(tag)s", tag=repr(normal)),
+        gettext("Tagged %(tag)s", tag=quoted(normal)),
         tag=normal,
-        unknown_tag=gettext("No post is tagged %(tag)s.", tag=repr(name)),
+        unknown_tag=gettext("No post is tagged %(tag)s.", tag=quoted(name)),
     )
 
 
@@ -238,7 +251,7 @@ async def _read_post_form() -> tuple[PostForm, list[str], str | None]:
         "remove_image" in await request.form,
     )
     names, error = parse_tags(form.tags)
-    if not form.title:
+    if not form.title.strip():
         error = gettext("Title is required.")
     elif len(form.title) > TITLE_MAX:
         error = ngettext(

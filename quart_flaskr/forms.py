@@ -86,12 +86,17 @@ async def read_form(*names: str) -> dict[str, str]:
         )
     values = {name: form[name] for name in names}
     for name, value in values.items():
-        if "\x00" in value or (name not in ANY_CHARACTER_FIELDS and _NOT_TEXT.search(value)):
+        if "\x00" in value if name in ANY_CHARACTER_FIELDS else not is_text(value):
             abort(
                 400,
                 gettext("The field %(name)s holds characters that are not valid text.", name=name),
             )
     return values
+
+
+def is_text(value: str) -> bool:
+    """Whether ``value`` holds only what people type: no NUL, no character of ``_NOT_TEXT``."""
+    return "\x00" not in value and _NOT_TEXT.search(value) is None
 
 
 def typed_lines(text: str) -> str:

@@ -39,6 +39,8 @@ T = TypeVar("T")
 #: The widths, in pixels, of the smaller copies made of each still image:
 #: phones (1x to 3x), tablets and laptops, a desktop's column at 1.5x.
 VARIANT_WIDTHS = (480, 960, 1440)
+#: The most pixels WebP holds on a side.
+WEBP_MAX_SIDE = 16383
 #: The most pixels an image may have (``MAX_IMAGE_PIXELS`` by default): a 24-
 #: megapixel phone photo, or 36 from a camera, but not a small file that
 #: decodes to gigabytes. Pillow's own check (89 million) stays on behind it.
@@ -237,15 +239,24 @@ def _variants(image: Image.Image, kind: str) -> tuple[Variant, ...]:
         colour.info.pop("icc_profile", None)
     made: list[Variant] = []
     source = colour
-    for width in sorted({min(width, image.width) for width in VARIANT_WIDTHS}, reverse=True):
+    widths = sorted({min(width, image.width) for width in VARIANT_WIDTHS}, reverse=True)
+    # A picture too tall for WebP at its widest copy's width (a long screenshot) has
+    # no WebP copies: browsers that take WebP would get only the narrower ones.
+    webp = _height_at(image, widths[0]) <= WEBP_MAX_SIDE
+    for width in widths:
         if width < source.width:
-            height = max(1, round(image.height * width / image.width))
+            height = _height_at(image, width)
             source = source.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
-        if kind != "webp" or width < image.width:
+        if webp and (kind != "webp" or width < image.width):
             made.append(Variant("webp", width, _encode(source, "webp")))
         if fallback is not None and width < image.width:
             made.append(Variant(fallback, width, _encode(source, fallback)))
     return tuple(made)
+
+
+def _height_at(image: Image.Image, width: int) -> int:
+    """The height of a copy of ``image`` ``width`` pixels wide, its shape kept."""
+    return max(1, round(image.height * width / image.width))
 
 
 def _has_alpha(image: Image.Image) -> bool:

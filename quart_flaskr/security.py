@@ -398,8 +398,8 @@ def check_host(context: RequestContext) -> None:
 def refuse_nul_in_path(path: str) -> None:
     """400 for a NUL character in the path: no name the blog stores holds one.
 
-    Forms refuse it field by field (``forms.read_form``), and a search takes
-    it as a space; PostgreSQL cannot even compare text with it, so a path
+    Forms refuse it field by field (``forms.read_form``), and searches
+    (``?q=``) as well; PostgreSQL cannot even compare text with it, so a path
     (a tag's name) holding one is refused before any view looks it up.
     """
     if "\x00" in path:

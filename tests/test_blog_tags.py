@@ -141,6 +141,26 @@ def test_parse_tags_keeps_every_tag_up_to_the_limits(text: str, names: list[str]
 
 
 TOO_LONG = "X" * (TAG_MAX + 1)
+
+
+@pytest.mark.parametrize(
+    ("tags", "quoted"),
+    (
+        # An emoji of several characters reads as one, not as Python's escapes.
+        ("👨\u200d👩\u200d👧" * 12, "'" + ("👨\u200d👩\u200d👧" * 12)[:39] + "…'"),
+        ("x" * 250_000, "'" + "x" * 39 + "…'"),
+        ("c" * 33, "'" + "c" * 33 + "'"),
+    ),
+)
+def test_a_tag_too_long_is_quoted_as_it_reads_and_at_most_40_characters(
+    tags: str, quoted: str
+) -> None:
+    assert parse_tags(tags) == (
+        [],
+        f"Tags must be at most 32 characters: {quoted} is longer.",
+    )
+
+
 TOO_MANY = ",".join(f"t{number}" for number in range(TAGS_MAX + 1))
 
 

@@ -85,6 +85,8 @@ async def test_a_post_is_stored_with_its_html(
     ("title", "body", "message"),
     (
         ("", "", "Title is required."),
+        # Spaces of any kind, a tab: nothing to show as the post's link.
+        (" \t\u3000\u00a0", "", "Title is required."),
         ("x" * 201, "", "Title must be at most 200 characters."),
         ("t", "x" * 20_001, "Body must be at most 20000 characters."),
     ),

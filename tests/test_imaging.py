@@ -73,6 +73,41 @@ def test_variants_are_never_wider_than_the_picture(
     assert opened(picture.data).format == opened(upload).format
 
 
+@pytest.mark.parametrize(
+    ("size", "made"),
+    (
+        # A long phone screenshot: 17,000 pixels high at 1,080 wide, more than WebP
+        # holds on a side; its own kind at each width below it, as any picture.
+        ((1080, 17000), [("png", 960), ("png", 480)]),
+        ((1, 16384), []),
+        # As tall as WebP goes at its widest copy's width.
+        (
+            (1000, 16383),
+            [("webp", 1000), ("webp", 960), ("png", 960), ("webp", 480), ("png", 480)],
+        ),
+        (
+            (2000, 22000),
+            [
+                ("webp", 1440),
+                ("png", 1440),
+                ("webp", 960),
+                ("png", 960),
+                ("webp", 480),
+                ("png", 480),
+            ],
+        ),
+    ),
+)
+def test_a_picture_too_tall_for_webp_has_no_webp_copies(
+    size: tuple[int, int], made: list[tuple[str, int]]
+) -> None:
+    upload = pictures.encoded(Image.new("RGB", size, "white"), "png")
+    picture = imaging.process_upload(upload, "png", 50_000_000)
+    assert (picture.width, picture.height) == size
+    assert [(variant.kind, variant.width) for variant in picture.variants] == made
+    assert imaging.process_stored(picture.data, "png", 50_000_000).variants == picture.variants
+
+
 def test_lossless_webp_stays_lossless() -> None:
     lossless = imaging.process_upload(pictures.webp(64, 48, lossless=True), "webp", MAX_PIXELS)
     lossy = imaging.process_upload(pictures.webp(64, 48), "webp", MAX_PIXELS)
