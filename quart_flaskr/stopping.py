@@ -13,16 +13,24 @@ as well, through the event loop.
 An operator's command (``db/cli.py``) runs the same way: stopped, it undoes
 what it must (a backup's ``pg_dump`` is ended and its partial file removed)
 and ends with the message, instead of dying where it stood.
+
+A second signal while the work is still being undone ends the process at
+once, as the signal would have without this module: an operator pressing
+Ctrl-C again does not wait. A signal the process ignored (``SIG_IGN``, as a
+shell starts a job in the background) stays ignored.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import os
 import signal
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import FrameType
+from typing import Any
 
 #: The signals that stop a server: systemd's and a terminal's.
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -30,6 +38,38 @@ SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 class StoppedError(Exception):
     """A stop signal came while the work ran: it was cancelled."""
+
+
+@dataclasses.dataclass
+class _Block:
+    """A :func:`stoppable` block running: its task, and the signal that stopped it."""
+
+    task: asyncio.Task[Any]
+    loop: asyncio.AbstractEventLoop
+    stopped_by: signal.Signals | None = None
+    running: bool = True
+
+    def cancel(self) -> None:
+        # Not once the block has ended: the task has gone on to other things.
+        if self.running:
+            self.task.cancel()
+
+
+#: The blocks running, in every task of the main thread; the signals' handlers from
+#: before the first of them began, put back when the last ends.
+_running: list[_Block] = []
+_previous: dict[int, Any] = {}
+
+
+def _handle(signum: int, frame: FrameType | None) -> None:
+    if any(block.stopped_by is not None for block in _running):
+        # Stopped already, and asked again: end now, as the signal itself would.
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    for block in _running:
+        block.stopped_by = signal.Signals(signum)
+        block.loop.call_soon_threadsafe(block.cancel)
 
 
 @asynccontextmanager
@@ -46,31 +86,28 @@ async def stoppable(what: str, then: str = "") -> AsyncIterator[None]:
         # in a thread of its own) the block runs as it would without.
         yield
         return
-    loop = asyncio.get_running_loop()
-    received: list[signal.Signals] = []
-    running = True
-
-    def cancel() -> None:
-        # Not once the block has ended: the task has gone on to other things.
-        if running:
-            task.cancel()
-
-    def handle(signum: int, frame: FrameType | None) -> None:
-        received.append(signal.Signals(signum))
-        loop.call_soon_threadsafe(cancel)
-
-    previous = {signum: signal.getsignal(signum) for signum in SIGNALS}
-    for signum in SIGNALS:
-        signal.signal(signum, handle)
+    block = _Block(task, asyncio.get_running_loop())
+    if not _running:
+        for signum in SIGNALS:
+            handler = signal.getsignal(signum)
+            if handler is not signal.SIG_IGN:
+                _previous[signum] = handler
+                signal.signal(signum, _handle)
+    _running.append(block)
     try:
         yield
     except asyncio.CancelledError:
-        if not received:
+        if block.stopped_by is None:
             raise
         task.uncancel()
-        message = f"Stopped by {received[0].name} while {what}" + (f": {then}" if then else ".")
+        message = f"Stopped by {block.stopped_by.name} while {what}" + (
+            f": {then}" if then else "."
+        )
         raise StoppedError(message) from None
     finally:
-        running = False
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        block.running = False
+        _running.remove(block)
+        if not _running:
+            for number, handler in _previous.items():
+                signal.signal(number, handler)
+            _previous.clear()

@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 
+from quart_flaskr import stopping
 from quart_flaskr.stopping import SIGNALS
 from quart_flaskr.stopping import stoppable
 from quart_flaskr.stopping import StoppedError
@@ -107,3 +111,111 @@ def test_outside_the_main_thread_signals_are_left_alone(handlers: dict[int, obje
     thread.start()
     thread.join()
     assert seen == [handlers]
+
+
+async def test_blocks_of_several_tasks_are_all_stopped_and_end_in_any_order(
+    handlers: dict[int, object],
+) -> None:
+    """As hosts starting together in one process do: the handlers go back once all have ended."""
+    first_in = asyncio.Event()
+    results: dict[str, str] = {}
+
+    async def block(name: str, enter_after: asyncio.Event | None, wait: float) -> None:
+        if enter_after is not None:
+            await enter_after.wait()
+        try:
+            async with stoppable(f"starting {name}"):
+                first_in.set()
+                await asyncio.sleep(wait)
+            results[name] = "ended"
+        except StoppedError as stopped:
+            results[name] = str(stopped)
+
+    # The first in ends first: the other's handlers stay until it ends too.
+    inner = asyncio.create_task(block("inner", first_in, 0.2))
+    await block("outer", None, 0.05)
+    assert current_handlers() != handlers
+    await inner
+    assert results == {"outer": "ended", "inner": "ended"}
+    assert current_handlers() == handlers
+
+    # One signal stops every block running.
+    first_in.clear()
+    both = [
+        asyncio.create_task(block("a", None, 30)),
+        asyncio.create_task(block("b", first_in, 30)),
+    ]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    os.kill(os.getpid(), signal.SIGTERM)
+    await asyncio.gather(*both)
+    assert results["a"] == "Stopped by SIGTERM while starting a."
+    assert results["b"] == "Stopped by SIGTERM while starting b."
+    assert current_handlers() == handlers
+
+
+async def test_an_ignored_signal_stays_ignored(handlers: dict[int, object]) -> None:
+    """As a shell starts a job in the background: Ctrl-C in the terminal is not for it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    async with stoppable("starting"):
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) is not handlers[signal.SIGTERM]
+        os.kill(os.getpid(), signal.SIGINT)
+        await asyncio.sleep(0.05)
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    assert signal.getsignal(signal.SIGTERM) is handlers[signal.SIGTERM]
+
+
+#: Work whose undoing takes long, stopped twice: the second signal ends the process.
+_STOPPED_TWICE = """
+import asyncio, os, signal, sys
+from quart_flaskr.stopping import stoppable
+
+async def main():
+    async with stoppable("working"):
+        try:
+            os.kill(os.getpid(), signal.{name})
+            await asyncio.sleep(30)
+        finally:
+            print("undoing", flush=True)
+            os.kill(os.getpid(), signal.{name})
+            await asyncio.sleep(30)
+            print("undone", flush=True)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("signum", SIGNALS, ids=lambda signum: signal.Signals(signum).name)
+def test_a_second_signal_while_undoing_ends_the_process_at_once(signum: int) -> None:
+    name = signal.Signals(signum).name
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", _STOPPED_TWICE.format(name=name)],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+    assert done.returncode == -signum, done.stderr
+    assert done.stdout == "undoing\n"
+    assert time.monotonic() - started < 10
+
+
+async def test_the_second_signal_is_sent_again_with_its_default_action(
+    handlers: dict[int, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the process above sees, from inside: the signal's own action, then the signal."""
+    sent: list[tuple[int, object]] = []
+    monkeypatch.setattr(
+        os, "kill", lambda pid, signum: sent.append((signum, signal.getsignal(signum)))
+    )
+    with pytest.raises(StoppedError):
+        async with stoppable("working"):
+            stopping._handle(signal.SIGTERM, None)
+            try:
+                await asyncio.sleep(30)
+            finally:
+                stopping._handle(signal.SIGINT, None)
+    assert sent == [(signal.SIGINT, signal.SIG_DFL)]
+    assert current_handlers() == handlers

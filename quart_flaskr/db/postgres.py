@@ -615,7 +615,8 @@ class PostgresDatabase(Database):
             _, errors = await process.communicate()
         except BaseException:
             # Cancelled (the command stopped): pg_dump must not write on alone.
-            process.kill()
+            with contextlib.suppress(ProcessLookupError):  # it has just ended
+                process.kill()
             await process.wait()
             raise
         if process.returncode != 0:
