@@ -158,7 +158,11 @@ def _refusal(error: UnicodeEncodeError) -> str:
     if reason == "spaces":
         return gettext("Username cannot contain spaces.")
     if reason == "bidi_rule":
-        return gettext("Username cannot mix right-to-left and left-to-right characters.")
+        # RFC 5893's Bidi rule, as a person can follow it.
+        return gettext(
+            "Username with right-to-left characters must begin with a right-to-left letter,"
+            " end with a letter or digit, and hold no left-to-right letters."
+        )
     char = error.object[error.start]
     shown = f"{char} " if char.isprintable() else ""
     return gettext(

@@ -76,6 +76,10 @@ SLASH_OR_DOTS = (
     " it is the last part of your profile page's address."
 )
 MIXED = "Username cannot mix letters of different scripts"
+BIDI = (
+    "Username with right-to-left characters must begin with a right-to-left letter,"
+    " end with a letter or digit, and hold no left-to-right letters."
+)
 
 
 @pytest.mark.parametrize(
@@ -126,10 +130,10 @@ MIXED = "Username cannot mix letters of different scripts"
             "victim\ue000",
             "Username cannot contain (U+E000): use letters, digits and ASCII punctuation.",
         ),
-        (
-            "\u05e9\u05dc\u05d5\u05dd-",
-            "Username cannot mix right-to-left and left-to-right characters.",
-        ),
+        ("\u05e9\u05dc\u05d5\u05dd-", BIDI),
+        # Arabic-Indic digits alone: no letter to begin with (RFC 5893's first rule).
+        ("\u0661\u0662\u0663", BIDI),
+        ("1\u05d0", BIDI),
         ("\ufb03" * 11, "Username must be at most 32 characters."),
         ("", "Username is required."),
         ("ann/lee", SLASH_OR_DOTS),
