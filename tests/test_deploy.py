@@ -208,6 +208,8 @@ def test_sigterm_stops_a_start_that_brings_a_big_blog_up_to_date(
             for n in range(1, OLD_POSTS + 1)
         ],
     )
+    # Private, as init-db makes it: the tests after this one check the deployment's safety.
+    spoilt_instance.database.chmod(0o600)
     server = Server(spoilt_instance, tmp_path)
     try:
         # SIGTERM once the first rows have their HTML: the data step is under way.

@@ -171,6 +171,9 @@ _STOPPED_TWICE = """
 import asyncio, os, signal, sys
 from quart_flaskr.stopping import stoppable
 
+# As a terminal starts it (a job a shell runs in the background ignores SIGINT).
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 async def main():
     async with stoppable("working"):
         try:
