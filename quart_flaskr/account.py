@@ -78,12 +78,8 @@ async def profile(username: str) -> ResponseReturnValue:
         author_id=found.user.id,
         data_version=request_data_version,
     )
-    name = found.user.username
-
-    def url_for_page(page: int) -> str:
-        return url_for("account.profile", username=name, page=page if page > 1 else None)
-
-    page = paging.make_page(listed, number, per_page, url_for_page)
+    first_url = url_for("account.profile", username=found.user.username)
+    page = paging.make_page(listed, number, per_page, first_url)
     return await render_template("account/profile.html", profile=found, page=page, posts=page.items)
 
 

@@ -126,10 +126,15 @@ def parse_tags(text: str) -> tuple[list[str], str | None]:
     return names, None
 
 
-async def _listing(
-    title: str, *, tag: str | None = None, unknown_tag: str = ""
-) -> ResponseReturnValue:
-    """A page of posts, newest first, or best match first for a search (``?q=``)."""
+async def _tag_shown_or_404(name: str) -> None:
+    """:raise 404: when no post readers are shown carries the tag ``name`` (as the URL gives it)."""
+    if not await tags.is_tag_shown(get_db(), normalise_tag(name)):
+        abort(404, gettext("No post is tagged %(tag)s.", tag=quoted(name)))
+
+
+async def _listing(tag_name: str | None = None) -> ResponseReturnValue:
+    """A page of posts, newest first, or best match first for a search (``?q=``); only
+    those with the tag ``tag_name`` (as the URL gives it) when given."""
     search = request.args.get("q", "").strip() or None
     if search is not None and not is_text(search):
         abort(400, gettext("The search holds characters that are not valid text."))
@@ -142,6 +147,7 @@ async def _listing(
                 SEARCH_MAX,
             ),
         )
+    tag = None if tag_name is None else normalise_tag(tag_name)
     number = paging.page_number()
     per_page = current_app.config["POSTS_PER_PAGE"]
     found = await posts.select_posts(
@@ -155,19 +161,18 @@ async def _listing(
     )
     # A tag no post carries is deleted, and one only posts of suspended authors
     # carry is not shown: only a listing of nothing asks which.
-    if tag is not None and not found and not await tags.is_tag_shown(get_db(), tag):
-        abort(404, unknown_tag)
+    if not found and tag_name is not None:
+        await _tag_shown_or_404(tag_name)
     args: dict[str, Any] = {} if tag is None else {"name": tag}
-
-    def url_for_page(page: int) -> str:
-        return routing.url_for(
-            request.endpoint or "blog.index", **args, q=search, page=page if page > 1 else None
-        )
-
-    page = paging.make_page(found, number, per_page, url_for_page)
+    first_url = routing.url_for(request.endpoint or "blog.index", **args, q=search)
+    page = paging.make_page(found, number, per_page, first_url)
+    # Made here once (the page shows its title twice), and only the one shown.
     if search is not None:
-        # Made here once: the page shows its title twice.
         title = gettext("Search: %(search)s", search=search)
+    elif tag is not None:
+        title = gettext("Tagged %(tag)s", tag=quoted(tag))
+    else:
+        title = gettext("Posts")
     return await render_template(
         "blog/index.html", title=title, page=page, posts=page.items, search=search
     )
@@ -177,19 +182,14 @@ async def _listing(
 @cached_page
 async def index() -> ResponseReturnValue:
     """Show the posts, most recent first, a page at a time; ``?q=`` searches them."""
-    return await _listing(gettext("Posts"))
+    return await _listing()
 
 
 @bp.route("/tag/<name>")
 @cached_page
 async def tag(name: str) -> ResponseReturnValue:
     """Show the posts with a tag, most recent first."""
-    normal = normalise_tag(name)
-    return await _listing(
-        gettext("Tagged %(tag)s", tag=quoted(normal)),
-        tag=normal,
-        unknown_tag=gettext("No post is tagged %(tag)s.", tag=quoted(name)),
-    )
+    return await _listing(name)
 
 
 async def render_post_page(id: int, comment: str = "") -> str:

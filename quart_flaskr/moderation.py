@@ -76,10 +76,7 @@ async def index() -> ResponseReturnValue:
         db, limit=LOG_PER_PAGE + 1, offset=paging.offset(number, LOG_PER_PAGE)
     )
 
-    def url_for_page(page: int) -> str:
-        return url_for("moderation.index", page=page if page > 1 else None)
-
-    page = paging.make_page(entries, number, LOG_PER_PAGE, url_for_page)
+    page = paging.make_page(entries, number, LOG_PER_PAGE, url_for("moderation.index"))
     return await render_template(
         "moderation/index.html",
         suspended=await moderation.select_suspended(db),

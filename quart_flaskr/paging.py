@@ -4,7 +4,6 @@ query parameters a page is made from."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -12,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 from typing import Generic
 from typing import TypeVar
+from urllib.parse import quote_plus
 from urllib.parse import unquote_plus
-from urllib.parse import urlencode
 
 from quart import abort
 from quart import request
@@ -60,7 +59,8 @@ def page_query() -> str:
     """The request's query string as far as its page depends on it: those of ``PARAMETERS``
     it has, each with its first value (the one views read), url-encoded; "" for none."""
     args = request.args
-    return urlencode([(name, args[name]) for name in PARAMETERS if name in args])
+    # The names need no escaping; each value is escaped as urlencode would.
+    return "&".join(f"{name}={quote_plus(args[name])}" for name in PARAMETERS if name in args)
 
 
 def raw_page_query(raw: bytes) -> bytes | None:
@@ -159,10 +159,17 @@ def offset(number: int, per_page: int) -> int:
     return (number - 1) * per_page
 
 
-def make_page(
-    found: Sequence[T], number: int, per_page: int, url_for_page: Callable[[int], str]
-) -> Page[T]:
+def page_url(first: str, number: int) -> str:
+    """Page ``number``'s URL, from the first page's (the listing's own URL, with no page)."""
+    if number == 1:
+        return first
+    return f"{first}{'&' if '?' in first else '?'}page={number}"
+
+
+def make_page(found: Sequence[T], number: int, per_page: int, first_url: str) -> Page[T]:
     """A page from up to ``per_page + 1`` items: the extra one only shows that a next page exists.
+
+    ``first_url``: the listing's first page's URL, from which the others' are made.
 
     :raise 404: when a page after the first has nothing on it
     """
@@ -174,7 +181,7 @@ def make_page(
     return Page(
         items=found[:per_page],
         number=number,
-        url=url_for_page(number),
-        previous_url=url_for_page(number - 1) if number > 1 else None,
-        next_url=url_for_page(number + 1) if len(found) > per_page else None,
+        url=page_url(first_url, number),
+        previous_url=page_url(first_url, number - 1) if number > 1 else None,
+        next_url=page_url(first_url, number + 1) if len(found) > per_page else None,
     )

@@ -10,6 +10,7 @@ from quart_flaskr.db import Database
 from quart_flaskr.paging import make_page
 from quart_flaskr.paging import offset
 from quart_flaskr.paging import page_number
+from quart_flaskr.paging import page_url
 from quart_flaskr.paging import raw_page_query
 from tests.helpers import add_posts
 from tests.helpers import AuthActions
@@ -21,21 +22,17 @@ from tests.helpers import titles
 NO_SUCH_PAGE = "There is no such page: pages are numbered 1, 2, 3 and on."
 
 
-def url_for_page(number: int) -> str:
-    return f"/p{number}"
-
-
 @pytest.mark.parametrize(
     ("found", "number", "items", "previous_url", "next_url"),
     (
         # One more than a page: the extra item only shows that there is a next page.
-        (range(6), 1, range(5), None, "/p2"),
+        (range(6), 1, range(5), None, "/list?page=2"),
         # Exactly a page: no next page to link to.
         (range(5), 1, range(5), None, None),
         (range(4), 1, range(4), None, None),
-        (range(6), 2, range(5), "/p1", "/p3"),
-        (range(1), 2, range(1), "/p1", None),
-        (range(5), 3, range(5), "/p2", None),
+        (range(6), 2, range(5), "/list", "/list?page=3"),
+        (range(1), 2, range(1), "/list", None),
+        (range(5), 3, range(5), "/list?page=2", None),
         # An empty listing still has its first page.
         (range(0), 1, range(0), None, None),
     ),
@@ -43,18 +40,32 @@ def url_for_page(number: int) -> str:
 def test_make_page(
     found: range, number: int, items: range, previous_url: str | None, next_url: str | None
 ) -> None:
-    page = make_page(found, number, 5, url_for_page)
+    page = make_page(found, number, 5, "/list")
     assert list(page.items) == list(items)
     assert page.number == number
-    assert page.url == f"/p{number}"
+    assert page.url == ("/list" if number == 1 else f"/list?page={number}")
     assert page.previous_url == previous_url
     assert page.next_url == next_url
+
+
+@pytest.mark.parametrize(
+    ("first", "number", "expected"),
+    (
+        ("/tag/a%20b", 1, "/tag/a%20b"),
+        ("/tag/a%20b", 2, "/tag/a%20b?page=2"),
+        # A search's pages keep its words, the page number after them.
+        ("/?q=cats+%26+dogs", 1, "/?q=cats+%26+dogs"),
+        ("/?q=cats+%26+dogs", 12, "/?q=cats+%26+dogs&page=12"),
+    ),
+)
+def test_page_url(first: str, number: int, expected: str) -> None:
+    assert page_url(first, number) == expected
 
 
 @pytest.mark.parametrize("number", (2, 3))
 def test_a_page_past_the_end_is_not_found(number: int) -> None:
     with pytest.raises(NotFound) as raised:
-        make_page([], number, 5, url_for_page)
+        make_page([], number, 5, "/list")
     description = f"There is no page {number}: the listing ends before it."
     assert raised.value.description == description
 

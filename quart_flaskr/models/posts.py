@@ -461,7 +461,33 @@ PAGES_SOUGHT_FROM = 500
 #: them) is kept for each database as of one data version: the searches many
 #: readers make, and the pages of each, between two writes.
 SEARCHES_KEPT = 1024
-_search_windows: _AsOf[tuple[int, ...]] = weakref.WeakKeyDictionary()
+
+
+class _SearchWindow:
+    """A search's window: the ids of its ranked posts, and of the match after them; and
+    each page of them read so far as its query's parameter."""
+
+    __slots__ = ("_pages", "ids")
+
+    def __init__(self, ids: tuple[int, ...]) -> None:
+        self.ids = ids
+        self._pages: dict[tuple[int, int, bool], object] = {}
+
+    def page(self, offset: int, limit: int, postgres: bool) -> object | None:
+        """Ids ``offset`` to ``offset + limit`` as the listing's parameter (None for none): a
+        list for PostgreSQL, its JSON text for SQLite's json_each (the json module takes
+        twice as long). Made once per page: the next reader of it sends the same."""
+        key = (offset, limit, postgres)
+        found = self._pages.get(key)
+        if found is None:
+            ids = list(self.ids[offset : offset + limit])
+            if not ids:
+                return None
+            found = self._pages[key] = ids if postgres else str(ids)
+        return found
+
+
+_search_windows: _AsOf[_SearchWindow] = weakref.WeakKeyDictionary()
 
 
 async def _dated_rows(
@@ -551,15 +577,16 @@ async def _searched_rows(
         rows = [] if searched is None else await db.fetch_all(*searched)
         # In rank order, then newest first (older matches rank -1), as the
         # listing's ORDER BY puts them: a UNION ALL promises no order.
-        window = tuple([row[0] for row in sorted(rows, key=_rank_and_id, reverse=True)])
+        window = _SearchWindow(
+            tuple([row[0] for row in sorted(rows, key=_rank_and_id, reverse=True)])
+        )
         bounded.put(windows, key, window, SEARCHES_KEPT)
-    page = window[offset : offset + limit]
-    if not page:
+    page = window.page(offset, limit, postgres)
+    if page is None:
         return []
     window_ids = _PG_LISTED_IDS if postgres else _LISTED_IDS
     listed = _listing(window_ids, _BY_RANK, bool(viewer), db.dialect)
-    # A list's text is its ids as JSON, for json_each (the json module takes twice as long).
-    return await db.fetch_all(listed, [*viewer, list(page) if postgres else str(list(page))])
+    return await db.fetch_all(listed, [*viewer, page])
 
 
 def _rank_and_id(row: Row) -> tuple[int, int]:
