@@ -135,6 +135,12 @@ def _misleading(name: str) -> str | None:
                 "Username cannot contain invisible or formatting characters (%(char)s).",
                 char=_describe(char),
             )
+    if name and unicodedata.category(name[0])[0] == "M":
+        # A mark has no letter of its own to go on: shown, it joins what comes
+        # before the name on the page (the space after "by" takes the accent).
+        return gettext(
+            "Username cannot begin with a combining mark (%(char)s).", char=_describe(name[0])
+        )
     if _mixed_scripts(name):
         return gettext(
             "Username cannot mix letters of different scripts (%(scripts)s).",

@@ -119,6 +119,14 @@ BIDI = (
             "Username cannot contain a combining mark that does not show"
             " (U+0301 COMBINING ACUTE ACCENT).",
         ),
+        (
+            "\u0301victim",
+            "Username cannot begin with a combining mark (U+0301 COMBINING ACUTE ACCENT).",
+        ),
+        (
+            "\u093e\u0915",
+            "Username cannot begin with a combining mark (U+093E DEVANAGARI VOWEL SIGN AA).",
+        ),
         ("vic tim", "Username cannot contain spaces."),
         ("vic\u3000tim", "Username cannot contain spaces."),
         (
@@ -187,6 +195,12 @@ def test_names_that_are_not(username: str, other: str) -> None:
         ("bob!\u2603", None),
         ("victim\u200b", f"{INVISIBLE} (U+200B ZERO WIDTH SPACE)."),
         ("v\u0456c tim", f"{MIXED} (Latin, Cyrillic)."),
+        (
+            "\u0301ann",
+            "Username cannot begin with a combining mark (U+0301 COMBINING ACUTE ACCENT).",
+        ),
+        # A name stored empty (an old database's) is no look-alike of another.
+        ("", None),
     ),
 )
 def test_only_look_alikes_are_misleading(username: str, message: str | None) -> None:
