@@ -132,13 +132,11 @@ async def _tag_shown_or_404(name: str) -> None:
         abort(404, gettext("No post is tagged %(tag)s.", tag=quoted(name)))
 
 
-async def _listing(tag_name: str | None = None) -> ResponseReturnValue:
-    """A page of posts, newest first, or best match first for a search (``?q=``); only
-    those with the tag ``tag_name`` (as the URL gives it) when given."""
-    search = request.args.get("q", "").strip() or None
-    if search is not None and not is_text(search):
+def _check_search(search: str) -> None:
+    """:raise 400: when the search's words cannot be searched for."""
+    if not is_text(search):
         abort(400, gettext("The search holds characters that are not valid text."))
-    if search is not None and len(search) > SEARCH_MAX:
+    if len(search) > SEARCH_MAX:
         abort(
             400,
             ngettext(
@@ -147,6 +145,14 @@ async def _listing(tag_name: str | None = None) -> ResponseReturnValue:
                 SEARCH_MAX,
             ),
         )
+
+
+async def _listing(tag_name: str | None = None) -> ResponseReturnValue:
+    """A page of posts, newest first, or best match first for a search (``?q=``); only
+    those with the tag ``tag_name`` (as the URL gives it) when given."""
+    search = request.args.get("q", "").strip() or None
+    if search is not None:
+        _check_search(search)
     tag = None if tag_name is None else normalise_tag(tag_name)
     number = paging.page_number()
     per_page = current_app.config["POSTS_PER_PAGE"]
