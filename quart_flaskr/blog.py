@@ -127,7 +127,7 @@ def parse_tags(text: str) -> tuple[list[str], str | None]:
 
 
 async def _tag_shown_or_404(name: str) -> None:
-    """:raise 404: when no post readers are shown carries the tag ``name`` (as the URL gives it)."""
+    """:raise 404: when no post shown to readers carries the tag ``name`` (as the URL gives it)."""
     if not await tags.is_tag_shown(get_db(), normalise_tag(name)):
         abort(404, gettext("No post is tagged %(tag)s.", tag=quoted(name)))
 

@@ -471,13 +471,14 @@ class _SearchWindow:
 
     def __init__(self, ids: tuple[int, ...]) -> None:
         self.ids = ids
-        self._pages: dict[tuple[int, int, bool], object] = {}
+        self._pages: dict[tuple[int, int], object] = {}
 
     def page(self, offset: int, limit: int, postgres: bool) -> object | None:
         """Ids ``offset`` to ``offset + limit`` as the listing's parameter (None for none): a
         list for PostgreSQL, its JSON text for SQLite's json_each (the json module takes
-        twice as long). Made once per page: the next reader of it sends the same."""
-        key = (offset, limit, postgres)
+        twice as long). Made once per page: the next reader of it sends the same. (A window
+        is one database's: ``postgres`` is the same at every call.)"""
+        key = (offset, limit)
         found = self._pages.get(key)
         if found is None:
             ids = list(self.ids[offset : offset + limit])
