@@ -467,24 +467,24 @@ class _SearchWindow:
     """A search's window: the ids of its ranked posts, and of the match after them; and
     each page of them read so far as its query's parameter."""
 
-    __slots__ = ("_pages", "ids")
+    __slots__ = ("_pages", "_postgres", "ids")
 
-    def __init__(self, ids: tuple[int, ...]) -> None:
+    def __init__(self, ids: tuple[int, ...], postgres: bool) -> None:
         self.ids = ids
+        self._postgres = postgres
         self._pages: dict[tuple[int, int], object] = {}
 
-    def page(self, offset: int, limit: int, postgres: bool) -> object | None:
+    def page(self, offset: int, limit: int) -> object | None:
         """Ids ``offset`` to ``offset + limit`` as the listing's parameter (None for none): a
         list for PostgreSQL, its JSON text for SQLite's json_each (the json module takes
-        twice as long). Made once per page: the next reader of it sends the same. (A window
-        is one database's: ``postgres`` is the same at every call.)"""
+        twice as long). Made once per page: the next reader of it sends the same."""
         key = (offset, limit)
         found = self._pages.get(key)
         if found is None:
             ids = list(self.ids[offset : offset + limit])
             if not ids:
                 return None
-            found = self._pages[key] = ids if postgres else str(ids)
+            found = self._pages[key] = ids if self._postgres else str(ids)
         return found
 
 
@@ -579,10 +579,10 @@ async def _searched_rows(
         # In rank order, then newest first (older matches rank -1), as the
         # listing's ORDER BY puts them: a UNION ALL promises no order.
         window = _SearchWindow(
-            tuple([row[0] for row in sorted(rows, key=_rank_and_id, reverse=True)])
+            tuple([row[0] for row in sorted(rows, key=_rank_and_id, reverse=True)]), postgres
         )
         bounded.put(windows, key, window, SEARCHES_KEPT)
-    page = window.page(offset, limit, postgres)
+    page = window.page(offset, limit)
     if page is None:
         return []
     window_ids = _PG_LISTED_IDS if postgres else _LISTED_IDS
