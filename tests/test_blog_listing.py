@@ -116,9 +116,12 @@ async def test_listing_costs_no_scan(db: Database) -> None:
     filters = {"newest": (), "tag": ("t",), "author": (1,)}
     for dated in (posts._NEWEST, posts._BY_TAG, posts._BY_AUTHOR):
         # By OFFSET, and after a given post (its date and id first).
-        for sql, given in ((dated.by_offset, ()), (dated.after, ("2026-01-01 00:00:00", 9))):
+        for sql, given in (
+            (dated.by_offset["sqlite"], []),
+            (dated.after["sqlite"], ["2026-01-01 00:00:00", 9]),
+        ):
             name = (dated.name, sql)
-            params = (*given, *filters[dated.name], 5, 0)
+            params = dated.params("sqlite", [], [*given, *filters[dated.name], 5, 0])
             rows = await db.fetch_all("EXPLAIN QUERY PLAN " + sql, params)
             plan = " ".join(row["detail"] for row in rows)
             assert "COVERING INDEX" in plan, (name, plan)

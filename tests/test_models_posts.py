@@ -12,7 +12,9 @@ from quart_flaskr.db import Params
 from quart_flaskr.db import ReferenceGoneError
 from quart_flaskr.db import Row
 from quart_flaskr.models import likes
+from quart_flaskr.models import moderation
 from quart_flaskr.models import posts
+from quart_flaskr.models import users
 from quart_flaskr.models.images import Image
 from quart_flaskr.models.images import Variant
 from tests.helpers import another_connection
@@ -405,6 +407,41 @@ async def test_pages_read_after_the_page_before_are_the_pages_by_offset(
     ran.clear()
     assert await pages(7) == by_offset
     assert ran == ["after" if 0 < offset <= listed else "offset" for offset in offsets]
+
+
+@pytest.mark.parametrize("listing", [{}, {"tag": "t"}])
+async def test_pages_by_offset_and_after_a_post_leave_out_a_suspended_authors_posts(
+    db: Database, seeking: None, listing: dict[str, Any]
+) -> None:
+    """Whoever is suspended is asked in the listing's own query (in SQLite the index has an
+    arm for each answer): before and after, every page lists what it should, whether read
+    by OFFSET or from where the page before it ended."""
+    await _dated_posts(db)
+    mallory = await users.insert_user(db, "mallory", "hash")
+    assert mallory is not None
+    for n in range(6):
+        await posts.insert_post(db, mallory, f"m{n}", "b", tags=["t"])
+    every = [post.id for post in await posts.select_posts(db, limit=100, **listing)]
+    offsets = range(0, 24, 3)
+
+    async def pages(version: int | None) -> list[list[int]]:
+        data_version = None if version is None else _version(version)
+        return [
+            [
+                post.id
+                for post in await posts.select_posts(
+                    db, limit=4, offset=offset, data_version=data_version, **listing
+                )
+            ]
+            for offset in offsets
+        ]
+
+    assert await pages(None) == await pages(1) == [every[n : n + 4] for n in offsets]
+    assert await moderation.suspend_user(db, "moderator", mallory)
+    mallorys = {post.id for post in await posts.select_posts(db, limit=100, author_id=mallory)}
+    shown = [post_id for post_id in every if post_id not in mallorys]
+    assert len(shown) == len(every) - 6
+    assert await pages(None) == await pages(2) == [shown[n : n + 4] for n in offsets]
 
 
 async def test_a_page_read_after_a_write_is_read_by_offset_again(

@@ -1182,7 +1182,7 @@ async def test_listings_and_searches_read_an_index_never_the_table(pg: PostgresD
     # Each page by its OFFSET, or after a given post: the index is entered at its entry.
     for after in ((), (datetime(2026, 1, 1), 9)):
         sql = {
-            dated.name: dated.after if after else dated.by_offset
+            dated.name: (dated.after if after else dated.by_offset)["postgresql"]
             for dated in (posts._NEWEST, posts._BY_TAG)
         }
         newest = await plan(pg, sql["newest"], (*after, 5, 0), in_order=True)
