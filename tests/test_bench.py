@@ -51,7 +51,7 @@ def quick_bench(results: Path, *options: str) -> subprocess.CompletedProcess[str
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=1800,
         check=False,
     )
     if run.returncode == EXIT_NO_WRK:
@@ -137,6 +137,14 @@ def test_quick_benchmark_prints_a_row_per_scenario(tmp_path: Path) -> None:
         counted_listings["counts"]["index-logged-in"]
         > counted_listings["counts"]["index-anonymous"]
     )
+    # Counted in --quick's two layouts: each count is the mean of the two.
+    assert counted_listings["layouts"] == 2
+    for page, found in counted_listings["layout_counts"].items():
+        assert len(found) == 2 and counted_listings["counts"][page] == pytest.approx(sum(found) / 2)
+        index = counted_listings["layout_counts"][f"index-{page.split('-', 1)[1]}"]
+        assert counted_listings["layout_ratios_to_index"][page] == pytest.approx(
+            [found[0] / index[0], found[1] / index[1]]
+        )
     # The chart of the main table, beside the figures.
     assert f"Chart drawn in {results.with_suffix('.png')}" in run.stdout
     assert results.with_suffix(".png").read_bytes().startswith(b"\x89PNG")
