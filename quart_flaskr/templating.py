@@ -38,7 +38,7 @@ class SyncEnvironment(Environment):
 
 
 def attribute(text: Markup) -> Markup:
-    """Rendered text (a block's) made fit for a double-quoted attribute.
+    """Rendered text (a block's) made fit for a double-quoted attribute, on one line.
 
     Autoescaping escaped every value in it, quotes too; the template's own text
     is as written, and a translated title holds double quotes (``Edit
@@ -46,8 +46,11 @@ def attribute(text: Markup) -> Markup:
     reads as it does in the page, an apostrophe escaped as ``&#39;`` with no
     unescaping and escaping again (``striptags``, which cost a tag page's title
     a third of what its request costs beyond the index's, in Python steps).
+    Runs of spaces, tabs and line breaks (a post's title may hold them) become
+    one space, as a link's preview shows a title.
     """
-    return Markup(str(text).replace('"', "&#34;"))  # noqa: S704 - quotes escaped in escaped text
+    one_line = " ".join(text.split())
+    return Markup(one_line.replace('"', "&#34;"))  # noqa: S704 - quotes escaped in escaped text
 
 
 def drop_flasks_context_processor(app: Quart) -> None:

@@ -121,3 +121,13 @@ async def test_a_title_with_quotes_stays_whole_in_its_meta_tags(
     await auth.login()
     head = Head(await page_text(client, f"/{post_id}/update"))
     assert head.meta["og:title"] == 'Edit "A "quoted" <b>title</b> & more"'
+
+
+async def test_a_title_on_several_lines_is_one_line_in_its_card(
+    client: Client, db: Database
+) -> None:
+    """A title holding tabs and line breaks (the form does not take them out) is shown in a
+    link's preview on one line, its apostrophe as it is."""
+    post_id = await posts.insert_post(db, 1, " Hills\t and\n\n  the  sea's edge ", "text")
+    head = Head(await page_text(client, f"/{post_id}"))
+    assert head.meta["og:title"] == "Hills and the sea's edge"

@@ -12,7 +12,7 @@ the listings differ, so each page is then counted too: valgrind's instructions o
 one request through the whole app in process, on the same blog, as the hooks'
 overhead is counted (``bench/measurements/instructions.py``). A count is exact for
 one process, but where that process's objects land in memory moves it: the same
-blog and code served from a directory whose path is 35 characters longer changed
+blog and code served from a directory whose path is 32 characters longer changed
 the index's count by 0.08% and page 5's by 0.26%, as much as the pages differ. So
 the blog is counted from ``LAYOUTS`` directories whose paths differ in length,
 and each page's count is their mean.
@@ -208,10 +208,12 @@ def _layouts(directory: Path, layouts: int) -> list[Path]:
     before, each with its app's database at its own path."""
     found = [directory]
     app_module = directory / f"{APP_MODULE}.py"
+    source = app_module.read_text("utf-8")
+    if str(directory) not in source:
+        raise BenchError(f"{app_module} does not name its directory: its copies could not move")
     for layout in range(1, layouts):
-        copy = directory.with_name(f"{directory.name}-{'x' * 35 * layout}")
+        copy = directory.with_name(f"{directory.name}-{'x' * (35 * layout - 1)}")
         shutil.copytree(directory, copy)
-        source = app_module.read_text("utf-8")
         (copy / app_module.name).write_text(source.replace(str(directory), str(copy)), "utf-8")
         found.append(copy)
     return found
