@@ -1,4 +1,5 @@
-"""The blog's Quart application class: Quart, with its calls of the hooks made cheaper."""
+"""The blog's Quart application class: Quart, with its calls of the hooks made cheaper and
+its requests' paths matched once."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from typing import ParamSpec
 from typing import TypeVar
 
 from quart import Quart
+from quart import Request
 
+from quart_flaskr.routing import BlogMap
+from quart_flaskr.routing import BlogRequestContext
 from quart_flaskr.templating import SyncEnvironment
 
 P = ParamSpec("P")
@@ -21,10 +25,16 @@ T = TypeVar("T")
 
 
 class Blog(Quart):
-    """Quart rendering without Jinja's async mode, and calling async hooks as they are."""
+    """Quart rendering without Jinja's async mode, calling async hooks as they are, and
+    remembering what each path matched."""
 
     # Templates compile as plain Python (see templating.py).
     jinja_environment = SyncEnvironment
+    # Paths matched once (see routing.py).
+    url_map_class = BlogMap
+
+    def request_context(self, request: Request) -> BlogRequestContext:
+        return BlogRequestContext(self, request)
 
     @overload
     def ensure_async(self, func: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]: ...

@@ -1,14 +1,22 @@
-"""URL converters, and URLs built once."""
+"""URL converters, paths matched once, and URLs built once."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+from typing import cast
 
 from quart import current_app
 from quart import Quart
 from quart import request
+from quart.ctx import RequestContext
+from quart.routing import QuartMap
+from quart.routing import QuartRule
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 from werkzeug.routing import Map
+from werkzeug.routing import MapAdapter
+from werkzeug.routing import RuleFactory
 
 #: SQLite's largest integer; a larger id in a URL cannot name a row.
 SQLITE_MAX_INT = 2**63 - 1
@@ -19,6 +27,76 @@ class RowIdConverter(IntegerConverter):
 
     def __init__(self, map: Map) -> None:
         super().__init__(map, min=1, max=SQLITE_MAX_INT)
+
+
+#: The longest path whose match is remembered; a longer one is matched afresh each time.
+MATCHED_PATH_MAX = 256
+
+_MatchKey = tuple[str, str | None, str, str, bool]
+#: A rule of the blog's map (Quart's kind) and its view arguments.
+_Matched = tuple[QuartRule, Mapping[str, Any]]
+
+
+class BlogMap(QuartMap):
+    """Quart's URL map, remembering what it matched for each path.
+
+    Werkzeug matches a path a part at a time, and a variable part (a tag's
+    name, a post's id) through a regular expression and a converter: on the tag
+    page that cost more than the page's own query. A path asked for again is
+    looked up instead. Only matches are kept, never an exception (no route, a
+    method not allowed, a redirect), and only for paths of at most
+    :data:`MATCHED_PATH_MAX` characters; at most ``matched_size`` of them, all
+    forgotten when full; and all forgotten when a rule is added.
+    """
+
+    matched_size = 2048
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Before Map's own __init__, which adds the rules it is given.
+        self._matched: dict[_MatchKey, _Matched] = {}
+        super().__init__(*args, **kwargs)
+
+    def add(self, rulefactory: RuleFactory) -> None:
+        super().add(rulefactory)
+        self._matched.clear()
+
+    def match_request(self, adapter: MapAdapter) -> tuple[QuartRule, dict[str, Any]]:
+        """The rule and view arguments ``adapter``'s request matches, as
+        ``adapter.match(return_rule=True)`` gives them.
+
+        :raise HTTPException: as ``adapter.match`` does.
+        """
+        key = (
+            adapter.server_name,
+            adapter.subdomain,
+            adapter.path_info,
+            adapter.default_method,
+            adapter.websocket,
+        )
+        found = self._matched.get(key)
+        if found is None:
+            found = cast(_Matched, adapter.match(return_rule=True))
+            if len(adapter.path_info) <= MATCHED_PATH_MAX:
+                if len(self._matched) >= self.matched_size:
+                    self._matched.clear()
+                self._matched[key] = found
+        rule, args = found
+        # The view's own copy: a view or URL processor may change it.
+        return rule, dict(args)
+
+
+class BlogRequestContext(RequestContext):
+    """Quart's request context, matching the request through :class:`BlogMap`."""
+
+    def match_request(self) -> None:
+        request = self.request_websocket
+        url_map = cast(BlogMap, self.app.url_map)
+        try:
+            request.url_rule, request.view_args = url_map.match_request(
+                cast(MapAdapter, self.url_adapter)
+            )
+        except HTTPException as exception:
+            request.routing_exception = exception
 
 
 class CachedURLs:

@@ -5,8 +5,12 @@ from typing import Any
 import pytest
 from quart import Quart
 from werkzeug.exceptions import NotFound
+from werkzeug.routing import MapAdapter
+from werkzeug.routing import Rule
 
+from quart_flaskr.routing import BlogMap
 from quart_flaskr.routing import CachedURLs
+from quart_flaskr.routing import MATCHED_PATH_MAX
 from quart_flaskr.routing import SQLITE_MAX_INT
 
 
@@ -90,3 +94,107 @@ def test_row_ids_out_of_range_match_no_route(app: Quart, path: str) -> None:
     adapter = app.url_map.bind("localhost")
     with pytest.raises(NotFound):
         adapter.match(path)
+
+
+def _blog_map(app: Quart) -> BlogMap:
+    assert isinstance(app.url_map, BlogMap)
+    return app.url_map
+
+
+async def test_a_path_is_matched_once(app: Quart, monkeypatch: pytest.MonkeyPatch) -> None:
+    matched: list[str] = []
+    match = MapAdapter.match
+
+    def counting(self: MapAdapter, *args: Any, **kwargs: Any) -> Any:
+        matched.append(self.path_info)
+        return match(self, *args, **kwargs)
+
+    monkeypatch.setattr(MapAdapter, "match", counting)
+    client = app.test_client()
+    for _ in range(2):
+        assert (await client.get("/tag/bench")).status_code == 404  # no post is tagged so
+        assert (await client.get("/1")).status_code == 200
+    assert matched == ["/tag/bench", "/1"]
+    # Another method, another match; a HEAD is answered as a GET is.
+    assert (await client.head("/1")).status_code == 200
+    assert matched == ["/tag/bench", "/1", "/1"]
+
+
+async def test_each_request_gets_its_own_view_arguments(app: Quart) -> None:
+    url_map = _blog_map(app)
+    async with app.test_request_context("/tag/bench") as context:
+        adapter = context.url_adapter
+        assert adapter is not None
+        first = url_map.match_request(adapter)
+        first[1]["name"] = "changed"
+        rule, args = url_map.match_request(adapter)
+    assert rule is first[0]
+    assert rule.endpoint == "blog.tag"
+    assert args == {"name": "bench"}
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    (
+        ("/no/such/page", 404),
+        ("/0", 404),
+        ("/1/delete", 405),
+        ("/auth/login/", 404),
+    ),
+)
+async def test_what_matches_no_route_is_never_remembered(
+    app: Quart, path: str, status: int
+) -> None:
+    client = app.test_client()
+    for _ in range(2):
+        assert (await client.get(path)).status_code == status
+    assert _blog_map(app)._matched == {}
+
+
+async def test_a_redirect_is_never_remembered(app: Quart) -> None:
+    # A rule with a trailing slash: its path without one is redirected there.
+    app.add_url_rule("/folder/", "folder", lambda: "folder")
+    client = app.test_client()
+    for _ in range(2):
+        response = await client.get("/folder")
+        assert response.status_code == 308
+        assert response.location.endswith("/folder/")
+    assert _blog_map(app)._matched == {}
+    assert await (await client.get("/folder/")).get_data(as_text=True) == "folder"
+
+
+async def test_hosts_and_paths_are_told_apart(app: Quart) -> None:
+    client = app.test_client()
+    for host in ("blog.example", "other.example"):
+        assert (await client.get("/1", headers={"Host": host})).status_code == 200
+    assert (await client.get("/tag/a")).status_code == 404  # no post is tagged so
+    assert sorted((key[0], key[2]) for key in _blog_map(app)._matched) == [
+        ("blog.example", "/1"),
+        ("localhost", "/tag/a"),
+        ("other.example", "/1"),
+    ]
+
+
+async def test_long_paths_are_matched_afresh(app: Quart) -> None:
+    client = app.test_client()
+    longest = "/tag/" + "a" * (MATCHED_PATH_MAX - len("/tag/"))
+    for path in (longest, longest + "a"):
+        assert (await client.get(path)).status_code == 404  # no post is tagged so
+    assert [key[2] for key in _blog_map(app)._matched] == [longest]
+
+
+async def test_matches_are_forgotten_when_full(app: Quart, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(BlogMap, "matched_size", 2)
+    client = app.test_client()
+    for path in ("/tag/a", "/tag/b", "/tag/c"):
+        assert (await client.get(path)).status_code == 404  # no post is tagged so
+    assert [key[2] for key in _blog_map(app)._matched] == ["/tag/c"]
+
+
+def test_a_rule_added_replaces_what_was_matched() -> None:
+    url_map = BlogMap([Rule("/<name>", endpoint="named")])
+    rule, args = url_map.match_request(url_map.bind("blog.example", path_info="/about"))
+    assert (rule.endpoint, args) == ("named", {"name": "about"})
+    url_map.add(Rule("/about", endpoint="about"))
+    rule, args = url_map.match_request(url_map.bind("blog.example", path_info="/about"))
+    assert (rule.endpoint, args) == ("about", {})
