@@ -219,16 +219,19 @@ def _layouts(directory: Path, layouts: int) -> list[Path]:
     return found
 
 
-def print_counts(counts: Counts, warm_up: int, requests: int) -> None:
-    """The counted listings (the mean of the layouts), each over the index's count for the
-    same reader, and the lowest and highest of that ratio in one layout."""
+def print_counts(
+    counts: Counts, means: dict[tuple[str, str], float], warm_up: int, requests: int
+) -> None:
+    """The counted listings (``means``: the mean of each one's layouts), each over the
+    index's count for the same reader, and the lowest and highest of that ratio in one
+    layout."""
     rows = []
     for page in PATHS:
         cells = [LABELS[page]]
         verdicts = []
         for reader in READERS:
-            mean = statistics.fmean(counts[page, reader])
-            ratio = mean / statistics.fmean(counts[INDEX, reader])
+            mean = means[page, reader]
+            ratio = mean / means[INDEX, reader]
             each = _layout_ratios(counts, page, reader)
             cells += [
                 f"{mean:,.0f}",
@@ -373,4 +376,4 @@ def run(context: BenchContext) -> None:
             for page, reader in counts
         },
     }
-    print_counts(counts, warm_up, requests)
+    print_counts(counts, means, warm_up, requests)

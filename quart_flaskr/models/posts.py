@@ -194,7 +194,8 @@ def _dated(
 ) -> _Dated:
     """The listing by date of the ``table`` rows that match ``filters``; ``shown`` is true of
     a row whose author is not suspended (none given when no suspended author's row is
-    listed); ``split``: in SQLite, an arm for each answer to whether anybody is.
+    listed); ``split``: in SQLite, an arm for each answer to whether anybody is (only with
+    ``shown``: without it, nobody's rows are left out).
 
     PostgreSQL asks whether anybody is suspended once a query, and a page steps
     over each entry at the index's own cost. SQLite asks it again at every entry
@@ -208,7 +209,7 @@ def _dated(
     """
     conditions = [*filters, f"({_NOBODY_SUSPENDED} OR {shown})"] if shown else filters
     postgres = sqlite = _arm(table, id_column, conditions)
-    if split:
+    if split and shown:
         nobody = f"CASE WHEN {_NOBODY_SUSPENDED} THEN ? ELSE 0 END"
         somebody = f"CASE WHEN {_NOBODY_SUSPENDED} THEN 0 ELSE ? END"
         first = _arm(table, id_column, filters, nobody)
