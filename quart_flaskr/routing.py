@@ -18,6 +18,8 @@ from werkzeug.routing import Map
 from werkzeug.routing import MapAdapter
 from werkzeug.routing import RuleFactory
 
+from quart_flaskr import bounded
+
 #: SQLite's largest integer; a larger id in a URL cannot name a row.
 SQLITE_MAX_INT = 2**63 - 1
 
@@ -45,8 +47,8 @@ class BlogMap(QuartMap):
     page that cost more than the page's own query. A path asked for again is
     looked up instead. Only matches are kept, never an exception (no route, a
     method not allowed, a redirect), and only for paths of at most
-    :data:`MATCHED_PATH_MAX` characters; at most ``matched_size`` of them, all
-    forgotten when full; and all forgotten when a rule is added.
+    :data:`MATCHED_PATH_MAX` characters; at most ``matched_size`` of them, the
+    oldest forgotten first; and all forgotten when a rule is added.
     """
 
     matched_size = 2048
@@ -77,9 +79,7 @@ class BlogMap(QuartMap):
         if found is None:
             found = cast(_Matched, adapter.match(return_rule=True))
             if len(adapter.path_info) <= MATCHED_PATH_MAX:
-                if len(self._matched) >= self.matched_size:
-                    self._matched.clear()
-                self._matched[key] = found
+                bounded.put(self._matched, key, found, self.matched_size)
         rule, args = found
         # The view's own copy: a view or URL processor may change it.
         return rule, dict(args)
@@ -105,7 +105,8 @@ class CachedURLs:
     A listing builds several links per post on every view; building a URL
     from the routing map costs far more than looking it up. Only plain
     internal URLs are kept (no ``_external``, ``_anchor`` or other options, no
-    blueprint-relative names), keyed by the app's mount point as well.
+    blueprint-relative names), keyed by the app's mount point as well; at
+    most ``size`` of them, the oldest forgotten first.
     """
 
     def __init__(self, app: Quart, size: int = 4096) -> None:
@@ -120,9 +121,7 @@ class CachedURLs:
         url = self._urls.get(key)
         if url is None:
             url = self._app.url_for(endpoint, **values)
-            if len(self._urls) >= self._size:
-                self._urls.clear()
-            self._urls[key] = url
+            bounded.put(self._urls, key, url, self._size)
         return url
 
 

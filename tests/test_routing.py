@@ -72,9 +72,10 @@ async def test_cached_urls_build_each_url_once(app: Quart, monkeypatch: pytest.M
         # Two URLs kept, the most it may: both are still looked up.
         assert urls("blog.detail", id=1) == "/1"
         assert len(built) == 2
-        # A third one makes room by forgetting the others.
+        # A third one makes room by forgetting the oldest, the first.
         assert urls("blog.detail", id=3) == "/3"
         assert urls("blog.detail", id=3) == "/3"
+        assert urls("blog.detail", id=2) == "/2"
         assert len(built) == 3
         assert urls("blog.detail", id=1) == "/1"
         assert len(built) == 4
@@ -183,12 +184,15 @@ async def test_long_paths_are_matched_afresh(app: Quart) -> None:
     assert [key[2] for key in _blog_map(app)._matched] == [longest]
 
 
-async def test_matches_are_forgotten_when_full(app: Quart, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_oldest_match_is_forgotten_when_full(
+    app: Quart, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(BlogMap, "matched_size", 2)
     client = app.test_client()
     for path in ("/tag/a", "/tag/b", "/tag/c"):
         assert (await client.get(path)).status_code == 404  # no post is tagged so
-    assert [key[2] for key in _blog_map(app)._matched] == ["/tag/c"]
+    # The oldest is forgotten first.
+    assert [key[2] for key in _blog_map(app)._matched] == ["/tag/b", "/tag/c"]
 
 
 def test_a_rule_added_replaces_what_was_matched() -> None:
