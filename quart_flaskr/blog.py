@@ -18,6 +18,7 @@ from quart import ResponseReturnValue
 from quart import url_for
 
 from quart_flaskr import images
+from quart_flaskr import lookup
 from quart_flaskr import markdown
 from quart_flaskr import paging
 from quart_flaskr import routing
@@ -150,7 +151,7 @@ def _check_search(search: str) -> None:
 async def _listing(tag_name: str | None = None) -> ResponseReturnValue:
     """A page of posts, newest first, or best match first for a search (``?q=``); only
     those with the tag ``tag_name`` (as the URL gives it) when given."""
-    search = request.args.get("q", "").strip() or None
+    search = lookup.value(request.args, "q", "").strip() or None
     if search is not None:
         _check_search(search)
     tag = None if tag_name is None else normalise_tag(tag_name)

@@ -28,6 +28,7 @@ from quart.wrappers.response import DataBody
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from quart_flaskr import lookup
 from quart_flaskr.security import header_values
 
 #: Encodings this site sends, best first when the client likes them equally.
@@ -143,7 +144,7 @@ def encoded_etag(etag: str, encoding: str) -> str:
 
 def add_vary(headers: Headers, name: str) -> None:
     """Add ``name`` to the ``Vary`` header, unless it is there."""
-    vary = headers.get("Vary")
+    vary = lookup.header(headers, "Vary")
     if not vary:
         headers["Vary"] = name
     elif name.lower() not in (part.strip().lower() for part in vary.split(",")):
@@ -159,7 +160,7 @@ def choose_encoding(size: int, mimetype: str, headers: Headers) -> str | None:
     if size < MIN_SIZE or not compressible(mimetype):
         return None
     add_vary(headers, "Accept-Encoding")
-    return negotiate(request.headers.get("Accept-Encoding"))
+    return negotiate(lookup.header(request.headers, "Accept-Encoding"))
 
 
 def set_encoded_body(response: Response | WerkzeugResponse, body: bytes, encoding: str) -> None:

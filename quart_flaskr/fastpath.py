@@ -48,6 +48,7 @@ from quart import Quart
 from werkzeug.sansio.http import parse_cookie
 
 from quart_flaskr import bounded
+from quart_flaskr import lookup
 from quart_flaskr.compression import negotiate
 from quart_flaskr.db import get_db
 from quart_flaskr.i18n import COOKIE as LANGUAGE_COOKIE
@@ -154,7 +155,7 @@ class FastPath:
             cookies = parse_cookie(cookie.decode("latin-1"))
             if self._session_cookie in cookies:
                 return None
-            chosen = cookies.get(LANGUAGE_COOKIE)
+            chosen = lookup.value(cookies, LANGUAGE_COOKIE, None)
         return (
             scope["scheme"],
             scope.get("root_path", ""),

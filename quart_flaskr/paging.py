@@ -18,6 +18,7 @@ from quart import abort
 from quart import request
 from werkzeug.datastructures import MultiDict
 
+from quart_flaskr import lookup
 from quart_flaskr.i18n import gettext
 
 T = TypeVar("T")
@@ -49,7 +50,7 @@ def page_number() -> int:
 
     :raise 404: for anything but a page number (0, -1, abc, 1e3, …)
     """
-    value = request.args.get("page", "1")
+    value = lookup.value(request.args, "page", "1")
     if not _PAGE_NUMBER.fullmatch(value):
         abort(404, gettext("There is no such page: pages are numbered 1, 2, 3 and on."))
     return int(value)

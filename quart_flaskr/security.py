@@ -40,6 +40,7 @@ from werkzeug.local import LocalProxy
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from quart_flaskr import bounded
+from quart_flaskr import lookup
 from quart_flaskr import readable
 from quart_flaskr.i18n import gettext
 from quart_flaskr.i18n import N_
@@ -167,7 +168,7 @@ def is_public_view(context: RequestContext) -> bool:
 
 def is_public(headers: Headers) -> bool:
     """Whether a response says shared caches may keep it (``Cache-Control: public``)."""
-    return _is_public(headers.get("Cache-Control", "").encode("latin-1", "replace"))
+    return _is_public((lookup.header(headers, "Cache-Control") or "").encode("latin-1", "replace"))
 
 
 class SignedSession(SecureCookieSession):

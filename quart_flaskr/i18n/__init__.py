@@ -29,6 +29,8 @@ from quart import request
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
+from quart_flaskr import lookup
+
 #: The languages the blog speaks, each named in itself; English is the source.
 LANGUAGES = {"en": "English", "ru": "Русский", "ko": "한국어"}
 DEFAULT_LANGUAGE = "en"
@@ -85,7 +87,8 @@ def current_language() -> str:
     language: str | None = g.get("language")
     if language is None:
         language = g.language = language_for(
-            request.cookies.get(COOKIE), request.headers.get("Accept-Language")
+            lookup.value(request.cookies, COOKIE, None),
+            lookup.header(request.headers, "Accept-Language"),
         )
     return language
 
