@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
@@ -12,7 +13,9 @@ from quart.formparser import FormDataParser
 from quart.wrappers import Request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
+from werkzeug.sansio.utils import get_content_length
 
+from quart_flaskr import lookup
 from quart_flaskr.i18n import gettext
 
 if TYPE_CHECKING:
@@ -66,6 +69,15 @@ class FormRequest(Request):
     """The app's request: its forms are read by :class:`TextFormDataParser`."""
 
     form_data_parser_class = TextFormDataParser
+
+    @cached_property
+    def content_length(self) -> int | None:
+        """Werkzeug's, the headers looked up without an exception for each one missing
+        (every GET has neither): Quart asks it of every request."""
+        return get_content_length(
+            http_content_length=lookup.header(self.headers, "Content-Length"),
+            http_transfer_encoding=lookup.header(self.headers, "Transfer-Encoding"),
+        )
 
 
 async def read_form(*names: str) -> dict[str, str]:

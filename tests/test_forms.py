@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from quart import Quart
+from quart import request
+from werkzeug.sansio.utils import get_content_length
 
 from quart_flaskr.db import Database
+from quart_flaskr.forms import FormRequest
 from quart_flaskr.limits import BODY_MAX
 from quart_flaskr.limits import COMMENT_MAX
 from tests.helpers import AuthActions
@@ -141,3 +145,24 @@ async def test_a_password_may_hold_any_character_but_nul(client: Client) -> None
     assert response.status_code == 302
     response = await post_form(client, "/auth/login", account, token_from="/auth/login")
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("headers", "length"),
+    [
+        ({}, None),
+        ({"Content-Length": "12"}, 12),
+        ({"content-length": "7", "Transfer-Encoding": "chunked"}, None),
+        ({"Content-Length": "twelve"}, 0),
+    ],
+)
+async def test_a_requests_content_length_is_werkzeugs(
+    app: Quart, headers: dict[str, str], length: int | None
+) -> None:
+    async with app.test_request_context("/", method="POST", headers=headers):
+        assert isinstance(request, FormRequest)
+        assert request.content_length == length
+        # Werkzeug's own reading of the same headers.
+        assert length == get_content_length(
+            request.headers.get("Content-Length"), request.headers.get("Transfer-Encoding")
+        )
