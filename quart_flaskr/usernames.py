@@ -142,6 +142,13 @@ def _misleading(name: str) -> str | None:
             "Username cannot begin with a combining mark (%(char)s).", char=_describe(name[0])
         )
     if _mixed_scripts(name):
+        # A digit of a script is not a letter: "abc" with an Arabic-Indic
+        # digit mixes letters and digits, not letters.
+        if any(char.isdecimal() and _scripts(char) for char in name):
+            return gettext(
+                "Username cannot mix letters and digits of different scripts (%(scripts)s).",
+                scripts=_script_names(name),
+            )
         return gettext(
             "Username cannot mix letters of different scripts (%(scripts)s).",
             scripts=_script_names(name),

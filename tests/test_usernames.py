@@ -60,6 +60,8 @@ KEY_VERSION = 6
         (".ann", ".ann"),
         (f"{PYOTR}_1990.{PYOTR}-2", f"{PYOTR}_1990.{PYOTR}-2"),
         ("\u09e7\u09e8\u09e9", "\u09e7\u09e8\u09e9"),  # Bengali digits, one system
+        # Arabic letters with Arabic-Indic digits: one script.
+        ("\u0639\u0644\u064a\u0661\u0662", "\u0639\u0644\u064a\u0661\u0662"),
         # Compatibility forms become the characters they show as.
         ("\uff56\uff49\uff43\uff54\uff49\uff4d", "victim"),
         ("\ufb01sh", "fish"),
@@ -76,6 +78,7 @@ SLASH_OR_DOTS = (
     " it is the last part of your profile page's address."
 )
 MIXED = "Username cannot mix letters of different scripts"
+MIXED_DIGITS = "Username cannot mix letters and digits of different scripts"
 BIDI = (
     "Username with right-to-left characters must begin with a right-to-left letter,"
     " end with a letter or digit, and hold no left-to-right letters."
@@ -102,7 +105,10 @@ BIDI = (
         (f"{PYOTR}\u03b1", f"{MIXED} (Cyrillic, Greek)."),
         ("g\u0585\u0585gle", f"{MIXED} (Latin, Armenian)."),
         ("\ube14\ub85c\uadf8\u305f", f"{MIXED} (Hangul, Hiragana)."),
-        ("victim\u0663", f"{MIXED} (Latin, Arabic)."),
+        ("victim\u0663", f"{MIXED_DIGITS} (Latin, Arabic)."),
+        ("abc\u0661", f"{MIXED_DIGITS} (Latin, Arabic)."),
+        ("v\u0456ctim\u0661", f"{MIXED_DIGITS} (Latin, Cyrillic, Arabic)."),
+        ("\u0661\u0662\u0663\u0431", f"{MIXED_DIGITS} (Arabic, Cyrillic)."),
         ("\u09e6" + "0", "Username cannot mix digits of different number systems."),
         (
             "vi\u0307ctim",
