@@ -6,6 +6,8 @@ import asyncio
 import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -828,7 +830,8 @@ async def test_backup_messages_in_full(tmp_path: Path, monkeypatch: pytest.Monke
     program = tmp_path / "pg_dump"
     program.write_text("#!/bin/sh\nprintf 'pg_dump: \\351chec\\n' >&2\nexit 1\n")
     program.chmod(0o755)
-    monkeypatch.setattr("shutil.which", lambda name: str(program))
+    # And without setpriv: pg_dump run as it is.
+    monkeypatch.setattr("shutil.which", lambda name: str(program) if name == "pg_dump" else None)
     with pytest.raises(DatabaseUnavailableError) as failed:
         await database.backup(str(tmp_path / "blog.dump"))
     assert str(failed.value) == (
@@ -920,6 +923,57 @@ def test_a_backup_that_fails_leaves_a_file_that_was_there(tmp_path: Path) -> Non
     result = app.test_cli_runner().invoke(args=["backup", str(target)])
     assert result.exit_code == 1
     assert target.read_bytes() == b"yesterday's backup"
+
+
+def test_a_killed_backup_ends_its_pg_dump(tmp_path: Path) -> None:
+    """``kill -9`` leaves the command no time to end its pg_dump: the kernel does."""
+    started = tmp_path / "pg_dump.pid"
+    programs = tmp_path / "bin"
+    programs.mkdir()
+    program = programs / "pg_dump"
+    # A pg_dump that would write for a minute.
+    program.write_text(
+        f"#!/bin/sh\necho $$ > {started}.new\nmv {started}.new {started}\nexec sleep 60\n"
+    )
+    program.chmod(0o755)
+    backup = (
+        "import asyncio, sys\n"
+        "from quart_flaskr.db.postgres import PostgresDatabase\n"
+        "asyncio.run(PostgresDatabase(sys.argv[1]).backup(sys.argv[2]))\n"
+    )
+    environment = {**os.environ, "PATH": f"{programs}{os.pathsep}{os.environ['PATH']}"}
+    command = subprocess.Popen(
+        [sys.executable, "-c", backup, unreachable_url(), str(tmp_path / "blog.dump")],
+        env=environment,
+    )
+    dump = None
+    try:
+        deadline = time.monotonic() + 30
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        dump = psutil.Process(int(started.read_text()))
+        assert dump.ppid() == command.pid
+        command.kill()
+        command.wait()
+        assert _ends(dump, seconds=10), "pg_dump writes on after its command was killed"
+    finally:
+        command.kill()
+        if dump is not None and not _ends(dump, seconds=0):
+            dump.kill()
+
+
+def _ends(process: psutil.Process, seconds: float) -> bool:
+    """Whether ``process`` has ended (or is left for its new parent to reap) within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
 
 
 def test_a_backup_stopped_by_sigterm_ends_its_pg_dump(postgres_url: str, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ import os
 import re
 import select
 import shutil
+import sys
 import time
 from collections.abc import AsyncIterator
 from collections.abc import Awaitable
@@ -387,6 +388,19 @@ async def _configure(conn: psycopg.AsyncConnection[Any], milliseconds: int) -> N
     await conn.execute(f"SET idle_in_transaction_session_timeout = {4 * milliseconds}")
 
 
+def _ended_with_this_process(program: str) -> list[str]:
+    """How to start ``program`` so that it ends when this process does, however that ends.
+
+    A command stopped by a signal it can catch ends the program itself; one
+    killed (``kill -9``, the out-of-memory killer) cannot, and the program would
+    write on alone. On Linux, util-linux's ``setpriv`` gives the program a
+    parent-death signal, then runs it in its own place: SIGTERM once its parent
+    is gone. Elsewhere, or without ``setpriv``, the program as it is.
+    """
+    setpriv = shutil.which("setpriv") if sys.platform == "linux" else None
+    return [program] if setpriv is None else [setpriv, "--pdeathsig", "TERM", "--", program]
+
+
 class PostgresDatabase(Database):
     """One process's pool of connections to one PostgreSQL database."""
 
@@ -603,7 +617,7 @@ class PostgresDatabase(Database):
         if password is not None:
             environment["PGPASSWORD"] = str(password)
         process = await asyncio.create_subprocess_exec(
-            program,
+            *_ended_with_this_process(program),
             "--format=custom",
             f"--file={target}",
             f"--dbname={make_conninfo('', **settings)}",
