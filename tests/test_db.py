@@ -172,7 +172,11 @@ def test_migrate_upgrades_a_flaskr_database_in_place(
     old_database(path, FLASKR_SCHEMA, script=DATA_SQL)
     result = runner.invoke(args=["migrate"])
     assert result.exit_code == 0, result.output
-    assert f"from schema version 1 to {SCHEMA_VERSION}" in result.output
+    # The post's HTML and search terms, and each user's key.
+    assert result.output == (
+        f"Upgraded the database from schema version 1 to {SCHEMA_VERSION},"
+        " and brought 4 rows up to date.\n"
+    )
     assert _users(path) == ["test", "other"]
     conn = sqlite3.connect(path)
     # The body's HTML, which Flaskr did not store, is rendered and stored.
@@ -181,7 +185,27 @@ def test_migrate_upgrades_a_flaskr_database_in_place(
     ]
     conn.close()
     result = runner.invoke(args=["migrate"])
-    assert f"up to date (schema version {SCHEMA_VERSION})" in result.output
+    assert result.output == f"The database is up to date (schema version {SCHEMA_VERSION}).\n"
+
+
+@pytest.mark.sqlite_only
+def test_migrate_finishes_the_data_step_a_stopped_one_left(
+    runner: QuartCliRunner, cli_app: Quart
+) -> None:
+    """The schema is current, but a start stopped half-way left a post without its HTML."""
+    path = cli_app.config["DATABASE"]
+    old_database(path, FLASKR_SCHEMA, script=DATA_SQL)
+    assert runner.invoke(args=["migrate"]).exit_code == 0
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("UPDATE post SET body_html = NULL")
+    result = runner.invoke(args=["migrate"])
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith(
+        f"The database's schema was up to date (version {SCHEMA_VERSION});"
+        " brought 1 row up to date.\n"
+    )
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("SELECT body_html FROM post").fetchall() == [("<p>test\nbody</p>\n",)]
 
 
 async def test_serving_migrates_an_old_database(tmp_path: Path) -> None:
@@ -219,7 +243,7 @@ async def test_workers_migrating_together_apply_each_step_once(tmp_path: Path) -
     old_database(path, FLASKR_SCHEMA, script=DATA_SQL)
     workers = [SQLiteDatabase(path) for _ in range(4)]
     results = await asyncio.gather(*(worker.migrate() for worker in workers))
-    assert sorted(start for start, _ in results) == [
+    assert sorted(result.old for result in results) == [
         1,
         SCHEMA_VERSION,
         SCHEMA_VERSION,

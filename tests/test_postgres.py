@@ -272,8 +272,8 @@ async def test_migrate_creates_the_schema_once_and_reset_empties_it(postgres_url
     try:
         assert await database.schema_version() == 0
         assert await database.has_data() is False
-        assert await database.migrate() == (0, SCHEMA_VERSION)
-        assert await database.migrate() == (SCHEMA_VERSION, SCHEMA_VERSION)
+        assert await database.migrate() == (0, SCHEMA_VERSION, 0)
+        assert await database.migrate() == (SCHEMA_VERSION, SCHEMA_VERSION, 0)
         assert await users.insert_user(database, "alice", "hash") == 1
         assert await database.has_data() is True
         await database.reset()
@@ -289,7 +289,10 @@ async def test_two_hosts_starting_together_migrate_once(postgres_url: str) -> No
     hosts = [PostgresDatabase(postgres_url) for _ in range(4)]
     try:
         results = await asyncio.gather(*(host.migrate() for host in hosts))
-        assert sorted(results) == [(0, SCHEMA_VERSION)] + [(SCHEMA_VERSION, SCHEMA_VERSION)] * 3
+        assert (
+            sorted((old, new) for old, new, _ in results)
+            == [(0, SCHEMA_VERSION)] + [(SCHEMA_VERSION, SCHEMA_VERSION)] * 3
+        )
     finally:
         for host in hosts:
             await host.close()
@@ -667,7 +670,7 @@ async def test_schema_steps_run_past_the_time_limit_requests_have(
     # One connection: the step's own, which then serves the next transaction.
     database = PostgresDatabase(pg.url, timeout=0.2, pool_size=1)
     try:
-        assert await database.migrate() == (SCHEMA_VERSION - 1, SCHEMA_VERSION)
+        assert await database.migrate() == (SCHEMA_VERSION - 1, SCHEMA_VERSION, 0)
         assert await database.schema_version() == SCHEMA_VERSION
         # The next transaction has the limits again.
         with pytest.raises(DatabaseBusyError):
@@ -691,8 +694,8 @@ async def test_a_host_starting_during_a_long_schema_step_waits_for_it(
     try:
         stepping = asyncio.create_task(first.migrate())
         await asyncio.sleep(0.2)
-        assert await second.migrate() == (SCHEMA_VERSION, SCHEMA_VERSION)
-        assert await stepping == (SCHEMA_VERSION - 1, SCHEMA_VERSION)
+        assert await second.migrate() == (SCHEMA_VERSION, SCHEMA_VERSION, 0)
+        assert await stepping == (SCHEMA_VERSION - 1, SCHEMA_VERSION, 0)
     finally:
         await first.close()
         await second.close()

@@ -70,7 +70,7 @@ async def test_migrate_keeps_users_and_posts(tmp_path: Path) -> None:
     database = SQLiteDatabase(str(path))
     try:
         assert await database.schema_version() == PREVIOUS_VERSION
-        assert await database.migrate() == (PREVIOUS_VERSION, SCHEMA_VERSION)
+        assert await database.migrate() == (PREVIOUS_VERSION, SCHEMA_VERSION, 0)
         users = await database.fetch_all('SELECT id, username, password FROM "user" ORDER BY id')
         assert [tuple(row) for row in users] == [(1, "test", PASSWORD), (2, "old timer", PASSWORD)]
         rows = await database.fetch_all(
@@ -96,7 +96,7 @@ async def test_migrate_keeps_users_and_posts(tmp_path: Path) -> None:
         found = await database.fetch_all(timer)
         assert [row[0] for row in found] == [1]
         # Migrating again changes nothing.
-        assert await database.migrate() == (SCHEMA_VERSION, SCHEMA_VERSION)
+        assert await database.migrate() == (SCHEMA_VERSION, SCHEMA_VERSION, 0)
         check = await database.fetch_one("PRAGMA integrity_check")
         assert check is not None and check[0] == "ok"
         async with database.transaction() as tx:
@@ -197,7 +197,7 @@ async def test_html_made_by_the_old_renderer_is_made_again(tmp_path: Path) -> No
     )
     database = SQLiteDatabase(str(path), data.upgrade_data)
     try:
-        assert await database.migrate() == (MARKDOWN_IT_VERSION, SCHEMA_VERSION)
+        assert await database.migrate() == (MARKDOWN_IT_VERSION, SCHEMA_VERSION, 5)
         post = await database.fetch_one("SELECT body_html FROM post")
         assert post is not None
         assert post[0] == '<p><a rel="nofollow ugc noopener noreferrer">x</a></p>\n'
@@ -228,7 +228,7 @@ async def test_headings_stored_at_their_markdown_level_go_one_down(tmp_path: Pat
     )
     database = SQLiteDatabase(str(path), data.upgrade_data)
     try:
-        assert await database.migrate() == (HEADINGS_AT_LEVEL_VERSION, SCHEMA_VERSION)
+        assert await database.migrate() == (HEADINGS_AT_LEVEL_VERSION, SCHEMA_VERSION, 4)
         post = await database.fetch_one("SELECT body_html FROM post")
         comment = await database.fetch_one("SELECT body_html FROM comment")
         assert post is not None and comment is not None
@@ -342,7 +342,7 @@ async def test_images_move_from_files_into_the_database(
         functools.partial(data.upgrade_data, upload_folder=str(uploads)),
     )
     try:
-        assert await database.migrate() == (SCHEMA_VERSION, SCHEMA_VERSION)
+        assert await database.migrate() == (SCHEMA_VERSION, SCHEMA_VERSION, 0)
         again = [
             tuple(row) for row in await database.fetch_all("SELECT * FROM image ORDER BY name")
         ]
@@ -477,7 +477,7 @@ async def test_posts_written_before_schema_8_are_found_in_russian_and_korean(
 ) -> None:
     database = await create_search_in_sql_version(backend, request)
     try:
-        assert await database.migrate() == (SEARCH_IN_SQL_VERSION, SCHEMA_VERSION)
+        assert await database.migrate() == (SEARCH_IN_SQL_VERSION, SCHEMA_VERSION, 6)
         for query, titles in (
             ("развертывания приложения", ["Развертывание в производстве"]),
             ("Марии", ["Posts", "운영 환경", "Развертывание в производстве"]),
@@ -550,7 +550,7 @@ async def test_images_stored_before_schema_9_get_their_size_and_variants(
     photo = pictures.phone_jpeg(1000, 800)
     database = await create_images_without_sizes_version(backend, request, photo)
     try:
-        assert await database.migrate() == (IMAGES_WITHOUT_SIZES_VERSION, SCHEMA_VERSION)
+        assert await database.migrate() == (IMAGES_WITHOUT_SIZES_VERSION, SCHEMA_VERSION, 3)
         (post,) = await posts.select_posts(database, limit=5)
         # Upright, as browsers show it; its bytes, served as never changing, unchanged.
         assert (post.image_width, post.image_height) == (800, 1000)
@@ -594,7 +594,7 @@ async def test_posts_tagged_before_schema_12_list_their_tags(
     }
     database = await old_blog(backend, request, TAGS_JOINED_VERSION, rows)
     try:
-        assert await database.migrate() == (TAGS_JOINED_VERSION, SCHEMA_VERSION)
+        assert await database.migrate() == (TAGS_JOINED_VERSION, SCHEMA_VERSION, 6)
         listed = await posts.select_posts(database, limit=5)
         assert [(post.title, post.tags) for post in listed] == [
             ("no tag", ()),

@@ -55,7 +55,7 @@ __all__ = [
 
 
 def init_app(
-    app: Quart, upgrade_data: Callable[[Database], Awaitable[object]] = no_data_upgrade
+    app: Quart, upgrade_data: Callable[[Database], Awaitable[int]] = no_data_upgrade
 ) -> Database:
     """Attach the database to the app, its life to the app's, and its commands to the CLI.
 

@@ -92,11 +92,21 @@ def init_db_command(info: ScriptInfo, force: bool) -> None:
 @pass_script_info
 def migrate_command(info: ScriptInfo) -> None:
     """Upgrade the database schema in place, keeping its data."""
-    start, end = run_on_database(info.load_app(), Database.migrate)
-    if start == end:
-        click.echo(f"The database is up to date (schema version {end}).")
+    migrated = run_on_database(info.load_app(), Database.migrate)
+    rows = f"{migrated.rows:,} row{'' if migrated.rows == 1 else 's'}"
+    if migrated.old != migrated.new:
+        done = f", and brought {rows} up to date" if migrated.rows else ""
+        click.echo(
+            f"Upgraded the database from schema version {migrated.old} to {migrated.new}{done}."
+        )
+    elif migrated.rows:
+        # The data step a stopped start or migrate left half done, finished.
+        click.echo(
+            f"The database's schema was up to date (version {migrated.new}); brought {rows}"
+            " up to date."
+        )
     else:
-        click.echo(f"Upgraded the database from schema version {start} to {end}.")
+        click.echo(f"The database is up to date (schema version {migrated.new}).")
 
 
 @click.command("backup")

@@ -43,7 +43,7 @@ async def request_data_version() -> int:
 
 def database_from_config(
     config: Mapping[str, Any],
-    upgrade_data: Callable[[Database], Awaitable[object]] = no_data_upgrade,
+    upgrade_data: Callable[[Database], Awaitable[int]] = no_data_upgrade,
 ) -> Database:
     """The database the config names: ``DATABASE_URL`` when set (PostgreSQL), else ``DATABASE``.
 
@@ -69,7 +69,7 @@ def database_from_config(
 
 
 def init_app(
-    app: Quart, upgrade_data: Callable[[Database], Awaitable[object]] = no_data_upgrade
+    app: Quart, upgrade_data: Callable[[Database], Awaitable[int]] = no_data_upgrade
 ) -> Database:
     """Attach the database to the app and its life to the app's.
 

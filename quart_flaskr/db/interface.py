@@ -120,8 +120,9 @@ class Transaction(Queries):
         """
 
 
-async def no_data_upgrade(database: Database) -> None:
-    """Nothing to bring up to date beyond what the schema migrations do."""
+async def no_data_upgrade(database: Database) -> int:
+    """Nothing to bring up to date beyond what the schema migrations do: no row."""
+    return 0
 
 
 class Database(Queries):
@@ -136,10 +137,11 @@ class Database(Queries):
     #: the schema scripts and the few queries written twice choose by it.
     dialect: str
 
-    def __init__(self, upgrade_data: Callable[[Database], Awaitable[object]]) -> None:
+    def __init__(self, upgrade_data: Callable[[Database], Awaitable[int]]) -> None:
         """
         :param upgrade_data: run after every :meth:`migrate`, for what the
-            schema scripts cannot bring up to date (the factory passes
+            schema scripts cannot bring up to date, giving how many rows it
+            brought (the factory passes
             ``quart_flaskr.migrations.data.upgrade_data``)
         """
         self.upgrade_data = upgrade_data
@@ -177,8 +179,8 @@ class Database(Queries):
         """Whether the database holds any user (posts cannot exist without one)."""
         return await schema.has_data(self)
 
-    async def migrate(self) -> tuple[int, int]:
-        """Bring the schema, then the data, up to date in place; return (old, new) versions."""
+    async def migrate(self) -> schema.Migrated:
+        """Bring the schema, then the data, up to date in place; say what it did."""
         return await schema.migrate(self)
 
     async def reset(self) -> None:

@@ -409,7 +409,7 @@ class PostgresDatabase(Database):
     def __init__(
         self,
         url: str,
-        upgrade_data: Callable[[Database], Awaitable[object]] = no_data_upgrade,
+        upgrade_data: Callable[[Database], Awaitable[int]] = no_data_upgrade,
         *,
         pool_size: int = 10,
         timeout: float = 5.0,

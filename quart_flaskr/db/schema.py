@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from importlib import resources
+from typing import NamedTuple
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -77,8 +78,18 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 MIGRATIONS_BY_DIALECT = {"sqlite": MIGRATIONS, "postgresql": load_postgres_migrations()}
 
 
-async def migrate(database: Database) -> tuple[int, int]:
-    """Bring the schema up to date in place, then the data; return (old, new) versions.
+class Migrated(NamedTuple):
+    """What a migration did."""
+
+    #: The schema version the database had, and the one it has.
+    old: int
+    new: int
+    #: Rows the data step brought up to date (rendered, analysed, measured).
+    rows: int
+
+
+async def migrate(database: Database) -> Migrated:
+    """Bring the schema up to date in place, then the data; say what it did.
 
     A process that starts while another runs a step (which takes as long as it
     needs, see below) waits for it, however long, then finds the schema current.
@@ -97,8 +108,8 @@ async def migrate(database: Database) -> tuple[int, int]:
             logger.warning(
                 "Waiting for another process's schema step on %s to end.", database.location
             )
-    await database.upgrade_data(database)
-    return start, SCHEMA_VERSION
+    rows = await database.upgrade_data(database)
+    return Migrated(start, SCHEMA_VERSION, rows)
 
 
 async def _migrate_schema(database: Database) -> int:

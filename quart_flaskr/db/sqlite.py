@@ -165,7 +165,7 @@ class SQLiteDatabase(Database):
     dialect = "sqlite"
 
     def __init__(
-        self, path: str, upgrade_data: Callable[[Database], Awaitable[object]] = no_data_upgrade
+        self, path: str, upgrade_data: Callable[[Database], Awaitable[int]] = no_data_upgrade
     ) -> None:
         super().__init__(upgrade_data)
         self.path = path

@@ -196,18 +196,19 @@ async def store_missing_image_sizes(
 
 async def upgrade_data(
     db: Database, upload_folder: str | None = None, max_image_pixels: int = imaging.MAX_PIXELS
-) -> None:
-    """Bring the rows up to date after the schema migrations.
+) -> int:
+    """Bring the rows up to date after the schema migrations; return how many it brought.
 
     :param upload_folder: where releases before schema 7 kept images as files
         (the factory passes ``UPLOAD_FOLDER``); None stores none
     :param max_image_pixels: the most pixels of an image whose variants are made
         (the factory passes ``MAX_IMAGE_PIXELS``)
     """
+    done = 0
     for table in _MISSING:
-        await store_missing_html(db, table)
-    await users.store_missing_username_keys(db)
-    await store_missing_search_terms(db)
+        done += await store_missing_html(db, table)
+    done += await users.store_missing_username_keys(db)
+    done += await store_missing_search_terms(db)
     if upload_folder is not None:
-        await store_image_files(db, upload_folder)
-    await store_missing_image_sizes(db, max_image_pixels)
+        done += await store_image_files(db, upload_folder)
+    return done + await store_missing_image_sizes(db, max_image_pixels)
