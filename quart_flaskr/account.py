@@ -26,9 +26,11 @@ from quart.cli import ScriptInfo
 from quart_flaskr import paging
 from quart_flaskr import passwords
 from quart_flaskr.auth import new_password_problem
+from quart_flaskr.db import Database
 from quart_flaskr.db import get_db
 from quart_flaskr.db import request_data_version
 from quart_flaskr.db.cli import run_command
+from quart_flaskr.db.cli import using_database
 from quart_flaskr.forms import read_form
 from quart_flaskr.i18n import gettext
 from quart_flaskr.i18n import ngettext
@@ -280,18 +282,19 @@ async def reset(token: str) -> ResponseReturnValue:
 
 async def make_reset_link(app: Quart, username: str) -> tuple[str, int] | None:
     """A new reset link's path for the user, and its minutes; None for an unknown name."""
-    database = get_db(app)
     seconds = app.config["PASSWORD_RESET_SECONDS"]
     token = secrets.token_urlsafe(32)
-    async with app.app_context():
-        try:
-            user = await users.select_user_by_name(database, username)
-            if user is None:
-                return None
-            expires = datetime.now(UTC) + timedelta(seconds=seconds)
-            await accounts.insert_password_reset(database, user.id, token, expires)
-        finally:
-            await database.close()
+
+    async def store(database: Database) -> bool:
+        user = await users.select_user_by_name(database, username)
+        if user is None:
+            return False
+        expires = datetime.now(UTC) + timedelta(seconds=seconds)
+        await accounts.insert_password_reset(database, user.id, token, expires)
+        return True
+
+    if not await using_database(app, store):
+        return None
     async with app.test_request_context("/"):
         path = url_for("account.reset", token=token)
     return path, seconds // 60

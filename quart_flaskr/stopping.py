@@ -45,7 +45,6 @@ class _Block:
     """A :func:`stoppable` block running: its task, and the signal that stopped it."""
 
     task: asyncio.Task[Any]
-    loop: asyncio.AbstractEventLoop
     stopped_by: signal.Signals | None = None
     running: bool = True
 
@@ -69,7 +68,7 @@ def _handle(signum: int, frame: FrameType | None) -> None:
         return
     for block in _running:
         block.stopped_by = signal.Signals(signum)
-        block.loop.call_soon_threadsafe(block.cancel)
+        block.task.get_loop().call_soon_threadsafe(block.cancel)
 
 
 @asynccontextmanager
@@ -86,7 +85,7 @@ async def stoppable(what: str, then: str = "") -> AsyncIterator[None]:
         # in a thread of its own) the block runs as it would without.
         yield
         return
-    block = _Block(task, asyncio.get_running_loop())
+    block = _Block(task)
     if not _running:
         for signum in SIGNALS:
             handler = signal.getsignal(signum)

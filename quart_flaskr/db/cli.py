@@ -54,18 +54,19 @@ def run_command(work: Coroutine[Any, Any, T]) -> T:
         raise click.ClickException(str(error)) from error
 
 
+async def using_database(app: Quart, work: Callable[[Database], Awaitable[T]]) -> T:
+    """``work`` on the app's database within the app's context; the database closed after."""
+    database = get_db(app)
+    async with app.app_context():
+        try:
+            return await work(database)
+        finally:
+            await database.close()
+
+
 def run_on_database(app: Quart, work: Callable[[Database], Awaitable[T]]) -> T:
-    """Run ``work`` on the app's database within the app's context, then close the database."""
-
-    async def main() -> T:
-        database = get_db(app)
-        async with app.app_context():
-            try:
-                return await work(database)
-            finally:
-                await database.close()
-
-    return run_command(main())
+    """Run ``work`` on the app's database as a command (``run_command``)."""
+    return run_command(using_database(app, work))
 
 
 @click.command("init-db")
