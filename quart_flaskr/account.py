@@ -32,6 +32,7 @@ from quart_flaskr.db import request_data_version
 from quart_flaskr.db.cli import run_command
 from quart_flaskr.db.cli import using_database
 from quart_flaskr.forms import read_form
+from quart_flaskr.fragments import render_page
 from quart_flaskr.i18n import gettext
 from quart_flaskr.i18n import ngettext
 from quart_flaskr.limits import PASSWORD_MAX
@@ -82,7 +83,7 @@ async def profile(username: str) -> ResponseReturnValue:
     )
     first_url = url_for("account.profile", username=found.user.username)
     page = paging.make_page(listed, number, per_page, first_url)
-    return await render_template("account/profile.html", profile=found, page=page, posts=page.items)
+    return await render_page("account/profile.html", profile=found, page=page, posts=page.items)
 
 
 @bp.route("/account")

@@ -27,6 +27,7 @@ from quart_flaskr.db import request_data_version
 from quart_flaskr.forms import is_text
 from quart_flaskr.forms import read_form
 from quart_flaskr.forms import typed_lines
+from quart_flaskr.fragments import render_page
 from quart_flaskr.i18n import gettext
 from quart_flaskr.i18n import N_
 from quart_flaskr.i18n import ngettext
@@ -180,7 +181,7 @@ async def _listing(tag_name: str | None = None) -> ResponseReturnValue:
         title = gettext("Tagged %(tag)s", tag=quoted(tag))
     else:
         title = gettext("Posts")
-    return await render_template(
+    return await render_page(
         "blog/index.html", title=title, page=page, posts=page.items, search=search
     )
 

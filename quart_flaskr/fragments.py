@@ -11,25 +11,49 @@ app's mount point), so a changed post, a new like or comment, or another
 language simply makes a new key; nothing is invalidated. What differs by
 reader (the edit link, the like button and its form token) stays out of
 them: templates put it between the pieces.
+
+A listing's pieces are kept as the UTF-8 bytes a response sends. A page
+rendered by :func:`render_page` holds a placeholder where its listing goes,
+and its bytes take that place once the rest of the page is encoded: 50 posts'
+text is never joined, copied and encoded as one string again at every
+request. (Every page names its languages, Русский and 한국어, so each page is a
+string of two bytes a character, whose encoding cost as much as the
+listing's own work.)
 """
 
 from __future__ import annotations
 
+import secrets
 import sys
 from collections.abc import Callable
 from collections.abc import Hashable
 from collections.abc import Sequence
+from contextvars import ContextVar
+from typing import Any
+from typing import cast
 from typing import Protocol
+from typing import TypeVar
 
 from markupsafe import Markup
 from quart import current_app
 from quart import Quart
+from quart import render_template
 from quart import request
 
 from quart_flaskr import bounded
 from quart_flaskr.i18n import current_language
 
 _EXTENSION = "quart_flaskr.fragments"
+#: Where a listing goes in a page that :func:`render_page` renders, until its bytes
+#: take the place: an HTML comment, which no reader's text can make (autoescaping
+#: turns its "<" into "&lt;"), holding a secret of this process's besides.
+_PLACE = "<!--listing {} " + secrets.token_hex(16) + "-->"
+#: The listings of the page :func:`render_page` is rendering: each one's place and bytes.
+_listings: ContextVar[list[tuple[bytes, bytes]] | None] = ContextVar(
+    "quart_flaskr.fragments.listings", default=None
+)
+#: What a piece is kept as: rendered text, or a listing's UTF-8 bytes.
+_Piece = TypeVar("_Piece", Markup, bytes)
 
 
 class Macro(Protocol):
@@ -66,22 +90,21 @@ class FragmentCache:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._pieces: bounded.WeighedTable[Hashable, tuple[Markup, ...]] = bounded.WeighedTable(
-            size
-        )
+        self._pieces: bounded.WeighedTable[Hashable, Markup | bytes] = bounded.WeighedTable(size)
 
     @property
     def weight(self) -> int:
         """The bytes kept, as ``sys.getsizeof`` counts the keys' texts and the pieces."""
         return self._pieces.weight
 
-    def pieces(self, key: Hashable, render: Callable[[], tuple[Markup, ...]]) -> tuple[Markup, ...]:
-        """The pieces kept under ``key``, or what ``render`` gives, then kept."""
+    def piece(self, key: Hashable, render: Callable[[], _Piece]) -> _Piece:
+        """The piece kept under ``key``, or what ``render`` gives, then kept."""
         found = self._pieces.get(key)
         if found is not None:
-            return found
+            # A key is kept with what its own render gives: text, or bytes.
+            return cast(_Piece, found)
         rendered = render()
-        self._pieces.put(key, rendered, _weight(key) + sum(map(sys.getsizeof, rendered)))
+        self._pieces.put(key, rendered, _weight(key) + sys.getsizeof(rendered))
         return rendered
 
     def __len__(self) -> int:
@@ -112,10 +135,17 @@ class Fragments:
 
     def one(self, item: Hashable, macro: Macro, options: tuple[object, ...] = ()) -> Markup:
         """What ``macro(item, *options)`` renders, rendered once for all readers."""
-        return self._cache.pieces(
+        return self._cache.piece(
             (item, options, macro.name, self._where),
-            lambda: (Markup(macro(item, *options)),),  # noqa: S704 - Jinja's output
-        )[0]
+            lambda: Markup(macro(item, *options)),  # noqa: S704 - Jinja's output
+        )
+
+    def encoded(self, item: Hashable, macro: Macro, options: tuple[object, ...]) -> bytes:
+        """What ``macro(item, *options)`` renders, in UTF-8, rendered once for all readers."""
+        return self._cache.piece(
+            (item, options, macro.name, self._where, "utf-8"),
+            lambda: macro(item, *options).encode(),
+        )
 
     def listing(
         self, posts: Sequence[Listed], macro: Macro, bylines: bool, reader: Reader | None
@@ -130,14 +160,36 @@ class Fragments:
         first_pictured = next((post for post in posts if post.image), None)
         like = reader is not None
         reader_id = None if reader is None else reader.id
-        pieces = [
-            self.one(
-                post, macro, (bylines, post is first_pictured, like, post.author_id == reader_id)
-            )
-            for post in posts
-        ]
-        # Joined as plain strings: Markup's own join would copy each piece.
-        return Markup("\n    <hr>\n".join(pieces))  # noqa: S704 - pieces of Jinja's output
+        listing = b"\n    <hr>\n".join(
+            [
+                self.encoded(
+                    post,
+                    macro,
+                    (bylines, post is first_pictured, like, post.author_id == reader_id),
+                )
+                for post in posts
+            ]
+        )
+        listings = _listings.get()
+        if listings is None:
+            # Not in a page render_page renders: the listing itself.
+            return Markup(listing.decode())  # noqa: S704 - pieces of Jinja's output
+        place = _PLACE.format(len(listings))
+        listings.append((place.encode(), listing))
+        return Markup(place)  # noqa: S704 - a comment of our own
+
+
+async def render_page(template_name: str, **context: Any) -> bytes:
+    """The template rendered, as the UTF-8 bytes of a response, its listings put in place."""
+    listings: list[tuple[bytes, bytes]] = []
+    rendering = _listings.set(listings)
+    try:
+        body = (await render_template(template_name, **context)).encode()
+    finally:
+        _listings.reset(rendering)
+    for place, listing in listings:
+        body = body.replace(place, listing)
+    return body
 
 
 def get_fragment_cache(app: Quart | None = None) -> FragmentCache:

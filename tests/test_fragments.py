@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 
 from quart import Quart
+from quart import render_template
 
+from quart_flaskr import paging
 from quart_flaskr.db import get_db
 from quart_flaskr.fragments import get_fragment_cache
+from quart_flaskr.fragments import render_page
 from quart_flaskr.models import likes
 from quart_flaskr.models import posts
 from tests.harness.forms import csrf_token_in
@@ -151,3 +154,21 @@ async def test_a_like_button_sends_the_pages_likes_form(make_app: AppFactory) ->
     response = await client.post("/1/like", form={"csrf_token": token, "next": "/"})
     assert response.status_code == 302 and response.headers["Location"] == "/#post-1"
     assert 'formaction="/1/unlike"' in await page_text(client, "/")
+
+
+async def test_a_listing_goes_into_its_page_as_bytes(make_app: AppFactory) -> None:
+    """render_page puts each listing's bytes where the page has its place: the page is what
+    Quart's render_template makes of the same template, where the listing is text."""
+    app = await make_app(PAGE_CACHE_SIZE=0)
+    await add_posts(app, 3)
+    found = await posts.select_posts(get_db(app), limit=3)
+    async with app.test_request_context("/"):
+        page = paging.make_page(found, 1, 2, "/")
+        context = {"title": "Posts", "page": page, "posts": page.items, "search": None}
+        spliced = await render_page("blog/index.html", **context)
+        text = await render_template("blog/index.html", **context)
+        # The same pieces again, kept from the first render.
+        assert await render_page("blog/index.html", **context) == spliced
+    assert spliced.decode() == text
+    assert "post 2" in text and "post 1" in text and "post 0" not in text
+    assert "<!--listing" not in text
