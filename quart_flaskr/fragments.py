@@ -17,8 +17,8 @@ rendered by :func:`render_page` holds a placeholder where its listing goes,
 and its bytes take that place once the rest of the page is encoded: 50 posts'
 text is never joined, copied and encoded as one string again at every
 request. (Every page names its languages, Русский and 한국어, so each page is a
-string of two bytes a character, whose encoding cost as much as the
-listing's own work.)
+string of two bytes a character, which UTF-8 encodes a character at a
+time.)
 """
 
 from __future__ import annotations
