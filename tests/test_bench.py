@@ -177,9 +177,11 @@ def test_quick_connection_measurements_print_their_tables(tmp_path: Path) -> Non
         assert figures["rss_peak_kib"] >= figures["rss_before_kib"] > 0
     # --quick's pausing clients wait 100 to 200 ms before each request: at most one request
     # per 100 ms each, and the pause is not counted in a request's latency.
-    # The blog's two rows, then the bare app's under the same load: Hypercorn's own floor.
-    assert list(data["many_connections_pausing"]) == ["hello", "anon", "bare"]
+    # The blog's two rows, then the bare apps' under the same load: the floors that
+    # Hypercorn (the bare ASGI app) and Quart (the bare Quart app) set.
+    assert list(data["many_connections_pausing"]) == ["hello", "anon", "bare", "quart"]
     assert "bare ASGI app, GET /'s bytes" in run.stdout
+    assert "bare Quart app, GET /hello" in run.stdout
     for figures in data["many_connections_pausing"].values():
         assert 0 < figures["requests"] <= 100 * (figures["seconds"] / 0.1 + 1)
         assert figures["p50_ms"] < 100

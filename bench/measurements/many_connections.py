@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from bench.bare_server import bare_load
 from bench.bare_server import start_bare
+from bench.bare_server import start_bare_quart
 from bench.context import BenchContext
 from bench.load import Load
 from bench.load import WrkResult
@@ -49,7 +50,11 @@ PAUSED_REQUESTS = 12
 QUICK_PAUSE_MS = (100, 200)
 #: The bare ASGI app answering as many bytes as the blog's GET / (anonymous).
 BARE = "bare"
-_LABELS = {**LABELS, BARE: "bare ASGI app, GET /'s bytes"}
+#: The bare Quart app (bench/bare_quart.py) answering its /hello.
+BARE_QUART = "quart"
+_LABELS = {**LABELS, BARE: "bare ASGI app, GET /'s bytes", BARE_QUART: "bare Quart app, GET /hello"}
+#: The rows that are floors, not the blog's: the targets are not theirs.
+_FLOORS = (BARE, BARE_QUART)
 
 
 @dataclasses.dataclass
@@ -78,22 +83,28 @@ def run_pausing(context: BenchContext) -> None:
     """Clients that pause between requests, each scenario on a fresh worker: RSS never shrinks,
     so a worker that has held the first scenario's peak would show it again for the second.
     Then the bare ASGI app under the same load, answering as many bytes as ``GET /``: what
-    Hypercorn itself holds for these connections, whatever app it serves."""
-    anonymous: list[tuple[Load, int]] = []
+    Hypercorn itself holds for these connections, whatever app it serves; and the bare Quart
+    app's ``/hello``: what the framework holds, with none of the blog."""
+    # The blog's loads as its rows sent them, and the bytes of its answer to GET /.
+    seen: dict[str, Load] = {}
+    sizes: dict[str, int] = {}
 
     @contextlib.contextmanager
     def fresh(key: str) -> Iterator[tuple[Server, Load]]:
         if key == BARE:
-            load, size = anonymous[0]
-            with start_bare(context.workdir, {ANON: size}, context.pinned.server) as server:
-                yield server, bare_load(ANON, load)
+            with start_bare(context.workdir, sizes, context.pinned.server) as server:
+                yield server, bare_load(ANON, seen[ANON])
+            return
+        if key == BARE_QUART:
+            with start_bare_quart(context.workdir, context.pinned.server) as server:
+                yield server, seen[HELLO]
             return
         instance = OursInstance(context.workdir, f"pausing-{key}", context.settings.rate_limits)
         with instance.serve(context.pinned.server) as server:
             seeded = seed_ours(server.url, instance.database, context.settings.posts)
             load = seeded.loads(csrf=True)[key]
-            if key == ANON:
-                anonymous.append((load, seeded.sizes[ANON]))
+            seen[key] = load
+            sizes[ANON] = seeded.sizes[ANON]
             yield server, load
 
     count = context.settings.many_connections
@@ -101,7 +112,7 @@ def run_pausing(context: BenchContext) -> None:
     seconds = max(
         context.settings.duration, count / CONNECTS_PER_S, PAUSED_REQUESTS * sum(pauses) / 2000
     )
-    _measure(context, count, seconds, pauses, fresh, (HELLO, ANON, BARE))
+    _measure(context, count, seconds, pauses, fresh, (HELLO, ANON, BARE, BARE_QUART))
 
 
 def pause_ms(quick: bool) -> tuple[int, int]:
@@ -143,7 +154,7 @@ def _measure(
                 errors,
                 fmt_cpu(result.cpu_ms_per_request),
                 f"{fmt_mib(sampled.rss_before_kib)} / {fmt_mib(sampled.rss_peak_kib)}",
-                "(floor)" if key == BARE else "met" if _met(sampled) else "MISSED",
+                "(floor)" if key in _FLOORS else "met" if _met(sampled) else "MISSED",
             ]
         )
     context.results["many_connections" if pauses is None else "many_connections_pausing"] = data
@@ -202,7 +213,9 @@ def _notes(
             "latency counts from when wrk sends a request, not the pause before it.",
             "bare ASGI app: bench/bare.py under the same hypercorn.toml, answering as many bytes"
             " as the blog's GET / with no framework: the floor Hypercorn itself sets (its"
-            " connections' memory); the targets are the blog's.",
+            " connections' memory); bare Quart app: bench/bare_quart.py, one route and none of"
+            " the blog, its /hello sent as to the blog's: the floor the framework sets; the"
+            " targets are the blog's.",
         ]
     return [
         *how,
