@@ -167,8 +167,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     from quart_flaskr import routing
     from quart_flaskr import security
     from quart_flaskr.migrations.data import upgrade_data
+    from quart_flaskr.routing import DecimalConverter
     from quart_flaskr.routing import RowIdConverter
 
+    app.url_map.converters["int"] = DecimalConverter
     app.url_map.converters["id"] = RowIdConverter
     routing.init_app(app)
     # Forms take their maxlength from the limits their views check.

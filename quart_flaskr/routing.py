@@ -24,7 +24,19 @@ from quart_flaskr import bounded
 SQLITE_MAX_INT = 2**63 - 1
 
 
-class RowIdConverter(IntegerConverter):
+class DecimalConverter(IntegerConverter):
+    """``<int:name>``: an integer as the blog writes it in its URLs, ASCII digits without
+    leading zeros, else 404.
+
+    Werkzeug's own also matches leading zeros and any script's digits, so that
+    ``/01``, ``/٣`` (Arabic-Indic) and ``/１`` (fullwidth) each showed a post under an
+    address of its own, which its canonical link then repeated.
+    """
+
+    regex = "0|[1-9][0-9]*"
+
+
+class RowIdConverter(DecimalConverter):
     """``<id:name>``: a positive integer that fits in an SQLite row id, else 404."""
 
     def __init__(self, map: Map) -> None:

@@ -12,6 +12,7 @@ from quart_flaskr.routing import BlogMap
 from quart_flaskr.routing import CachedURLs
 from quart_flaskr.routing import MATCHED_PATH_MAX
 from quart_flaskr.routing import SQLITE_MAX_INT
+from tests.helpers import Client
 
 
 async def test_cached_urls_match_url_for(app: Quart) -> None:
@@ -95,6 +96,29 @@ def test_row_ids_out_of_range_match_no_route(app: Quart, path: str) -> None:
     adapter = app.url_map.bind("localhost")
     with pytest.raises(NotFound):
         adapter.match(path)
+
+
+@pytest.mark.parametrize(
+    "path",
+    (
+        "/01",
+        "/٣",  # ARABIC-INDIC DIGIT THREE
+        "/１",  # FULLWIDTH DIGIT ONE
+        "/01/update",
+        "/moderation/post/01/delete",
+        "/sitemap-posts-01.xml",
+        "/sitemap-tags-١.xml",
+    ),
+)
+async def test_a_number_is_found_only_as_the_blog_writes_it(
+    app: Quart, client: Client, path: str
+) -> None:
+    # Post 1 is there (the test data): only "/1" shows it.
+    assert (await client.get("/1")).status_code == 200
+    adapter = app.url_map.bind("localhost")
+    with pytest.raises(NotFound):
+        adapter.match(path, method="POST" if path.endswith("delete") else "GET")
+    assert (await client.get(path)).status_code == 404
 
 
 def _blog_map(app: Quart) -> BlogMap:
