@@ -134,7 +134,9 @@ async def load_logged_in_user() -> None:
         # Quart opens the session (a null one at worst) before any hook runs.
         assert context.session is not None
         login_id = context.session.get(_LOGIN_ID)
-        if login_id is not None:
+        # Only what log_in stores (a string) is looked up: a cookie signed with
+        # this key that holds anything else is nobody's login.
+        if isinstance(login_id, str):
             login = await _live_login(login_id)
             if login is not None:
                 user = login.user

@@ -60,6 +60,21 @@ async def test_a_login_ended_elsewhere_has_no_user(
         assert login_session_id() is None
 
 
+@pytest.mark.parametrize("login_id", (["x"], {"x": 1}, 1, None))
+async def test_a_session_holding_no_login_id_string_is_anonymous(
+    client: Client, login_id: object
+) -> None:
+    # A session signed with the blog's key whose login id is not the string log_in
+    # stores (another app's cookie under the same key, say): read as nobody's, never a 500.
+    async with client.session_transaction() as session:
+        session["login_id"] = login_id
+    for path in ("/", "/1"):
+        response = await client.get(path)
+        assert response.status_code == 200
+        assert "Log Out" not in await response.get_data(as_text=True)
+    assert (await client.get("/account")).status_code == 302
+
+
 async def test_a_login_found_live_is_not_looked_up_again_until_a_write(
     app: Quart, client: Client, auth: AuthActions, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
