@@ -1,14 +1,22 @@
-"""Rate limits: logging in and registering per client address, writing per logged-in user.
+"""Rate limits: logging in and registering per client address, writing per logged-in user;
+and how many writes a process handles at once.
 
-Each is a GCRA (the generic cell rate algorithm): up to the limit at once,
-then one more each period / limit. The state lives in the database, and each
-attempt is counted in one write transaction, which holds the database's write
-lock on either backend: attempts arriving together at any processes of any
-hosts are counted one after the other, so limit + 1 of them get a 429.
+Each rate limit is a GCRA (the generic cell rate algorithm): up to the limit at
+once, then one more each period / limit. The state lives in the database, and
+each attempt is counted in one write transaction, which holds the database's
+write lock on either backend: attempts arriving together at any processes of
+any hosts are counted one after the other, so limit + 1 of them get a 429.
+
+A process handles at most ``WRITES_AT_ONCE`` submitted writes (posts, edits,
+comments, likes, deletions) at a time; the next ones wait their turn, in order,
+before any of their work. Readers' requests never wait for it: during a burst
+of writes the event loop runs at most that many writes' steps between two of
+a reader's, instead of one for every writer that is waiting.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable
 from collections.abc import Callable
@@ -21,6 +29,7 @@ from typing import ParamSpec
 from typing import TypeVar
 
 from quart import current_app
+from quart import Quart
 from quart import request
 from werkzeug.exceptions import TooManyRequests
 
@@ -45,6 +54,16 @@ WRITE_REFUSALS: dict[WriteKind, str] = {
     "deletes": N_("You have sent too many deletions: at most %(count)d a minute."),
 }
 WRITE_PERIOD = timedelta(minutes=1)
+#: Where an app keeps the semaphore its writes take turns with.
+_WRITES_AT_ONCE = "quart_flaskr.writes_at_once"
+
+
+def init_app(app: Quart) -> None:
+    """Give ``app`` its turns for writes: ``WRITES_AT_ONCE`` of them, a whole number above 0."""
+    at_once = app.config["WRITES_AT_ONCE"]
+    if isinstance(at_once, bool) or not isinstance(at_once, int) or at_once < 1:
+        raise ValueError(f"WRITES_AT_ONCE must be a whole number above 0, not {at_once!r}")
+    app.extensions[_WRITES_AT_ONCE] = asyncio.Semaphore(at_once)
 
 
 def client_address() -> str:
@@ -153,4 +172,19 @@ def limit_writes(
                 retry_after=retry_after,
             )
 
-    return _limited(counts)
+    limited = _limited(counts)
+
+    def decorator(view: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+        counted = limited(view)
+
+        @functools.wraps(view)
+        async def wrapped_view(*args: P.args, **kwargs: P.kwargs) -> T:
+            if await reading_the_form():
+                return await counted(*args, **kwargs)
+            # Its turn first: the count is a write too.
+            async with current_app.extensions[_WRITES_AT_ONCE]:
+                return await counted(*args, **kwargs)
+
+        return wrapped_view
+
+    return decorator

@@ -4,11 +4,13 @@ import asyncio
 from datetime import datetime
 from datetime import tzinfo
 from datetime import UTC
+from pathlib import Path
 from typing import Any
 
 import pytest
 from quart import Quart
 
+from quart_flaskr import create_app
 from quart_flaskr import ratelimit
 from quart_flaskr.db import Database
 from quart_flaskr.db import get_db
@@ -18,6 +20,7 @@ from tests.helpers import AppFactory
 from tests.helpers import AuthActions
 from tests.helpers import Client
 from tests.helpers import csrf_token
+from tests.helpers import make_config
 
 
 @pytest.mark.parametrize(
@@ -299,3 +302,58 @@ async def test_write_limits_can_be_switched_off(
     token = await csrf_token(client, "/")
     for _ in range(12):
         assert await submit(client, "/create", {"title": "many", "body": ""}, token) == 302
+
+
+@pytest.mark.parametrize("at_once", (1, 2))
+async def test_writes_take_turns_and_readers_never_wait_for_one(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, at_once: int
+) -> None:
+    app, db = await writing_app(make_app, WRITES_AT_ONCE=at_once)
+    client = app.test_client()
+    await AuthActions(client).login()
+    token = await csrf_token(client, "/")
+    saving: asyncio.Queue[str] = asyncio.Queue()
+    saved = asyncio.Event()
+    insert_post = posts.insert_post
+
+    async def held_until_saved(
+        db: Database, author_id: int, title: str, *args: Any, **kwargs: Any
+    ) -> int:
+        saving.put_nowait(title)
+        await saved.wait()
+        return await insert_post(db, author_id, title, *args, **kwargs)
+
+    monkeypatch.setattr(posts, "insert_post", held_until_saved)
+    first = asyncio.create_task(submit(client, "/create", {"title": "held", "body": ""}, token))
+    assert await asyncio.wait_for(saving.get(), 2) == "held"
+    second = asyncio.create_task(submit(client, "/create", {"title": "next", "body": ""}, token))
+    # While the first write holds its turn, pages and forms are answered.
+    assert (await client.get("/")).status_code == 200
+    assert (await client.get("/create")).status_code == 200
+    if at_once == 1:
+        await asyncio.sleep(0.2)
+        assert saving.empty()
+        saved.set()
+    assert await asyncio.wait_for(saving.get(), 2) == "next"
+    saved.set()
+    assert await first == 302
+    assert await second == 302
+    titles = await db.fetch_all("SELECT title FROM post WHERE title IN ('held', 'next')")
+    assert sorted(row[0] for row in titles) == ["held", "next"]
+
+
+async def test_a_refused_write_gives_its_turn_back(make_app: AppFactory) -> None:
+    app, db = await writing_app(make_app, POSTS_PER_MINUTE=1, WRITES_AT_ONCE=1)
+    client = app.test_client()
+    await AuthActions(client).login()
+    token = await csrf_token(client, "/")
+    form = {"title": "one turn", "body": ""}
+    statuses = await asyncio.gather(*(submit(client, "/create", form, token) for _ in range(4)))
+    assert sorted(statuses) == [302, 429, 429, 429]
+    assert await one_value(db, "SELECT COUNT(*) FROM post WHERE title = 'one turn'") == 1
+
+
+@pytest.mark.parametrize("at_once", (0, -1, 2.5, "8", True, None))
+def test_writes_at_once_must_be_a_whole_number_above_0(tmp_path: Path, at_once: object) -> None:
+    with pytest.raises(ValueError, match="WRITES_AT_ONCE must be a whole number above 0"):
+        create_app(make_config(tmp_path, WRITES_AT_ONCE=at_once))
