@@ -173,11 +173,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     from quart_flaskr import routing
     from quart_flaskr import security
     from quart_flaskr.migrations.data import upgrade_data
-    from quart_flaskr.routing import DecimalConverter
-    from quart_flaskr.routing import RowIdConverter
 
-    app.url_map.converters["int"] = DecimalConverter
-    app.url_map.converters["id"] = RowIdConverter
+    # Before any route: its converters read the URLs' numbers.
     routing.init_app(app)
     # Forms take their maxlength from the limits their views check.
     app.jinja_env.globals["limits"] = limits
