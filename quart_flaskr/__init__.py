@@ -89,7 +89,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
         # Deleting posts and comments, a click and a confirmation each: as
         # fast as liking, so an author can clear spam from their posts.
         DELETES_PER_MINUTE=60,
-        # Submitted writes (posts, edits, comments, likes, deletions) each
+        # Authors' submitted posts, edits, comments, likes and deletions each
         # process handles at once; the next wait their turn, readers never do.
         # 64 writers at once lifted readers' p99 from 13 ms to 71 (median of 7
         # runs); with 16 at a time to 45, as many reads and writes a second.
@@ -174,7 +174,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     from quart_flaskr import security
     from quart_flaskr.migrations.data import upgrade_data
 
-    # Before any route: its converters read the URLs' numbers.
+    # Before the routes that read numbers from their URLs: it gives them their converters.
     routing.init_app(app)
     # Forms take their maxlength from the limits their views check.
     app.jinja_env.globals["limits"] = limits

@@ -7,11 +7,14 @@ each attempt is counted in one write transaction, which holds the database's
 write lock on either backend: attempts arriving together at any processes of
 any hosts are counted one after the other, so limit + 1 of them get a 429.
 
-A process handles at most ``WRITES_AT_ONCE`` submitted writes (posts, edits,
-comments, likes, deletions) at a time; the next ones wait their turn, in order,
-before any of their work. Readers' requests never wait for it: during a burst
-of writes the event loop runs at most that many writes' steps between two of
-a reader's, instead of one for every writer that is waiting.
+A process handles at most ``WRITES_AT_ONCE`` of its authors' submitted writes
+(the views under ``limit_writes``: posts, edits, comments, likes and deletions)
+at a time; the next ones wait their turn, in order, once their whole request
+has arrived and before their count and their view. Readers' requests never
+wait for one: during a burst of writes, at most that many writes are past the
+turns at once, instead of every writer that is waiting (when a group of writes
+commits, each of its writers goes on before the event loop comes back to a
+reader's request).
 """
 
 from __future__ import annotations
@@ -149,7 +152,9 @@ def limit_writes(
     """At most ``<KIND>_PER_MINUTE`` submissions of this kind a minute per logged-in user.
 
     Goes below ``login_required``, so that the user is known and anonymous
-    requests never count; refused submissions never reach the view.
+    requests never count; refused submissions never reach the view. A
+    submission takes its turn (``WRITES_AT_ONCE``) first, once its body has
+    arrived: a client sending one slowly holds no turn.
 
     :raise 429: past the limit; nothing is saved.
     """
@@ -181,7 +186,10 @@ def limit_writes(
         async def wrapped_view(*args: P.args, **kwargs: P.kwargs) -> T:
             if await reading_the_form():
                 return await counted(*args, **kwargs)
-            # Its turn first: the count is a write too.
+            # The whole body before a turn (the CSRF check reads the form only
+            # when the token is not in a header), and the turn before the
+            # count, which is a write too.
+            await request.get_data(parse_form_data=True)
             async with current_app.extensions[_WRITES_AT_ONCE]:
                 return await counted(*args, **kwargs)
 

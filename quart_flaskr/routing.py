@@ -147,7 +147,8 @@ def url_for(endpoint: str, **values: Any) -> str:
 
 
 def init_app(app: Quart) -> None:
-    """Give ``app`` its URL converters (before any route is added) and its cached ``url_for``."""
+    """Give ``app`` its URL converters (before the routes that use them are added) and its
+    cached ``url_for``."""
     app.url_map.converters["int"] = DecimalConverter
     app.url_map.converters["id"] = RowIdConverter
     urls = app.extensions[_EXTENSION] = CachedURLs(app)
