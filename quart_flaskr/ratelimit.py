@@ -186,10 +186,10 @@ def limit_writes(
         async def wrapped_view(*args: P.args, **kwargs: P.kwargs) -> T:
             if await reading_the_form():
                 return await counted(*args, **kwargs)
-            # The whole body before a turn (the CSRF check reads the form only
-            # when the token is not in a header), and the turn before the
-            # count, which is a write too.
-            await request.get_data(parse_form_data=True)
+            # The whole form before a turn (the CSRF check reads it only when
+            # the token is not in a header; the views read nothing else), and
+            # the turn before the count, which is a write too.
+            await request.form
             async with current_app.extensions[_WRITES_AT_ONCE]:
                 return await counted(*args, **kwargs)
 
