@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import io
 import struct
+import subprocess
+import sys
 import zlib
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from quart_flaskr import imaging
+from quart_flaskr import imaging_pillow
 from tests import pictures
 from tests.pictures import opened
 
@@ -114,7 +118,7 @@ def test_lossless_webp_stays_lossless() -> None:
     assert b"VP8L" in lossless.data[12:16]
     assert b"VP8 " in lossy.data[12:16]
     # A file that ends before its chunks do is not lossless.
-    assert imaging._lossless_webp(b"RIFF\x00\x00\x00\x00WEBPVP8 ") is False
+    assert imaging_pillow._lossless_webp(b"RIFF\x00\x00\x00\x00WEBPVP8 ") is False
 
 
 @pytest.mark.parametrize("kind", ("gif", "webp", "png"))
@@ -357,3 +361,19 @@ async def test_run_is_off_the_event_loop() -> None:
 
     assert await imaging.run(threading.current_thread) is not threading.current_thread()
     assert (await imaging.run(threading.current_thread)).name.startswith("imaging")
+
+
+def test_pillow_is_loaded_by_the_first_picture_not_by_starting_the_app(tmp_path: Path) -> None:
+    # In a process of its own: this one has Pillow loaded by the tests already.
+    script = f"""
+import sys
+from quart_flaskr import create_app, imaging
+create_app({{"DATABASE": {str(tmp_path / "blog.sqlite")!r}, "SECRET_KEY": "k" * 40}})
+print("PIL" in sys.modules)
+imaging.process_upload({pictures.phone_jpeg(600, 400)!r}, "jpg", imaging.MAX_PIXELS)
+print("PIL" in sys.modules)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert result.stdout.split() == ["False", "True"]
