@@ -42,6 +42,13 @@ MIN_SIZE = 1024
 #: gzip 11 to 24 (both release the GIL), and a hop to a thread about 100 us:
 #: inline, a body costs the loop at most about half a millisecond.
 THREAD_SIZE = 32 * 1024
+#: Brotli's window, 64 KiB (2 ** 16) where its default is 4 MiB. With the default,
+#: compressing a page took buffers of megabytes that, once freed, stayed in the
+#: process's heap (glibc, having given such a buffer back to the system once,
+#: keeps the next ones): measured in a worker, 3.9 MiB more heap after its first
+#: compressed pages, against 0.9 with this window. Pages up to 120 KB come out
+#: within 0.3% of the default's size (1.8% at 250 KB), at the same speed.
+BROTLI_WINDOW_BITS = 16
 #: Types worth compressing besides ``text/*`` and ``*+xml``: the others this
 #: site serves (images) are compressed already.
 _TEXT_TYPES = frozenset({"application/javascript", "application/json", "application/xml"})
@@ -92,7 +99,9 @@ def _gzip(level: int) -> Callable[[bytes], bytes]:
 
 
 def _brotli(quality: int) -> Callable[[bytes], bytes]:
-    return functools.partial(brotli.compress, quality=quality, mode=brotli.MODE_TEXT)
+    return functools.partial(
+        brotli.compress, quality=quality, mode=brotli.MODE_TEXT, lgwin=BROTLI_WINDOW_BITS
+    )
 
 
 #: For a body compressed on every response: cheap levels, which still take

@@ -286,6 +286,21 @@ async def test_compressing_gives_the_same_bytes_every_time() -> None:
             assert await compression.compress(body, encoding, levels) == first
 
 
+@pytest.mark.parametrize(
+    "levels",
+    [compression.DYNAMIC_LEVELS, compression.CACHED_LEVELS, compression.STATIC_LEVELS],
+)
+async def test_brotli_streams_have_a_64_kib_window(
+    levels: dict[str, Callable[[bytes], bytes]],
+) -> None:
+    # A stream's first bit is 0 when its window is 2 ** 16 (RFC 7932, 9.1);
+    # Brotli's default window, 2 ** 22, begins it with 1.
+    body = LONG_TEXT.encode() * 4
+    compressed = await compression.compress(body, "br", levels)
+    assert compressed[0] & 1 == 0
+    assert brotli.decompress(compressed) == body
+
+
 async def test_every_render_masks_the_form_token_anew(
     make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
