@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from bench.load import Load
+from bench.servers import HYPERCORN_ENVIRONMENT
 from bench.servers import Server
 from bench.settings import BENCH
 from bench.settings import BIN
@@ -37,7 +38,7 @@ def _serve(
         port=port,
         log_path=log_path,
         cpus=cpus,
-        env=env,
+        env={**HYPERCORN_ENVIRONMENT, **(env or {})},
     )
     server.wait_ready()
     return server

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
+from bench.servers import HYPERCORN_ENVIRONMENT
 from bench.servers import Server
 from bench.settings import BIN
 from tests.harness.hypercorn import hypercorn_command
@@ -96,6 +97,7 @@ class OursInstance:
             port=port,
             log_path=self.workdir / f"server-{port}.log",
             cpus=cpus,
+            env=HYPERCORN_ENVIRONMENT,
         )
         server.wait_ready(servers=processes or 1)
         return server

@@ -19,6 +19,10 @@ from tests.harness.processes import ServerProcess
 #: environment variable into each request's record (38 us a request with a
 #: shell's 35 variables, 11 us with 3): a shell's would be measured as the app's.
 SERVICE_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "PYTHONPATH")
+#: What the README's systemd unit sets for each Hypercorn (its ``Environment=``
+#: lines), given here to every Hypercorn the bench starts: the blog's and the
+#: bare apps' beside it (Flaskr's waitress keeps the tutorial's environment).
+HYPERCORN_ENVIRONMENT = {"MALLOC_ARENA_MAX": "1"}
 
 
 def service_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
