@@ -365,15 +365,19 @@ async def test_run_is_off_the_event_loop() -> None:
 
 def test_pillow_is_loaded_by_the_first_picture_not_by_starting_the_app(tmp_path: Path) -> None:
     # In a process of its own: this one has Pillow loaded by the tests already.
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(pictures.phone_jpeg(600, 400))
     script = f"""
-import sys
+import pathlib, sys
 from quart_flaskr import create_app, imaging
 create_app({{"DATABASE": {str(tmp_path / "blog.sqlite")!r}, "SECRET_KEY": "k" * 40}})
 print("PIL" in sys.modules)
-imaging.process_upload({pictures.phone_jpeg(600, 400)!r}, "jpg", imaging.MAX_PIXELS)
-print("PIL" in sys.modules)
+data = pathlib.Path({str(photo)!r}).read_bytes()
+picture = imaging.process_upload(data, "jpg", imaging.MAX_PIXELS)
+print("PIL" in sys.modules, picture.width, picture.height)
 """
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path
     )
-    assert result.stdout.split() == ["False", "True"]
+    # Stored upright, as its EXIF orientation says: 400 wide, 600 high.
+    assert result.stdout.split() == ["False", "True", "400", "600"]
