@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bench.load import WrkResult
 from bench.measurements.hooks import HelloRuns
 from bench.measurements.listings import _ratios
 from bench.measurements.listings import Measured
-from bench.servers import HYPERCORN_ENVIRONMENT
 
 
 def _result(cpu: float) -> WrkResult:
@@ -73,13 +70,3 @@ def test_listing_ratios_are_paired_by_round_and_reader() -> None:
     assert ratios["index", "anonymous"] == pytest.approx(1.0)
     assert ratios["search", "anonymous"] == pytest.approx(0.975)
     assert ratios["search", "logged in"] == pytest.approx(1.0)
-
-
-def test_the_bench_runs_hypercorn_with_the_environment_the_readme_unit_sets() -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
-    unit = readme.split("`/etc/systemd/system/quart-flaskr@.service`:", 1)[1].split("```", 2)[1]
-    lines = [line for line in unit.splitlines() if line.startswith("Environment=")]
-    assert lines
-    assert dict(line.removeprefix("Environment=").split("=", 1) for line in lines) == (
-        HYPERCORN_ENVIRONMENT
-    )
