@@ -5,10 +5,11 @@ showed, after its size in pixels is checked against a limit (Pillow's own
 decompression-bomb check stays on behind it). A still image is stored as
 re-encoded: turned as its EXIF orientation says, without EXIF, GPS, XMP or
 comments (its colour profile is kept), at its own width and height. Its
-variants are the same picture at several widths, in WebP and in its own kind
-(PNG for a GIF), so that a phone fetches a picture the size of its screen. An
-animated GIF, PNG or WebP is stored frame for frame as uploaded, without its
-metadata, and gets no variants. ``imaging_pillow.py`` does that work with Pillow.
+variants are the same picture at several widths below its own, in WebP and in
+its own kind (PNG for a GIF), so that a phone fetches a picture the size of its
+screen. An animated GIF, PNG or WebP is stored frame for frame as uploaded,
+without its metadata, and gets no variants. ``imaging_pillow.py`` does that
+work with Pillow.
 
 Pillow is imported by the first picture a process handles, not when the app
 starts: a process that only serves pages (and the images already stored,

@@ -53,7 +53,6 @@ _FALLBACK_KIND = {"jpg": "jpg", "png": "png", "gif": "png"}
 
 def process_upload(data: bytes, kind: str, max_pixels: int) -> Picture:
     """See ``imaging.process_upload``."""
-
     with _decoded(data, kind, max_pixels) as image:
         if _moves(image):
             return Picture(_without_metadata(data, kind), image.width, image.height)
@@ -64,7 +63,6 @@ def process_upload(data: bytes, kind: str, max_pixels: int) -> Picture:
 
 def process_stored(data: bytes, kind: str, max_pixels: int) -> Picture:
     """See ``imaging.process_stored``."""
-
     with _decoded(data, kind, max_pixels) as image:
         if _moves(image):
             return Picture(data, image.width, image.height)

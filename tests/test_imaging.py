@@ -1,4 +1,5 @@
-"""Pictures measured, turned upright, stripped of metadata and made smaller (imaging.py)."""
+"""Pictures measured, turned upright, stripped of metadata and made smaller (imaging.py and
+imaging_pillow.py)."""
 
 from __future__ import annotations
 
