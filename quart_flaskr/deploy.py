@@ -17,6 +17,7 @@ from quart import Quart
 from quart.cli import pass_script_info
 from quart.cli import ScriptInfo
 
+from quart_flaskr import imaging
 from quart_flaskr.db import DatabaseUnavailableError
 from quart_flaskr.db import SCHEMA_VERSION
 from quart_flaskr.db.extension import database_from_config
@@ -160,7 +161,7 @@ def _open_to_others(path: Path) -> list[str]:
 
 
 def deployment_problems(app: Quart) -> list[str]:
-    """What is unsafe in the app's current configuration and files."""
+    """What is unsafe in the app's current configuration and files, and what would fail."""
     config = app.config
     problems = []
     key_problem = secret_key_problem(config["SECRET_KEY"])
@@ -184,6 +185,12 @@ def deployment_problems(app: Quart) -> list[str]:
         problems.append(
             "ALLOWED_HOSTS is empty: any Host header is answered, and links built from it."
             " List the site's host names."
+        )
+    picture_problem = imaging.problem()
+    if picture_problem:
+        problems.append(
+            f"{picture_problem}: picture uploads would fail."
+            " Reinstall it: pip install --force-reinstall pillow."
         )
     instance = Path(app.instance_path)
     if config["DATABASE_URL"]:

@@ -80,6 +80,23 @@ async def run(function: Callable[..., T], *args: object) -> T:
     return await loop.run_in_executor(_EXECUTOR, functools.partial(function, *args))
 
 
+def problem() -> str | None:
+    """Why this process could not take pictures, or None when it can: Pillow missing or
+    broken, or built without a codec the site's kinds of picture need.
+
+    Imports Pillow: for ``check-deploy``, which finds before the first upload
+    what that upload would fail on.
+    """
+    try:
+        from quart_flaskr import imaging_pillow
+    except ImportError as error:  # not installed, or a library of its missing
+        return f"Pillow cannot be imported ({error})"
+    missing = imaging_pillow.missing_codecs()
+    if missing:
+        return f"Pillow was built without {', '.join(missing)}"
+    return None
+
+
 def process_upload(data: bytes, kind: str, max_pixels: int) -> Picture:
     """An upload as it is to be stored: upright, without metadata, measured, with variants.
 

@@ -17,6 +17,7 @@ import io
 import struct
 
 from PIL import ExifTags
+from PIL import features
 from PIL import Image
 
 from quart_flaskr import container_metadata
@@ -34,6 +35,9 @@ JPEG_QUALITY = 85
 WEBP_QUALITY = 80
 #: The Pillow plugin that decodes each kind (by stored names' extensions).
 _FORMATS = {"jpg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP"}
+#: The codec each kind of picture needs in Pillow's build, by Pillow's name for it (GIF's
+#: is Pillow's own, always there).
+_CODECS = {"jpg": "JPEG", "zlib": "PNG", "webp": "WebP"}
 #: What is kept of a picture's ``info``: its colour profile, and the palette's
 #: transparent colour (part of the picture, not about it).
 _KEPT_INFO: tuple[str | tuple[int, int], ...] = ("icc_profile", "transparency")
@@ -49,6 +53,11 @@ _TURNS = {
 }
 #: Variants in the original's own kind, for browsers without WebP.
 _FALLBACK_KIND = {"jpg": "jpg", "png": "png", "gif": "png"}
+
+
+def missing_codecs() -> list[str]:
+    """The kinds of picture this Pillow was built unable to read or write ([] for none)."""
+    return [kind for codec, kind in _CODECS.items() if not features.check(codec)]
 
 
 def process_upload(data: bytes, kind: str, max_pixels: int) -> Picture:

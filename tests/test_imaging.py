@@ -11,8 +11,10 @@ import zlib
 from pathlib import Path
 
 import pytest
+from PIL import features
 from PIL import Image
 
+import quart_flaskr
 from quart_flaskr import imaging
 from quart_flaskr import imaging_pillow
 from tests import pictures
@@ -382,3 +384,24 @@ print("PIL" in sys.modules, picture.width, picture.height)
     )
     # Stored upright, as its EXIF orientation says: 400 wide, 600 high.
     assert result.stdout.split() == ["False", "True", "400", "600"]
+
+
+def test_a_working_pillow_is_no_problem() -> None:
+    assert imaging_pillow.missing_codecs() == []
+    assert imaging.problem() is None
+
+
+def test_a_pillow_built_without_a_codec_is_a_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    built = {"jpg": True, "zlib": True, "webp": False}
+    monkeypatch.setattr(features, "check", built.__getitem__)
+    assert imaging.problem() == "Pillow was built without WebP"
+    built["jpg"] = False
+    assert imaging.problem() == "Pillow was built without JPEG, WebP"
+
+
+def test_a_pillow_that_cannot_be_imported_is_a_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    # None in sys.modules makes its import fail, as a missing or broken package's does.
+    monkeypatch.setitem(sys.modules, "quart_flaskr.imaging_pillow", None)
+    monkeypatch.delattr(quart_flaskr, "imaging_pillow")
+    found = imaging.problem()
+    assert found is not None and found.startswith("Pillow cannot be imported (")

@@ -19,6 +19,7 @@ from quart.testing.app import LifespanError
 from werkzeug.datastructures import Headers
 
 from quart_flaskr import create_app
+from quart_flaskr import imaging
 from quart_flaskr import proxies
 from quart_flaskr.db import Database
 from quart_flaskr.db import SCHEMA_VERSION
@@ -358,6 +359,18 @@ def test_check_deploy_command(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "- SESSION_COOKIE_SECURE is off" in result.output
     assert "1 problem(s) found." in result.output
+
+
+def test_check_deploy_finds_what_the_first_picture_would_fail_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = create_app(make_config(tmp_path, SECRET_KEY=GOOD_KEY))
+    assert not [problem for problem in deployment_problems(app) if "Pillow" in problem]
+    monkeypatch.setattr(imaging, "problem", lambda: "Pillow was built without WebP")
+    assert (
+        "Pillow was built without WebP: picture uploads would fail."
+        " Reinstall it: pip install --force-reinstall pillow."
+    ) in deployment_problems(app)
 
 
 async def test_proxy_hops_decide_the_client_address(make_app: AppFactory) -> None:
