@@ -212,7 +212,8 @@ async def serve(name: str) -> ResponseReturnValue:
     A stored name never names other bytes, so the name is the ETag and
     browsers and shared caches may keep the image as long as they like; a
     browser asking whether its copy is current gets 304 without the bytes
-    being read.
+    being read. The picture of a suspended user's post is a 404, as the post is,
+    until a moderator restores them.
     """
     if not is_stored_name(name):
         abort(404)

@@ -14,6 +14,7 @@ from quart_flaskr.models import moderation
 from quart_flaskr.models import posts
 from quart_flaskr.models import users
 from quart_flaskr.models.images import Image
+from quart_flaskr.models.images import Variant
 from tests.helpers import AuthActions
 from tests.helpers import Client
 from tests.helpers import on_database
@@ -229,6 +230,35 @@ async def test_a_suspended_user_is_hidden_until_restored(
     ]
     log = await page_text(client, "/moderation/")
     assert "restored" in log and "Nobody is suspended." in log
+
+
+async def test_a_suspended_users_pictures_are_hidden_until_restored(
+    app: Quart, client: Client, auth: AuthActions, db: Database
+) -> None:
+    variant = Variant("V" * 22 + ".webp", 480, b"RIFF")
+    theirs = Image("T" * 22 + ".png", b"\x89PNG", 1, 1, (variant,))
+    await posts.insert_post(db, 2, "Pictured", "words", image=theirs)
+    # One of their posts has no picture: the hidden names leave it out.
+    await posts.insert_post(db, 2, "Words only", "words")
+    await posts.insert_post(db, 1, "Mine", "words", image=Image("M" * 22 + ".png", b"\x89PNG"))
+    names = [theirs.name, variant.name, "M" * 22 + ".png"]
+    anonymous = app.test_client()
+
+    async def statuses(fresh: bool) -> list[int]:
+        """Each picture's status for a browser without it, or asking whether its copy is fresh."""
+        found = []
+        for name in names:
+            headers = {"If-None-Match": f'"{name}"'} if fresh else {}
+            found.append((await anonymous.get(f"/uploads/{name}", headers=headers)).status_code)
+        return found
+
+    assert (await statuses(False), await statuses(True)) == ([200] * 3, [304] * 3)
+    await make_moderator(db)
+    await auth.login()
+    await post_form(client, "/moderation/user/2/suspend", {}, "/u/other")
+    assert (await statuses(False), await statuses(True)) == ([404, 404, 200], [404, 404, 304])
+    await post_form(client, "/moderation/user/2/restore", {}, "/moderation/")
+    assert (await statuses(False), await statuses(True)) == ([200] * 3, [304] * 3)
 
 
 async def test_the_log_pages(client: Client, auth: AuthActions, db: Database) -> None:

@@ -67,21 +67,34 @@ async def delete_image(tx: Transaction, name: str) -> None:
     await tx.execute("DELETE FROM image WHERE name = ?", (name,))
 
 
-#: An image's or a variant's bytes, by its stored name (the names never meet).
-_SELECT_DATA = (
-    "SELECT data FROM image WHERE name = ? UNION ALL SELECT data FROM image_variant WHERE name = ?"
+# The images of the posts of suspended users, which are hidden with their posts until
+# they are restored: read from the few suspended users' posts, once a query, not
+# looked up for each image (post.image has no index of its own). A post without an
+# image is left out, or NOT IN would find every name's answer unknown.
+_HIDDEN = (
+    "SELECT post.image FROM post WHERE post.image IS NOT NULL"
+    ' AND post.author_id IN (SELECT id FROM "user" WHERE suspended IS NOT NULL)'
 )
-_EXISTS = "SELECT 1 FROM image WHERE name = ? UNION ALL SELECT 1 FROM image_variant WHERE name = ?"
+#: An image's or a variant's {column}, by its stored name (the names never meet),
+#: while the post showing it is shown.
+_BY_NAME = (
+    f"SELECT {{column}} FROM image WHERE name = ? AND name NOT IN ({_HIDDEN})"  # noqa: S608
+    " UNION ALL SELECT {column} FROM image_variant"
+    f" WHERE name = ? AND image NOT IN ({_HIDDEN})"
+)
+_SELECT_DATA = _BY_NAME.format(column="data")
+_EXISTS = _BY_NAME.format(column="1")
 
 
 async def select_image(db: Database, name: str) -> bytes | None:
-    """The bytes of the image or variant stored under ``name``, or None."""
+    """The bytes of the image or variant stored under ``name``, or None (none stored, or its
+    post's author is suspended)."""
     row = await db.fetch_one(_SELECT_DATA, (name, name))
     return None if row is None else bytes(row[0])
 
 
 async def image_exists(db: Database, name: str) -> bool:
-    """Whether an image or variant is stored under ``name``, without reading its bytes."""
+    """Whether an image or variant is stored under ``name`` and shown, without reading its bytes."""
     return await db.fetch_one(_EXISTS, (name, name)) is not None
 
 
