@@ -21,6 +21,7 @@ from quart_flaskr import imaging
 from quart_flaskr.db import DatabaseUnavailableError
 from quart_flaskr.db import SCHEMA_VERSION
 from quart_flaskr.db.extension import database_from_config
+from quart_flaskr.security import fallback_key_problems
 from quart_flaskr.security import secret_key_problem
 from quart_flaskr.usernames import misleading
 from quart_flaskr.usernames import username_key
@@ -28,11 +29,15 @@ from quart_flaskr.usernames import username_key
 _KEY_SETTINGS = ("SECRET_KEY", "SECRET_KEY_FALLBACKS")
 
 
-def write_secret_key(config_path: Path, rotate: bool) -> None:
+def write_secret_key(config_path: Path, rotate: bool) -> str | None:
     """Set a fresh random SECRET_KEY in ``config_path``, keeping its other settings.
 
     With ``rotate`` the old key becomes the only SECRET_KEY_FALLBACKS entry, so
-    sessions and forms signed with it keep working until the next rotation.
+    sessions and forms signed with it keep working until the next rotation;
+    unless it is unfit (``secret_key_problem``): a guessable key kept as a
+    fallback would still let anyone sign a session of their own.
+
+    :return: why the old key was not kept, when rotating did not keep it
     """
     source = config_path.read_text("utf-8") if config_path.exists() else ""
     old_key = None
@@ -47,14 +52,18 @@ def write_secret_key(config_path: Path, rotate: bool) -> None:
             replaced.update(range(node.lineno - 1, node.end_lineno or node.lineno))
     lines = [line for number, line in enumerate(source.splitlines()) if number not in replaced]
     lines.append(f"SECRET_KEY = {secrets.token_hex(32)!r}")
-    if rotate and old_key:
-        lines.append(f"SECRET_KEY_FALLBACKS = [{old_key!r}]")
+    refused = None
+    if rotate and old_key is not None:
+        refused = secret_key_problem(old_key)
+        if refused is None:
+            lines.append(f"SECRET_KEY_FALLBACKS = [{old_key!r}]")
     config_path.parent.mkdir(parents=True, exist_ok=True)
     # Created readable by its owner only: it holds the key.
     fd = os.open(config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as file:
         file.write("\n".join(lines) + "\n")
     os.chmod(config_path, 0o600)
+    return refused
 
 
 @click.command("gen-secret-key")
@@ -68,8 +77,10 @@ def gen_secret_key_command(info: ScriptInfo, rotate: bool) -> None:
     """Write a random SECRET_KEY into the instance folder's config.py."""
     app = info.load_app()
     config_path = Path(app.instance_path) / "config.py"
-    write_secret_key(config_path, rotate)
+    refused = write_secret_key(config_path, rotate)
     click.echo(f"Wrote a new SECRET_KEY to {config_path}.")
+    if refused:
+        click.echo(f"The old key is not kept as a fallback: {refused}.")
 
 
 async def _accounts(conn: aiosqlite.Connection) -> list[tuple[int, str]]:
@@ -167,6 +178,10 @@ def deployment_problems(app: Quart) -> list[str]:
     key_problem = secret_key_problem(config["SECRET_KEY"])
     if key_problem:
         problems.append(f"{key_problem}: run 'gen-secret-key'.")
+    problems.extend(
+        f"{problem}: take it out of config.py, or what it signed is accepted."
+        for problem in fallback_key_problems(config["SECRET_KEY_FALLBACKS"])
+    )
     if app.debug:
         problems.append("DEBUG is on: it shows tracebacks and reloads code.")
     if app.testing:

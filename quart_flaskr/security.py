@@ -8,6 +8,7 @@ import hmac
 import secrets
 import time
 from collections.abc import Callable
+from collections.abc import Iterable
 from typing import Any
 from typing import cast
 from typing import TypeVar
@@ -276,18 +277,28 @@ class PrivateSessionInterface(SecureCookieSessionInterface):
         await super().save_session(app, session, response)
 
 
-def secret_key_problem(key: object) -> str | None:
-    """Why a SECRET_KEY is unfit for production, or None when it is fine."""
+def secret_key_problem(key: object, name: str = "SECRET_KEY") -> str | None:
+    """Why a secret key (``name`` says which) is unfit for production, or None when it is fine."""
     if not key:
-        return "SECRET_KEY is not set"
+        return f"{name} is not set"
     if key == "dev":
-        return "SECRET_KEY is the development default 'dev'"
+        return f"{name} is the development default 'dev'"
     if not isinstance(key, (str, bytes)):
-        return f"SECRET_KEY is {type(key).__name__}, not text ('gen-secret-key' writes one)"
+        return f"{name} is {type(key).__name__}, not text ('gen-secret-key' writes one)"
     size = len(key.encode() if isinstance(key, str) else key)
     if size < MIN_SECRET_KEY_BYTES:
-        return f"SECRET_KEY is {size} bytes long, shorter than {MIN_SECRET_KEY_BYTES}"
+        return f"{name} is {size} bytes long, shorter than {MIN_SECRET_KEY_BYTES}"
     return None
+
+
+def fallback_key_problems(fallbacks: Iterable[object] | None) -> list[str]:
+    """Why any of SECRET_KEY_FALLBACKS is unfit: what an old key signed is accepted as
+    the current key's is, so a guessable one lets anyone sign a session of their own."""
+    found = (
+        secret_key_problem(key, f"SECRET_KEY_FALLBACKS[{index}]")
+        for index, key in enumerate(fallbacks or ())
+    )
+    return [problem for problem in found if problem]
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -574,21 +585,26 @@ def header_values(headers: Headers) -> dict[str, str]:
 
 
 async def refuse_insecure_secret_key() -> None:
-    """Stop a production start-up (neither debug nor testing) whose SECRET_KEY is unfit.
+    """Stop a production start-up (neither debug nor testing) whose SECRET_KEY, or any of
+    SECRET_KEY_FALLBACKS, is unfit.
 
     :raise RuntimeError: naming the problem and the command that fixes it
     """
     if current_app.debug or current_app.testing:
         return
+    config = f"{current_app.instance_path}/config.py"
     problem = secret_key_problem(current_app.config["SECRET_KEY"])
     if problem:
-        message = (
-            f"Refusing to start: {problem}. Write a random key into"
-            f" {current_app.instance_path}/config.py with"
-            " 'quart --app quart_flaskr gen-secret-key'."
-        )
-        current_app.logger.critical(message)
-        raise RuntimeError(message)
+        fix = f"Write a random key into {config} with 'quart --app quart_flaskr gen-secret-key'."
+    else:
+        problems = fallback_key_problems(current_app.config["SECRET_KEY_FALLBACKS"])
+        if not problems:
+            return
+        problem = problems[0]
+        fix = f"Take it out of {config}: what it signed would be accepted."
+    message = f"Refusing to start: {problem}. {fix}"
+    current_app.logger.critical(message)
+    raise RuntimeError(message)
 
 
 def init_app(app: Quart) -> None:

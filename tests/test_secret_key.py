@@ -7,6 +7,7 @@ import logging
 import pytest
 from quart.testing.app import LifespanError
 
+from quart_flaskr.security import fallback_key_problems
 from quart_flaskr.security import secret_key_problem
 from tests.helpers import AppFactory
 
@@ -41,6 +42,31 @@ async def test_an_unfit_key_stops_the_start_with_the_fix(
     message = (
         "Refusing to start: SECRET_KEY is 31 bytes long, shorter than 32. Write a random key"
         f" into {app.instance_path}/config.py with {FIX}."
+    )
+    with pytest.raises(LifespanError) as raised:
+        async with app.test_app():
+            pass  # pragma: no cover - start-up fails
+    assert message in str(raised.value)
+    critical = [record for record in caplog.records if record.levelno == logging.CRITICAL]
+    assert [record.getMessage() for record in critical] == [message]
+
+
+def test_each_unfit_fallback_is_named() -> None:
+    assert fallback_key_problems(None) == fallback_key_problems([]) == []
+    assert fallback_key_problems(["x" * 32, "dev", b"", "y" * 40]) == [
+        "SECRET_KEY_FALLBACKS[1] is the development default 'dev'",
+        "SECRET_KEY_FALLBACKS[2] is not set",
+    ]
+
+
+async def test_an_unfit_fallback_stops_the_start(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    # What the old key signed is accepted: a guessable one lets anyone sign a session.
+    app = await make_app(TESTING=False, SECRET_KEY="x" * 32, SECRET_KEY_FALLBACKS=["dev"])
+    message = (
+        "Refusing to start: SECRET_KEY_FALLBACKS[0] is the development default 'dev'. Take it"
+        f" out of {app.instance_path}/config.py: what it signed would be accepted."
     )
     with pytest.raises(LifespanError) as raised:
         async with app.test_app():

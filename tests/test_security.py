@@ -266,6 +266,23 @@ def test_gen_secret_key_keeps_other_settings(runner: QuartCliRunner, cli_app: Qu
     assert config.read_text().count("SECRET_KEY =") == 1
 
 
+def test_gen_secret_key_keeps_no_unfit_key_as_a_fallback(
+    runner: QuartCliRunner, cli_app: Quart
+) -> None:
+    config = Path(cli_app.instance_path) / "config.py"
+    config.write_text("SECRET_KEY = 'dev'\n")
+    result = runner.invoke(args=["gen-secret-key", "--rotate"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "The old key is not kept as a fallback: SECRET_KEY is the development default 'dev'."
+        in result.output
+    )
+    rotated: dict[str, object] = {}
+    exec(config.read_text(), rotated)  # noqa: S102 - our own config file
+    assert "SECRET_KEY_FALLBACKS" not in rotated
+    assert secret_key_problem(rotated["SECRET_KEY"]) is None
+
+
 def test_gen_secret_key_creates_the_config(tmp_path: Path) -> None:
     from quart_flaskr.deploy import write_secret_key
 
@@ -292,6 +309,16 @@ def test_check_deploy_lists_every_problem(tmp_path: Path) -> None:
         "does not exist",
     ):
         assert words in problems
+
+
+def test_check_deploy_names_an_unfit_fallback(tmp_path: Path) -> None:
+    config = make_config(tmp_path, SECRET_KEY=GOOD_KEY, SECRET_KEY_FALLBACKS=[GOOD_KEY, "short"])
+    problems = deployment_problems(create_app(config))
+    assert (
+        "SECRET_KEY_FALLBACKS[1] is 5 bytes long, shorter than 32: take it out of config.py,"
+        " or what it signed is accepted."
+    ) in problems
+    assert not [problem for problem in problems if "[0]" in problem]
 
 
 def test_check_deploy_reads_files_and_database(tmp_path: Path) -> None:
