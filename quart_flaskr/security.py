@@ -423,13 +423,17 @@ async def protect_from_csrf(context: RequestContext) -> None:
     request = context.request
     view = context.app.view_functions.get(request.endpoint or "")
     if getattr(view, _SAME_ORIGIN_FORM, False):
-        if not _sent_from_this_site():
-            abort(400, gettext(CSRF_ERROR))
-        return
-    token = request.headers.get(CSRF_HEADER)
-    if token is None:
-        token = (await request.form).get(CSRF_FIELD)
-    if not _valid_csrf_token(token):
+        sent_here = _sent_from_this_site()
+    else:
+        token = request.headers.get(CSRF_HEADER)
+        if token is None:
+            token = (await request.form).get(CSRF_FIELD)
+        sent_here = _valid_csrf_token(token)
+    if not sent_here:
+        # Refused once the body has come (it is at most MAX_CONTENT_LENGTH): answered
+        # before, the connection is closed after the answer, without a word to the
+        # client, whose next request on it then fails.
+        await request.body
         abort(400, gettext(CSRF_ERROR))
 
 

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import sqlite3
+import time
 import urllib.parse
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
@@ -529,3 +530,22 @@ def test_forged_host_does_not_poison_cached_pages(live_server: Server) -> None:
     page = Client(live_server.url).get("/")
     assert page.status == 200
     assert "evil.example" not in page.text
+
+
+def test_a_refused_form_leaves_its_connection_serving(live_server: Server) -> None:
+    # The language switcher's form without Origin or Sec-Fetch-Site, its body sent a
+    # moment after its headers, as a larger form's is: the refusal waits for the body,
+    # and the connection then answers the next request.
+    body = b"language=ru&next=%2F"
+    with closing(http.client.HTTPConnection("127.0.0.1", live_server.port, timeout=10)) as conn:
+        conn.putrequest("POST", "/language")
+        conn.putheader("Content-Type", "application/x-www-form-urlencoded")
+        conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders()
+        time.sleep(0.3)
+        conn.send(body)
+        refused = conn.getresponse()
+        assert refused.status == 400 and CSRF_ERROR in refused.read().decode()
+        conn.request("GET", "/hello")
+        assert conn.getresponse().status == 200
+    no_server_errors(live_server)
