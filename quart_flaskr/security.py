@@ -132,14 +132,23 @@ def _sent_from_this_site() -> bool:
     return origin.split("://", 1)[1].lower() == request.host.lower()
 
 
+#: The longest address a form may send a reader back to: a page's own is at most
+#: some 3,000 characters (a search of ``SEARCH_MAX`` characters, each escaped as up to
+#: twelve, on a tag's listing). A longer one is no page of this site, and would make
+#: a Location header of its length.
+LOCAL_PATH_MAX = 4096
+
+
 def local_path(target: str) -> bool:
     """Whether ``target`` is a path on this site, safe to redirect to.
 
     Anything that could lead elsewhere (``//host``, a scheme, a backslash or
-    a space, which browsers read as a slash or drop) is not.
+    a space, which browsers read as a slash or drop) is not, nor anything
+    longer than ``LOCAL_PATH_MAX``.
     """
     return (
         target.startswith("/")
+        and len(target) <= LOCAL_PATH_MAX
         and not target.startswith("//")
         and all(33 <= ord(char) < 127 and char != "\\" for char in target)
     )

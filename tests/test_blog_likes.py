@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from quart_flaskr.db import Database
+from quart_flaskr.limits import SEARCH_MAX
+from quart_flaskr.limits import TAG_MAX
 from quart_flaskr.models import likes
+from quart_flaskr.security import LOCAL_PATH_MAX
 from tests.helpers import AuthActions
 from tests.helpers import Client
 from tests.helpers import page_text
@@ -93,6 +96,21 @@ async def test_like_goes_back_to_any_printable_path(client: Client, auth: AuthAc
     # "!" and "~", the first and last printable ASCII characters after the space.
     response = await post_form(client, "/1/like", {"next": "/!~?q=a"})
     assert response.headers["Location"] == "/!~?q=a#post-1"
+
+
+async def test_like_goes_back_to_a_page_of_any_length_a_page_has(
+    client: Client, auth: AuthActions
+) -> None:
+    await auth.login()
+    # The longest a page's own address is: a tag's listing searched for SEARCH_MAX
+    # characters of four bytes each, every byte escaped.
+    longest = f"/tag/{'%F0%9F%98%80' * TAG_MAX}?q={'%F0%9F%98%80' * SEARCH_MAX}&page=999999999"
+    assert len(longest) <= LOCAL_PATH_MAX
+    response = await post_form(client, "/1/like", {"next": longest})
+    assert response.headers["Location"] == f"{longest}#post-1"
+    # Longer, it is no page of this site: the post's own page instead.
+    response = await post_form(client, "/1/like", {"next": "/" + "a" * LOCAL_PATH_MAX})
+    assert response.headers["Location"] == "/1"
 
 
 @pytest.mark.parametrize("path", ("/1/like", "/1/unlike"))
