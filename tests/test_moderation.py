@@ -10,6 +10,7 @@ from quart.testing import QuartCliRunner
 from quart_flaskr import passwords
 from quart_flaskr.db import Database
 from quart_flaskr.models import comments
+from quart_flaskr.models import likes
 from quart_flaskr.models import moderation
 from quart_flaskr.models import posts
 from quart_flaskr.models import users
@@ -157,8 +158,9 @@ async def test_a_suspended_user_is_hidden_until_restored(
     app: Quart, client: Client, auth: AuthActions, db: Database
 ) -> None:
     theirs = await posts.insert_post(db, 2, "Their post", "words", tags=["both", "spam"])
-    await posts.insert_post(db, 1, "My post", "words", tags=["both"])
+    mine = await posts.insert_post(db, 1, "My post", "words", tags=["both"])
     await comments.insert_comment(db, 1, 2, "their comment")
+    assert await likes.like_post(db, mine, 2)
     other = app.test_client()
     await AuthActions(other).login("other", "other")
     await make_moderator(db)
@@ -184,8 +186,10 @@ async def test_a_suspended_user_is_hidden_until_restored(
     assert await db.fetch_one("SELECT 1 FROM comment WHERE post_id = ?", (theirs,)) is None
     hidden = await page_text(client, "/1")
     assert "their comment" not in hidden
-    # Nor counted: the post shows the comments it shows.
+    # Nor counted: the post shows the comments it shows, and their likes count for nothing.
     assert ">0 comments</a>" in hidden and ">0 comments</a>" in await page_text(client, "/")
+    assert '<span class="likes">0 likes</span>' in await page_text(client, f"/{mine}")
+    assert '<span class="likes">1 like</span>' not in await page_text(client, "/")
     assert "Their post" not in await page_text(client, "/feed.xml")
     sitemap = await page_text(client, "/sitemap.xml")
     assert f"/{theirs}</loc>" not in sitemap
@@ -220,6 +224,7 @@ async def test_a_suspended_user_is_hidden_until_restored(
     assert "/tag/spam</loc>" in await page_text(client, "/sitemap.xml")
     shown_again = await page_text(client, "/1")
     assert "their comment" in shown_again and ">1 comment</a>" in shown_again
+    assert '<span class="likes">1 like</span>' in await page_text(client, f"/{mine}")
     assert (await AuthActions(other).login("other", "other")).status_code == 302
     again = await post_form(client, "/moderation/user/2/restore", {}, "/moderation/")
     assert again.status_code == 404

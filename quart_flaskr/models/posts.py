@@ -88,12 +88,15 @@ _NOBODY_SUSPENDED = f"NOT EXISTS ({_SUSPENDED})"
 # The columns of a post after its id, title and text.
 _REST = (
     " created, author_id, username, image, image_alt,"  # noqa: S608
-    " like_count,"
-    # The stored count, less the comments of suspended users, which no page shows
-    # (read from the few suspended users' comments, not from the post's; not at
-    # all while nobody is suspended, asked once a query). The image's size and
+    # The stored counts, less the likes and comments of suspended users, which
+    # count for nothing and show nowhere until they are restored (read from the
+    # few suspended users' rows, not from the post's; not at all while nobody is
+    # suspended, asked once a query). The image's size and
     # variants only for a post with an image. Each guard saves its lookups for
     # every row: a tenth of a 50-post listing's query in SQLite.
+    f" like_count - CASE WHEN {_NOBODY_SUSPENDED}"
+    ' THEN 0 ELSE (SELECT count(*) FROM "user" JOIN post_like ON post_like.user_id = "user".id'
+    '  WHERE "user".suspended IS NOT NULL AND post_like.post_id = post.id) END AS like_count,'
     f" comment_count - CASE WHEN {_NOBODY_SUSPENDED}"
     ' THEN 0 ELSE (SELECT count(*) FROM "user" JOIN comment ON comment.author_id = "user".id'
     '  WHERE "user".suspended IS NOT NULL AND comment.post_id = post.id) END AS comment_count,'
