@@ -35,14 +35,33 @@ def test_secret_key_problem_says_what_is_wrong(key: object, problem: str | None)
     assert secret_key_problem(key) == problem
 
 
+@pytest.mark.parametrize(
+    ("keys", "problem", "fix"),
+    (
+        (
+            {"SECRET_KEY": "x" * 31},
+            "SECRET_KEY is 31 bytes long, shorter than 32",
+            f"Write a random key into {{config}} with {FIX}.",
+        ),
+        # What an old key signed is accepted: a guessable one lets anyone sign a session.
+        (
+            {"SECRET_KEY": "x" * 32, "SECRET_KEY_FALLBACKS": ["dev"]},
+            "SECRET_KEY_FALLBACKS[0] is the development default 'dev'",
+            "Take it out of {config}: what it signed would be accepted.",
+        ),
+    ),
+    ids=("key", "fallback"),
+)
 async def test_an_unfit_key_stops_the_start_with_the_fix(
-    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+    make_app: AppFactory,
+    caplog: pytest.LogCaptureFixture,
+    keys: dict[str, object],
+    problem: str,
+    fix: str,
 ) -> None:
-    app = await make_app(TESTING=False, SECRET_KEY="x" * 31)
-    message = (
-        "Refusing to start: SECRET_KEY is 31 bytes long, shorter than 32. Write a random key"
-        f" into {app.instance_path}/config.py with {FIX}."
-    )
+    app = await make_app(TESTING=False, **keys)
+    config = f"{app.instance_path}/config.py"
+    message = f"Refusing to start: {problem}. {fix.format(config=config)}"
     with pytest.raises(LifespanError) as raised:
         async with app.test_app():
             pass  # pragma: no cover - start-up fails
@@ -57,23 +76,6 @@ def test_each_unfit_fallback_is_named() -> None:
         "SECRET_KEY_FALLBACKS[1] is the development default 'dev'",
         "SECRET_KEY_FALLBACKS[2] is not set",
     ]
-
-
-async def test_an_unfit_fallback_stops_the_start(
-    make_app: AppFactory, caplog: pytest.LogCaptureFixture
-) -> None:
-    # What the old key signed is accepted: a guessable one lets anyone sign a session.
-    app = await make_app(TESTING=False, SECRET_KEY="x" * 32, SECRET_KEY_FALLBACKS=["dev"])
-    message = (
-        "Refusing to start: SECRET_KEY_FALLBACKS[0] is the development default 'dev'. Take it"
-        f" out of {app.instance_path}/config.py: what it signed would be accepted."
-    )
-    with pytest.raises(LifespanError) as raised:
-        async with app.test_app():
-            pass  # pragma: no cover - start-up fails
-    assert message in str(raised.value)
-    critical = [record for record in caplog.records if record.levelno == logging.CRITICAL]
-    assert [record.getMessage() for record in critical] == [message]
 
 
 @pytest.mark.parametrize(("debug", "testing"), ((True, False), (False, True), (True, True)))
