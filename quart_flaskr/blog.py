@@ -25,6 +25,7 @@ from quart_flaskr import routing
 from quart_flaskr.db import get_db
 from quart_flaskr.db import request_data_version
 from quart_flaskr.forms import is_text
+from quart_flaskr.forms import one_line
 from quart_flaskr.forms import read_form
 from quart_flaskr.forms import typed_lines
 from quart_flaskr.fragments import render_page
@@ -252,10 +253,10 @@ async def _read_post_form() -> tuple[PostForm, list[str], str | None]:
     """The submitted post, its tags, and what is wrong with it, if anything."""
     fields = await read_form("title", "body")
     form = PostForm(
-        fields["title"],
+        one_line(fields["title"]),
         typed_lines(fields["body"]),
         await _optional_field("tags"),
-        await _optional_field("image_alt"),
+        one_line(await _optional_field("image_alt")),
         "remove_image" in await request.form,
     )
     names, error = parse_tags(form.tags)

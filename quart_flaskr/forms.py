@@ -111,6 +111,12 @@ def is_text(value: str) -> bool:
     return "\x00" not in value and _NOT_TEXT.search(value) is None
 
 
+def one_line(text: str) -> str:
+    """A one-line field's text as a browser sends what is typed in it: without line breaks,
+    which HTML has browsers strip from an input's value (a title sent with one is not two)."""
+    return text.replace("\r", "").replace("\n", "")
+
+
 def typed_lines(text: str) -> str:
     """A textarea's text as its ``maxlength`` counts it: each line break one line feed,
     where browsers send CR LF. (Other fields keep what was sent: a password, say.)"""

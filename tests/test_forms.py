@@ -166,3 +166,16 @@ async def test_a_requests_content_length_is_werkzeugs(
         assert length == get_content_length(
             request.headers.get("Content-Length"), request.headers.get("Transfer-Encoding")
         )
+
+
+@pytest.mark.parametrize("path", ("/create", "/1/update"))
+async def test_one_line_fields_are_kept_as_browsers_send_them(
+    client: Client, auth: AuthActions, db: Database, path: str
+) -> None:
+    """A title or image description holds no line break: browsers strip them from an input."""
+    await auth.login()
+    form = {"title": "one\r\nline\r", "body": "two\r\nlines", "image_alt": "a\nb"}
+    response = await post_form(client, path, form)
+    assert response.status_code == 302
+    stored = await db.fetch_one("SELECT title, body, image_alt FROM post ORDER BY id DESC")
+    assert stored is not None and tuple(stored) == ("oneline", "two\nlines", "ab")
