@@ -179,7 +179,8 @@ def deployment_problems(app: Quart) -> list[str]:
     if key_problem:
         problems.append(f"{key_problem}: run 'gen-secret-key'.")
     problems.extend(
-        f"{problem}: take it out of config.py, or what it signed is accepted."
+        f"{problem}: anyone who guesses it can sign a session of their own."
+        " Take it out of config.py."
         for problem in fallback_key_problems(config["SECRET_KEY_FALLBACKS"])
     )
     if app.debug:
@@ -205,7 +206,7 @@ def deployment_problems(app: Quart) -> list[str]:
     if picture_problem:
         problems.append(
             f"{picture_problem}: picture uploads would fail."
-            " Reinstall it: pip install --force-reinstall pillow."
+            " Reinstall Pillow in the app's environment, built with JPEG, PNG and WebP."
         )
     instance = Path(app.instance_path)
     if config["DATABASE_URL"]:

@@ -213,7 +213,8 @@ async def serve(name: str) -> ResponseReturnValue:
     browsers and shared caches may keep the image as long as they like; a
     browser asking whether its copy is current gets 304 without the bytes
     being read. The picture of a suspended user's post is a 404, as the post is,
-    until a moderator restores them.
+    until a moderator restores them (copies a browser or a shared cache already
+    holds stay theirs: nothing can call those back).
     """
     if not is_stored_name(name):
         abort(404)

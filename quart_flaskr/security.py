@@ -3,6 +3,7 @@ shared caches, and a real secret key."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hmac
 import secrets
@@ -37,6 +38,7 @@ from quart.sessions import SecureCookieSessionInterface
 from quart.sessions import SessionMixin
 from quart.wrappers import BaseRequestWebsocket
 from werkzeug.datastructures import Headers
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.local import LocalProxy
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -303,6 +305,9 @@ def secret_key_problem(key: object, name: str = "SECRET_KEY") -> str | None:
 def fallback_key_problems(fallbacks: Iterable[object] | None) -> list[str]:
     """Why any of SECRET_KEY_FALLBACKS is unfit: what an old key signed is accepted as
     the current key's is, so a guessable one lets anyone sign a session of their own."""
+    if isinstance(fallbacks, (str, bytes)):
+        # Read as keys one character long each: a list of one was meant.
+        return ["SECRET_KEY_FALLBACKS is one text, not a list of keys"]
     found = (
         secret_key_problem(key, f"SECRET_KEY_FALLBACKS[{index}]")
         for index, key in enumerate(fallbacks or ())
@@ -439,10 +444,12 @@ async def protect_from_csrf(context: RequestContext) -> None:
             token = (await request.form).get(CSRF_FIELD)
         sent_here = _valid_csrf_token(token)
     if not sent_here:
-        # Refused once the body has come (it is at most MAX_CONTENT_LENGTH): answered
-        # before, the connection is closed after the answer, without a word to the
-        # client, whose next request on it then fails.
-        await request.body
+        # Refused once the body has come: answered before, the connection is closed
+        # after the answer, without a word to the client, whose next request on it
+        # then fails. Waited for as any form is (BODY_TIMEOUT, then a 408); one over
+        # the size limit is not read, and the connection closes.
+        with contextlib.suppress(RequestEntityTooLarge):
+            await request.get_data(cache=False)
         abort(400, gettext(CSRF_ERROR))
 
 
@@ -614,7 +621,7 @@ async def refuse_insecure_secret_key() -> None:
         if not problems:
             return
         problem = problems[0]
-        fix = f"Take it out of {config}: what it signed would be accepted."
+        fix = f"Take it out of {config}: anyone who guesses it could sign a session."
     message = f"Refusing to start: {problem}. {fix}"
     current_app.logger.critical(message)
     raise RuntimeError(message)

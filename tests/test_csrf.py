@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from itertools import count
 
 import pytest
+from hypercorn.typing import ASGISendEvent
+from hypercorn.typing import HTTPRequestEvent
 from itsdangerous import URLSafeTimedSerializer
 from itsdangerous.timed import TimestampSigner
 from quart import Quart
@@ -13,8 +16,10 @@ from quart import Quart
 from quart_flaskr.db import Database
 from quart_flaskr.security import CSRF_ERROR
 from quart_flaskr.security import CSRF_FIELD
+from tests.harness.asgi import http_scope
 from tests.harness.forms import csrf_token_in
 from tests.helpers import add_posts
+from tests.helpers import AppFactory
 from tests.helpers import AuthActions
 from tests.helpers import Client
 from tests.helpers import csrf_token
@@ -152,3 +157,43 @@ async def test_every_form_on_a_page_carries_the_same_token(
     assert page.count('form="likes"') == 3
     assert forms >= 2
     assert page.count(f'value="{token}"') == forms
+
+
+async def answers_to_a_foreign_form(app: Quart, length: int, body: bytes | None) -> list[int]:
+    """The statuses the app answers a language form posted from another site with, declaring
+    ``length`` bytes and sending ``body`` (None: no body ever comes)."""
+    headers = [
+        (b"host", b"localhost"),
+        (b"origin", b"https://evil.example"),
+        (b"content-type", b"application/x-www-form-urlencoded"),
+        (b"content-length", str(length).encode()),
+    ]
+    scope = http_scope("/language", headers)
+    scope["method"] = "POST"
+    statuses: list[int] = []
+    pending = [] if body is None else [body]
+
+    async def receive() -> HTTPRequestEvent:
+        if not pending:  # all of it sent, or none ever: wait as a connection would
+            await asyncio.Event().wait()
+        return {"type": "http.request", "body": pending.pop(), "more_body": False}
+
+    async def send(message: ASGISendEvent) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    async with app.test_app():
+        await asyncio.wait_for(app(scope, receive, send), 10)
+    return statuses
+
+
+async def test_a_refused_form_waits_for_its_body_no_longer_than_any_form(
+    make_app: AppFactory,
+) -> None:
+    app = await make_app(BODY_TIMEOUT=0.1)
+    assert await answers_to_a_foreign_form(app, 20, b"language=ru&next=%2F") == [400]
+    # A body that never comes: the answer any form gets when its body is late.
+    assert await answers_to_a_foreign_form(app, 20, None) == [408]
+    # One over the limit is not read: still the forgery's answer.
+    too_large = app.config["MAX_CONTENT_LENGTH"] + 1
+    assert await answers_to_a_foreign_form(app, too_large, b"x" * too_large) == [400]

@@ -47,7 +47,7 @@ def test_secret_key_problem_says_what_is_wrong(key: object, problem: str | None)
         (
             {"SECRET_KEY": "x" * 32, "SECRET_KEY_FALLBACKS": ["dev"]},
             "SECRET_KEY_FALLBACKS[0] is the development default 'dev'",
-            "Take it out of {config}: what it signed would be accepted.",
+            "Take it out of {config}: anyone who guesses it could sign a session.",
         ),
     ),
     ids=("key", "fallback"),
@@ -72,6 +72,12 @@ async def test_an_unfit_key_stops_the_start_with_the_fix(
 
 def test_each_unfit_fallback_is_named() -> None:
     assert fallback_key_problems(None) == fallback_key_problems([]) == []
+    # One key written without its list: each character would be a key.
+    assert (
+        fallback_key_problems("x" * 64)
+        == fallback_key_problems(b"x" * 64)
+        == ["SECRET_KEY_FALLBACKS is one text, not a list of keys"]
+    )
     assert fallback_key_problems(["x" * 32, "dev", b"", "y" * 40]) == [
         "SECRET_KEY_FALLBACKS[1] is the development default 'dev'",
         "SECRET_KEY_FALLBACKS[2] is not set",

@@ -315,8 +315,8 @@ def test_check_deploy_names_an_unfit_fallback(tmp_path: Path) -> None:
     config = make_config(tmp_path, SECRET_KEY=GOOD_KEY, SECRET_KEY_FALLBACKS=[GOOD_KEY, "short"])
     problems = deployment_problems(create_app(config))
     assert (
-        "SECRET_KEY_FALLBACKS[1] is 5 bytes long, shorter than 32: take it out of config.py,"
-        " or what it signed is accepted."
+        "SECRET_KEY_FALLBACKS[1] is 5 bytes long, shorter than 32: anyone who guesses it can"
+        " sign a session of their own. Take it out of config.py."
     ) in problems
     assert not [problem for problem in problems if "[0]" in problem]
 
@@ -396,7 +396,7 @@ def test_check_deploy_finds_what_the_first_picture_would_fail_on(
     monkeypatch.setattr(imaging, "problem", lambda: "Pillow was built without WebP")
     assert (
         "Pillow was built without WebP: picture uploads would fail."
-        " Reinstall it: pip install --force-reinstall pillow."
+        " Reinstall Pillow in the app's environment, built with JPEG, PNG and WebP."
     ) in deployment_problems(app)
 
 
