@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from datetime import UTC
 
+#: The ids of the suspended users, whose posts, comments, likes and pictures count and show
+#: for nothing until they are restored: few, read once a query where a query asks.
+SUSPENDED_USERS = 'SELECT id FROM "user" WHERE suspended IS NOT NULL'
+
 
 def parse_timestamp(value: str | datetime) -> datetime:
     """Read a stored timestamp (UTC, no zone) as an aware datetime.

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from quart_flaskr.db import Database
 from quart_flaskr.db import Transaction
+from quart_flaskr.models import SUSPENDED_USERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +73,8 @@ async def delete_image(tx: Transaction, name: str) -> None:
 # looked up for each image (post.image has no index of its own). A post without an
 # image is left out, or NOT IN would find every name's answer unknown.
 _HIDDEN = (
-    "SELECT post.image FROM post WHERE post.image IS NOT NULL"
-    ' AND post.author_id IN (SELECT id FROM "user" WHERE suspended IS NOT NULL)'
+    "SELECT post.image FROM post WHERE post.image IS NOT NULL"  # noqa: S608 - constants only
+    f" AND post.author_id IN ({SUSPENDED_USERS})"
 )
 #: An image's or a variant's {column}, by its stored name (the names never meet),
 #: while the post showing it is shown.

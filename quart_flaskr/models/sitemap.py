@@ -13,9 +13,7 @@ from datetime import datetime
 
 from quart_flaskr.db import Database
 from quart_flaskr.models import parse_timestamp
-
-#: The suspended users, whose posts readers are not shown.
-_SUSPENDED = 'SELECT id FROM "user" WHERE suspended IS NOT NULL'
+from quart_flaskr.models import SUSPENDED_USERS as _SUSPENDED
 
 
 @dataclass(frozen=True, slots=True)
