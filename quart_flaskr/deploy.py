@@ -29,7 +29,15 @@ from quart_flaskr.usernames import username_key
 _KEY_SETTINGS = ("SECRET_KEY", "SECRET_KEY_FALLBACKS")
 
 
-def write_secret_key(config_path: Path, rotate: bool) -> str | None:
+class KeyInPlaceError(click.ClickException):
+    """config.py holds a key fit to serve with, and neither rotating nor replacing it was asked."""
+
+
+#: A SECRET_KEY that config.py computes (from the environment, say) rather than writes out.
+_COMPUTED = object()
+
+
+def write_secret_key(config_path: Path, rotate: bool, force: bool = False) -> str | None:
     """Set a fresh random SECRET_KEY in ``config_path``, keeping its other settings.
 
     With ``rotate`` the old key becomes the only SECRET_KEY_FALLBACKS entry, so
@@ -37,24 +45,40 @@ def write_secret_key(config_path: Path, rotate: bool) -> str | None:
     unless it is unfit (``secret_key_problem``): a guessable key kept as a
     fallback would still let anyone sign a session of their own.
 
+    A key fit to serve with is replaced only when rotating or with ``force``: a
+    new key logs every reader out, and each host of the blog needs the same one.
+
+    :raise KeyInPlaceError: when it would replace such a key otherwise
     :return: why the old key was not kept, when rotating did not keep it
     """
     source = config_path.read_text("utf-8") if config_path.exists() else ""
-    old_key = None
+    old_key: object = None
     replaced: set[int] = set()
     for node in ast.parse(source).body:
         if not isinstance(node, ast.Assign):
             continue
         names = {target.id for target in node.targets if isinstance(target, ast.Name)}
         if "SECRET_KEY" in names:
-            old_key = ast.literal_eval(node.value)
+            old_key = _literal(node.value)
         if names & set(_KEY_SETTINGS) and (rotate or "SECRET_KEY" in names):
             replaced.update(range(node.lineno - 1, node.end_lineno or node.lineno))
+    if old_key is _COMPUTED:
+        # Perhaps fit to serve with: replaced only as one that is.
+        problem: str | None = "config.py computes it rather than writing it out"
+    else:
+        problem = secret_key_problem(old_key)
+    if (problem is None or old_key is _COMPUTED) and not (rotate or force):
+        raise KeyInPlaceError(
+            f"{config_path} already holds a SECRET_KEY. A new one logs everyone out, and"
+            " every host serving the blog needs the same key: run 'gen-secret-key --rotate'"
+            " to keep the old key valid until the next rotation, or 'gen-secret-key --force'"
+            " to replace it outright."
+        )
     lines = [line for number, line in enumerate(source.splitlines()) if number not in replaced]
     lines.append(f"SECRET_KEY = {secrets.token_hex(32)!r}")
     refused = None
     if rotate and old_key is not None:
-        refused = secret_key_problem(old_key)
+        refused = problem
         if refused is None:
             lines.append(f"SECRET_KEY_FALLBACKS = [{old_key!r}]")
     config_path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,15 +96,28 @@ def write_secret_key(config_path: Path, rotate: bool) -> str | None:
     is_flag=True,
     help="Keep the current key in SECRET_KEY_FALLBACKS so existing sessions stay valid.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace a key already set without keeping it: everyone is logged out.",
+)
 @pass_script_info
-def gen_secret_key_command(info: ScriptInfo, rotate: bool) -> None:
+def gen_secret_key_command(info: ScriptInfo, rotate: bool, force: bool) -> None:
     """Write a random SECRET_KEY into the instance folder's config.py."""
     app = info.load_app()
     config_path = Path(app.instance_path) / "config.py"
-    refused = write_secret_key(config_path, rotate)
+    refused = write_secret_key(config_path, rotate, force)
     click.echo(f"Wrote a new SECRET_KEY to {config_path}.")
     if refused:
         click.echo(f"The old key is not kept as a fallback: {refused}.")
+
+
+def _literal(value: ast.expr) -> object:
+    """A setting's value as config.py writes it, or ``_COMPUTED`` when code computes it."""
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, TypeError):
+        return _COMPUTED
 
 
 async def _accounts(conn: aiosqlite.Connection) -> list[tuple[int, str]]:

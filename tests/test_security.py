@@ -283,6 +283,51 @@ def test_gen_secret_key_keeps_no_unfit_key_as_a_fallback(
     assert secret_key_problem(rotated["SECRET_KEY"]) is None
 
 
+def test_gen_secret_key_keeps_a_key_in_use_unless_told(
+    runner: QuartCliRunner, cli_app: Quart
+) -> None:
+    config = Path(cli_app.instance_path) / "config.py"
+    config.write_text(f"HSTS_SECONDS = 3600\nSECRET_KEY = {GOOD_KEY!r}\n")
+    before = config.read_bytes()
+    result = runner.invoke(args=["gen-secret-key"])
+    assert result.exit_code == 1
+    assert f"{config} already holds a SECRET_KEY. A new one logs everyone out" in result.output
+    assert "'gen-secret-key --rotate'" in result.output
+    assert config.read_bytes() == before
+
+    result = runner.invoke(args=["gen-secret-key", "--force"])
+    assert result.exit_code == 0, result.output
+    replaced: dict[str, object] = {}
+    exec(config.read_text(), replaced)  # noqa: S102 - our own config file
+    assert replaced["SECRET_KEY"] != GOOD_KEY
+    assert secret_key_problem(replaced["SECRET_KEY"]) is None
+    assert "SECRET_KEY_FALLBACKS" not in replaced
+    assert replaced["HSTS_SECONDS"] == 3600
+
+
+def test_gen_secret_key_keeps_a_computed_key_unless_told(
+    runner: QuartCliRunner, cli_app: Quart
+) -> None:
+    config = Path(cli_app.instance_path) / "config.py"
+    config.write_text("import os\nSECRET_KEY = os.environ.get('BLOG_KEY', '')\n")
+    before = config.read_bytes()
+    result = runner.invoke(args=["gen-secret-key"])
+    assert result.exit_code == 1
+    assert "already holds a SECRET_KEY" in result.output
+    assert config.read_bytes() == before
+
+    result = runner.invoke(args=["gen-secret-key", "--rotate"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "The old key is not kept as a fallback: config.py computes it rather than writing it out."
+        in result.output
+    )
+    rotated: dict[str, object] = {}
+    exec(config.read_text(), rotated)  # noqa: S102 - our own config file
+    assert secret_key_problem(rotated["SECRET_KEY"]) is None
+    assert "SECRET_KEY_FALLBACKS" not in rotated
+
+
 def test_gen_secret_key_creates_the_config(tmp_path: Path) -> None:
     from quart_flaskr.deploy import write_secret_key
 
