@@ -6,6 +6,7 @@ import re
 import shutil
 import signal
 import stat
+import subprocess
 import time
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -50,6 +51,27 @@ def test_installed_from_the_wheel(deployment: Deployment) -> None:
     assert deployment.database.is_file()
     assert stat.S_IMODE(deployment.config.stat().st_mode) == 0o600
     assert "SECRET_KEY" in deployment.config.read_text("utf-8")
+
+
+def _git(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True)
+
+
+def test_the_wheel_is_versioned_by_its_commit(deployment: Deployment) -> None:
+    """Each commit's wheel has a version of its own, so that installing it replaces the last."""
+    version = deployment.run(
+        "python", "-c", "from importlib.metadata import version; print(version('quart_flaskr'))"
+    ).strip()
+    tag = _git("describe", "--tags", "--exact-match")
+    edited = _git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+    if tag.returncode == 0 and not edited:
+        assert version == tag.stdout.strip().removeprefix("v")
+    else:
+        # After the release, the commits since it: 1.0.1.dev3+g1a2b3c4 (.d<date> when edited;
+        # 0.1.dev<commits> in a clone without the release's tag).
+        commit = re.fullmatch(r"\d+(\.\d+)+\.dev\d+\+g([0-9a-f]{7,})(\.d\d{8})?", version)
+        assert commit is not None, version
+        assert _git("rev-parse", "HEAD").stdout.startswith(commit.group(2))
 
 
 def test_blog_over_http(live_server: Server, fresh_deployment: Deployment) -> None:
