@@ -244,14 +244,17 @@ class PrivateSessionInterface(SecureCookieSessionInterface):
         opened = self._opened.get(cookie)
         if opened is None:
             try:
-                data, signed = signer.loads(cookie, max_age=max_age, return_timestamp=True)
+                # Its age is checked below, allowing for another host's clock.
+                data, signed = signer.loads(cookie, return_timestamp=True)
             except BadSignature:
                 return SignedSession()
             opened = (data, int(signed.timestamp()))
+            if not signed_within(opened[1], max_age):
+                return SignedSession()
             if all(type(value) in _SCALARS for value in data.values()):
                 bounded.put(self._opened, cookie, opened, OPENED_SESSIONS)
-        elif not 0 <= int(time.time()) - opened[1] <= max_age:
-            # Expired (or signed in the future) since it was checked: as itsdangerous refuses it.
+        elif not signed_within(opened[1], max_age):
+            # Expired since it was checked.
             del self._opened[cookie]
             return SignedSession()
         session = SignedSession(opened[0])
@@ -286,6 +289,19 @@ class PrivateSessionInterface(SecureCookieSessionInterface):
             response.cache_control.public = False
             response.cache_control.private = True
         await super().save_session(app, session, response)
+
+
+#: How many seconds another host's clock may run ahead of this one's: a session or a form's
+#: token it signed is taken here though signed that much "in the future" by this clock
+#: (itsdangerous refuses any such, so a reader who had just logged in on one host looked
+#: logged out on the next for as long as its clock ran ahead). Keep hosts' clocks in step.
+CLOCK_SKEW_SECONDS = 60
+
+
+def signed_within(signed_at: int, max_age: int) -> bool:
+    """Whether what was signed at ``signed_at`` (seconds since the epoch) is at most ``max_age``
+    seconds old, and signed no further in the future than ``CLOCK_SKEW_SECONDS``."""
+    return -CLOCK_SKEW_SECONDS <= int(time.time()) - signed_at <= max_age
 
 
 def secret_key_problem(key: object, name: str = "SECRET_KEY") -> str | None:
@@ -384,8 +400,10 @@ def _valid_csrf_token(token: str | None) -> bool:
     if not token or not expected:
         return False
     try:
-        value = _serializer().loads(token, max_age=current_app.config["CSRF_TIME_LIMIT"])
+        value, signed = _serializer().loads(token, return_timestamp=True)
     except BadData:
+        return False
+    if not signed_within(int(signed.timestamp()), current_app.config["CSRF_TIME_LIMIT"]):
         return False
     secret = _unmasked(value)
     return secret is not None and hmac.compare_digest(secret.encode(), expected.encode())

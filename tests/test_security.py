@@ -26,6 +26,7 @@ from quart_flaskr.db import SCHEMA_VERSION
 from quart_flaskr.db import SQLiteDatabase
 from quart_flaskr.deploy import deployment_problems
 from quart_flaskr.models import users
+from quart_flaskr.security import CLOCK_SKEW_SECONDS
 from quart_flaskr.security import CSRF_ERROR
 from quart_flaskr.security import is_public
 from quart_flaskr.security import PrivateSessionInterface
@@ -712,12 +713,14 @@ async def test_a_kept_cookie_expires_as_a_checked_one_does(
     checked = _counting_loads(monkeypatch)
     lifetime = app.permanent_session_lifetime.total_seconds()
     now = time.time()
-    # Kept at the first request, then only its age looked at: signed in the
-    # future (a clock set back) or too long ago, it is refused as when checked,
-    # and checked again the next time it comes.
+    # Kept at the first request, then only its age looked at: signed further in
+    # the future than another host's clock may run ahead (a clock set back) or
+    # too long ago, it is refused as when checked, and checked again the next
+    # time it comes.
     for later, logged_in in (
         (0, True),
-        (-10, False),
+        (-CLOCK_SKEW_SECONDS + 5, True),
+        (-CLOCK_SKEW_SECONDS - 5, False),
         (0, True),
         (lifetime - 5, True),
         (lifetime + 5, False),
@@ -727,6 +730,43 @@ async def test_a_kept_cookie_expires_as_a_checked_one_does(
         page = await (await client.get("/")).get_data(as_text=True)
         assert ("Log Out" in page) is logged_in, later
     assert checked == [cookie, cookie]
+
+
+@pytest.mark.parametrize(("ahead", "taken"), ((30, True), (CLOCK_SKEW_SECONDS + 5, False)))
+async def test_a_login_from_a_host_whose_clock_runs_ahead(
+    client: Client, auth: AuthActions, monkeypatch: pytest.MonkeyPatch, ahead: int, taken: bool
+) -> None:
+    now = time.time()
+    # Logged in on a host whose clock runs ``ahead``: its cookie is signed then.
+    monkeypatch.setattr(time, "time", lambda: now + ahead)
+    await auth.login()
+    monkeypatch.setattr(time, "time", lambda: now)
+    page = await (await client.get("/")).get_data(as_text=True)
+    assert ("Log Out" in page) is taken
+
+
+@pytest.mark.parametrize(("ahead", "status"), ((30, 302), (CLOCK_SKEW_SECONDS + 5, 400)))
+async def test_a_form_from_a_host_whose_clock_runs_ahead(
+    client: Client,
+    auth: AuthActions,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    ahead: int,
+    status: int,
+) -> None:
+    await auth.login()
+    await client.get("/")  # The session's form secret, given now.
+    now = time.time()
+    # The form shown by a host whose clock runs ``ahead``, posted to this one.
+    monkeypatch.setattr(time, "time", lambda: now + ahead)
+    token = await csrf_token(client, "/create")
+    monkeypatch.setattr(time, "time", lambda: now)
+    before = await post_count(db)
+    response = await client.post(
+        "/create", form={"title": "ahead", "body": "", "csrf_token": token}
+    )
+    assert response.status_code == status
+    assert await post_count(db) == before + (status == 302)
 
 
 async def test_a_kept_cookie_is_refused_once_its_key_is_taken_out(
