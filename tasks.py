@@ -184,10 +184,15 @@ def translations(args: argparse.Namespace) -> None:
     install()
     pybabel = BIN / "pybabel"
     pot = TRANSLATIONS / "messages.pot"
+    before = pot.read_text("utf-8") if pot.exists() else ""
     run(
         pybabel, "extract", "--mapping-file=babel.cfg", "--keyword=N_", "--no-location",
         "--sort-output", "--project=quart_flaskr", f"--output-file={pot}", "quart_flaskr",
     )  # fmt: skip
+    if _undated(pot.read_text("utf-8")) == _undated(before):
+        # No message changed, only the extraction's date: kept as it was, so that
+        # neither the catalogs nor the compiled files change either.
+        pot.write_text(before, "utf-8")
     for language in args.add:
         run(pybabel, "init", f"--input-file={pot}", f"--output-dir={TRANSLATIONS}", "-l", language)
     run(
@@ -195,6 +200,15 @@ def translations(args: argparse.Namespace) -> None:
         "--no-fuzzy-matching", "--ignore-obsolete", "--width=100",
     )  # fmt: skip
     run(pybabel, "compile", f"--directory={TRANSLATIONS}", "--statistics")
+
+
+def _undated(catalog: str) -> str:
+    """A catalog's text without the header's date of extraction."""
+    return "".join(
+        line
+        for line in catalog.splitlines(keepends=True)
+        if not line.startswith('"POT-Creation-Date:')
+    )
 
 
 def mutate(args: argparse.Namespace) -> None:
