@@ -189,9 +189,9 @@ def translations(args: argparse.Namespace) -> None:
         pybabel, "extract", "--mapping-file=babel.cfg", "--keyword=N_", "--no-location",
         "--sort-output", "--project=quart_flaskr", f"--output-file={pot}", "quart_flaskr",
     )  # fmt: skip
-    if _undated(pot.read_text("utf-8")) == _undated(before):
-        # No message changed, only the extraction's date: kept as it was, so that
-        # neither the catalogs nor the compiled files change either.
+    if _messages(pot.read_text("utf-8")) == _messages(before):
+        # No message changed, only the header: kept as it was, so that neither the
+        # catalogs nor the compiled files change either.
         pot.write_text(before, "utf-8")
     for language in args.add:
         run(pybabel, "init", f"--input-file={pot}", f"--output-dir={TRANSLATIONS}", "-l", language)
@@ -202,13 +202,10 @@ def translations(args: argparse.Namespace) -> None:
     run(pybabel, "compile", f"--directory={TRANSLATIONS}", "--statistics")
 
 
-def _undated(catalog: str) -> str:
-    """A catalog's text without the header's date of extraction."""
-    return "".join(
-        line
-        for line in catalog.splitlines(keepends=True)
-        if not line.startswith('"POT-Creation-Date:')
-    )
+def _messages(catalog: str) -> str:
+    """A catalog's messages: its text after the header (whose dates, year and Babel version
+    change with every extraction)."""
+    return catalog.partition("\n\n")[2]
 
 
 def mutate(args: argparse.Namespace) -> None:

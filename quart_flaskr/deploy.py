@@ -10,6 +10,7 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from typing import cast
 
 import aiosqlite
 import click
@@ -47,21 +48,31 @@ def write_secret_key(config_path: Path, rotate: bool, force: bool = False) -> st
 
     A key fit to serve with is replaced only when rotating or with ``force``: a
     new key logs every reader out, and each host of the blog needs the same one.
+    ``force`` drops SECRET_KEY_FALLBACKS too (a leaked config.py leaked them).
 
     :raise KeyInPlaceError: when it would replace such a key otherwise
     :return: why the old key was not kept, when rotating did not keep it
     """
     source = config_path.read_text("utf-8") if config_path.exists() else ""
+    tree = ast.parse(source)
     old_key: object = None
     replaced: set[int] = set()
-    for node in ast.parse(source).body:
-        if not isinstance(node, ast.Assign):
+    plain: set[int] = set()
+    for node in tree.body:
+        assignment = _plain_assignment(node)
+        if assignment is None:
             continue
-        names = {target.id for target in node.targets if isinstance(target, ast.Name)}
+        targets, value = assignment
+        plain.update(id(target) for target in targets)
+        names = {target.id for target in targets}
         if "SECRET_KEY" in names:
-            old_key = _literal(node.value)
-        if names & set(_KEY_SETTINGS) and (rotate or "SECRET_KEY" in names):
+            old_key = _literal(value)
+        if names & set(_KEY_SETTINGS) and (rotate or force or "SECRET_KEY" in names):
             replaced.update(range(node.lineno - 1, node.end_lineno or node.lineno))
+    if any(_binds_key(node) and id(node) not in plain for node in ast.walk(tree)):
+        # Set in a block, with others, or imported: left where it is, and the
+        # new key written after it is the one that counts.
+        old_key = _COMPUTED
     if old_key is _COMPUTED:
         # Perhaps fit to serve with: replaced only as one that is.
         problem: str | None = "config.py computes it rather than writing it out"
@@ -110,6 +121,22 @@ def gen_secret_key_command(info: ScriptInfo, rotate: bool, force: bool) -> None:
     click.echo(f"Wrote a new SECRET_KEY to {config_path}.")
     if refused:
         click.echo(f"The old key is not kept as a fallback: {refused}.")
+
+
+def _plain_assignment(node: ast.stmt) -> tuple[list[ast.Name], ast.expr] | None:
+    """The names a top-level ``NAME = value`` (or ``NAME: type = value``) sets, and its value."""
+    if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
+        return cast(list[ast.Name], node.targets), node.value
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
+        return [node.target], node.value
+    return None
+
+
+def _binds_key(node: ast.AST) -> bool:
+    """Whether ``node`` sets SECRET_KEY: assigned, or imported under that name."""
+    if isinstance(node, ast.Name):
+        return node.id == "SECRET_KEY" and isinstance(node.ctx, ast.Store)
+    return isinstance(node, ast.alias) and (node.asname or node.name) == "SECRET_KEY"
 
 
 def _literal(value: ast.expr) -> object:

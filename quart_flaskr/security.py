@@ -298,10 +298,12 @@ class PrivateSessionInterface(SecureCookieSessionInterface):
 CLOCK_SKEW_SECONDS = 60
 
 
-def signed_within(signed_at: int, max_age: int) -> bool:
+def signed_within(signed_at: int, max_age: int | None) -> bool:
     """Whether what was signed at ``signed_at`` (seconds since the epoch) is at most ``max_age``
-    seconds old, and signed no further in the future than ``CLOCK_SKEW_SECONDS``."""
-    return -CLOCK_SKEW_SECONDS <= int(time.time()) - signed_at <= max_age
+    seconds old (None: any age), and signed no further in the future than
+    ``CLOCK_SKEW_SECONDS``."""
+    age = int(time.time()) - signed_at
+    return age >= -CLOCK_SKEW_SECONDS and (max_age is None or age <= max_age)
 
 
 def secret_key_problem(key: object, name: str = "SECRET_KEY") -> str | None:

@@ -59,16 +59,18 @@ def _git(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_the_wheel_is_versioned_by_its_commit(deployment: Deployment) -> None:
     """Each commit's wheel has a version of its own, so that installing it replaces the last."""
+    if _git("rev-parse", "--show-toplevel").stdout.strip() != str(ROOT):
+        pytest.skip("not a git checkout: the version is its archive's or its sdist's")
     version = deployment.run(
         "python", "-c", "from importlib.metadata import version; print(version('quart_flaskr'))"
     ).strip()
-    tag = _git("describe", "--tags", "--exact-match")
+    tag = _git("describe", "--tags", "--exact-match", "--match", "v[0-9]*")
     edited = _git("status", "--porcelain", "--untracked-files=no").stdout.strip()
     if tag.returncode == 0 and not edited:
         assert version == tag.stdout.strip().removeprefix("v")
     else:
         # After the release, the commits since it: 1.0.1.dev3+g1a2b3c4 (.d<date> when edited;
-        # 0.1.dev<commits> in a clone without the release's tag).
+        # 0.0.1.dev<commits> in a clone without the release's tag).
         commit = re.fullmatch(r"\d+(\.\d+)+\.dev\d+\+g([0-9a-f]{7,})(\.d\d{8})?", version)
         assert commit is not None, version
         assert _git("rev-parse", "HEAD").stdout.startswith(commit.group(2))

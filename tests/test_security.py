@@ -119,6 +119,17 @@ async def test_expired_token_is_refused(make_app: AppFactory) -> None:
     assert CSRF_ERROR.split("(")[0] in await response.get_data(as_text=True)
 
 
+async def test_tokens_without_a_time_limit(make_app: AppFactory) -> None:
+    app = await make_app(CSRF_TIME_LIMIT=None)
+    client = app.test_client()
+    token = await csrf_token(client)
+    response = await client.post(
+        "/auth/login", form={"username": "a", "password": "b", "csrf_token": token}
+    )
+    assert response.status_code == 200
+    assert "Incorrect username." in await response.get_data(as_text=True)
+
+
 async def test_token_signed_with_a_fallback_key_is_accepted(make_app: AppFactory) -> None:
     old = await make_app(SECRET_KEY="old" * 12)
     new = await make_app(SECRET_KEY=GOOD_KEY, SECRET_KEY_FALLBACKS=["old" * 12])
@@ -296,12 +307,23 @@ def test_gen_secret_key_keeps_no_unfit_key_as_a_fallback(
     assert secret_key_problem(rotated["SECRET_KEY"]) is None
 
 
-@pytest.mark.parametrize("source", (f"SECRET_KEY = {GOOD_KEY!r}\n", COMPUTED_KEY))
+@pytest.mark.parametrize(
+    "source",
+    (
+        f"SECRET_KEY = {GOOD_KEY!r}\n",
+        f"SECRET_KEY: str = {GOOD_KEY!r}\n",
+        f"if True:\n    SECRET_KEY = {GOOD_KEY!r}\n",
+        f"SECRET_KEY, SITE = {GOOD_KEY!r}, 'blog'\n",
+        COMPUTED_KEY,
+    ),
+)
 def test_gen_secret_key_keeps_a_key_in_use_unless_told(
     runner: QuartCliRunner, cli_app: Quart, source: str
 ) -> None:
     config = Path(cli_app.instance_path) / "config.py"
-    config.write_text(f"HSTS_SECONDS = 3600\n{source}")
+    # An old key kept by a rotation: replaced outright (after a leak, say), the key
+    # is no longer taken either.
+    config.write_text(f"HSTS_SECONDS = 3600\nSECRET_KEY_FALLBACKS = [{'o' * 64!r}]\n{source}")
     before = config.read_bytes()
     result = runner.invoke(args=["gen-secret-key"])
     assert result.exit_code == 1
