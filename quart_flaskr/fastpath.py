@@ -1,4 +1,4 @@
-"""Cached pages served to anonymous readers before the framework sees the request.
+"""Cached pages served before the framework sees the request.
 
 The page cache keeps each rendered page until the database changes, but a
 request for a kept page still went through the whole of Quart: a request
@@ -16,14 +16,22 @@ a link's ``utm_source`` or ``fbclid`` changes nothing); the same language, as th
 chooses it from the ``lang`` cookie and the Accept-Language header
 (:func:`quart_flaskr.i18n.language_for`); the same encoding, as the app
 negotiates it from Accept-Encoding (:func:`quart_flaskr.compression.negotiate`);
-no login session (its pages refresh the session cookie) and no conditional or
-range request. An anonymous page's answer depends on nothing else, so the answer
+the same session cookie, to the letter, or none; and no conditional or range
+request. An anonymous page's answer depends on nothing else, so the answer
 remembered is the answer the app would give, and readers whose browsers word
 those headers differently, who carry cookies of their own (a proxy's, an
 analytics script's) or who follow a link with a click id of its own, share it.
 The page cache says which language it rendered the page in, and an answer is
 remembered only under a key that says the same. Answers that set a cookie, or
 are not a 200, are not remembered.
+
+A logged-in reader's page is their login session's own, and so is its answer:
+it is remembered under their session cookie, only when the page cache says the
+page is that login's (a cookie the app refused, or an anonymous session's, goes
+to the app every time), and only until the clock would change it
+(``expiry.py``: the cookie due to be signed again, the login's end, its use to
+be recorded). Logging out, a suspension or a new password are writes: the data
+version tells the fast path of them as it tells the page cache.
 
 A path and query string the app answered with a 200 from a view that serves
 no cached pages (``/hello``, a static file, an image, a feed) go straight to
@@ -34,6 +42,7 @@ on it, so a few thousand short ones are remembered, the oldest forgotten first.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import cast
 
@@ -48,6 +57,7 @@ from quart import Quart
 from werkzeug.sansio.http import parse_cookie
 
 from quart_flaskr import bounded
+from quart_flaskr import expiry
 from quart_flaskr import lookup
 from quart_flaskr.compression import negotiate
 from quart_flaskr.db import get_db
@@ -59,11 +69,11 @@ from quart_flaskr.pagecache import PAGE_VIEW
 from quart_flaskr.pagecache import SERVED
 from quart_flaskr.paging import raw_page_query
 
-#: The request headers an anonymous reader's page depends on (the last three
-#: through its language and its encoding).
+#: The request headers a page depends on (the last three through the session,
+#: its language and its encoding).
 _KEYED_HEADERS = (b"host", b"cookie", b"accept-language", b"accept-encoding")
-#: Where a request's key holds the language it was answered in.
-_LANGUAGE = 5
+#: Where a request's key holds the language it was answered in, and the session cookie.
+_LANGUAGE, _SESSION = 5, 7
 
 #: Request headers that make an answer other than the remembered 200.
 _CONDITIONAL_HEADERS = frozenset(
@@ -84,10 +94,14 @@ class Answer:
     page: Page
     headers: list[tuple[bytes, bytes]]
     body: bytes
+    #: While the clock reads from when it was made until when it may change (seconds since
+    #: the epoch; ``expiry.py``), it is the answer; a clock set back leaves it to the app.
+    made: float
+    until: float
 
 
 class FastPath:
-    """ASGI middleware answering repeated anonymous requests for cached pages itself."""
+    """ASGI middleware answering repeated requests for cached pages itself."""
 
     def __init__(self, app: Quart, asgi_app: ASGIFramework, size: int) -> None:
         self.app = app
@@ -107,7 +121,7 @@ class FastPath:
             return
         answer = self._answers.get(request_key)
         if answer is not None:
-            if await self._still_current(answer):
+            if answer.made <= time.time() < answer.until and await self._still_current(answer):
                 start: HTTPResponseStartEvent = {
                     "type": "http.response.start",
                     "status": 200,
@@ -148,14 +162,13 @@ class FastPath:
         query = raw_page_query(scope["query_string"])
         if query is None:
             return None
-        chosen = None
+        chosen = session = None
         cookie = values.get(b"cookie")
         if cookie:
             # Read as the app reads them (request.cookies), spaces and all.
             cookies = parse_cookie(cookie.decode("latin-1"))
-            if self._session_cookie in cookies:
-                return None
             chosen = lookup.value(cookies, LANGUAGE_COOKIE, None)
+            session = lookup.value(cookies, self._session_cookie, None)
         return (
             scope["scheme"],
             scope.get("root_path", ""),
@@ -164,6 +177,7 @@ class FastPath:
             values.get(b"host"),
             language_for(chosen, _text(values.get(b"accept-language"))),
             negotiate(_text(values.get(b"accept-encoding"))),
+            session,
         )
 
     async def _still_current(self, answer: Answer) -> bool:
@@ -216,15 +230,20 @@ class FastPath:
         start: HTTPResponseStartEvent,
         body: bytes,
     ) -> None:
-        key, page, language = cast(tuple[str, Page, str], cast(dict[str, object], scope)[SERVED])
+        served = cast(dict[str, object], scope)[SERVED]
+        key, page, language, owned = cast(tuple[str, Page, str, bool], served)
         headers = list(start["headers"])
         # The language too, lest a request the app read otherwise than the key
-        # says leave its page for the readers of another language.
-        if language != request_key[_LANGUAGE] or any(
-            name.lower() == b"set-cookie" for name, _ in headers
+        # says leave its page for the readers of another language; and a login's
+        # own page only under the cookie of that login, as anonymous pages under none.
+        if (
+            language != request_key[_LANGUAGE]
+            or owned != (request_key[_SESSION] is not None)
+            or any(name.lower() == b"set-cookie" for name, _ in headers)
         ):
             return
-        bounded.put(self._answers, request_key, Answer(key, page, headers, body), self.size)
+        answer = Answer(key, page, headers, body, time.time(), expiry.until(scope))
+        bounded.put(self._answers, request_key, answer, self.size)
 
 
 def _text(value: bytes | None) -> str | None:

@@ -30,6 +30,7 @@ from quart import session
 from quart import url_for
 
 from quart_flaskr import bounded
+from quart_flaskr import expiry
 from quart_flaskr.db import get_db
 from quart_flaskr.db import request_data_version
 from quart_flaskr.models import accounts
@@ -140,7 +141,11 @@ async def load_logged_in_user() -> None:
             login = await _live_login(login_id)
             if login is not None:
                 user = login.user
-                await _record_use(login_id, login.last_seen)
+                recorded_next = await _record_use(login_id, login.last_seen)
+                # The fast path's answer lasts until the login ends or its use
+                # is to be recorded again.
+                until = min(login.expires, recorded_next).timestamp()
+                expiry.note(context.request.scope, until)
     setattr(g, _USER, user)
 
 
@@ -159,7 +164,7 @@ async def _live_login(login_id: str) -> users.Login | None:
     return login
 
 
-async def _record_use(login_id: str, last_seen: datetime | None) -> None:
+async def _record_use(login_id: str, last_seen: datetime | None) -> datetime:
     """Record that a login session is in use, when what is recorded is older than
     LAST_SEEN_SECONDS (or half the login's lifetime, if shorter), and move its end on.
 
@@ -167,12 +172,16 @@ async def _record_use(login_id: str, last_seen: datetime | None) -> None:
     session, not at every request, keeps reading pages free of writes. A login
     lasts PERMANENT_SESSION_LIFETIME after it was last recorded in use, so
     after the reader's last page, give or take that interval.
+
+    :return: when its use is to be recorded next (now, when it was just recorded)
     """
     lifetime = current_app.permanent_session_lifetime
     interval = min(timedelta(seconds=current_app.config["LAST_SEEN_SECONDS"]), lifetime / 2)
     now = datetime.now(UTC)
     if last_seen is None or now - last_seen >= interval:
         await sessions.touch_login_session(get_db(), login_id, now + lifetime)
+        return now
+    return last_seen + interval
 
 
 async def start_login_session(user: User, new_hash: str | None = None) -> bool:

@@ -51,8 +51,8 @@ P = ParamSpec("P")
 
 _EXTENSION = "quart_flaskr.pagecache"
 
-#: Where the cache names, in the request's ASGI scope, the page it answered an anonymous
-#: reader with: its key, the page and its language (read by fastpath.py).
+#: Where the cache names, in the request's ASGI scope, the page it answered with: its key,
+#: the page, its language and whether it is a login session's own (read by fastpath.py).
 SERVED = "quart_flaskr.pagecache.served"
 #: Set in the scope of every request a cached page's view handles, served from the cache
 #: or not: fastpath.py never takes its path for one the app answers alone.
@@ -254,9 +254,8 @@ async def _served_from_cache(
     if page is None:
         # Not a 200: that answer as it is, kept for nobody.
         return rendered[0]
-    if owner is None:
-        # ASGI scopes are plain dicts; middleware may add its own keys.
-        cast(dict[str, object], request.scope)[SERVED] = (key, page, language)
+    # ASGI scopes are plain dicts; middleware may add its own keys.
+    cast(dict[str, object], request.scope)[SERVED] = (key, page, language, owner is not None)
     response = await page_response(page, "text/html; charset=utf-8")
     if "If-None-Match" in request.headers:
         return await response.make_conditional(request)

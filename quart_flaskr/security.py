@@ -43,6 +43,7 @@ from werkzeug.local import LocalProxy
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from quart_flaskr import bounded
+from quart_flaskr import expiry
 from quart_flaskr import lookup
 from quart_flaskr import readable
 from quart_flaskr.i18n import gettext
@@ -259,6 +260,9 @@ class PrivateSessionInterface(SecureCookieSessionInterface):
             return SignedSession()
         session = SignedSession(opened[0])
         session.signed_at = float(opened[1])
+        # From then on the answer differs: the cookie signed again, or refused.
+        refresh = float(app.config["SESSION_REFRESH_SECONDS"])
+        expiry.note(request.scope, opened[1] + min(refresh, max_age + 1))
         return session
 
     def should_set_cookie(self, app: Quart, session: SessionMixin) -> bool:

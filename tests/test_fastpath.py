@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from typing import cast
 
@@ -27,6 +28,7 @@ from quart_flaskr.pagecache import get_page_cache
 from tests.helpers import AppFactory
 from tests.helpers import AuthActions
 from tests.helpers import Client
+from tests.helpers import session_cookie
 
 
 @pytest.fixture
@@ -56,15 +58,17 @@ async def answer(
     return response.status_code, named, await response.get_data(as_text=False)
 
 
-async def in_front_of_a_page(app: Quart, language: str) -> tuple[FastPath, list[str]]:
+async def in_front_of_a_page(
+    app: Quart, language: str, owned: bool = False
+) -> tuple[FastPath, list[str]]:
     """The fast path before an app that answers each request with a page the cache holds, in
-    ``language``; and the requests that reached that app."""
+    ``language`` (a login session's own when ``owned``); and the requests that reached that app."""
     sent: list[str] = []
     page = get_page_cache(app).put("a key", await get_db(app).data_version(), b"a page")
 
     async def inner(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         sent.append("app")
-        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, language)
+        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, language, owned)
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"a page", "more_body": False})
 
@@ -252,16 +256,108 @@ async def test_a_query_string_that_is_not_utf_8_reaches_the_app(app: Quart) -> N
     assert len(front) == 0
 
 
-async def test_logged_in_readers_always_reach_the_app(
+async def logged_in_answer(client: Client, auth: AuthActions, username: str = "test") -> bytes:
+    """Log in as ``username`` (whose password is the same) and read the index until its answer
+    sets no cookie; its body."""
+    await auth.login(username, username)
+    for _ in range(3):
+        _, headers, body = await answer(client)
+        if "set-cookie" not in headers:
+            assert f">{username}</a>".encode() in body
+            return body
+    raise AssertionError("every answer set a cookie")
+
+
+async def test_a_logged_in_readers_repeated_request_gets_their_answer_without_the_app(
     client: Client, auth: AuthActions, handled: list[str]
 ) -> None:
-    await answer(client)
-    await auth.login()
+    body = await logged_in_answer(client, auth)
     handled.clear()
-    first = await answer(client)
-    second = await answer(client)
-    assert b"Log Out" in first[2] and b"Log Out" in second[2]
-    assert len(handled) == 2
+    for _ in range(2):
+        assert (await answer(client))[2] == body
+    assert handled == []
+
+
+async def test_each_login_gets_its_own_answer(
+    app: Quart, client: Client, auth: AuthActions, handled: list[str]
+) -> None:
+    other = app.test_client()
+    await logged_in_answer(client, auth)
+    theirs = await logged_in_answer(other, AuthActions(other), "other")
+    # Made again since the other login was written: a page's form token says when it was made.
+    mine = (await answer(client))[2]
+    handled.clear()
+    for _ in range(2):
+        assert (await answer(client))[2] == mine
+        assert (await answer(other))[2] == theirs
+        assert (await answer(app.test_client()))[2] not in (mine, theirs)
+    assert handled == ["/?"]
+
+
+async def test_a_copy_of_the_cookie_is_logged_out_with_its_browser(
+    client: Client, auth: AuthActions, handled: list[str]
+) -> None:
+    """Logging out ends the login server-side: its cookie, replayed, no longer gets its page."""
+    await logged_in_answer(client, auth)
+    cookie = session_cookie(client)
+    await auth.logout()
+    handled.clear()
+    _, _, body = await answer(client, Cookie=f"session={cookie}")
+    assert b"Log Out" not in body and b"Log In" in body
+    assert handled == ["/?"]
+
+
+@pytest.mark.parametrize(
+    ("seen", "later", "by_the_app"),
+    [
+        # Before its use is to be recorded again (LAST_SEEN_SECONDS), and after.
+        (1, -1, False),
+        (1, 1, True),
+        # A clock set back: what the app answers then is the app's to say.
+        (0, -1, True),
+    ],
+)
+async def test_a_logged_in_answer_lasts_until_the_clock_would_change_it(
+    app: Quart,
+    client: Client,
+    auth: AuthActions,
+    handled: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    seen: int,
+    later: int,
+    by_the_app: bool,
+) -> None:
+    body = await logged_in_answer(client, auth)
+    now = time.time() + seen * app.config["LAST_SEEN_SECONDS"]
+    monkeypatch.setattr(time, "time", lambda: now + later)
+    handled.clear()
+    assert (await answer(client))[2] == body
+    assert handled == (["/?"] if by_the_app else [])
+
+
+async def test_a_cookie_due_to_be_signed_again_gets_it_from_the_app(
+    app: Quart,
+    client: Client,
+    auth: AuthActions,
+    handled: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await logged_in_answer(client, auth)
+    now = time.time() + app.config["SESSION_REFRESH_SECONDS"]
+    monkeypatch.setattr(time, "time", lambda: now + 1)
+    handled.clear()
+    _, headers, body = await answer(client)
+    assert "set-cookie" in headers and b"Log Out" in body
+    assert handled == ["/?"]
+
+
+async def test_a_logins_page_is_remembered_only_under_a_session_cookie(app: Quart) -> None:
+    """And an anonymous page only without one (see the cookies the app refuses, above)."""
+    front, sent = await in_front_of_a_page(app, "en", owned=True)
+    for cookie in (b"lang=en", b"lang=en", b"session=a.login", b"session=a.login"):
+        headers = [(b"cookie", cookie)]
+        await front(request_scope(headers=headers), receive_nothing, messages_to([]))
+    assert sent == ["app", "app", "app"]
 
 
 @pytest.mark.parametrize(
@@ -388,7 +484,7 @@ async def test_an_answer_is_remembered_whole_from_every_part_sent(app: Quart) ->
 
     async def inner(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         sent.append("app")
-        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "en")
+        cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "en", False)
         await send(
             {
                 "type": "http.response.start",
@@ -455,7 +551,7 @@ async def test_what_the_app_answers_itself_goes_straight_to_it(
         path = cast(dict[str, str], scope)["path"]
         given.append((path, send is original))
         if path == "/page":
-            cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "en")
+            cast(dict[str, object], scope)[pagecache.SERVED] = ("a key", page, "en", False)
         if path == "/rendered":
             # A cached page's view that rendered without the cache this time.
             cast(dict[str, object], scope)[pagecache.PAGE_VIEW] = True
