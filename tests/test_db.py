@@ -112,6 +112,32 @@ async def test_a_statement_outside_begin_is_committed_at_once(tmp_path: Path) ->
         await conn.close()
 
 
+async def test_cursors_kept_alive_leave_no_statement_in_progress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit goes through though every cursor lives on, as a profiler, a debugger or a kept
+    traceback keeps them: those of the statements run for their effect are closed."""
+    kept: list[aiosqlite.Cursor] = []
+    made = aiosqlite.Cursor.__init__
+
+    def keeping(cursor: aiosqlite.Cursor, *args: object) -> None:
+        made(cursor, *args)  # type: ignore[arg-type]
+        kept.append(cursor)
+
+    monkeypatch.setattr(aiosqlite.Cursor, "__init__", keeping)
+    database = SQLiteDatabase(str(tmp_path / "kept.sqlite"))
+    try:
+        await database.reset()
+        async with database.transaction() as tx:
+            await tx.execute("INSERT INTO tag (name) VALUES ('kept')")
+        assert [tuple(row) for row in await database.fetch_all("SELECT name FROM tag")] == [
+            ("kept",)
+        ]
+    finally:
+        await database.close()
+    assert kept
+
+
 async def test_database_file_is_private(tmp_path: Path) -> None:
     database = SQLiteDatabase(str(tmp_path / "new.sqlite"))
     await database.reset()

@@ -26,6 +26,7 @@ from quart_flaskr.db.interface import Row
 from quart_flaskr.db.interface import Transaction
 from quart_flaskr.db.sqlite_connect import connect
 from quart_flaskr.db.sqlite_connect import create_private_file
+from quart_flaskr.db.sqlite_connect import run
 from quart_flaskr.db.sqlite_errors import translated_errors
 from quart_flaskr.db.writes import LoopLock
 from quart_flaskr.db.writes import WriteQueue
@@ -100,14 +101,14 @@ class SQLiteWriter(Writer):
             if self._conn.in_transaction:
                 # A transaction whose rollback failed, or was itself cancelled: end it.
                 await self._conn.rollback()
-            await self._conn.execute("BEGIN IMMEDIATE")
+            await run(self._conn, "BEGIN IMMEDIATE")
 
     async def savepoint(self, name: str) -> None:
         with translated_errors():
-            await self._conn.execute(f"SAVEPOINT {name}")
+            await run(self._conn, f"SAVEPOINT {name}")
 
     async def rollback_to(self, name: str) -> None:
-        await self._conn.execute(f"ROLLBACK TO {name}")
+        await run(self._conn, f"ROLLBACK TO {name}")
 
     async def commit(self) -> None:
         with translated_errors():

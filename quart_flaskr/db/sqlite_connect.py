@@ -34,6 +34,18 @@ def create_private_file(path: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+async def run(conn: aiosqlite.Connection, sql: str) -> None:
+    """Run ``sql`` for what it does, its cursor closed at once.
+
+    A cursor left to the garbage collector keeps its statement in progress
+    until collected (a PRAGMA's row unread), and SQLite refuses to commit
+    while one is: anything keeping the frame alive a moment longer (a
+    profiler, a debugger, a kept traceback) made the next commit fail.
+    """
+    async with conn.execute(sql):
+        pass
+
+
 async def _switch_to_wal(conn: aiosqlite.Connection) -> None:
     """Put the file in WAL mode (a no-op once it is: the mode is kept in the file).
 
@@ -43,13 +55,13 @@ async def _switch_to_wal(conn: aiosqlite.Connection) -> None:
     """
     for _ in range(BUSY_TIMEOUT_MS // WAL_RETRY_MS):
         try:
-            await conn.execute("PRAGMA journal_mode = WAL")
+            await run(conn, "PRAGMA journal_mode = WAL")
             return
         except aiosqlite.OperationalError as error:
             if not is_busy(error):
                 raise
             await asyncio.sleep(WAL_RETRY_MS / 1000)
-    await conn.execute("PRAGMA journal_mode = WAL")
+    await run(conn, "PRAGMA journal_mode = WAL")
 
 
 async def connect(path: str) -> aiosqlite.Connection:
@@ -60,9 +72,9 @@ async def connect(path: str) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(path, isolation_level=None)
         try:
             conn.row_factory = aiosqlite.Row
-            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await run(conn, f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await _switch_to_wal(conn)
-            await conn.execute("PRAGMA foreign_keys = ON")
+            await run(conn, "PRAGMA foreign_keys = ON")
         except BaseException:
             await conn.close()
             raise
