@@ -13,14 +13,17 @@ Everything here is blocking and CPU-bound, run in the imaging thread.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
+from collections.abc import Iterator
 
 from PIL import ExifTags
 from PIL import features
 from PIL import Image
 
 from quart_flaskr import container_metadata
+from quart_flaskr.imaging import ImagingError
 from quart_flaskr.imaging import Picture
 from quart_flaskr.imaging import TooManyPixelsError
 from quart_flaskr.imaging import UnreadableError
@@ -62,7 +65,7 @@ def missing_codecs() -> list[str]:
 
 def process_upload(data: bytes, kind: str, max_pixels: int) -> Picture:
     """See ``imaging.process_upload``."""
-    with _decoded(data, kind, max_pixels) as image:
+    with _decoded(data, kind, max_pixels) as image, _unreadable_if_it_fails():
         if _moves(image):
             return Picture(_without_metadata(data, kind), image.width, image.height)
         upright = _upright(image)
@@ -72,11 +75,27 @@ def process_upload(data: bytes, kind: str, max_pixels: int) -> Picture:
 
 def process_stored(data: bytes, kind: str, max_pixels: int) -> Picture:
     """See ``imaging.process_stored``."""
-    with _decoded(data, kind, max_pixels) as image:
+    with _decoded(data, kind, max_pixels) as image, _unreadable_if_it_fails():
         if _moves(image):
             return Picture(data, image.width, image.height)
         upright = _upright(image)
         return Picture(data, upright.width, upright.height, _variants(upright, kind))
+
+
+@contextlib.contextmanager
+def _unreadable_if_it_fails() -> Iterator[None]:
+    """Pillow's errors turning, converting or encoding a decoded picture, as unreadable.
+
+    What a file holds can still fail there: a palette picture whose
+    transparency table is longer than its palette decodes, and then raises
+    ValueError in ``convert``.
+    """
+    try:
+        yield
+    except ImagingError:
+        raise
+    except Exception as error:
+        raise UnreadableError(str(error)) from error
 
 
 def _decoded(data: bytes, kind: str, max_pixels: int) -> Image.Image:

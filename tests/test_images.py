@@ -20,6 +20,7 @@ from quart_flaskr.models import posts
 from quart_flaskr.models import tags
 from quart_flaskr.models.images import Image
 from tests import pictures
+from tests.harness.images import palette_png_with_long_transparency
 from tests.helpers import AuthActions
 from tests.helpers import Client
 from tests.helpers import csrf_token
@@ -600,6 +601,11 @@ async def test_phone_photo_is_stored_upright_without_metadata_with_variants(
         (pictures.png(1200, 1000), "The image must be at most 1 megapixel."),
         (
             pictures.jpeg(600, 400)[:1000],
+            "The image could not be read: the file may be damaged or incomplete.",
+        ),
+        # Decoded, but more transparent colours than its palette has: not convertible.
+        (
+            palette_png_with_long_transparency(),
             "The image could not be read: the file may be damaged or incomplete.",
         ),
     ),

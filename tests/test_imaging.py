@@ -18,6 +18,7 @@ import quart_flaskr
 from quart_flaskr import imaging
 from quart_flaskr import imaging_pillow
 from tests import pictures
+from tests.harness.images import palette_png_with_long_transparency
 from tests.pictures import opened
 
 MAX_PIXELS = 10_000_000
@@ -244,6 +245,14 @@ def _gif_ending_in_a_second_frame() -> bytes:
 def test_animations_that_end_too_soon_are_unreadable(upload: bytes, kind: str) -> None:
     with pytest.raises(imaging.UnreadableError):
         imaging.process_upload(upload, kind, MAX_PIXELS)
+
+
+def test_a_picture_pillow_decodes_but_cannot_convert_is_unreadable() -> None:
+    """Uploaded, or stored before (an upgrade's data step makes its variants)."""
+    upload = palette_png_with_long_transparency()
+    for process in (imaging.process_upload, imaging.process_stored):
+        with pytest.raises(imaging.UnreadableError, match="palette"):
+            process(upload, "png", MAX_PIXELS)
 
 
 @pytest.mark.parametrize(("kind", "end"), (("png", 12), ("gif", 1)))

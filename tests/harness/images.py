@@ -32,3 +32,17 @@ def png(width: int, height: int, row: Callable[[int], bytes]) -> bytes:
 def solid_png(width: int = 3, height: int = 2, colour: bytes = RED) -> bytes:
     """A PNG file of one ``colour`` (three bytes: red, green, blue)."""
     return png(width, height, lambda y: colour * width)
+
+
+def palette_png_with_long_transparency() -> bytes:
+    """A 2 x 2 palette PNG of one colour whose transparency table has 257 entries, more than a
+    palette holds: it decodes, but Pillow cannot convert it."""
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 3, 0, 0, 0)
+    return (
+        SIGNATURE
+        + _chunk(b"IHDR", header)
+        + _chunk(b"PLTE", b"\0\0\0")
+        + _chunk(b"tRNS", b"\0" * 257)
+        + _chunk(b"IDAT", zlib.compress(b"\0\0\0" * 2))
+        + _chunk(b"IEND", b"")
+    )
