@@ -107,6 +107,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
         FRAGMENT_CACHE_BYTES=32 * 1024 * 1024,
         # Posts on each page of the index, of a tag and of search results.
         POSTS_PER_PAGE=5,
+        # Comments on each page of a post's: a post with thousands of long
+        # ones is not one page of megabytes made and sent at once.
+        COMMENTS_PER_PAGE=100,
         # URLs in each sitemap: past this many, /sitemap.xml is an index of
         # sitemaps this size. The protocol allows 50,000; a sitemap of 10,000
         # is about 1 MB, built in a few tens of milliseconds.

@@ -202,20 +202,23 @@ async def tag(name: str) -> ResponseReturnValue:
 
 
 async def render_post_page(id: int, comment: str = "") -> str:
-    """The page of one post with its comments; ``comment`` refills the comment form.
+    """The page of one post with a page of its comments (``?page=``, oldest first);
+    ``comment`` refills the comment form.
 
-    :raise 404: if a post with the given id doesn't exist
+    :raise 404: if a post with the given id doesn't exist, or the page of comments
     """
     db = get_db()
     post = await posts.select_post(db, id, _viewer_id())
     if post is None:
         abort(404, gettext(POST_MISSING, id=id))
+    number = paging.page_number()
+    per_page = current_app.config["COMMENTS_PER_PAGE"]
+    found = await comments.select_comments(
+        db, id, limit=per_page + 1, offset=paging.offset(number, per_page)
+    )
+    page = paging.make_page(found, number, per_page, url_for("blog.detail", id=id))
     return await render_template(
-        "blog/detail.html",
-        post=post,
-        comments=await comments.select_comments(db, id),
-        comment=comment,
-        here=url_for("blog.detail", id=id),
+        "blog/detail.html", post=post, page=page, comment=comment, here=page.url
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from quart import abort
 from quart import Blueprint
+from quart import current_app
 from quart import flash
 from quart import redirect
 from quart import ResponseReturnValue
@@ -48,7 +49,11 @@ async def create(id: int) -> ResponseReturnValue:
         )
         if comment_id is None:
             abort(404, gettext(blog.POST_MISSING, id=id))
-        return redirect(url_for("blog.detail", id=id, _anchor=f"comment-{comment_id}"))
+        # To the page of the post's comments it is on: the last, unless more came meanwhile.
+        position = await comments.comment_position(get_db(), id, comment_id)
+        number = max(position - 1, 0) // current_app.config["COMMENTS_PER_PAGE"] + 1
+        page = number if number > 1 else None
+        return redirect(url_for("blog.detail", id=id, page=page, _anchor=f"comment-{comment_id}"))
     await flash(error)
     # The post's page again, with the message and what was typed.
     return await blog.render_post_page(id, comment=body), 400

@@ -3,17 +3,19 @@ from __future__ import annotations
 import re
 
 import pytest
+from quart import Quart
 
 from quart_flaskr.db import Database
 from quart_flaskr.models import comments
+from quart_flaskr.models import moderation
 from tests.helpers import AuthActions
 from tests.helpers import Client
 from tests.helpers import post_form
 
 
-async def comment_bodies(client: Client, post_id: int = 1) -> list[str]:
-    """The text of each comment the post's page shows, in order."""
-    page = await (await client.get(f"/{post_id}")).get_data(as_text=True)
+async def comment_bodies(client: Client, path: str = "/1") -> list[str]:
+    """The text of each comment the post's page at ``path`` shows, in order."""
+    page = await (await client.get(path)).get_data(as_text=True)
     return re.findall(r'<article class="comment" id="comment-\d+">.*?<p>(.*?)</p>', page, re.S)
 
 
@@ -153,3 +155,48 @@ async def test_comments_go_with_their_post(client: Client, auth: AuthActions, db
 
 async def test_insert_comment_on_a_missing_post(db: Database) -> None:
     assert await comments.insert_comment(db, 2, 1, "x") is None
+
+
+async def test_comments_come_a_page_at_a_time(
+    app: Quart, client: Client, auth: AuthActions
+) -> None:
+    """Oldest first, COMMENTS_PER_PAGE a page; a new comment's link leads to its page."""
+    app.config["COMMENTS_PER_PAGE"] = 2
+    await auth.login()
+    locations = []
+    for number in range(1, 6):
+        response = await post_form(client, "/1/comment", {"body": f"c{number}"}, token_from="/1")
+        locations.append(response.headers["Location"])
+    assert locations == [
+        "/1#comment-1",
+        "/1#comment-2",
+        "/1?page=2#comment-3",
+        "/1?page=2#comment-4",
+        "/1?page=3#comment-5",
+    ]
+    assert await comment_bodies(client) == ["c1", "c2"]
+    assert await comment_bodies(client, "/1?page=2") == ["c3", "c4"]
+    assert await comment_bodies(client, "/1?page=3") == ["c5"]
+    second = await (await client.get("/1?page=2")).get_data(as_text=True)
+    assert 'rel="prev" href="/1"' in second and 'rel="next" href="/1?page=3"' in second
+    # The post itself, and the form to comment, on every page.
+    assert "<h1>test title</h1>" in second and 'action="/1/comment"' in second
+    # A like sent from a page of comments comes back to that page.
+    assert 'name="next" value="/1?page=2"' in second
+    missing = await client.get("/1?page=4")
+    assert missing.status_code == 404
+    assert "There is no page 4" in await missing.get_data(as_text=True)
+
+
+async def test_a_comments_page_counts_only_the_comments_shown(
+    app: Quart, client: Client, auth: AuthActions, db: Database
+) -> None:
+    """Those of a suspended user are not counted in the page a new comment is on."""
+    app.config["COMMENTS_PER_PAGE"] = 1
+    await auth.login("other", "other")
+    await post_form(client, "/1/comment", {"body": "hidden soon"}, token_from="/1")
+    assert await moderation.suspend_user(db, "test", 2)
+    await auth.login()
+    response = await post_form(client, "/1/comment", {"body": "shown"}, token_from="/1")
+    assert response.headers["Location"] == "/1#comment-2"
+    assert await comments.comment_position(db, 1, 2) == 1

@@ -138,7 +138,9 @@ async def test_a_moderator_deletes_any_comment_and_it_is_logged(
     assert f'action="/moderation/comment/{theirs}/delete"' in page
     response = await post_form(client, f"/moderation/comment/{theirs}/delete", {}, f"/{post_id}")
     assert response.headers["Location"] == f"/{post_id}#comments"
-    assert [comment.id for comment in await comments.select_comments(db, post_id)] == [mine]
+    assert [
+        comment.id for comment in await comments.select_comments(db, post_id, limit=1000, offset=0)
+    ] == [mine]
     again = await post_form(client, f"/moderation/comment/{theirs}/delete", {}, "/")
     assert again.status_code == 404
     entries = await moderation.select_log(db, limit=10)

@@ -1097,7 +1097,7 @@ async def blog_as_shown(database: Database) -> list[object]:
     for number in range(1, 8):
         shown.append(await images.select_image(database, f"{'A' * 21}{number}.png"))
         shown.append(await images.select_image(database, f"{'V' * 21}{number}.webp"))
-        shown.append(await comments.select_comments(database, number))
+        shown.append(await comments.select_comments(database, number, limit=1000, offset=0))
     shown.append(await users.select_login(database, "live"))
     shown.append(await users.select_user_by_name(database, "BOB"))
     shown.append(await users.select_account_by_name(database, "alice"))

@@ -52,14 +52,30 @@ def _comment(row: Row) -> Comment:
     )
 
 
-async def select_comments(db: Database, post_id: int) -> list[Comment]:
-    """A post's comments, newest last; those of suspended users are hidden."""
+# A post's comments shown to readers: those of suspended users are hidden.
+_SHOWN_ON_POST = ' WHERE comment.post_id = ? AND "user".suspended IS NULL'
+
+
+async def select_comments(db: Database, post_id: int, *, limit: int, offset: int) -> list[Comment]:
+    """Comments ``offset`` to ``offset + limit`` of a post, newest last."""
     rows = await db.fetch_all(
-        _SELECT_COMMENT + ' WHERE comment.post_id = ? AND "user".suspended IS NULL'
-        " ORDER BY comment.id",
-        (post_id,),
+        _SELECT_COMMENT + _SHOWN_ON_POST + " ORDER BY comment.id LIMIT ? OFFSET ?",
+        (post_id, limit, offset),
     )
     return [_comment(row) for row in rows]
+
+
+async def comment_position(db: Database, post_id: int, comment_id: int) -> int:
+    """How many of the post's comments shown come up to the comment ``comment_id``, itself
+    included: where it is among them, counting from 1."""
+    row = await db.fetch_one(
+        'SELECT COUNT(*) FROM comment JOIN "user" ON "user".id = comment.author_id'  # noqa: S608
+        + _SHOWN_ON_POST
+        + " AND comment.id <= ?",
+        (post_id, comment_id),
+    )
+    assert row is not None  # COUNT(*) always gives a row.
+    return int(row[0])
 
 
 async def select_comment(db: Database, comment_id: int) -> Comment | None:
