@@ -42,6 +42,7 @@ on it, so a few thousand short ones are remembered, the oldest forgotten first.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import cast
@@ -74,6 +75,9 @@ from quart_flaskr.paging import raw_page_query
 _KEYED_HEADERS = (b"host", b"cookie", b"accept-language", b"accept-encoding")
 #: Where a request's key holds the language it was answered in, and the session cookie.
 _LANGUAGE, _SESSION = 5, 7
+#: A session cookie as the app signs it. The signature's decoder skips other characters, so
+#: one login's cookie with any run of them added still opens, each a key of its own.
+_SIGNED = re.compile(r"[A-Za-z0-9_.\-]*")
 
 #: Request headers that make an answer other than the remembered 200.
 _CONDITIONAL_HEADERS = frozenset(
@@ -169,6 +173,8 @@ class FastPath:
             cookies = parse_cookie(cookie.decode("latin-1"))
             chosen = lookup.value(cookies, LANGUAGE_COOKIE, None)
             session = lookup.value(cookies, self._session_cookie, None)
+            if session is not None and not _SIGNED.fullmatch(session):
+                return None
         return (
             scope["scheme"],
             scope.get("root_path", ""),

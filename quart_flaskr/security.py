@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hmac
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -261,8 +262,7 @@ class PrivateSessionInterface(SecureCookieSessionInterface):
         session = SignedSession(opened[0])
         session.signed_at = float(opened[1])
         # From then on the answer differs: the cookie signed again, or refused.
-        refresh = float(app.config["SESSION_REFRESH_SECONDS"])
-        expiry.note(request.scope, opened[1] + min(refresh, max_age + 1))
+        expiry.note(request.scope, opened[1] + min(_refresh_seconds(app), max_age + 1))
         return session
 
     def should_set_cookie(self, app: Quart, session: SessionMixin) -> bool:
@@ -273,7 +273,7 @@ class PrivateSessionInterface(SecureCookieSessionInterface):
         if session.modified or not super().should_set_cookie(app, session):
             return bool(session.modified)
         signed_at = getattr(session, "signed_at", None) or 0.0
-        return time.time() - signed_at >= float(app.config["SESSION_REFRESH_SECONDS"])
+        return time.time() - signed_at >= _refresh_seconds(app)
 
     async def save_session(
         self,
@@ -293,6 +293,13 @@ class PrivateSessionInterface(SecureCookieSessionInterface):
             response.cache_control.public = False
             response.cache_control.private = True
         await super().save_session(app, session, response)
+
+
+def _refresh_seconds(app: Quart) -> float:
+    """How old an unchanged login's cookie is when it is signed again (SESSION_REFRESH_SECONDS;
+    None: never, it then lasts as long as the login's first)."""
+    seconds = app.config["SESSION_REFRESH_SECONDS"]
+    return math.inf if seconds is None else float(seconds)
 
 
 #: How many seconds another host's clock may run ahead of this one's: a session or a form's

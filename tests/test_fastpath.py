@@ -294,6 +294,22 @@ async def test_each_login_gets_its_own_answer(
     assert handled == ["/?"]
 
 
+async def test_a_session_cookie_with_characters_never_signed_reaches_the_app(
+    app: Quart, client: Client, auth: AuthActions, handled: list[str]
+) -> None:
+    """The app takes the login's cookie with them added (its decoder skips them), so each
+    such wording would be an answer of its own: the app answers them."""
+    await logged_in_answer(client, auth)
+    cookie = session_cookie(client)
+    handled.clear()
+    for added in ("!!", "!!", "!!!", "!!!"):
+        fresh = app.test_client(use_cookies=False)
+        _, _, body = await answer(fresh, Cookie=f"session={cookie}{added}")
+        assert b"Log Out" in body
+    assert len(handled) == 4
+    assert len(fast_path(app)) == 1
+
+
 async def test_a_copy_of_the_cookie_is_logged_out_with_its_browser(
     client: Client, auth: AuthActions, handled: list[str]
 ) -> None:

@@ -610,6 +610,21 @@ async def test_login_cookie_is_refreshed_by_pages_not_by_static_files(
     assert "Log Out" in await (await client.get("/")).get_data(as_text=True)
 
 
+async def test_a_login_cookie_never_refreshed_when_so_set(
+    app: Quart, client: Client, auth: AuthActions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SESSION_REFRESH_SECONDS = None: the cookie is sent when it changes, never just to refresh."""
+    app.config["SESSION_REFRESH_SECONDS"] = None
+    assert (await auth.login()).status_code == 302
+    assert "Set-Cookie" in (await client.get("/")).headers
+    now = time.time()
+    for later in (0, 3600, 86_400):
+        monkeypatch.setattr(time, "time", lambda later=later: now + later)
+        page = await client.get("/")
+        assert "Log Out" in await page.get_data(as_text=True)
+        assert "Set-Cookie" not in page.headers, later
+
+
 async def test_an_unchanged_login_cookie_is_sent_again_only_once_an_hour_old(
     client: Client, auth: AuthActions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
