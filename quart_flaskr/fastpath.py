@@ -16,14 +16,16 @@ a link's ``utm_source`` or ``fbclid`` changes nothing); the same language, as th
 chooses it from the ``lang`` cookie and the Accept-Language header
 (:func:`quart_flaskr.i18n.language_for`); the same encoding, as the app
 negotiates it from Accept-Encoding (:func:`quart_flaskr.compression.negotiate`);
-the same session cookie, to the letter, or none; and no conditional or range
-request. An anonymous page's answer depends on nothing else, so the answer
-remembered is the answer the app would give, and readers whose browsers word
-those headers differently, who carry cookies of their own (a proxy's, an
-analytics script's) or who follow a link with a click id of its own, share it.
+the same session cookie, to the letter, or none; the same If-None-Match, or
+none (a browser checking its copy of the page is answered the app's 304 again);
+and no other conditional or range request. An anonymous page's answer depends
+on nothing else, so the answer remembered is the answer the app would give, and
+readers whose browsers word those headers differently, who carry cookies of
+their own (a proxy's, an analytics script's) or who follow a link with a click
+id of its own, share it.
 The page cache says which language it rendered the page in, and an answer is
 remembered only under a key that says the same. Answers that set a cookie, or
-are not a 200, are not remembered.
+are not a 200 or a 304, are not remembered.
 
 A logged-in reader's page is their login session's own, and so is its answer:
 it is remembered under their session cookie, only when the page cache says the
@@ -70,18 +72,19 @@ from quart_flaskr.pagecache import PAGE_VIEW
 from quart_flaskr.pagecache import SERVED
 from quart_flaskr.paging import raw_page_query
 
-#: The request headers a page depends on (the last three through the session,
-#: its language and its encoding).
-_KEYED_HEADERS = (b"host", b"cookie", b"accept-language", b"accept-encoding")
+#: The request headers a page's answer depends on (the cookies through the session and the
+#: language, Accept-Language through the language, Accept-Encoding through the encoding;
+#: If-None-Match makes it a 304 when it names the page's ETag).
+_KEYED_HEADERS = (b"host", b"cookie", b"accept-language", b"accept-encoding", b"if-none-match")
 #: Where a request's key holds the language it was answered in, and the session cookie.
 _LANGUAGE, _SESSION = 5, 7
 #: A session cookie as the app signs it. The signature's decoder skips other characters, so
 #: one login's cookie with any run of them added still opens, each a key of its own.
 _SIGNED = re.compile(r"[A-Za-z0-9_.\-]*")
 
-#: Request headers that make an answer other than the remembered 200.
+#: Request headers that make an answer other than the remembered one: the app's to give.
 _CONDITIONAL_HEADERS = frozenset(
-    (b"if-none-match", b"if-modified-since", b"if-match", b"if-unmodified-since", b"range")
+    (b"if-modified-since", b"if-match", b"if-unmodified-since", b"range")
 )
 
 #: Paths and query strings kept as answered by the app with something other than a cached page,
@@ -96,6 +99,8 @@ class Answer:
 
     key: str
     page: Page
+    #: 200, or 304 for a browser whose copy (If-None-Match) is the page.
+    status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
     #: While the clock reads from when it was made until when it may change (seconds since
@@ -128,7 +133,7 @@ class FastPath:
             if answer.made <= time.time() < answer.until and await self._still_current(answer):
                 start: HTTPResponseStartEvent = {
                     "type": "http.response.start",
-                    "status": 200,
+                    "status": answer.status,
                     "headers": answer.headers,
                 }
                 await send(start)
@@ -184,6 +189,7 @@ class FastPath:
             language_for(chosen, _text(values.get(b"accept-language"))),
             negotiate(_text(values.get(b"accept-encoding"))),
             session,
+            values.get(b"if-none-match"),
         )
 
     async def _still_current(self, answer: Answer) -> bool:
@@ -208,13 +214,12 @@ class FastPath:
         async def recording_send(message: ASGISendEvent) -> None:
             await send(message)
             if message["type"] == "http.response.start":
-                # Only a cached page's 200 is remembered; a 200 from a view that
-                # serves no cached pages sends the next such requests straight on.
-                if message["status"] == 200:
-                    if SERVED in scope:
-                        started.append(message)
-                    elif PAGE_VIEW not in scope:
-                        self._not_a_page(scope)
+                # Only a cached page's 200 or 304 is remembered; a 200 from a view
+                # that serves no cached pages sends the next such requests straight on.
+                if message["status"] in (200, 304) and SERVED in scope:
+                    started.append(message)
+                elif message["status"] == 200 and PAGE_VIEW not in scope:
+                    self._not_a_page(scope)
             elif message["type"] == "http.response.body" and started:
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False):
@@ -248,7 +253,7 @@ class FastPath:
             or any(name.lower() == b"set-cookie" for name, _ in headers)
         ):
             return
-        answer = Answer(key, page, headers, body, time.time(), expiry.until(scope))
+        answer = Answer(key, page, start["status"], headers, body, time.time(), expiry.until(scope))
         bounded.put(self._answers, request_key, answer, self.size)
 
 

@@ -379,8 +379,8 @@ async def test_a_logins_page_is_remembered_only_under_a_session_cookie(app: Quar
 @pytest.mark.parametrize(
     "headers",
     [
-        {"If-None-Match": '"anything"'},
         {"If-Modified-Since": "Fri, 04 Dec 2026 00:00:00 GMT"},
+        {"If-Match": '"anything"'},
         {"Range": "bytes=0-10"},
         {"Cookie": "lang=en; session=whatever"},
     ],
@@ -393,12 +393,24 @@ async def test_conditional_requests_and_sessions_reach_the_app(
     assert len(handled) == 2
 
 
-async def test_a_matching_etag_still_gets_its_304(client: Client, handled: list[str]) -> None:
-    _, headers, _ = await answer(client)
-    await answer(client)
-    response = await client.get("/", headers={"If-None-Match": headers["etag"]})
-    assert response.status_code == 304
-    assert len(handled) == 2
+async def test_a_browser_checking_its_copy_gets_the_apps_304_again(
+    client: Client, handled: list[str], db: Database
+) -> None:
+    """If-None-Match is part of the key: the page's ETag gets the 304 the app sent for it, any
+    other the page; after a write, the same ETag gets the new page, from the app."""
+    _, headers, body = await answer(client)
+    etag = headers["etag"]
+    not_modified = await answer(client, **{"If-None-Match": etag})
+    assert not_modified[0] == 304 and not_modified[1]["etag"] == etag
+    for _ in range(2):
+        assert await answer(client, **{"If-None-Match": etag}) == not_modified
+        assert await answer(client, **{"If-None-Match": '"another"'}) == (200, headers, body)
+        assert await answer(client) == (200, headers, body)
+    assert handled == ["/?", "/?", "/?"]
+    await posts.insert_post(db, 1, "written since", "body")
+    status, changed, _ = await answer(client, **{"If-None-Match": etag})
+    assert status == 200 and changed["etag"] != etag
+    assert len(handled) == 4
 
 
 async def test_head_requests_and_other_methods_reach_the_app(
