@@ -24,6 +24,7 @@ from quart_flaskr.db import DatabaseUnavailableError
 from quart_flaskr.db import get_db
 from quart_flaskr.fastpath import FastPath
 from quart_flaskr.models import posts
+from quart_flaskr.models import sessions
 from quart_flaskr.pagecache import get_page_cache
 from tests.helpers import AppFactory
 from tests.helpers import AuthActions
@@ -324,27 +325,32 @@ async def test_a_copy_of_the_cookie_is_logged_out_with_its_browser(
 
 
 @pytest.mark.parametrize(
-    ("seen", "later", "by_the_app"),
+    ("due", "later", "by_the_app"),
     [
-        # Before its use is to be recorded again (LAST_SEEN_SECONDS), and after.
-        (1, -1, False),
-        (1, 1, True),
+        # Before its use is to be recorded again (LAST_SEEN_SECONDS after it last was, as
+        # stored: to the second), and after.
+        (True, -1, False),
+        (True, 1, True),
         # A clock set back: what the app answers then is the app's to say.
-        (0, -1, True),
+        (False, -1, True),
     ],
 )
 async def test_a_logged_in_answer_lasts_until_the_clock_would_change_it(
     app: Quart,
+    db: Database,
     client: Client,
     auth: AuthActions,
     handled: list[str],
     monkeypatch: pytest.MonkeyPatch,
-    seen: int,
+    due: bool,
     later: int,
     by_the_app: bool,
 ) -> None:
     body = await logged_in_answer(client, auth)
-    now = time.time() + seen * app.config["LAST_SEEN_SECONDS"]
+    (login,) = await sessions.select_login_sessions(db, 1)
+    assert login.last_seen is not None
+    seen = login.last_seen.timestamp() + app.config["LAST_SEEN_SECONDS"]
+    now = seen if due else time.time()
     monkeypatch.setattr(time, "time", lambda: now + later)
     handled.clear()
     assert (await answer(client))[2] == body
