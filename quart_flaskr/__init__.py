@@ -175,6 +175,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     from quart_flaskr import ratelimit
     from quart_flaskr import routing
     from quart_flaskr import security
+    from quart_flaskr import workers
     from quart_flaskr.migrations.data import upgrade_data
 
     # Before the routes that read numbers from their URLs: it gives them their converters.
@@ -205,6 +206,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
     # for its user.
     login.init_app(app)
     ratelimit.init_app(app)
+    # Hashing, Markdown and pictures' threads end when serving does.
+    workers.init_app(app)
 
     from quart_flaskr import account
     from quart_flaskr import auth

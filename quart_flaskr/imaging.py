@@ -22,12 +22,11 @@ Every picture is handled in this module's one thread: callers run
 
 from __future__ import annotations
 
-import asyncio
-import functools
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
+
+from quart_flaskr import workers
 
 T = TypeVar("T")
 
@@ -40,7 +39,7 @@ MAX_PIXELS = 36_000_000
 # decoded, and as much again turned upright, so a burst of uploads queues here
 # rather than taking the machine's memory. Pillow releases the GIL while it
 # decodes, resizes and encodes, so requests go on being served meanwhile.
-_EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imaging")
+_pool = workers.Pool("imaging", 1)
 
 
 class ImagingError(ValueError):
@@ -76,8 +75,7 @@ class Picture:
 
 async def run(function: Callable[..., T], *args: object) -> T:
     """Run ``function(*args)`` in the imaging thread, off the event loop."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_EXECUTOR, functools.partial(function, *args))
+    return await _pool.run(function, *args)
 
 
 def problem() -> str | None:

@@ -13,11 +13,9 @@ marked safe.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import html as html_entities
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 from typing import TYPE_CHECKING
@@ -27,6 +25,8 @@ import nh3
 import pyromark
 from markupsafe import escape
 from markupsafe import Markup
+
+from quart_flaskr import workers
 
 if TYPE_CHECKING:
     # pyromark's stubs give the payloads of its events private names only.
@@ -224,7 +224,7 @@ def render(text: str) -> Markup:
 #: for up to ~15 ms, and a burst of renders in several threads would take the
 #: GIL in turns with the event loop that serves everyone else. Queued here,
 #: they take it one at a time.
-_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="markdown")
+_pool = workers.Pool("markdown", 1)
 
 
 #: Characters of a text up to which it is rendered on the event loop: the worst
@@ -238,7 +238,7 @@ async def render_async(text: str) -> Markup:
     """Render a short text at once; a longer one away from the event loop (see ``_pool``)."""
     if len(text) <= INLINE_MAX:
         return render(text)
-    return await asyncio.get_running_loop().run_in_executor(_pool, render, text)
+    return await _pool.run(render, text)
 
 
 class Written(Protocol):

@@ -11,15 +11,15 @@ the pages leave.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
 from werkzeug.security import check_password_hash
 from werkzeug.security import generate_password_hash
+
+from quart_flaskr import workers
 
 #: Werkzeug's method string for new hashes, the PASSWORD_HASH_METHOD default.
 #: Hashes stored with any other method (such as Flaskr's default, scrypt at
@@ -37,11 +37,7 @@ def _lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + NICENESS)
 
 
-_pool = ThreadPoolExecutor(
-    max_workers=len(os.sched_getaffinity(0)),
-    thread_name_prefix="password-hash",
-    initializer=_lower_priority,
-)
+_pool = workers.Pool("password-hash", len(os.sched_getaffinity(0)), _lower_priority)
 
 
 @cache
@@ -60,8 +56,7 @@ def _check(stored: str | None, password: str, method: str) -> bool:
 
 async def hash_password(password: str, method: str) -> str:
     """Hash a new password with ``method``."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_pool, generate_password_hash, password, method)
+    return await _pool.run(generate_password_hash, password, method)
 
 
 async def check_password(stored: str | None, password: str, method: str) -> bool:
@@ -70,8 +65,7 @@ async def check_password(stored: str | None, password: str, method: str) -> bool
     ``method`` is the current hashing method, used to spend the time of a
     real check when the user is unknown.
     """
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_pool, _check, stored, password, method)
+    return await _pool.run(_check, stored, password, method)
 
 
 def needs_rehash(stored: str, method: str) -> bool:

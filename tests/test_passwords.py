@@ -182,7 +182,7 @@ def _own_niceness() -> int:
 async def test_hashing_threads_give_way_to_the_event_loop() -> None:
     loop_niceness = _own_niceness()
     # The pool's own threads, as they run a hash.
-    niceness = await asyncio.get_running_loop().run_in_executor(passwords._pool, _own_niceness)
+    niceness = await passwords._pool.run(_own_niceness)
     assert niceness == min(19, loop_niceness + passwords.NICENESS)
     # The event loop's thread keeps its priority.
     assert _own_niceness() == loop_niceness
