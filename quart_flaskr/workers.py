@@ -51,8 +51,9 @@ class Pool:
 
 async def shut_down() -> None:
     """End every pool's threads, waiting in a thread of asyncio's own for work under way."""
+    loop = asyncio.get_running_loop()
     for pool in _POOLS:
-        await asyncio.to_thread(pool.shut_down)
+        await loop.run_in_executor(None, pool.shut_down)
 
 
 def init_app(app: Quart) -> None:
