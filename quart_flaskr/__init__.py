@@ -15,6 +15,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from quart_flaskr import imaging
 from quart_flaskr import passwords
 from quart_flaskr.application import Blog
+from quart_flaskr.templating import compile_all
 from quart_flaskr.templating import drop_flasks_context_processor
 
 
@@ -145,6 +146,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Quart:
         return "Hello, World!"
 
     default_thresholds = gc.get_threshold()
+
+    @app.before_serving
+    async def compile_templates() -> None:
+        compile_all(app)
 
     @app.before_serving
     async def tune_garbage_collector() -> None:

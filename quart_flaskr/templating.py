@@ -15,6 +15,8 @@ from typing import Any
 
 from flask.templating import _default_template_ctx_processor as flask_default_processor
 from jinja2 import Template
+from jinja2.bccache import Bucket
+from jinja2.bccache import BytecodeCache
 from markupsafe import Markup
 from quart import Quart
 from quart.templating import Environment
@@ -26,6 +28,30 @@ class SyncTemplate(Template):
         return self.render(*args, **kwargs)
 
 
+class ProcessBytecode(BytecodeCache):
+    """Templates' compiled code, kept for the whole process in memory.
+
+    Each app compiles every template as it starts (``compile_all``); an app made
+    again in the same process (a test run makes thousands) loads the code
+    instead of compiling it again. Jinja keys the code by the template's name and
+    file, and checks it against the source's checksum: an edited template compiles.
+    """
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_BYTECODE = ProcessBytecode()
+
+
 class SyncEnvironment(Environment):
     """Quart's environment (its loader, its globals), compiling templates without async mode."""
 
@@ -35,6 +61,7 @@ class SyncEnvironment(Environment):
         super().__init__(app, **options)
         self.is_async = False
         self.filters["attribute"] = attribute
+        self.bytecode_cache = _BYTECODE
 
 
 def attribute(text: Markup) -> Markup:
@@ -51,6 +78,13 @@ def attribute(text: Markup) -> Markup:
     """
     one_line = " ".join(text.split())
     return Markup(one_line.replace('"', "&#34;"))  # noqa: S704 - quotes escaped in escaped text
+
+
+def compile_all(app: Quart) -> None:
+    """Compile every template now, rather than at the first request for each page in each
+    worker (the index's first request took 58 ms more than the next; all 22, 0.1 s)."""
+    for name in app.jinja_env.list_templates():
+        app.jinja_env.get_template(name)
 
 
 def drop_flasks_context_processor(app: Quart) -> None:

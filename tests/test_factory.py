@@ -6,11 +6,13 @@ import inspect
 import os
 from pathlib import Path
 
+import jinja2
 import pytest
 from quart import Quart
 from quart.testing.app import LifespanError
 
 from quart_flaskr import create_app
+from quart_flaskr.templating import ProcessBytecode
 from quart_flaskr.templating import SyncTemplate
 from tests.helpers import AppFactory
 from tests.helpers import make_config
@@ -71,6 +73,22 @@ async def test_a_failed_start_closes_the_test_database(tmp_path: Path) -> None:
     # SQLite removes the write-ahead log and the shared memory file (-wal,
     # -shm) when the last connection to the database closes.
     assert sorted(await asyncio.to_thread(os.listdir, tmp_path)) == ["instance", "test.sqlite"]
+
+
+async def test_every_template_is_compiled_before_the_first_request(app: Quart) -> None:
+    """``app`` is serving: its start-up compiled them."""
+    compiled = {name for _, name in app.jinja_env.cache.keys()}  # type: ignore[union-attr]
+    assert compiled == set(app.jinja_env.list_templates())
+    assert {"base.html", "blog/index.html", "blog/detail.html", "error.html"} <= compiled
+
+
+def test_compiled_templates_are_shared_until_their_source_changes() -> None:
+    shared = ProcessBytecode()
+    for source in ("first", "first", "edited"):
+        environment = jinja2.Environment(
+            loader=jinja2.DictLoader({"page.html": source}), bytecode_cache=shared, autoescape=True
+        )
+        assert environment.get_template("page.html").render() == source
 
 
 def test_templates_render_without_jinjas_async_mode(app: Quart) -> None:
