@@ -26,7 +26,12 @@ from typing import Any
 # Run by path: the repository's root, for tests.harness, as bench/run.py puts it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from quart.testing.app import TestApp
+
 from tests.harness.asgi import http_scope
+
+#: Seconds the app's start-up and shut-down may take (run under valgrind: some 50 times slower).
+STARTUP_TIMEOUT_S = 3600
 
 
 async def _requests(app: Any, path: str, count: int, cookie: str | None) -> None:
@@ -40,7 +45,8 @@ async def _requests(app: Any, path: str, count: int, cookie: str | None) -> None
         if message["type"] == "http.response.start":
             statuses.append(message["status"])
 
-    async with app.test_app():
+    # Under valgrind, start-up (every template compiled) outlasts Quart's 60 s default.
+    async with TestApp(app, startup_timeout=STARTUP_TIMEOUT_S, shutdown_timeout=STARTUP_TIMEOUT_S):
         for _ in range(count):
             await app(dict(scope), _receiver(), send)
     if statuses != [200] * count:
