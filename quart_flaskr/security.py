@@ -125,15 +125,15 @@ def _sent_from_this_site() -> bool:
     """Whether the browser says the request comes from one of this site's pages.
 
     Every browser of the last years sends ``Sec-Fetch-Site`` or at least
-    ``Origin`` with a form it posts; a request with neither is refused.
+    ``Origin`` with a form it posts; a request with neither is refused. An
+    origin is its scheme and host together: a page of ``http://`` the same
+    host (anyone on the reader's network can write one) is another site.
     """
     fetch_site = request.headers.get("Sec-Fetch-Site")
     if fetch_site is not None:
         return fetch_site == "same-origin"
     origin = request.headers.get("Origin")
-    if origin is None or "://" not in origin:
-        return False
-    return origin.split("://", 1)[1].lower() == request.host.lower()
+    return origin is not None and origin.lower() == f"{request.scheme}://{request.host}".lower()
 
 
 #: The longest address a form may send a reader back to: a page's own is at most

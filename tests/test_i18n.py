@@ -344,6 +344,14 @@ async def test_the_switcher_remembers_the_choice(client: Client) -> None:
         client, {"language": "en", "next": "/1"}, {"Origin": "http://localhost"}
     )
     assert (status, location) == (302, "/1") and cookie.startswith("lang=en;")
+    # Served over HTTPS, a page of the site sends its HTTPS origin.
+    response = await client.post(
+        "/language",
+        form={"language": "ru", "next": "/"},
+        headers={"Origin": "https://LOCALHOST"},
+        scheme="https",
+    )
+    assert response.status_code == 302 and "lang=ru;" in response.headers["Set-Cookie"]
 
 
 @pytest.mark.parametrize(
@@ -428,6 +436,8 @@ async def test_the_switcher_stays_under_the_mount_point(app: Quart) -> None:
         ({"language": "ru", "next": "/"}, {"Sec-Fetch-Site": "same-site"}, "not sent from"),
         ({"language": "ru", "next": "/"}, {"Origin": "https://evil.example"}, "not sent from"),
         ({"language": "ru", "next": "/"}, {"Origin": "null"}, "not sent from"),
+        # Another scheme is another site, the same host's plain-HTTP pages too.
+        ({"language": "ru", "next": "/"}, {"Origin": "https://localhost"}, "not sent from"),
         # The whole of what follows the scheme is the host: no other "://" splits it.
         (
             {"language": "ru", "next": "/"},
