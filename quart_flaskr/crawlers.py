@@ -15,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Iterator
 from datetime import datetime
+from itertools import chain
 from xml.sax.saxutils import escape
 
 from quart import Blueprint
@@ -25,6 +27,7 @@ from quart import request
 from quart import Response
 from quart import url_for
 
+from quart_flaskr import workers
 from quart_flaskr.db import get_db
 from quart_flaskr.models import sitemap as sitemap_queries
 from quart_flaskr.pagecache import cache_key
@@ -51,6 +54,8 @@ SITEMAP_CACHE_SECONDS = 3600
 DISALLOWED = ("/create", "/*/update", "/auth/logout", "/healthz", "/*?q=", "/*&q=")
 #: An id no post or tag holds, which URLs are built around.
 _PLACEHOLDER = "4815162342"
+#: The thread sitemaps are written in: one at a time, as crawlers read them.
+_pool = workers.Pool("sitemaps", 1)
 
 
 @bp.route("/robots.txt")
@@ -91,25 +96,37 @@ def _url(location: str, moment: datetime | None) -> str:
     return f"<url><loc>{escape(location)}</loc>{_lastmod(moment)}</url>"
 
 
-def _urlset(urls: Iterable[str]) -> str:
-    return f'<urlset xmlns="{SITEMAP_NAMESPACE}">\n' + "\n".join(urls) + "\n</urlset>\n"
+def _urlset(urls: Iterable[tuple[str, datetime | None]]) -> str:
+    """A sitemap of each URL and when its page last changed (in a thread: see ``_written``)."""
+    lines = (_url(location, moment) for location, moment in urls)
+    return f'<urlset xmlns="{SITEMAP_NAMESPACE}">\n' + "\n".join(lines) + "\n</urlset>\n"
 
 
-async def _tag_urls(first_id: int, end_id: int, newest: datetime | None) -> list[str]:
+async def _written(urls: Iterable[tuple[str, datetime | None]]) -> str:
+    """The sitemap of ``urls``, whose addresses are built as it is written, in a thread.
+
+    A sitemap of 10,000 URLs is 20 ms of formatting and escaping: the event
+    loop would answer nobody for as long.
+    """
+    return await _pool.run(_urlset, urls)
+
+
+async def _tag_urls(
+    first_id: int, end_id: int, newest: datetime | None
+) -> Iterator[tuple[str, datetime | None]]:
     """The front page (the first sitemap's position 0), then the tags with ids in the range."""
-    urls = [_url(url_for("blog.index", _external=True), newest)] if first_id == 0 else []
+    front = [(url_for("blog.index", _external=True), newest)] if first_id == 0 else []
     # Werkzeug's own quoting of a path part, as url_for would, without a build per tag.
     quote = current_app.url_map.converters["default"](current_app.url_map).to_url
     before, after = url_for("blog.tag", name=_PLACEHOLDER, _external=True).split(_PLACEHOLDER)
     tags = await sitemap_queries.select_tags(get_db(), max(first_id, 1), end_id)
-    urls += [_url(f"{before}{quote(tag.name)}{after}", tag.newest) for tag in tags]
-    return urls
+    return chain(front, ((f"{before}{quote(tag.name)}{after}", tag.newest) for tag in tags))
 
 
-async def _post_urls(first_id: int, end_id: int) -> list[str]:
+async def _post_urls(first_id: int, end_id: int) -> Iterator[tuple[str, datetime | None]]:
     before, after = url_for("blog.detail", id=int(_PLACEHOLDER), _external=True).split(_PLACEHOLDER)
     posts = await sitemap_queries.select_post_times(get_db(), first_id, end_id)
-    return [_url(f"{before}{post_id}{after}", written) for post_id, written in posts]
+    return ((f"{before}{post_id}{after}", written) for post_id, written in posts)
 
 
 async def _sitemap_index() -> str:
@@ -118,8 +135,8 @@ async def _sitemap_index() -> str:
     extent = await sitemap_queries.select_extent(get_db())
     # Ids bound the rows' numbers: the front page, the tags and the posts fit.
     if 1 + extent.last_tag_id + extent.last_post_id <= size:
-        urls = await _tag_urls(0, size, extent.newest)
-        return _urlset([*urls, *await _post_urls(1, size)])
+        tag_urls = await _tag_urls(0, size, extent.newest)
+        return await _written(chain(tag_urls, await _post_urls(1, size)))
     locations = [
         url_for(f"crawlers.{kind}", number=number, _external=True)
         for kind, last_id in (("tags", extent.last_tag_id), ("posts", extent.last_post_id))
@@ -133,14 +150,14 @@ async def _tags_sitemap(number: int) -> str | None:
     extent = await sitemap_queries.select_extent(get_db())
     if number > _sitemap_count("tags", extent.last_tag_id):
         return None
-    return _urlset(await _tag_urls(*_id_range("tags", number), extent.newest))
+    return await _written(await _tag_urls(*_id_range("tags", number), extent.newest))
 
 
 async def _posts_sitemap(number: int) -> str | None:
     extent = await sitemap_queries.select_extent(get_db())
     if number > _sitemap_count("posts", extent.last_post_id):
         return None
-    return _urlset(await _post_urls(*_id_range("posts", number)))
+    return await _written(await _post_urls(*_id_range("posts", number)))
 
 
 async def _kept(make: Callable[[], Awaitable[str | None]]) -> Response:
