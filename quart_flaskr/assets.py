@@ -4,9 +4,9 @@
 the hash being of the file's bytes: a changed file gets a new URL, so the old
 one may be kept forever (``immutable``) and a returning reader's phone asks
 for nothing until a release changes the file. Each file is read once per
-process, and compressed once per encoding, at the highest levels, when first
-asked for. The plain URLs keep working, cached for ``SEND_FILE_MAX_AGE_DEFAULT``
-as before.
+process, as it starts serving (in a thread), and compressed once per encoding,
+at the highest levels, when first asked for. The plain URLs keep working,
+cached for ``SEND_FILE_MAX_AGE_DEFAULT`` as before.
 
 In debug mode (a developer editing the files) none of this applies: the plain
 URLs are built and every request reads the file as it is now.
@@ -14,6 +14,7 @@ URLs are built and every request reads the file as it is now.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import hashlib
 import mimetypes
@@ -97,6 +98,14 @@ class Assets:
         asset = self._assets[filename] = Asset(data, mimetype, content_hash(data))
         return asset
 
+    def load(self) -> None:
+        """Read every file in the folder small enough to keep (as the app starts, in a thread)."""
+        for root, _folders, files in os.walk(self.folder):
+            for name in files:
+                self.get(
+                    os.path.relpath(os.path.join(root, name), self.folder).replace(os.sep, "/")
+                )
+
     def __len__(self) -> int:
         """How many files are kept."""
         return len(self._assets)
@@ -160,10 +169,17 @@ async def serve_static(filename: str) -> ResponseReturnValue:
     return await response.make_conditional(request)
 
 
+async def load_assets() -> None:
+    """Read the static files before the first request, off the event loop (a ``before_serving``)."""
+    if not current_app.debug:
+        await asyncio.get_running_loop().run_in_executor(None, get_assets().load)
+
+
 def init_app(app: Quart) -> None:
     folder = app.static_folder
     assert folder is not None, "the package has its static folder"
     app.extensions[_EXTENSION] = Assets(folder)
+    app.before_serving(load_assets)
     app.url_defaults(hash_static_urls)
     # Quart's own route for static files, with this view in place of its own.
     app.view_functions["static"] = serve_static

@@ -162,24 +162,37 @@ def test_the_hash_is_of_the_files_bytes_and_changes_with_them(tmp_path: Path) ->
     assert after.find(after.hashed_name("site.css")) == (asset, True)
 
 
+async def test_the_files_are_read_as_the_app_starts(app: Quart) -> None:
+    # Before any request, so none reads a file on the event loop.
+    files = sorted(path.name for path in STATIC.iterdir() if path.is_file())
+    assert await kept(app) == len(files) >= 3
+
+
 async def test_a_file_too_large_to_keep_is_served_from_disk(
-    client: Client, monkeypatch: pytest.MonkeyPatch
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(assets, "MAX_KEPT_BYTES", 100)
-    page = await (await client.get("/")).get_data(as_text=True)
-    assert '"/static/style.css"' in page
-    response = await client.get("/static/style.css", headers={"Accept-Encoding": "br"})
-    assert response.status_code == 200
-    assert "Content-Encoding" not in response.headers
-    assert await response.get_data(as_text=False) == (STATIC / "style.css").read_bytes()
+    app = await make_app()
+    async with app.test_app():
+        client = app.test_client()
+        page = await (await client.get("/")).get_data(as_text=True)
+        assert '"/static/style.css"' in page
+        response = await client.get("/static/style.css", headers={"Accept-Encoding": "br"})
+        assert response.status_code == 200
+        assert "Content-Encoding" not in response.headers
+        assert await response.get_data(as_text=False) == (STATIC / "style.css").read_bytes()
+        assert await kept(app) == 0  # each of the files is over 100 bytes
 
 
 async def test_in_debug_mode_files_are_read_as_they_are_now(make_app: AppFactory) -> None:
     app: Quart = await make_app(DEBUG=True)
-    client = app.test_client()
-    page = await (await client.get("/")).get_data(as_text=True)
-    assert '"/static/style.css"' in page
-    response = await client.get("/static/style.css")
-    assert response.status_code == 200
-    assert await response.get_data(as_text=False) == (STATIC / "style.css").read_bytes()
-    assert (await client.get(hashed("style.css"))).status_code == 404
+    async with app.test_app():
+        # Nothing read as it starts: a developer's edits show at the next request.
+        assert await kept(app) == 0
+        client = app.test_client()
+        page = await (await client.get("/")).get_data(as_text=True)
+        assert '"/static/style.css"' in page
+        response = await client.get("/static/style.css")
+        assert response.status_code == 200
+        assert await response.get_data(as_text=False) == (STATIC / "style.css").read_bytes()
+        assert (await client.get(hashed("style.css"))).status_code == 404
