@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import re
 from functools import cached_property
+from typing import IO
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
@@ -70,6 +72,18 @@ class FormRequest(Request):
 
     form_data_parser_class = TextFormDataParser
 
+    def make_form_data_parser(self) -> FormDataParser:
+        """Quart's parser, which keeps an upload's file in memory while bodies are bounded.
+
+        Werkzeug's default writes each file of over 500 KB to a temporary file,
+        on the event loop, to be read back at once: a picture is at most
+        ``MAX_IMAGE_BYTES``, and its bytes are held to be decoded anyway.
+        """
+        parser = super().make_form_data_parser()
+        if self.max_content_length is not None:
+            parser.stream_factory = _in_memory
+        return parser
+
     @cached_property
     def content_length(self) -> int | None:
         """Werkzeug's, the headers looked up without an exception for each one missing
@@ -78,6 +92,16 @@ class FormRequest(Request):
             http_content_length=lookup.header(self.headers, "Content-Length"),
             http_transfer_encoding=lookup.header(self.headers, "Transfer-Encoding"),
         )
+
+
+def _in_memory(
+    total_content_length: int | None,
+    content_type: str | None,
+    filename: str | None,
+    content_length: int | None = None,
+) -> IO[bytes]:
+    """Where an uploaded file's bytes go as they arrive (a Werkzeug stream factory)."""
+    return io.BytesIO()
 
 
 async def read_form(*names: str) -> dict[str, str]:

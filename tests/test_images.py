@@ -7,6 +7,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+import werkzeug.formparser
 from quart import Quart
 from quart.datastructures import FileStorage
 from quart.testing import QuartCliRunner
@@ -255,6 +256,29 @@ async def test_upload_forms_allow_an_image_other_forms_stay_small(
         ) in page, path
     (name,) = await stored(db)
     assert same_picture(await stored_data(db, name), image)
+
+
+async def test_an_upload_is_held_in_memory_while_bodies_are_bounded(
+    client: Client, auth: AuthActions, app: Quart, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spooled: list[object] = []
+
+    def temporary_file(*args: object, **kwargs: object) -> io.BytesIO:
+        spooled.append(kwargs)
+        return io.BytesIO()
+
+    # Werkzeug's default: a file spilled to disk past 500 KB, written on the event loop.
+    monkeypatch.setattr(werkzeug.formparser, "SpooledTemporaryFile", temporary_file)
+    await auth.login()
+    image = PNG + b"\x00" * (MAX_IMAGE_BYTES - len(PNG))
+    assert (await send_post(client, "/create", image))[0] == 302
+    assert spooled == []
+    (name,) = await stored(db)
+    assert same_picture(await stored_data(db, name), image)
+    # Without a bound on bodies, an upload may be of any size: Werkzeug's file holds it.
+    app.config["MAX_CONTENT_LENGTH"] = None
+    assert (await send_post(client, "/create", image))[0] == 302
+    assert len(spooled) == 1 and len(await stored(db)) == 2
 
 
 async def test_no_limit_without_max_content_length(
