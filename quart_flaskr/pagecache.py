@@ -280,9 +280,10 @@ def cached_page(
 ) -> Callable[P, Awaitable[Response]]:
     """Serve the view's 200 pages from the cache, per login session.
 
-    Anyone with a message waiting to be flashed sees it: their page is rendered.
-    (No view flashes a message and then redirects: each shows it on the page
-    it renders. A message waits only when that page failed before showing it.)
+    Anyone with a message waiting to be flashed (a form they sent said what it
+    did, then redirected here) has their page rendered, showing it, and not kept.
+    Their session cookie holds the message, so the fast path, which remembers
+    answers by the cookie, has none for them either.
     """
 
     @functools.wraps(view)
