@@ -44,16 +44,13 @@ async def create(id: int) -> ResponseReturnValue:
         )
     if error is None:
         html = await markdown.render_async(body)
-        comment_id = await comments.insert_comment(
-            get_db(), id, logged_in_user().id, body, html=html
-        )
-        if comment_id is None:
+        added = await comments.insert_comment(get_db(), id, logged_in_user().id, body, html=html)
+        if added is None:
             abort(404, gettext(blog.POST_MISSING, id=id))
         # To the page of the post's comments it is on: the last, unless more came meanwhile.
-        position = await comments.comment_position(get_db(), id, comment_id)
-        number = max(position - 1, 0) // current_app.config["COMMENTS_PER_PAGE"] + 1
+        number = (added.position - 1) // current_app.config["COMMENTS_PER_PAGE"] + 1
         page = number if number > 1 else None
-        return redirect(url_for("blog.detail", id=id, page=page, _anchor=f"comment-{comment_id}"))
+        return redirect(url_for("blog.detail", id=id, page=page, _anchor=f"comment-{added.id}"))
     await flash(error)
     # The post's page again, with the message and what was typed.
     return await blog.render_post_page(id, comment=body), 400

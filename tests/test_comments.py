@@ -199,4 +199,5 @@ async def test_a_comments_page_counts_only_the_comments_shown(
     await auth.login()
     response = await post_form(client, "/1/comment", {"body": "shown"}, token_from="/1")
     assert response.headers["Location"] == "/1#comment-2"
-    assert await comments.comment_position(db, 1, 2) == 1
+    # The next one is second among those shown, the third written.
+    assert await comments.insert_comment(db, 1, 1, "next") == comments.NewComment(3, 2)

@@ -229,7 +229,7 @@ async def test_every_page_is_in_the_browsers_language(
     doomed = await posts.insert_post(db, 2, "Скоро удалят", "текст")
     doomed_comment = await comments.insert_comment(db, doomed, 2, "х")
     assert doomed_comment is not None
-    await moderation.delete_comment(db, "test", doomed_comment)
+    await moderation.delete_comment(db, "test", doomed_comment.id)
     await moderation.delete_post(db, "test", doomed)
 
     async def check(path: str, status: int = 200) -> str:

@@ -3,6 +3,8 @@ users, every action logged; nobody else reaches any of it."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 import pytest
 from quart import Quart
 from quart.testing import QuartCliRunner
@@ -31,6 +33,12 @@ ROUTES = (
     ("POST", "/moderation/user/2/suspend"),
     ("POST", "/moderation/user/2/restore"),
 )
+
+
+async def comment_id(adding: Awaitable[comments.NewComment | None]) -> int:
+    added = await adding
+    assert added is not None
+    return added.id
 
 
 async def make_moderator(db: Database, username: str = "test") -> None:
@@ -126,9 +134,9 @@ async def test_a_moderator_deletes_any_comment_and_it_is_logged(
     client: Client, auth: AuthActions, db: Database
 ) -> None:
     post_id = await posts.insert_post(db, 2, "Theirs", "body")
-    mine = await comments.insert_comment(db, post_id, 1, "mine")
+    mine = await comment_id(comments.insert_comment(db, post_id, 1, "mine"))
     long = "a very long comment " * 10
-    theirs = await comments.insert_comment(db, post_id, 2, long)
+    theirs = await comment_id(comments.insert_comment(db, post_id, 2, long))
     await make_moderator(db)
     await auth.login()
     page = await page_text(client, f"/{post_id}")
@@ -148,8 +156,7 @@ async def test_a_moderator_deletes_any_comment_and_it_is_logged(
     assert entries[0].subject == long.strip()[:79] + "… (other)"
     assert "deleted the comment" in await page_text(client, "/moderation/")
     # A short comment is logged whole; a post without an image goes as well.
-    short = await comments.insert_comment(db, post_id, 2, "short\n one")
-    assert short is not None
+    short = await comment_id(comments.insert_comment(db, post_id, 2, "short\n one"))
     assert await moderation.delete_comment(db, "test", short) == post_id
     assert await moderation.delete_post(db, "test", post_id)
     entries = await moderation.select_log(db, limit=2)

@@ -48,11 +48,11 @@ async def test_models_store_and_read_what_they_are_given(db: Database) -> None:
     # Without HTML, none is stored: the data step makes it.
     post = await posts.select_post(db, await posts.insert_post(db, 1, "t", "*later*"))
     assert post is not None and post.html is None
-    comment_id = await comments.insert_comment(db, post_id, 1, "*given*", html=html)
-    assert comment_id is not None
-    comment = await comments.select_comment(db, comment_id)
+    added = await comments.insert_comment(db, post_id, 1, "*given*", html=html)
+    assert added is not None
+    comment = await comments.select_comment(db, added.id)
     assert comment is not None and comment.html == html
-    comment_id = await comments.insert_comment(db, post_id, 1, "*later*")
-    assert comment_id is not None
-    comment = await comments.select_comment(db, comment_id)
+    added = await comments.insert_comment(db, post_id, 1, "*later*")
+    assert added is not None
+    comment = await comments.select_comment(db, added.id)
     assert comment is not None and comment.html is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from markupsafe import Markup
 
@@ -65,28 +66,32 @@ async def select_comments(db: Database, post_id: int, *, limit: int, offset: int
     return [_comment(row) for row in rows]
 
 
-async def comment_position(db: Database, post_id: int, comment_id: int) -> int:
-    """How many of the post's comments shown come up to the comment ``comment_id``, itself
-    included: where it is among them, counting from 1."""
-    row = await db.fetch_one(
-        'SELECT COUNT(*) FROM comment JOIN "user" ON "user".id = comment.author_id'  # noqa: S608
-        + _SHOWN_ON_POST
-        + " AND comment.id <= ?",
-        (post_id, comment_id),
-    )
-    assert row is not None  # COUNT(*) always gives a row.
-    return int(row[0])
-
-
 async def select_comment(db: Database, comment_id: int) -> Comment | None:
     row = await db.fetch_one(_SELECT_COMMENT + " WHERE comment.id = ?", (comment_id,))
     return None if row is None else _comment(row)
 
 
+class NewComment(NamedTuple):
+    """A comment just added."""
+
+    id: int
+    #: Where it is among the post's comments shown, counting from 1: the last,
+    #: unless others were added meanwhile.
+    position: int
+
+
+# How many of a post's comments shown come up to a given one, itself included.
+_POSITION = (
+    'SELECT COUNT(*) FROM comment JOIN "user" ON "user".id = comment.author_id'  # noqa: S608
+    + _SHOWN_ON_POST
+    + " AND comment.id <= ?"
+)
+
+
 async def insert_comment(
     db: Database, post_id: int, author_id: int, body: str, *, html: Markup | None = None
-) -> int | None:
-    """Add a comment; return its id, or None if the post does not exist (any more).
+) -> NewComment | None:
+    """Add a comment; return it, or None if the post does not exist (any more).
 
     :param html: the body as sanitised HTML (``markdown.render``); without it,
         the data step after the next migration stores it
@@ -94,10 +99,13 @@ async def insert_comment(
     async with db.transaction() as tx:
         if await tx.fetch_one(POST_SHOWN, (post_id,)) is None:
             return None
-        return await tx.insert(
+        comment_id = await tx.insert(
             "INSERT INTO comment (post_id, author_id, body, body_html) VALUES (?, ?, ?, ?)",
             (post_id, author_id, body, "" if html is None else str(html)),
         )
+        row = await tx.fetch_one(_POSITION, (post_id, comment_id))
+        assert row is not None  # COUNT(*) always gives a row.
+        return NewComment(comment_id, int(row[0]))
 
 
 async def delete_comment(db: Database, comment_id: int) -> None:
