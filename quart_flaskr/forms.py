@@ -15,6 +15,7 @@ from quart.formparser import FormDataParser
 from quart.wrappers import Request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.sansio.utils import get_content_length
 
 from quart_flaskr import lookup
@@ -39,7 +40,8 @@ URLENCODED = frozenset({"application/x-www-form-urlencoded", "application/x-url-
 
 
 class TextFormDataParser(FormDataParser):
-    """Quart's form parser, but a URL-encoded form whose text is not UTF-8 is a 400.
+    """Quart's form parser, but a URL-encoded form whose text is not UTF-8 is a 400, and
+    one of more fields than ``MAX_FORM_PARTS`` a 413 (as a multipart form of more parts).
 
     Quart decodes its %-escapes leniently, each byte that is not UTF-8 a
     U+FFFD: no browser sends such a form, and what it would store is not what
@@ -61,9 +63,18 @@ async def _parse_text_form(
     options: dict[str, str],
 ) -> tuple[MultiDict[str, str], MultiDict[str, str]]:
     try:
-        fields = parse_qsl((await body).decode(), keep_blank_values=True, errors="strict")
+        fields = parse_qsl(
+            (await body).decode(),
+            keep_blank_values=True,
+            errors="strict",
+            # As many as a multipart form may have parts: each is parsed on the
+            # event loop, and no form of the blog has more than a handful.
+            max_num_fields=parser.max_form_parts,
+        )
     except UnicodeDecodeError:
         raise BadRequest(gettext("The form's text is not valid UTF-8.")) from None
+    except ValueError:  # More fields than that.
+        raise RequestEntityTooLarge(gettext("The form has too many fields.")) from None
     return MultiDict(fields), MultiDict()
 
 

@@ -34,6 +34,7 @@ from quart.wrappers import Request
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.http import parse_options_header
 from werkzeug.routing import RoutingException
 
 from quart_flaskr import errors
@@ -63,6 +64,8 @@ _STORED_NAME = re.compile(r"[A-Za-z0-9_-]{22}\.(?:jpg|png|gif|webp)")
 #: changes content. A year: the longest caches are commonly asked to keep anything.
 CACHE_SECONDS = 365 * 24 * 3600
 _ACCEPTS_UPLOAD = "accepts_image_upload"
+#: The media type of a form that carries files.
+MULTIPART = "multipart/form-data"
 
 
 class ImageError(ValueError):
@@ -249,8 +252,10 @@ async def too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
     the limit before sending, where scripts run.)
     """
     rule = request.url_rule
-    if rule is not None and getattr(
-        current_app.view_functions.get(rule.endpoint), _ACCEPTS_UPLOAD, False
+    if (
+        rule is not None
+        and getattr(current_app.view_functions.get(rule.endpoint), _ACCEPTS_UPLOAD, False)
+        and _is_multipart(request.headers.get("Content-Type"))
     ):
         error = RequestEntityTooLarge(
             gettext(
@@ -260,6 +265,11 @@ async def too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
             )
         )
     return await errors.render_error(error)
+
+
+def _is_multipart(content_type: str | None) -> bool:
+    """Whether a body of this ``Content-Type`` is a multipart form, which may carry files."""
+    return content_type is not None and parse_options_header(content_type)[0] == MULTIPART
 
 
 def upload_request_class(app: Quart) -> type[Request]:
@@ -289,7 +299,7 @@ def upload_request_class(app: Quart) -> type[Request]:
             body_timeout: int | None = None,
             send_push_promise: Callable[[str, Headers], Awaitable[None]],
         ) -> None:
-            limit = _upload_limit(app, path) if method == "POST" else None
+            limit = _upload_limit(app, path, headers) if method == "POST" else None
             super().__init__(
                 method,
                 scheme,
@@ -310,9 +320,14 @@ def upload_request_class(app: Quart) -> type[Request]:
     return UploadRequest
 
 
-def _upload_limit(app: Quart, path: str) -> int | None:
-    """The body limit of a POST to ``path``; None where the app's own applies."""
-    if app.config["MAX_CONTENT_LENGTH"] is None:
+def _upload_limit(app: Quart, path: str, headers: Headers) -> int | None:
+    """The body limit of a POST to ``path``; None where the app's own applies.
+
+    Only a multipart form can carry a picture: any other body keeps the
+    app's limit, whatever the route (a URL-encoded form of megabytes would
+    be megabytes of parsing before the CSRF check could refuse it).
+    """
+    if app.config["MAX_CONTENT_LENGTH"] is None or not _is_multipart(headers.get("Content-Type")):
         return None
     try:
         endpoint, _ = app.url_map.bind("").match(path, "POST")

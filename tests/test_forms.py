@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from quart import Quart
 from quart import request
+from quart.datastructures import FileStorage
 from werkzeug.sansio.utils import get_content_length
 
 from quart_flaskr.db import Database
@@ -118,6 +121,49 @@ async def test_a_form_whose_text_is_not_utf_8_is_refused(
     assert "The form&#39;s text is not valid UTF-8." in await response.get_data(as_text=True)
     row = await db.fetch_one("SELECT count(*) FROM post")
     assert row is not None and row[0] == 1
+
+
+async def test_a_form_of_too_many_fields_is_refused_before_it_is_parsed(
+    app: Quart, client: Client, auth: AuthActions, db: Database
+) -> None:
+    """Each field is parsed on the event loop: a body of nothing but separators, sent by
+    anybody, would otherwise cost a second of every reader's time before the CSRF check."""
+    most = app.config["MAX_FORM_PARTS"]
+    urlencoded = {"Content-Type": "application/x-www-form-urlencoded"}
+    for path in ("/auth/login", "/create"):
+        response = await client.post(path, data=b"a&" * most, headers=urlencoded)
+        assert response.status_code == 413, path
+        assert "The form has too many fields." in await response.get_data(as_text=True)
+    # As many as it allows still make a form (the CSRF check then refuses it).
+    fields = b"&".join([b"a"] * most)
+    assert (await client.post("/auth/login", data=fields, headers=urlencoded)).status_code == 400
+    await auth.login()
+    token = await csrf_token(client, "/create")
+    form = b"title=t&body=b" + b"&x" * (most - 2)
+    headers = {**urlencoded, "X-CSRF-Token": token}
+    assert (await client.post("/create", data=form, headers=headers)).status_code == 302
+    response = await client.post("/create", data=form + b"&x", headers=headers)
+    assert response.status_code == 413
+    row = await db.fetch_one("SELECT count(*) FROM post")
+    assert row is not None and row[0] == 2
+
+
+async def test_only_a_multipart_form_may_be_as_large_as_a_picture(
+    app: Quart, client: Client
+) -> None:
+    """A form that may carry a picture gets its room only when sent as one that can."""
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    body = b"title=" + b"t" * 2048
+    urlencoded = {"Content-Type": "application/x-www-form-urlencoded"}
+    response = await client.post("/create", data=body, headers=urlencoded)
+    assert response.status_code == 413
+    # The standard message: no image was sent.
+    assert "the image must be" not in await response.get_data(as_text=True)
+    # A multipart form to a page that takes none, or to none at all, keeps the app's limit.
+    for path in ("/1/comment", "/no/such/page", "/"):
+        files = {"image": FileStorage(io.BytesIO(b"x" * 2048), filename="a.png", name="image")}
+        response = await client.post(path, form={"body": "b"}, files=files)
+        assert response.status_code == 413, path
 
 
 async def test_a_password_keeps_its_line_breaks(client: Client, db: Database) -> None:
