@@ -27,6 +27,7 @@ from quart_flaskr.db import request_data_version
 from quart_flaskr.forms import is_text
 from quart_flaskr.forms import one_line
 from quart_flaskr.forms import read_form
+from quart_flaskr.forms import shows_nothing
 from quart_flaskr.forms import typed_lines
 from quart_flaskr.fragments import render_page
 from quart_flaskr.i18n import gettext
@@ -36,6 +37,7 @@ from quart_flaskr.limits import BODY_MAX
 from quart_flaskr.limits import IMAGE_ALT_MAX
 from quart_flaskr.limits import SEARCH_MAX
 from quart_flaskr.limits import TAG_MAX
+from quart_flaskr.limits import TAGS_FIELD_MAX
 from quart_flaskr.limits import TAGS_MAX
 from quart_flaskr.limits import TITLE_MAX
 from quart_flaskr.login import current_user
@@ -98,6 +100,13 @@ def quoted(tag: str) -> str:
 
 def parse_tags(text: str) -> tuple[list[str], str | None]:
     """The tags in a comma-separated list, and what is wrong with them, if anything."""
+    if len(text) > TAGS_FIELD_MAX:
+        # More than the field lets a browser type: no list of tags that could be kept.
+        return [], ngettext(
+            "The tags must be at most %(num)d character in all.",
+            "The tags must be at most %(num)d characters in all.",
+            TAGS_FIELD_MAX,
+        )
     names: list[str] = []
     for part in text.split(","):
         name = normalise_tag(part)
@@ -263,7 +272,7 @@ async def _read_post_form() -> tuple[PostForm, list[str], str | None]:
         "remove_image" in await request.form,
     )
     names, error = parse_tags(form.tags)
-    if not form.title.strip():
+    if shows_nothing(form.title):
         error = gettext("Title is required.")
     elif len(form.title) > TITLE_MAX:
         error = ngettext(

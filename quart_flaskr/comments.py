@@ -15,6 +15,7 @@ from quart_flaskr import blog
 from quart_flaskr import markdown
 from quart_flaskr.db import get_db
 from quart_flaskr.forms import read_form
+from quart_flaskr.forms import shows_nothing
 from quart_flaskr.forms import typed_lines
 from quart_flaskr.i18n import gettext
 from quart_flaskr.i18n import ngettext
@@ -34,7 +35,7 @@ async def create(id: int) -> ResponseReturnValue:
     """Comment on a post; the comment comes last."""
     body = typed_lines((await read_form("body"))["body"])
     error = None
-    if not body.strip():
+    if shows_nothing(body):
         error = gettext("A comment cannot be empty.")
     elif len(body) > COMMENT_MAX:
         error = ngettext(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from functools import cached_property
 from typing import IO
 from typing import TYPE_CHECKING
@@ -139,6 +140,25 @@ async def read_form(*names: str) -> dict[str, str]:
                 gettext("The field %(name)s holds characters that are not valid text.", name=name),
             )
     return values
+
+
+#: Characters that show nothing though Unicode calls them letters or symbols: the
+#: Hangul fillers and the blank Braille pattern, favourites for "empty" names.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+#: Categories of characters that show nothing themselves: spaces, line and paragraph
+#: separators, and format characters (zero-width space and joiners, direction marks).
+_BLANK_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cf", "Cc"})
+
+
+def shows_nothing(text: str) -> bool:
+    """Whether ``text`` holds nothing a reader would see (a required field left empty).
+
+    ``str.strip`` leaves a zero-width space or a Hangul filler in place: a
+    title of one alone would be a post that lists as nothing at all.
+    """
+    return all(
+        char in _BLANK_LETTERS or unicodedata.category(char) in _BLANK_CATEGORIES for char in text
+    )
 
 
 def is_text(value: str) -> bool:

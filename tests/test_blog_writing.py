@@ -87,6 +87,9 @@ async def test_a_post_is_stored_with_its_html(
         ("", "", "Title is required."),
         # Spaces of any kind, a tab: nothing to show as the post's link.
         (" \t\u3000\u00a0", "", "Title is required."),
+        # Characters that show nothing: a zero-width space, joiners, a Hangul filler.
+        ("\u200b", "", "Title is required."),
+        ("\u200d\u2060\ufeff \u3164\u2800", "", "Title is required."),
         ("x" * 201, "", "Title must be at most 200 characters."),
         ("t", "x" * 20_001, "Body must be at most 20000 characters."),
     ),

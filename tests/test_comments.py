@@ -51,6 +51,7 @@ async def test_comment_requires_login(client: Client, db: Database) -> None:
     (
         ("", "A comment cannot be empty."),
         (" \n\t ", "A comment cannot be empty."),
+        ("\u200b\n\u3164", "A comment cannot be empty."),
         ("x" * 5_001, "A comment must be at most 5000 characters."),
     ),
 )
