@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import xml.etree.ElementTree as ET
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import pytest
 from quart import Quart
@@ -189,3 +191,20 @@ async def test_feed_readers_arriving_while_it_is_made_wait_for_it(
     await posts.insert_post(db, 2, "Fresh", "news")
     polls = await asyncio.gather(*(poll() for _ in range(5)))
     assert polls == [["Fresh", "test title"]] * 5 and len(made) == 2
+
+
+async def test_the_feed_is_written_off_the_event_loop(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Megabytes of links made absolute and escaped: the loop goes on answering meanwhile.
+    written_in: list[str] = []
+    written = feed._written
+
+    def recording(*args: Any) -> bytes:
+        written_in.append(threading.current_thread().name)
+        return written(*args)
+
+    monkeypatch.setattr(feed, "_written", recording)
+    channel = (await read_feed(client)).find("channel")
+    assert channel is not None and channel.findtext("item/title") == "test title"
+    assert len(written_in) == 1 and written_in[0].startswith("feed"), written_in
