@@ -115,7 +115,7 @@ async def login() -> ResponseReturnValue:
         if error is None:
             found = await users.select_account_by_name(db, username)
             user = None if found is None else found[0]
-            # Check even for an unknown user, so both failures take as long.
+            # Check even for an unknown user: both failures take as long.
             matches = await passwords.check_password(
                 None if user is None else user.password, password, method
             )

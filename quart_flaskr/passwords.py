@@ -48,7 +48,9 @@ def _dummy_hash(method: str) -> str:
 def _check(stored: str | None, password: str, method: str) -> bool:
     if stored is None:
         # The username is unknown: spend the same time as for a wrong
-        # password, so that timing does not tell which usernames exist.
+        # password. The login page's messages (Flaskr's, kept) say which of
+        # the two was wrong, so this hides nothing they do not; it keeps each
+        # failed login as costly as any other, to the hashing threads too.
         check_password_hash(_dummy_hash(method), password)
         return False
     return check_password_hash(stored, password)

@@ -72,9 +72,10 @@ def init_app(app: Quart) -> None:
 def client_address() -> str:
     """The address limits count by: the connecting client, or what a trusted proxy says.
 
-    Hypercorn's ProxyFixMiddleware rewrites it from X-Forwarded-For only when
-    PROXY_TRUSTED_HOPS says how many proxies to trust; the header itself is
-    never read here, so clients cannot forge their way around a limit.
+    ``proxies.TrustedProxies`` sets it from X-Forwarded-For only when
+    PROXY_TRUSTED_HOPS says how many proxies to trust, taking the address the
+    nearest of them saw; the header itself is never read here, so clients
+    cannot forge their way around a limit.
     """
     return request.remote_addr or "unknown"
 
