@@ -42,7 +42,7 @@ from quart_flaskr.login import end_login_session
 from quart_flaskr.login import end_other_login_sessions
 from quart_flaskr.login import logged_in_user
 from quart_flaskr.login import login_required
-from quart_flaskr.login import login_session_id
+from quart_flaskr.login import stored_session_id
 from quart_flaskr.models import accounts
 from quart_flaskr.models import posts
 from quart_flaskr.models import sessions
@@ -176,7 +176,7 @@ def browser_name(user_agent: str) -> str:
 async def sessions_page() -> ResponseReturnValue:
     """The user's live login sessions, the current one marked; each can be ended."""
     listed = await sessions.select_login_sessions(get_db(), logged_in_user().id)
-    current = login_session_id()
+    current = stored_session_id()
     return await render_template(
         "account/sessions.html",
         sessions=[
@@ -205,7 +205,7 @@ async def end_session(ref: str) -> ResponseReturnValue:
     )
     if login is None:
         abort(404, gettext("There is no such session of yours: it may have ended already."))
-    if login.id == login_session_id():
+    if login.id == stored_session_id():
         await end_login_session()
         return redirect(url_for("index"))
     await sessions.delete_user_session(db, user.id, login.id)

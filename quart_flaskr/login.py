@@ -1,7 +1,9 @@
 """Who is logged in: each request's login session and its user, and views that need one.
 
 A login is a row of the ``login_session`` table, and the session cookie carries
-its id; only this module reads or writes that id. Code asks
+its id; only this module reads or writes that id. The table keeps the id's
+SHA-256 (:func:`stored_id`), never the id itself: a copy of the database, a
+backup say, logs nobody in. Code asks
 :func:`current_user` (or :func:`logged_in_user` behind :func:`login_required`),
 templates read ``current_user``, and the page cache asks :func:`login_session_id`.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import hmac
 import secrets
 from collections.abc import Awaitable
@@ -104,6 +107,22 @@ def logged_in_user() -> User:
     return user
 
 
+def stored_id(login_id: str) -> str:
+    """What the database keeps of a login session's id, and looks it up by: its SHA-256.
+
+    The id is 256 random bits (or their HMAC, once renewed): a hash without
+    salt or stretching is as hard to reverse as the id is to guess.
+    """
+    return hashlib.sha256(login_id.encode()).hexdigest()
+
+
+def stored_session_id() -> str:
+    """The id of the request's login session as the database keeps it (behind login_required)."""
+    login_id = login_session_id()
+    assert login_id is not None, "No user is logged in: is the view behind login_required?"
+    return stored_id(login_id)
+
+
 def login_session_id() -> str | None:
     """The id of the request's login session while it is live (its user is logged in), else None."""
     if current_user() is None:
@@ -158,7 +177,7 @@ async def _live_login(login_id: str) -> users.Login | None:
     data_version = await request_data_version()
     login = known.get(login_id, data_version)
     if login is None:
-        login = await users.select_login(database, login_id)
+        login = await users.select_login(database, stored_id(login_id))
         if login is not None:
             known.put(login_id, data_version, login)
     return login
@@ -179,7 +198,7 @@ async def _record_use(login_id: str, last_seen: datetime | None) -> datetime:
     interval = min(timedelta(seconds=current_app.config["LAST_SEEN_SECONDS"]), lifetime / 2)
     now = datetime.now(UTC)
     if last_seen is None or now - last_seen >= interval:
-        await sessions.touch_login_session(get_db(), login_id, now + lifetime)
+        await sessions.touch_login_session(get_db(), stored_id(login_id), now + lifetime)
         return now
     return last_seen + interval
 
@@ -198,7 +217,7 @@ async def start_login_session(user: User, new_hash: str | None = None) -> bool:
     user_agent = request.headers.get("User-Agent", "").replace("\x00", "")[:USER_AGENT_MAX]
     started = await users.insert_login_session(
         get_db(),
-        login_id,
+        stored_id(login_id),
         user.id,
         expires,
         user_agent,
@@ -221,7 +240,7 @@ async def end_other_login_sessions(user_id: int) -> int | None:
     meanwhile (nothing is done, and the browser is logged out)."""
     renewal = _renewal()
     try:
-        ended = await sessions.delete_other_sessions(get_db(), user_id, renewal)
+        ended = await sessions.delete_other_sessions(get_db(), user_id, _stored(renewal))
     except sessions.SessionEndedError:
         session.clear()
         return None
@@ -236,7 +255,7 @@ async def change_password(user_id: int, password_hash: str) -> bool:
     browser, by a reset or a suspension): the browser is logged out."""
     renewal = _renewal()
     try:
-        await accounts.change_password(get_db(), user_id, password_hash, renewal)
+        await accounts.change_password(get_db(), user_id, password_hash, _stored(renewal))
     except sessions.SessionEndedError:
         session.clear()
         return False
@@ -263,6 +282,11 @@ def _renewal() -> sessions.Renewal:
     return login_id, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+def _stored(renewal: sessions.Renewal) -> sessions.Renewal:
+    """The ids of a renewal as the database keeps them."""
+    return stored_id(renewal[0]), stored_id(renewal[1])
+
+
 def _renewed(renewal: sessions.Renewal) -> None:
     """Give the browser its login session's new id, once stored."""
     session[_LOGIN_ID] = renewal[1]
@@ -271,8 +295,8 @@ def _renewed(renewal: sessions.Renewal) -> None:
 async def end_login_session() -> None:
     """End the login session, server-side too, so a copied cookie stops working."""
     login_id = session.get(_LOGIN_ID)
-    if login_id is not None:
-        await users.delete_login_session(get_db(), login_id)
+    if isinstance(login_id, str):
+        await users.delete_login_session(get_db(), stored_id(login_id))
     session.clear()
 
 

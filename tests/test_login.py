@@ -10,10 +10,12 @@ import pytest
 from quart import Quart
 
 from quart_flaskr.db import Database
+from quart_flaskr.db import SCHEMA_VERSION
 from quart_flaskr.login import current_user
 from quart_flaskr.login import KnownLogins
 from quart_flaskr.login import logged_in_user
 from quart_flaskr.login import login_session_id
+from quart_flaskr.login import stored_id
 from quart_flaskr.models import posts
 from quart_flaskr.models import users
 from tests.helpers import AuthActions
@@ -44,7 +46,9 @@ async def test_a_logged_in_request_has_its_user_and_session(
         user = current_user()
         assert user is not None and user.username == "test"
         assert logged_in_user() is user
-        assert login_session_id() == row["id"]
+        login_id = login_session_id()
+        # The database keeps the id's SHA-256, not the id.
+        assert login_id is not None and stored_id(login_id) == row["id"] != login_id
 
 
 async def test_a_login_ended_elsewhere_has_no_user(
@@ -58,6 +62,35 @@ async def test_a_login_ended_elsewhere_has_no_user(
         await app.preprocess_request()
         assert current_user() is None
         assert login_session_id() is None
+
+
+async def test_a_copy_of_the_database_logs_nobody_in(
+    app: Quart, client: Client, auth: AuthActions, db: Database
+) -> None:
+    await auth.login()
+    row = await db.fetch_one("SELECT id FROM login_session")
+    assert row is not None
+    thief = app.test_client()
+    async with thief.session_transaction() as session:
+        session["login_id"] = row["id"]
+    assert (await thief.get("/account")).status_code == 302
+    # The cookie's own id still logs its owner in, and logging out ends the row.
+    assert (await client.get("/account")).status_code == 200
+    await auth.logout()
+    assert await db.fetch_one("SELECT id FROM login_session") is None
+
+
+async def test_the_upgrade_to_stored_ids_ends_every_login(
+    client: Client, auth: AuthActions, db: Database
+) -> None:
+    """Sessions kept by their plain id before schema 15 are ended: a copy of the database
+    taken before holds those ids, which then log nobody in."""
+    await auth.login()
+    async with db.transaction() as tx:
+        await tx.set_schema_version(14)
+    assert await db.migrate() == (14, SCHEMA_VERSION, 0)
+    assert await db.fetch_one("SELECT id FROM login_session") is None
+    assert (await client.get("/account")).status_code == 302
 
 
 @pytest.mark.parametrize("login_id", (["x"], {"x": 1}, 1, None))
