@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from pathlib import Path
 
 from quart_flaskr import imaging
@@ -31,22 +32,20 @@ from quart_flaskr.db import Database
 from quart_flaskr.db import Row
 from quart_flaskr.images import is_stored_name
 from quart_flaskr.images import named_variants
+from quart_flaskr.models import backfill
 from quart_flaskr.models import images as image_queries
 from quart_flaskr.models import users
 from quart_flaskr.progress import Progress
 
 logger = logging.getLogger(__name__)
 
-#: How each table marks HTML not made yet: a comment's column is NOT NULL.
-_MISSING = {"post": "body_html IS NULL", "comment": "body_html = ''"}
 #: What the lines of the data step start with: it runs as part of ``migrate``.
 COMMAND = "migrate"
 
 
-async def _progress(db: Database, what: str, count_sql: str) -> Progress:
-    """The progress of a part of the data step, over the rows ``count_sql`` counts."""
-    row = await db.fetch_one(count_sql)
-    return Progress(COMMAND, what, int(row[0]) if row else None)
+async def _progress(what: str, counting: Awaitable[int]) -> Progress:
+    """The progress of a part of the data step, over the rows ``counting`` counts."""
+    return Progress(COMMAND, what, await counting)
 
 
 async def store_missing_html(db: Database, table: str, batch: int = 100) -> int:
@@ -54,25 +53,15 @@ async def store_missing_html(db: Database, table: str, batch: int = 100) -> int:
 
     :return: how many rows were rendered
     """
-    missing = _MISSING[table]
     done = last_id = 0
     progress = None
-    while rows := await db.fetch_all(
-        f"SELECT id, body FROM {table} WHERE {missing} AND id > ? ORDER BY id LIMIT ?",  # noqa: S608
-        (last_id, batch),
-    ):
+    while rows := await backfill.select_missing_html(db, table, last_id, batch):
         if progress is None:
-            count = f"SELECT count(*) FROM {table} WHERE {missing}"  # noqa: S608
-            progress = await _progress(db, f"{table} HTML", count)
-        params = [
+            progress = await _progress(f"{table} HTML", backfill.count_missing_html(db, table))
+        rendered = [
             (str(await markdown.render_async(row["body"])), row["id"], row["body"]) for row in rows
         ]
-        async with db.transaction() as tx:
-            # Unless the row was edited meanwhile (which stores its HTML).
-            await tx.execute_many(
-                f"UPDATE {table} SET body_html = ? WHERE id = ? AND body = ? AND {missing}",  # noqa: S608
-                params,
-            )
+        await backfill.store_html(db, table, rendered)
         done += len(rows)
         last_id = rows[-1]["id"]
         await progress.advance(len(rows))
@@ -86,24 +75,10 @@ async def store_missing_search_terms(db: Database, batch: int = 100) -> int:
     """
     done = last_id = 0
     progress = None
-    while rows := await db.fetch_all(
-        'SELECT post.id, title, body, author_id, username FROM post JOIN "user"'
-        ' ON "user".id = post.author_id WHERE search_body IS NULL AND post.id > ?'
-        " ORDER BY post.id LIMIT ?",
-        (last_id, batch),
-    ):
+    while rows := await backfill.select_unsearchable(db, last_id, batch):
         if progress is None:
-            count = "SELECT count(*) FROM post WHERE search_body IS NULL"
-            progress = await _progress(db, "post search terms", count)
-        params = await asyncio.to_thread(_analysed, rows)
-        async with db.transaction() as tx:
-            # Unless the post was edited meanwhile (which stores its terms).
-            await tx.execute_many(
-                "UPDATE post SET search_title = ?, search_author = ?, search_body = ?"
-                " WHERE id = ? AND title = ? AND body = ? AND author_id = ?"
-                " AND search_body IS NULL",
-                params,
-            )
+            progress = await _progress("post search terms", backfill.count_unsearchable(db))
+        await backfill.store_search_terms(db, await asyncio.to_thread(_analysed, rows))
         done += len(rows)
         last_id = rows[-1]["id"]
         await progress.advance(len(rows))
@@ -173,8 +148,7 @@ async def store_missing_image_sizes(
     progress = None
     while found := await image_queries.select_unmeasured(db, last, batch):
         if progress is None:
-            count = "SELECT count(*) FROM image WHERE width IS NULL"
-            progress = await _progress(db, "image sizes", count)
+            progress = await _progress("image sizes", backfill.count_unmeasured_images(db))
         for image in found:
             kind = image.name.rsplit(".", 1)[1]
             try:
@@ -205,7 +179,7 @@ async def upgrade_data(
         (the factory passes ``MAX_IMAGE_PIXELS``)
     """
     done = 0
-    for table in _MISSING:
+    for table in backfill.TABLES_WITH_HTML:
         done += await store_missing_html(db, table)
     done += await users.store_missing_username_keys(db)
     done += await store_missing_search_terms(db)
