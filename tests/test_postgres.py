@@ -620,6 +620,24 @@ async def test_tables_not_there_are_a_database_unavailable(pg: PostgresDatabase)
         await pg.fetch_all("SELECT * FROM no_such_table")
 
 
+async def test_a_server_that_takes_no_writes_is_a_database_unavailable(
+    pg: PostgresDatabase,
+) -> None:
+    """A standby, or a primary demoted during a failover: a 503 the client may retry, not a
+    500; reads go on."""
+    read_only = PostgresDatabase(
+        pg.url + "?options=-c%20default_transaction_read_only%3Don", timeout=2.0
+    )
+    try:
+        assert await read_only.fetch_all("SELECT name FROM tag") == []
+        with pytest.raises(DatabaseUnavailableError, match="read-only transaction"):
+            async with read_only.transaction() as tx:
+                await tx.insert("INSERT INTO tag (name) VALUES (?)", ("refused",))
+    finally:
+        await read_only.close()
+    assert await pg.fetch_all("SELECT name FROM tag") == []
+
+
 async def test_a_write_that_carries_on_past_a_failed_statement_is_never_told_it_committed(
     pg: PostgresDatabase,
 ) -> None:

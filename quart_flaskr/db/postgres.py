@@ -206,8 +206,9 @@ def translated_errors(location: str) -> Iterator[None]:
 
     A statement cancelled by ``statement_timeout`` or a lock not granted in
     time is busy; anything else about the connection (refused, lost, the
-    server shutting down, no pooled connection in time) is unavailable. A
-    foreign key that refused a statement is a row deleted meanwhile.
+    server shutting down, no pooled connection in time, a server that takes
+    no writes) is unavailable. A foreign key that refused a statement is a
+    row deleted meanwhile.
     """
     try:
         yield
@@ -219,10 +220,13 @@ def translated_errors(location: str) -> Iterator[None]:
         psycopg.OperationalError,
         pg_errors.IdleInTransactionSessionTimeout,
         pg_errors.UndefinedTable,
+        pg_errors.ReadOnlySqlTransaction,
     ) as error:
         # The second: the server ended a session left idle in a write (see
         # _configure). The third: the blog's tables are not there (yet), as
-        # while ``init-db --force`` makes them anew.
+        # while ``init-db --force`` makes them anew. The fourth: a standby, or
+        # a primary demoted during a failover, which the next connection after
+        # it may not be.
         raise DatabaseUnavailableError(f"{location}: {error}") from error
 
 
