@@ -289,6 +289,17 @@ def test_backup_command(runner: QuartCliRunner, cli_app: Quart, tmp_path: Path) 
     assert f"Backed up the database to {target}." in result.output
     assert _users(str(target)) == ["kept"]
     assert target.stat().st_mode & 0o077 == 0
+    # A run killed outright left its partial copy, readable by all: the next is private.
+    partial = tmp_path / "backup.sqlite.partial"
+    partial.write_bytes(target.read_bytes())
+    partial.chmod(0o644)
+    assert runner.invoke(args=["backup", str(target)]).exit_code == 0
+    assert _users(str(target)) == ["kept"] and not partial.exists()
+    assert target.stat().st_mode & 0o077 == 0
+    # Or no database at all.
+    partial.write_text("half a file")
+    assert runner.invoke(args=["backup", str(target)]).exit_code == 0
+    assert _users(str(target)) == ["kept"]
 
 
 @pytest.mark.sqlite_only

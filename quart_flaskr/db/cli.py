@@ -119,6 +119,10 @@ def backup_command(info: ScriptInfo, target: str) -> None:
     # (the database away, the disk full, Ctrl-C) leaves TARGET as it was, such as
     # the backup before, and no file that would pass for one.
     partial = f"{target}.partial"
+    # One left by a run that was killed outright is written anew, not into: it
+    # may be open to other users, or no database at all.
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(partial)
     try:
         run_on_database(info.load_app(), lambda database: backup_with_progress(database, partial))
     except BaseException:
