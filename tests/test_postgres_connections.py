@@ -19,6 +19,7 @@ from quart_flaskr.db.postgres import PostgresDatabase
 from tests.harness.postgres import end_connections
 from tests.harness.postgres import new_database
 from tests.harness.postgres import throwaway_cluster
+from tests.harness.relay import Relay
 
 
 async def test_idle_connections_the_server_ended_fail_no_request(postgres_url: str) -> None:
@@ -142,3 +143,25 @@ async def test_the_first_request_after_an_outage_connects() -> None:
             assert row is not None and row[0] == 2
         finally:
             await database.close()
+
+
+async def test_a_server_that_answers_nothing_is_given_up_on(postgres_url: str) -> None:
+    """Frozen, or behind a network that drops everything: no error ever comes, and a request
+    (a cached page's data version read too) or a write would wait for its answer for ever. Each
+    is a DatabaseUnavailableError (a 503) once it has waited as long as the server would let
+    the statement run, and a little; closing, as at SIGTERM, then waits for nothing."""
+    async with Relay(postgres_url) as relay:
+        database = PostgresDatabase(relay.url, timeout=0.5)
+        try:
+            async with asyncio.timeout(60):  # Not a limit the test measures: it must not hang.
+                await database.migrate()
+                await database.data_version()
+                relay.go_silent()
+                with pytest.raises(DatabaseUnavailableError, match=r"no answer within 1\.5 s"):
+                    await database.data_version()
+                with pytest.raises(DatabaseUnavailableError):
+                    async with database.transaction() as tx:
+                        await tx.insert("INSERT INTO tag (name) VALUES (?)", ("lost",))
+        finally:
+            async with asyncio.timeout(60):
+                await database.close()

@@ -9,7 +9,10 @@ transactions (a username's check, a post's tags) mean the same on both.
 The pool is opened on first use and waits at most ``timeout`` seconds for a
 connection, and every statement at most as long: a database that is down or
 stuck gives :class:`DatabaseUnavailableError` within seconds, and the pool
-connects again by itself once the database is back.
+connects again by itself once the database is back. The server ends a
+statement that runs too long itself; one that says nothing at all (frozen, or
+behind a network that drops everything) is given up on ``ANSWER_MARGIN_S``
+later: its connection is cut off, and the pool makes a new one.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import os
 import re
 import select
 import shutil
+import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -30,6 +34,7 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractContextManager
 from contextlib import asynccontextmanager
 from contextlib import contextmanager
 from typing import Any
@@ -55,6 +60,9 @@ from quart_flaskr.db.writes import LoopLock
 from quart_flaskr.db.writes import WriteQueue
 from quart_flaskr.db.writes import Writer
 
+#: How much longer than a statement may run (the server's ``statement_timeout``) the
+#: client waits for its answer before it gives the server up.
+ANSWER_MARGIN_S = 1.0
 #: The advisory lock every write transaction holds ("qfwr"): one writer at a time.
 WRITE_LOCK = 0x71667772
 #: What opens a write transaction: the transaction and its lock, in one trip to the server.
@@ -230,15 +238,65 @@ def translated_errors(location: str) -> Iterator[None]:
         raise DatabaseUnavailableError(f"{location}: {error}") from error
 
 
+@contextmanager
+def answered_within(
+    conn: psycopg.AsyncConnection[Any], seconds: float | None, location: str
+) -> Iterator[None]:
+    """Cut the connection off when the server has not answered within ``seconds`` (None: as
+    long as it takes), and raise :class:`DatabaseUnavailableError`.
+
+    Cut off, not cancelled: psycopg answers a cancelled query by asking the
+    server to cancel it, then waiting for it, 10 s more from a server that
+    says nothing. The socket shut down, what waits on it fails at once, and the
+    pool replaces the connection.
+    """
+    if seconds is None:
+        yield
+        return
+    passed: list[bool] = []
+
+    def cut_off() -> None:
+        passed.append(True)
+        _shut_down(conn.pgconn.socket)
+
+    deadline = asyncio.get_running_loop().call_later(seconds, cut_off)
+    try:
+        yield
+    except psycopg.Error as error:
+        if passed:
+            message = f"{location}: no answer within {seconds:g} s"
+            raise DatabaseUnavailableError(message) from error
+        raise
+    finally:
+        deadline.cancel()
+
+
+def _shut_down(fd: int) -> None:
+    """End the connection of the socket ``fd`` both ways, the descriptor left to its owner."""
+    with contextlib.suppress(OSError), socket.socket(fileno=os.dup(fd)) as sock:
+        sock.shutdown(socket.SHUT_RDWR)
+
+
 class PostgresWriter(Writer):
     """One pooled connection while writes hold it."""
 
     def __init__(
-        self, pool: Pool, conn: psycopg.AsyncConnection[PostgresRow], location: str
+        self,
+        pool: Pool,
+        conn: psycopg.AsyncConnection[PostgresRow],
+        location: str,
+        answer_seconds: float,
     ) -> None:
         self.pool = pool
         self.conn = conn
         self._location = location
+        self._answer_seconds = answer_seconds
+
+    def _answered(self) -> AbstractContextManager[None]:
+        """Each statement's answer waited for as long as the server lets it run: without
+        limit once ``lift_time_limits`` has lifted the server's."""
+        seconds = None if self.ungrouped else self._answer_seconds
+        return answered_within(self.conn, seconds, self._location)
 
     async def begin(self) -> None:
         """``BEGIN`` and taking the write lock go to the server together, one trip."""
@@ -259,7 +317,8 @@ class PostgresWriter(Writer):
         group was stored.
         """
         with translated_errors(self._location):
-            cursor = await self.conn.execute(b"COMMIT")
+            with self._answered():
+                cursor = await self.conn.execute(b"COMMIT")
         if cursor.statusmessage != "COMMIT":
             raise DatabaseUnavailableError(
                 f"{self._location}: the transaction was rolled back: a statement in it failed"
@@ -273,23 +332,26 @@ class PostgresWriter(Writer):
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run a statement; without parameters, as written (a whole schema script may be one)."""
         with translated_errors(self._location):
-            if params:
-                cursor = await self.conn.execute(*statement(sql, params))
-            else:
-                cursor = await self.conn.execute(sql.encode())
+            with self._answered():
+                if params:
+                    cursor = await self.conn.execute(*statement(sql, params))
+                else:
+                    cursor = await self.conn.execute(sql.encode())
             return cursor.rowcount
 
     async def insert(self, sql: str, params: Params = ()) -> int:
         with translated_errors(self._location):
-            cursor = await self.conn.execute(to_pyformat(sql) + " RETURNING id", params)
-            row = await cursor.fetchone()
+            with self._answered():
+                cursor = await self.conn.execute(to_pyformat(sql) + " RETURNING id", params)
+                row = await cursor.fetchone()
         assert row is not None  # An INSERT ... VALUES that succeeds returns its row.
         return int(row[0])
 
     async def execute_many(self, sql: str, params: Iterable[Params]) -> None:
         with translated_errors(self._location):
-            async with self.conn.cursor() as cursor:
-                await cursor.executemany(to_pyformat(sql), list(params))
+            with self._answered():
+                async with self.conn.cursor() as cursor:
+                    await cursor.executemany(to_pyformat(sql), list(params))
 
     async def insert_rows(self, table: str, columns: Sequence[str], rows: Iterable[Params]) -> None:
         """``COPY ... FROM STDIN``: one statement for all the rows.
@@ -301,14 +363,16 @@ class PostgresWriter(Writer):
         """
         statement = f'COPY "{table}" ({", ".join(columns)}) FROM STDIN'
         with translated_errors(self._location):
-            async with self.conn.cursor() as cursor, cursor.copy(statement) as copy:
-                for row in rows:
-                    await copy.write_row(row)
+            with self._answered():
+                async with self.conn.cursor() as cursor, cursor.copy(statement) as copy:
+                    for row in rows:
+                        await copy.write_row(row)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[PostgresRow]:  # type: ignore[override]
         with translated_errors(self._location):
-            cursor = await self.conn.execute(*statement(sql, params))
-            return await cursor.fetchall()
+            with self._answered():
+                cursor = await self.conn.execute(*statement(sql, params))
+                return await cursor.fetchall()
 
     async def schema_version(self) -> int:
         return await _read_schema_version(self.fetch_one)
@@ -525,8 +589,9 @@ class PostgresDatabase(Database):
     async def fetch_all(self, sql: str, params: Params = ()) -> list[PostgresRow]:  # type: ignore[override]
         """Run a read-only query on a pooled connection, in autocommit."""
         async with self._connection() as conn:
-            cursor = await conn.execute(*statement(sql, params))
-            return await cursor.fetchall()
+            with answered_within(conn, self._timeout + ANSWER_MARGIN_S, self.location):
+                cursor = await conn.execute(*statement(sql, params))
+                return await cursor.fetchall()
 
     async def data_version(self) -> int:
         """The counter the schema's triggers move with every write to a table pages show.
@@ -588,7 +653,12 @@ class PostgresDatabase(Database):
     async def _open_writer(self) -> PostgresWriter:
         pool = await self._get_pool()
         with translated_errors(self.location):
-            return PostgresWriter(pool, await self._live_connection(pool), self.location)
+            return PostgresWriter(
+                pool,
+                await self._live_connection(pool),
+                self.location,
+                self._timeout + ANSWER_MARGIN_S,
+            )
 
     @staticmethod
     async def _release_writer(writer: PostgresWriter) -> None:
