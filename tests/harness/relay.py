@@ -16,7 +16,8 @@ from psycopg.conninfo import make_conninfo
 
 
 class Relay:
-    """Relays connections to the server a database URL names, until told to go silent."""
+    """Relays connections to the server a database URL names (over TCP, as the tests' servers
+    are reached), until told to go silent."""
 
     def __init__(self, database_url: str) -> None:
         settings = conninfo_to_dict(database_url)
@@ -65,12 +66,7 @@ class Relay:
         if self._silent:
             await self._pump(client_in, None)
             return
-        if self._host.startswith("/"):
-            server_in, server_out = await asyncio.open_unix_connection(
-                f"{self._host}/.s.PGSQL.{self._port}"
-            )
-        else:
-            server_in, server_out = await asyncio.open_connection(self._host, self._port)
+        server_in, server_out = await asyncio.open_connection(self._host, self._port)
         self._writers.append(server_out)
         for reader, writer in ((client_in, server_out), (server_in, client_out)):
             pump = asyncio.ensure_future(self._pump(reader, writer))
